@@ -1,0 +1,39 @@
+# Everything a newcomer needs: `make run` and `make test` set up .venv/ first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+OUT    := out/town
+
+.PHONY: install run test fixtures clean help
+
+help:
+	@echo "make run      set up .venv, then build the bundled example town into $(OUT)/"
+	@echo "make test     set up .venv, then run the test suite"
+	@echo "make install  set up .venv only (then .venv/bin/boundaries is the command)"
+	@echo "make fixtures regenerate fixtures/town from its seeded script"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "boundaries needs Python >= 3.11 (found $$($(PYTHON) --version)); run: make PYTHON=python3.11 ..."; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+run: install
+	@mkdir -p $(OUT)
+	$(BIN)/boundaries build fixtures/town/addresses.csv --communes fixtures/town/communes.geojson \
+		-o $(OUT)/stations.geojson
+	@echo "Output: $(OUT)/stations.geojson (report: $(OUT)/stations.report.json)"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+fixtures: install
+	$(BIN)/python fixtures/make_town.py --out fixtures/town
+
+clean:
+	rm -rf $(VENV) out .pytest_cache build *.egg-info

@@ -1,0 +1,175 @@
+"""The ``boundaries`` command: a thin shell over the Python API.
+
+Exit codes: 0 success, 1 problems found by a check, 2 bad input or usage
+(one line on stderr, nothing written), 3 internal error (a broken partition).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from .errors import EXIT_INPUT, EXIT_INTERNAL, BoundariesError
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"boundaries: error: {message}", err=True)
+    sys.exit(code)
+
+
+class _Command(click.Command):
+    """Turn the package's errors into one line on stderr and their exit code."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BoundariesError as exc:
+            _fail(str(exc), exc.exit_code)
+        except MemoryError:
+            _fail("out of memory; select fewer communes with --departement or --commune", EXIT_INTERNAL)
+        except KeyboardInterrupt:
+            _fail("interrupted; nothing was written", 130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # a bug: one line, the traceback only on request
+            if os.environ.get("BOUNDARIES_DEBUG"):
+                raise
+            _fail(
+                f"internal error: {type(exc).__name__}: {exc} (nothing was written; set BOUNDARIES_DEBUG=1 "
+                "for the traceback and please report it)",
+                EXIT_INTERNAL,
+            )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="boundaries", prog_name="boundaries")
+def main():
+    """Rebuild the territory of each polling station (bureau de vote) from the
+    geocoded addresses of its voters, as a valid partition of each commune.
+
+    \b
+    Example:
+      boundaries build addresses.csv.gz --communes communes.geojson \\
+          --departement 94 -o stations.geojson
+
+    Exit codes: 0 done, 1 problems found, 2 bad input (nothing written),
+    3 internal error (nothing written).
+    """
+
+
+def _progress(quiet: bool):
+    """A click progress bar over communes, only on a terminal and without --quiet."""
+    if quiet or not sys.stderr.isatty():
+        return None
+
+    def wrap(iterable, length):
+        with click.progressbar(
+            iterable, length=length, label="communes", file=sys.stderr, show_eta=True, show_pos=True
+        ) as bar:
+            yield from bar
+
+    return wrap
+
+
+@main.command(cls=_Command)
+@click.argument("addresses", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--communes", "outlines", required=True, type=click.Path(path_type=str),
+              help="Commune outlines: any vector file GDAL reads (GeoJSON, shapefile, GeoPackage).")
+@click.option("-o", "--output", required=True, type=str,
+              help="Output .geojson file (RFC 7946, WGS84), or - for standard output.")
+@click.option("--departement", "departement", multiple=True, metavar="CODE",
+              help="Keep only this département (94, 2A, 974). Repeatable.")
+@click.option("--commune", "commune", multiple=True, metavar="CODE",
+              help="Keep only this commune (INSEE code; 75056 selects Paris's arrondissements). Repeatable.")
+@click.option("--method", type=click.Choice(["voronoi"]), default="voronoi", show_default=True,
+              help="How station cells are drawn.")
+@click.option("--report", "report_path", type=str, default=None,
+              help="Report file (JSON). Default: OUTPUT with .report.json (none with -o -).")
+@click.option("--id-column", default=None, help="Station id column (default id_brut_bv_reu).")
+@click.option("--commune-column", default=None, help="Commune code column (default code_commune_ref).")
+@click.option("--x-column", default=None, help="Longitude/x column (default longitude).")
+@click.option("--y-column", default=None, help="Latitude/y column (default latitude).")
+@click.option("--crs", default=None, help="CRS of the coordinates (default EPSG:4326, or the layer's).")
+@click.option("--commune-field", default=None,
+              help="Commune code field of the outlines (detected among code, code_insee, INSEE_COM, insee, codgeo).")
+@click.option("--outside-tolerance", "outside_tolerance_m", type=click.FloatRange(min=0), default=100.0,
+              show_default=True, help="Drop addresses farther than this (metres) outside their commune.")
+@click.option("--area-tolerance", "area_tolerance_m2", type=click.FloatRange(min=0), default=1.0,
+              show_default=True, help="Largest overlap/gap/spill per commune (m²) the partition check accepts.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
+def build(addresses, outlines, output, departement, commune, method, report_path, id_column,
+          commune_column, x_column, y_column, crs, commune_field, outside_tolerance_m,
+          area_tolerance_m2, quiet, as_json):
+    """Build station polygons from ADDRESSES (REU CSV/CSV.gz/Parquet or any point table).
+
+    Every commune is partitioned exactly between its stations and checked; rows
+    that cannot be used are counted by reason in the report.
+    """
+    from .params import Parameters
+    from .pipeline import build as run_build
+    from .read import AddressColumns
+    from .write import check_output_path, write_geojson, write_json
+
+    if output == "-" and as_json:
+        raise click.UsageError("--json prints on stdout, which -o - already uses; write to a file")
+    report_path = report_path or (None if output == "-" else _default_report(output))
+    check_output_path(output, [addresses, outlines])
+    if report_path:
+        check_output_path_json(report_path, [addresses, outlines, output])
+    params = Parameters(outside_tolerance_m=outside_tolerance_m, area_tolerance_m2=area_tolerance_m2)
+    result = run_build(
+        addresses,
+        outlines,
+        method=method,
+        departement=list(departement) or None,
+        commune=list(commune) or None,
+        columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column),
+        crs=crs,
+        commune_field=commune_field,
+        params=params,
+        progress=_progress(quiet),
+    )
+    write_geojson(result.stations, output)
+    report = result.report
+    report.inputs["output"] = output
+    if report_path:
+        write_json(report.to_dict(), report_path)
+    if as_json:
+        summary = report.summary()
+        summary["output"] = output
+        summary["report"] = report_path
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    elif not quiet:
+        click.echo(report.text(), err=True)
+        where = "stdout" if output == "-" else output
+        click.echo(f"wrote {len(result.stations):,} stations to {where}"
+                   + (f", report {report_path}" if report_path else ""), err=True)
+
+
+def _default_report(output: str) -> str:
+    for suffix in (".geojson", ".json"):
+        if output.lower().endswith(suffix):
+            return output[: -len(suffix)] + ".report.json"
+    return output + ".report.json"
+
+
+def check_output_path_json(path: str, inputs: list[str]) -> None:
+    from pathlib import Path
+
+    from .errors import InputError
+
+    p = Path(path)
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"report folder {parent} does not exist; create it first (mkdir -p {parent})")
+    for source in inputs:
+        if source and source != "-" and Path(source).exists() and p.exists() and p.resolve() == Path(source).resolve():
+            raise InputError(f"report {path} is also an input or the output; choose another --report path")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,96 @@
+"""French administrative codes: communes, départements, stations, territories.
+
+Codes are strings everywhere: ``"04112"`` keeps its leading zero and Corsica's
+communes are ``"2A004"``/``"2B033"``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+#: Paris, Lyon and Marseille: the REU uses arrondissement codes; outline files often
+#: have only the whole city.
+PLM_CITIES = {
+    "75056": [f"751{i:02d}" for i in range(1, 21)],
+    "69123": [f"6938{i}" for i in range(1, 10)],
+    "13055": [f"132{i:02d}" for i in range(1, 17)],
+}
+ARRONDISSEMENT_CITY = {arr: city for city, arrs in PLM_CITIES.items() for arr in arrs}
+
+#: Projected CRS (metres) of each territory, keyed by département code.
+#: Mainland France and Corsica use Lambert-93.
+OVERSEAS_CRS = {
+    "971": "EPSG:5490",  # Guadeloupe: RGAF09 / UTM 20N
+    "972": "EPSG:5490",  # Martinique: RGAF09 / UTM 20N
+    "973": "EPSG:2972",  # Guyane: RGFG95 / UTM 22N
+    "974": "EPSG:2975",  # La Réunion: RGR92 / UTM 40S
+    "975": "EPSG:4467",  # Saint-Pierre-et-Miquelon: RGSPM06 / UTM 21N
+    "976": "EPSG:4471",  # Mayotte: RGM04 / UTM 38S
+    "977": "EPSG:5490",  # Saint-Barthélemy
+    "978": "EPSG:5490",  # Saint-Martin
+}
+MAINLAND_CRS = "EPSG:2154"
+
+_DEPARTEMENT_RE = re.compile(r"^(\d{2}|2[AB]|97\d)$")
+_COMMUNE_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+
+
+def departement_of(codes):
+    """Département code of commune codes (``"94028"`` → ``"94"``, ``"97411"`` → ``"974"``).
+
+    Parameters
+    ----------
+    codes : str or array-like of str
+
+    Returns
+    -------
+    str or numpy.ndarray of str
+    """
+    if isinstance(codes, str):
+        return codes[:3] if codes.startswith("97") else codes[:2]
+    s = pd.Series(np.asarray(codes, dtype=object), dtype="string")
+    overseas = s.str.startswith("97").fillna(False)
+    out = s.str.slice(0, 2).where(~overseas, s.str.slice(0, 3))
+    return out.to_numpy(dtype=object, na_value=None)
+
+
+def is_departement_code(code: str) -> bool:
+    """True for ``"01"``…``"95"``, ``"2A"``, ``"2B"`` and ``"971"``…``"978"``."""
+    return bool(_DEPARTEMENT_RE.match(code))
+
+
+def is_commune_code(code: str) -> bool:
+    """True for a five-character INSEE commune code (``"04112"``, ``"2A004"``)."""
+    return bool(_COMMUNE_RE.match(code))
+
+
+def territory_crs(departement: str) -> str:
+    """The projected (metric) CRS used for a département's geometry work."""
+    return OVERSEAS_CRS.get(departement, MAINLAND_CRS)
+
+
+def station_number(station_ids):
+    """The station code after the last ``_`` (``"94028_12"`` → ``"12"``)."""
+    s = pd.Series(np.asarray(station_ids, dtype=object), dtype="string")
+    return s.str.rsplit("_", n=1).str[-1].to_numpy(dtype=object)
+
+
+def code_bv(communes, numbers):
+    """Election-results form ``{insee}_{0000}``: ``("94028", "12")`` → ``"94028_0012"``.
+
+    A station code that is not a number is kept as it is (``"94028_A"``).
+    """
+    num = pd.Series(np.asarray(numbers, dtype=object), dtype="string")
+    padded = num.where(~num.str.fullmatch(r"\d+").fillna(False), num.str.zfill(4))
+    com = pd.Series(np.asarray(communes, dtype=object), dtype="string")
+    return (com + "_" + padded).to_numpy(dtype=object)
+
+
+def number_sort_key(numbers) -> np.ndarray:
+    """Sort key putting numeric station codes in numeric order, others after them."""
+    num = pd.Series(np.asarray(numbers, dtype=object), dtype="string")
+    as_int = pd.to_numeric(num, errors="coerce")
+    return np.where(as_int.isna(), np.inf, as_int.to_numpy(dtype=float, na_value=np.nan))

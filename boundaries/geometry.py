@@ -1,0 +1,42 @@
+"""Small vectorised geometry helpers shared by the stages."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+POLYGONAL_TYPES = (3, 6)  # Polygon, MultiPolygon
+
+
+def polygonal_parts(geoms: np.ndarray, min_area_m2: float = 0.0) -> np.ndarray:
+    """Keep the polygonal parts of each geometry, as one (Multi)Polygon each.
+
+    Overlay results can be GeometryCollections holding the lines or points where
+    two shapes only touch; those are dropped, and so are parts smaller than
+    ``min_area_m2``. A geometry with nothing left becomes an empty MultiPolygon.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    parts, index = shapely.get_parts(geoms, return_index=True)
+    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > min_area_m2)
+    out = np.empty(len(geoms), dtype=object)
+    out[:] = [shapely.MultiPolygon()] * len(geoms)
+    if keep.any():
+        parts, index = parts[keep], index[keep]
+        counts = np.bincount(index, minlength=len(geoms))
+        single = counts == 1
+        # One part: the polygon itself; several: a MultiPolygon of them.
+        order = np.argsort(index, kind="stable")
+        parts, index = parts[order], index[order]
+        first = np.searchsorted(index, np.arange(len(geoms)))
+        out[single] = parts[first[single]]
+        for i in np.flatnonzero(counts > 1):
+            out[i] = shapely.multipolygons(parts[first[i] : first[i] + counts[i]])
+    return out
+
+
+def group_indices(keys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Sorted unique keys and, for each, the positions where it occurs."""
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(uniq) + 1))
+    return uniq, [order[bounds[i] : bounds[i + 1]] for i in range(len(uniq))]

@@ -1,0 +1,46 @@
+"""The numbers that matter, with their units, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """Tolerances and thresholds of a build. Every distance is in metres, every area in m².
+
+    Attributes
+    ----------
+    outside_tolerance_m : float
+        An address farther than this from its own commune's outline is dropped
+        (reason ``outside_commune``). Addresses closer than this but outside the
+        outline are kept as seeds: simplified outlines are coarse and true
+        addresses often fall just outside them.
+    coordinate_grid_m : float
+        Coordinates are snapped to this grid in the metric CRS before looking for
+        shared coordinates: two addresses closer than this are one place.
+    voronoi_margin_m : float
+        The Voronoi cells are extended this far beyond the commune's bounding box,
+        so that clipping to the outline never leaves uncovered land.
+    area_tolerance_m2 : float
+        Largest overlap, gap or spill (each, per commune) accepted by the partition
+        check; anything bigger is a bug and stops the build.
+    """
+
+    outside_tolerance_m: float = 100.0
+    coordinate_grid_m: float = 0.01
+    voronoi_margin_m: float = 1000.0
+    area_tolerance_m2: float = 1.0
+
+    def __post_init__(self):
+        from .errors import InputError
+
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not (isinstance(value, (int, float)) and value >= 0):
+                raise InputError(f"parameter {f.name} must be a number ≥ 0, got {value!r}")
+        if self.coordinate_grid_m <= 0:
+            raise InputError("parameter coordinate_grid_m must be > 0")
+
+    def to_dict(self) -> dict:
+        return asdict(self)

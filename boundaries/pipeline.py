@@ -1,0 +1,408 @@
+"""The whole build, as one short function: read → clean → tessellate → repair → check."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import codes
+from .check import check_partition
+from .clean import REASONS, flag_unusable, resolve_contested
+from .errors import InputError, PartitionError
+from .params import Parameters
+from .read import AddressColumns, read_addresses, read_communes
+from .report import Report
+from .repair import repair_partition
+from .tessellate import METHODS, voronoi_partition
+
+#: Output columns, in order (the geometry comes last).
+STATION_COLUMNS = [
+    "id_bv",
+    "code_bv",
+    "code_commune",
+    "nom_commune",
+    "n_addresses",
+    "n_weight",
+    "n_dropped",
+    "method",
+    "area_m2",
+]
+
+
+@dataclass
+class BuildResult:
+    """What :func:`build` returns.
+
+    Attributes
+    ----------
+    stations : geopandas.GeoDataFrame
+        One polygon per station, EPSG:4326, columns :data:`STATION_COLUMNS`,
+        sorted by commune then station number.
+    report : Report
+    """
+
+    stations: object
+    report: Report
+
+
+def _as_list(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def select_scope(rows: pd.DataFrame, departement=None, commune=None) -> np.ndarray:
+    """Mask of the rows in the selected départements and communes.
+
+    A city code (75056, 69123, 13055) given as ``commune`` selects its arrondissements.
+    """
+    keep = np.ones(len(rows), dtype=bool)
+    deps = _as_list(departement)
+    for d in deps:
+        if not codes.is_departement_code(d):
+            raise InputError(
+                f"--departement {d!r} is not a département code (2 digits, 2A/2B, or 971…978)"
+            )
+    if deps:
+        keep &= np.isin(codes.departement_of(rows["commune"].fillna("").to_numpy()), deps)
+        if not keep.any():
+            found = sorted({d for d in codes.departement_of(rows["commune"].dropna().unique()) if d})
+            raise InputError(
+                f"no address in département {', '.join(deps)} (the table has: {', '.join(found[:20])})"
+            )
+    coms = _as_list(commune)
+    for c in coms:
+        if not codes.is_commune_code(c):
+            raise InputError(f"--commune {c!r} is not a 5-character INSEE code (e.g. 94028, 2A004)")
+    if coms:
+        wanted = set(coms) | {a for c in coms for a in codes.PLM_CITIES.get(c, [])}
+        keep &= rows["commune"].isin(wanted).to_numpy()
+        if not keep.any():
+            raise InputError(f"no address in commune {', '.join(coms)} within the selection")
+    return keep
+
+
+def match_units(commune_codes: np.ndarray, outline_codes) -> np.ndarray:
+    """The outline each commune is built in: its own, else its whole city (PLM), else None."""
+    outline_codes = set(outline_codes)
+    uniq = pd.unique(commune_codes)
+    mapping = {}
+    for c in uniq:
+        if c in outline_codes:
+            mapping[c] = c
+        elif codes.ARRONDISSEMENT_CITY.get(c) in outline_codes:
+            mapping[c] = codes.ARRONDISSEMENT_CITY[c]
+        else:
+            mapping[c] = None
+    return np.array([mapping[c] for c in commune_codes], dtype=object) if len(commune_codes) else np.array([], dtype=object)
+
+
+def _project(rows: pd.DataFrame, src_crs: str, outlines) -> tuple[pd.DataFrame, dict]:
+    """Add metric ``px``/``py`` to rows and project outlines, per territory CRS."""
+    from pyproj import Transformer
+
+    rows["px"] = np.nan
+    rows["py"] = np.nan
+    unit_crs = {u: codes.territory_crs(codes.departement_of(u)) for u in outlines["code"]}
+    projected = {}
+    row_crs = pd.Series(rows["unit"].map(unit_crs).to_numpy(dtype=object))
+    for crs in sorted(set(unit_crs.values())):
+        sel = outlines[outlines["code"].map(unit_crs) == crs]
+        for code, geom in zip(sel["code"], sel.to_crs(crs).geometry.values):
+            projected[code] = geom
+        mask = (row_crs == crs).to_numpy()
+        if mask.any():
+            transformer = Transformer.from_crs(src_crs, crs, always_xy=True)
+            px, py = transformer.transform(rows["x"].to_numpy()[mask], rows["y"].to_numpy()[mask])
+            rows.loc[mask, "px"] = px
+            rows.loc[mask, "py"] = py
+    return rows, projected
+
+
+def _check_coordinates(rows: pd.DataFrame, src_crs: str) -> None:
+    """Catch coordinates that cannot be in the stated CRS (metres given as degrees)."""
+    from pyproj import CRS
+
+    if not CRS.from_user_input(src_crs).is_geographic:
+        return
+    x, y = rows["x"].to_numpy(), rows["y"].to_numpy()
+    finite = np.isfinite(x) & np.isfinite(y)
+    if finite.any():
+        out = (np.abs(x[finite]) > 180) | (np.abs(y[finite]) > 90)
+        if out.mean() > 0.5:
+            raise InputError(
+                f"coordinates are not longitude/latitude in degrees ({out.sum():,} rows beyond ±180/±90, "
+                f"e.g. {x[finite][out][0]:.1f}, {y[finite][out][0]:.1f}); if they are metres, say which CRS "
+                f"with --crs (e.g. --crs EPSG:2154)"
+            )
+
+
+def build(
+    addresses,
+    communes,
+    *,
+    method: str = "voronoi",
+    departement=None,
+    commune=None,
+    columns: AddressColumns = AddressColumns(),
+    crs: str | None = None,
+    commune_field: str | None = None,
+    params: Parameters = Parameters(),
+    progress: Callable[[Iterable, int], Iterable] | None = None,
+) -> BuildResult:
+    """Build the polygon of every polling station of the selected communes.
+
+    Parameters
+    ----------
+    addresses : str, pathlib.Path or pandas.DataFrame
+        The REU address table or any point table (see :func:`boundaries.read.read_addresses`).
+    communes : str, pathlib.Path or geopandas.GeoDataFrame
+        Commune outlines (see :func:`boundaries.read.read_communes`).
+    method : {"voronoi"}
+        How cells are drawn.
+    departement : str or list of str, optional
+        Keep only these départements (``"94"``, ``"2A"``, ``"974"``).
+    commune : str or list of str, optional
+        Keep only these communes (a city code selects its arrondissements).
+    columns : AddressColumns
+        Column names of a non-REU table.
+    crs : str, optional
+        CRS of the address coordinates (default that of the layer, else EPSG:4326).
+    commune_field : str, optional
+        Commune-code field of the outline file (detected when not given).
+    params : Parameters
+        Tolerances and thresholds, in metres and m².
+    progress : callable, optional
+        ``progress(iterable, length)`` wraps the loop over communes (a progress bar).
+
+    Returns
+    -------
+    BuildResult
+
+    Raises
+    ------
+    InputError
+        Bad input (missing file/column, empty selection...).
+    PartitionError
+        A commune's stations failed the partition check (a bug; nothing is returned).
+    """
+    import geopandas as gpd
+
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    started = time.perf_counter()
+    rows, src_crs = read_addresses(addresses, columns, crs)
+    outlines, n_repaired = read_communes(communes, commune_field)
+    report = Report(parameters=params.to_dict(), method=method, rows_read=len(rows))
+    report.inputs = {
+        "addresses": str(addresses) if not hasattr(addresses, "columns") else "<DataFrame>",
+        "communes": str(communes) if not hasattr(communes, "columns") else "<GeoDataFrame>",
+        "crs": src_crs,
+        "departement": _as_list(departement) or None,
+        "commune": _as_list(commune) or None,
+    }
+    report.outlines_repaired = n_repaired
+
+    # --- read → scope ---------------------------------------------------------------
+    scope = select_scope(rows, departement, commune)
+    report.rows_out_of_scope = int((~scope).sum())
+    rows = rows.loc[scope].reset_index(drop=True)
+    rows["commune"] = rows["commune"].fillna("")
+    rows["station"] = rows["station"].fillna("")
+    _check_coordinates(rows, src_crs)
+    rows["unit"] = match_units(rows["commune"].to_numpy(), outlines["code"])
+    used_units = sorted(set(rows["unit"].dropna()))
+    if not used_units:
+        raise InputError(
+            f"none of the {rows['commune'].nunique():,} communes of the addresses is in the outline file "
+            f"(e.g. {rows['commune'].iloc[0]}; outline codes look like {outlines['code'].iloc[0]}); "
+            "check --communes and --commune-field"
+        )
+    outlines = outlines[outlines["code"].isin(used_units)].reset_index(drop=True)
+    rows, unit_geom = _project(rows, src_crs, outlines)
+    rows["station_key"] = rows["commune"] + "\x1f" + rows["station"]
+
+    # --- clean ----------------------------------------------------------------------
+    reason = flag_unusable(rows, pd.Series(unit_geom), params.outside_tolerance_m)
+    usable = np.flatnonzero(reason == None)  # noqa: E711
+    lost, seeds = resolve_contested(rows.iloc[usable], params.coordinate_grid_m)
+    reason[usable[lost]] = "contested_coordinate"
+    rows["reason"] = reason
+
+    # --- tessellate → repair → check, per outline -------------------------------------
+    seeds_by_unit = dict(tuple(seeds.groupby("unit", sort=True)))
+    unit_stations = rows.groupby("unit")["station_key"].unique()
+    built_keys, built_geoms, unit_info = [], [], {}
+    units = used_units
+    iterator = progress(units, len(units)) if progress else units
+    for unit in iterator:
+        t0 = time.perf_counter()
+        outline = unit_geom[unit]
+        s = seeds_by_unit.get(unit)
+        if s is None or len(s) == 0:
+            unit_info[unit] = {"seeds": 0, "seconds": round(time.perf_counter() - t0, 4), "partition": None}
+            continue
+        if len(unit_stations[unit]) == 1 or s["station_key"].nunique() == 1:
+            keys = np.array([s["station_key"].iloc[0]], dtype=object)
+            polys = np.array([outline], dtype=object)
+        else:
+            keys, polys = voronoi_partition(
+                s[["sx", "sy"]].to_numpy(), s["station_key"].to_numpy(), outline, params.voronoi_margin_m
+            )
+        polys, actions = repair_partition(polys)
+        result = check_partition(polys, outline, params.area_tolerance_m2)
+        if not result.ok:
+            raise PartitionError(
+                f"commune {unit}: the stations do not partition the outline ({'; '.join(result.problems())}); "
+                "this is a bug in boundaries, nothing was written — please report it with the input"
+            )
+        built_keys.extend(keys)
+        built_geoms.extend(polys)
+        unit_info[unit] = {
+            "seeds": int(len(s)),
+            "seconds": round(time.perf_counter() - t0, 4),
+            "repair": actions,
+            "partition": result.to_dict(),
+        }
+
+    # --- stations and report --------------------------------------------------------
+    stations = _station_table(rows)
+    geom_by_key = dict(zip(built_keys, built_geoms))
+    stations["geometry"] = stations["station_key"].map(geom_by_key)
+    import shapely
+
+    has_polygon = stations["geometry"].notna().to_numpy().copy()
+    has_polygon[has_polygon] = ~shapely.is_empty(stations.loc[has_polygon, "geometry"].to_numpy())
+    stations["reason"] = _no_polygon_reason(stations, has_polygon)
+
+    names = dict(zip(outlines["code"], outlines["nom"]))
+    out = stations.loc[has_polygon].copy()
+    out["nom_commune"] = out["unit"].map(names).where(out["unit"] == out["code_commune"], None)
+    out["method"] = np.where(out["single"], "commune", method)
+    out["area_m2"] = np.round(shapely.area(out["geometry"].to_numpy()), 1)
+    out = out.drop(columns=["single"])
+    # Each territory's geometries are in their own CRS: bring them all to WGS84.
+    parts = []
+    for crs_name, part in out.groupby(out["unit"].map(lambda u: codes.territory_crs(codes.departement_of(u)))):
+        parts.append(gpd.GeoDataFrame(part, geometry="geometry", crs=crs_name).to_crs("EPSG:4326"))
+    if parts:
+        gdf = pd.concat(parts)
+    else:
+        gdf = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+    gdf = gdf.sort_values(["code_commune", "number_key", "id_bv"], kind="stable")
+    gdf = gpd.GeoDataFrame(gdf[STATION_COLUMNS + ["geometry"]], geometry="geometry", crs="EPSG:4326")
+    gdf = gdf.reset_index(drop=True)
+
+    _fill_report(report, rows, stations, has_polygon, unit_info)
+    report.seconds = time.perf_counter() - started
+    return BuildResult(stations=gdf, report=report)
+
+
+def _station_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per station: its commune, ids, and counts of rows used and dropped."""
+    used = rows["reason"].isna()
+    g = rows.assign(
+        used=used.astype(np.int64),
+        used_weight=np.where(used, rows["weight"], 0.0),
+        dropped=(~used).astype(np.int64),
+    ).groupby("station_key", sort=False)
+    st = g.agg(
+        id_bv=("station", "first"),
+        code_commune=("commune", "first"),
+        unit=("unit", "first"),
+        n_rows=("row", "size"),
+        n_addresses=("used", "sum"),
+        n_weight=("used_weight", "sum"),
+        n_dropped=("dropped", "sum"),
+    ).reset_index()
+    st["number"] = codes.station_number(st["id_bv"])
+    st["number_key"] = codes.number_sort_key(st["number"])
+    st["code_bv"] = codes.code_bv(st["code_commune"], st["number"])
+    st["n_weight"] = _int_if_whole(st["n_weight"].to_numpy())
+    per_unit = rows.groupby("unit")["station_key"].nunique()
+    st["single"] = st["unit"].map(per_unit).fillna(0).to_numpy() == 1
+    counts = rows.loc[~used].groupby(["station_key", "reason"]).size().unstack(fill_value=0)
+    st["drops"] = st["station_key"].map(
+        lambda k: {r: int(counts.at[k, r]) for r in counts.columns if counts.at[k, r]} if k in counts.index else {}
+    )
+    return st.sort_values(["code_commune", "number_key", "id_bv"], kind="stable").reset_index(drop=True)
+
+
+def _int_if_whole(values: np.ndarray) -> np.ndarray:
+    if np.all(values == np.round(values)):
+        return values.astype(np.int64)
+    return np.round(values, 3)
+
+
+def _no_polygon_reason(stations: pd.DataFrame, has_polygon: np.ndarray) -> list:
+    out = []
+    for has, used, drops, unit in zip(has_polygon, stations["n_addresses"], stations["drops"], stations["unit"]):
+        if has:
+            out.append(None)
+        elif unit is None or (isinstance(unit, float) and np.isnan(unit)):
+            out.append("commune_without_outline")
+        elif used == 0:
+            out.append("all_rows_dropped")
+        else:
+            out.append("no_land_inside_outline")
+    return out
+
+
+_DETAILS = {
+    "commune_without_outline": "its commune is not in the outline file",
+    "all_rows_dropped": "every address row was dropped",
+    "no_land_inside_outline": "its addresses lie outside the outline and their cells miss it",
+}
+
+
+def _fill_report(report: Report, rows, stations, has_polygon, unit_info) -> None:
+    reasons = rows["reason"]
+    report.rows_used = int(reasons.isna().sum())
+    counts = reasons.value_counts()
+    report.rows_dropped = {r: int(counts.get(r, 0)) for r in REASONS}
+    report.stations_in = len(stations)
+    report.stations_out = int(has_polygon.sum())
+    missing = stations.loc[~has_polygon]
+    report.stations_without_polygon = [
+        {
+            "id_bv": r.id_bv,
+            "code_bv": r.code_bv,
+            "code_commune": r.code_commune,
+            "reason": r.reason,
+            "detail": _DETAILS[r.reason]
+            + (" (" + ", ".join(f"{k} {v}" for k, v in r.drops.items()) + ")" if r.drops else ""),
+        }
+        for r in missing.itertuples()
+    ]
+    report.communes_without_outline = sorted(set(rows.loc[rows["unit"].isna(), "commune"]))
+    report.communes_built = sum(1 for info in unit_info.values() if info.get("partition"))
+
+    per_commune = {}
+    by_commune = rows.groupby("commune", sort=True)
+    st_by_commune = stations.groupby("code_commune", sort=True)
+    for code, g in by_commune:
+        st = st_by_commune.get_group(code)
+        dropped = g["reason"].value_counts()
+        unit = g["unit"].iloc[0]
+        info = unit_info.get(unit, {}) if isinstance(unit, str) else {}
+        per_commune[code] = {
+            "outline": unit if isinstance(unit, str) else None,
+            "rows_read": int(len(g)),
+            "rows_used": int(g["reason"].isna().sum()),
+            "rows_dropped": {r: int(dropped[r]) for r in REASONS if r in dropped},
+            "stations_in": int(len(st)),
+            "stations_out": int(has_polygon[st.index].sum()),
+            "stations_without_polygon": [
+                {"id_bv": r.id_bv, "reason": r.reason} for r in st.loc[~has_polygon[st.index]].itertuples()
+            ],
+            "seeds": info.get("seeds", 0),
+            "partition": info.get("partition"),
+            "seconds": info.get("seconds", 0.0),
+        }
+    report.communes = per_commune

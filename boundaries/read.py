@@ -1,0 +1,375 @@
+"""Read address tables and commune outlines into the package's canonical frames.
+
+Addresses become a :class:`pandas.DataFrame` with the columns
+
+``row`` (position in the file), ``commune``, ``station`` (codes, as strings),
+``x``, ``y`` (floats in the table's CRS, NaN when missing), ``geo_type``,
+``geo_score`` and ``weight`` (``nb_adresses``, 1 when absent);
+
+outlines a :class:`geopandas.GeoDataFrame` with ``code``, ``nom`` and the geometry,
+one row per commune code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+
+#: Column names of the INSEE REU address table.
+REU_COLUMNS = {
+    "station": "id_brut_bv_reu",
+    "commune": "code_commune_ref",
+    "x": "longitude",
+    "y": "latitude",
+    "geo_type": "geo_type",
+    "geo_score": "geo_score",
+    "weight": "nb_adresses",
+}
+#: Other names accepted for the coordinates when the REU names are absent.
+_X_ALIASES = ("longitude", "lon", "lng", "long", "x")
+_Y_ALIASES = ("latitude", "lat", "y")
+#: Fields accepted as the commune code of an outline file (case-insensitive), in order.
+COMMUNE_FIELDS = ("code", "code_insee", "insee_com", "insee", "codgeo")
+NAME_FIELDS = ("nom", "nom_com", "name", "libelle", "libgeo", "nom_commune")
+VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".sqlite")
+
+
+@dataclass(frozen=True)
+class AddressColumns:
+    """Which input columns hold what. ``None`` means: the REU name, or a known alias."""
+
+    station: str | None = None
+    commune: str | None = None
+    x: str | None = None
+    y: str | None = None
+
+
+def _check_file(path: Path, what: str, option: str) -> None:
+    if not path.exists():
+        raise InputError(f"{what} file not found: {path} (check the path given as {option})")
+    if path.is_dir():
+        raise InputError(f"{what} path is a folder, not a file: {path} ({option} takes a file)")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{what} file is not readable: {path} (check its permissions)")
+
+
+def _sniff_text(path: Path) -> tuple[str, str, str]:
+    """Return (encoding, separator, header line) of a CSV, gzipped or not."""
+    import gzip
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            head = f.read(64 * 1024)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"cannot read address file {path}: {exc}") from None
+    if b"\x00" in head:
+        raise InputError(
+            f"address file {path} is not a text table (binary content); give a CSV, CSV.gz or Parquet file"
+        )
+    try:
+        text = head.decode("utf-8-sig")
+        encoding = "utf-8-sig"
+    except UnicodeDecodeError as exc:
+        if exc.start > len(head) - 4:  # a multi-byte character cut by the 64 KiB window
+            text = head[: exc.start].decode("utf-8-sig")
+            encoding = "utf-8-sig"
+        else:
+            text = head.decode("cp1252", errors="replace")
+            encoding = "cp1252"
+    header = text.splitlines()[0] if text.strip() else ""
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
+    sep = max(counts, key=counts.get)
+    if counts[sep] == 0:
+        sep = ","
+    return encoding, sep, header
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, str | None]:
+    """Read a CSV(.gz)/Parquet table, or a point layer, as strings. Returns (frame, crs)."""
+    suffixes = "".join(path.suffixes[-2:]).lower()
+    if path.suffix.lower() in (".parquet", ".pq", ".geoparquet"):
+        try:
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+        except Exception as exc:  # pyarrow raises many kinds
+            raise InputError(f"cannot read Parquet address file {path}: {exc}") from None
+        df = table.to_pandas()
+        crs = None
+        if b"geo" in (table.schema.metadata or {}):
+            import geopandas as gpd
+
+            gdf = gpd.read_parquet(path)
+            crs = gdf.crs.to_string() if gdf.crs else None
+            df = _points_to_columns(gdf)
+        return df, crs
+    if path.suffix.lower() in VECTOR_SUFFIXES:
+        import geopandas as gpd
+
+        try:
+            gdf = gpd.read_file(path)
+        except Exception as exc:
+            raise InputError(f"cannot read address layer {path}: {exc}") from None
+        crs = gdf.crs.to_string() if gdf.crs is not None else None
+        return _points_to_columns(gdf), crs
+    encoding, sep, header = _sniff_text(path)
+    if not header.strip():
+        raise InputError(f"address file {path} is empty: it needs a header line and rows")
+    try:
+        df = pd.read_csv(
+            path,
+            sep=sep,
+            dtype=str,
+            encoding=encoding,
+            keep_default_na=False,
+            na_values=[""],
+            compression="gzip" if suffixes.endswith(".gz") else None,
+            quoting=csv.QUOTE_MINIMAL,
+            low_memory=False,
+        )
+    except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"cannot parse address file {path} as a table: {msg}") from None
+    return df, None
+
+
+def _points_to_columns(gdf) -> pd.DataFrame:
+    """A point layer as a plain table with ``x``/``y`` columns from its geometry."""
+    import shapely
+
+    geom = gdf.geometry.values
+    types = shapely.get_type_id(geom)
+    bad = (types != 0) & ~shapely.is_missing(geom)
+    if bad.any():
+        raise InputError("address layer has non-point geometries; give one point per address")
+    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    df["x"] = shapely.get_x(geom)
+    df["y"] = shapely.get_y(geom)
+    return df
+
+
+def _find(columns: list[str], wanted: str | None, aliases: tuple[str, ...]) -> str | None:
+    lower = {c.lower().strip(): c for c in columns}
+    for name in ([wanted] if wanted else list(aliases)):
+        if name in columns:
+            return name
+        if name.lower() in lower:
+            return lower[name.lower()]
+    return None
+
+
+def _to_float(values: pd.Series) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(values):
+        out = values.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        text = values.astype("string").str.strip().str.replace(",", ".", regex=False)
+        out = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def _as_code(values: pd.Series) -> pd.Series:
+    """Codes as stripped strings (a numeric Parquet column becomes text)."""
+    if pd.api.types.is_float_dtype(values):
+        values = values.astype("Int64")
+    s = values.astype("string").str.strip()
+    return s.mask(s == "")
+
+
+def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str | None = None):
+    """Read an address table into the canonical address frame.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path or pandas.DataFrame
+        The INSEE REU table (CSV, CSV.gz, Parquet) or any point table with named
+        columns, or a point layer GDAL reads (GeoPackage, GeoJSON…).
+    columns : AddressColumns
+        Names of the station, commune and coordinate columns when they differ
+        from the REU's.
+    crs : str, optional
+        CRS of the coordinates; default that of the layer, else EPSG:4326.
+
+    Returns
+    -------
+    (pandas.DataFrame, str)
+        The canonical frame (see the module docstring) and the CRS of ``x``/``y``.
+
+    Raises
+    ------
+    InputError
+        When the file is missing or unreadable or a required column is absent.
+    """
+    layer_crs = None
+    where = "address table"
+    if isinstance(source, pd.DataFrame):
+        df = source
+        if hasattr(source, "geometry") and hasattr(source, "crs"):
+            layer_crs = source.crs.to_string() if source.crs is not None else None
+            df = _points_to_columns(source)
+    else:
+        path = Path(source)
+        _check_file(path, "address", "ADDRESSES")
+        df, layer_crs = _read_table(path)
+        where = f"address file {path}"
+    if len(df.columns) == 0:
+        raise InputError(f"{where} has no columns: it needs a header line and rows")
+    cols = [str(c) for c in df.columns]
+    df.columns = cols
+
+    def need(key: str, option: str, aliases: tuple[str, ...]) -> str:
+        name = _find(cols, getattr(columns, key), aliases)
+        if name is None:
+            wanted = getattr(columns, key) or " or ".join(repr(a) for a in aliases[:3])
+            shown = ", ".join(cols[:12]) + (", …" if len(cols) > 12 else "")
+            raise InputError(
+                f"{where} has no column {wanted} for the {key} (columns: {shown}); name it with {option}"
+            )
+        return name
+
+    station_col = need("station", "--id-column", (REU_COLUMNS["station"],))
+    x_col = need("x", "--x-column", _X_ALIASES)
+    y_col = need("y", "--y-column", _Y_ALIASES)
+    commune_col = _find(cols, columns.commune, (REU_COLUMNS["commune"],))
+    if commune_col is None and columns.commune:
+        need("commune", "--commune-column", (columns.commune,))
+    if len(df) == 0:
+        raise InputError(f"{where} has a header but no rows")
+
+    station = _as_code(df[station_col])
+    if commune_col is not None:
+        commune = _as_code(df[commune_col])
+    else:
+        # No commune column: the REU station id starts with the commune code.
+        prefix = station.str.extract(r"^(\d{5}|2[AB]\d{3})_", expand=False)
+        if prefix.isna().mean() > 0.5:
+            raise InputError(
+                f"{where} has no commune column ('code_commune_ref') and its station ids do not start "
+                f"with a commune code; name the column with --commune-column"
+            )
+        commune = prefix.astype("string")
+
+    out = pd.DataFrame(
+        {
+            "row": np.arange(len(df), dtype=np.int64),
+            "commune": commune.to_numpy(dtype=object, na_value=None),
+            "station": station.to_numpy(dtype=object, na_value=None),
+            "x": _to_float(df[x_col]),
+            "y": _to_float(df[y_col]),
+        }
+    )
+    gt = _find(cols, None, ("geo_type",))
+    out["geo_type"] = (
+        df[gt].astype("string").str.strip().str.lower().to_numpy(dtype=object, na_value=None)
+        if gt
+        else None
+    )
+    gs = _find(cols, None, ("geo_score",))
+    out["geo_score"] = _to_float(df[gs]) if gs else np.nan
+    w = _find(cols, None, ("nb_adresses",))
+    weight = _to_float(df[w]) if w else np.ones(len(df))
+    weight[~(weight > 0)] = 1.0  # a missing or non-positive weight counts once
+    out["weight"] = weight
+    return out, crs or layer_crs or "EPSG:4326"
+
+
+def read_communes(source, commune_field: str | None = None):
+    """Read commune outlines, one row per commune code.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path or geopandas.GeoDataFrame
+        Any polygon layer GDAL reads (GeoJSON, shapefile, GeoPackage…).
+    commune_field : str, optional
+        The field holding the INSEE code; detected among ``code``, ``code_insee``,
+        ``INSEE_COM``, ``insee``, ``codgeo`` (case-insensitive) when not given.
+
+    Returns
+    -------
+    (geopandas.GeoDataFrame, int)
+        Columns ``code``, ``nom`` (or None) and ``geometry`` in the file's CRS,
+        sorted by code; and the number of invalid outlines that were repaired.
+    """
+    import geopandas as gpd
+    import shapely
+
+    where = "outline layer"
+    if isinstance(source, gpd.GeoDataFrame):
+        gdf = source
+    else:
+        path = Path(source)
+        _check_file(path, "outline", "--communes")
+        where = f"outline file {path}"
+        try:
+            gdf = gpd.read_file(path)
+        except Exception as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputError(
+                f"cannot read {where} as a vector layer ({msg}); give GeoJSON, shapefile or GeoPackage"
+            ) from None
+    if gdf.crs is None:
+        raise InputError(f"{where} has no CRS; add one (e.g. a .prj file, or ogr2ogr -a_srs EPSG:2154)")
+    cols = [c for c in gdf.columns if c != gdf.geometry.name]
+    field = _find(cols, commune_field, COMMUNE_FIELDS)
+    if field is None:
+        if commune_field:
+            raise InputError(f"{where} has no field {commune_field!r} (fields: {', '.join(cols)})")
+        raise InputError(
+            f"{where} has no commune-code field (looked for {', '.join(COMMUNE_FIELDS)}; fields: "
+            f"{', '.join(cols) or 'none'}); name it with --commune-field"
+        )
+    name_field = _find(cols, None, NAME_FIELDS)
+    geom = gdf.geometry.values
+    polygonal = np.isin(shapely.get_type_id(geom), (3, 6))
+    if not polygonal.any():
+        raise InputError(f"{where} has no polygon: commune outlines must be polygons or multipolygons")
+    gdf = gdf.loc[polygonal]
+    code = _as_code(gdf[field])
+    out = gpd.GeoDataFrame(
+        {
+            "code": code.to_numpy(dtype=object, na_value=None),
+            "nom": gdf[name_field].astype("string").to_numpy(dtype=object, na_value=None)
+            if name_field
+            else None,
+        },
+        geometry=gdf.geometry.values,
+        crs=gdf.crs,
+    )
+    out = out[out["code"].notna()]
+    invalid = ~shapely.is_valid(out.geometry.values)
+    n_invalid = int(invalid.sum())
+    if n_invalid:
+        fixed = shapely.make_valid(out.geometry.values[invalid])
+        out.loc[invalid, "geometry"] = _polygonal(fixed)
+    if out["code"].duplicated().any():  # a commune in several features: one outline
+        first_name = out.groupby("code", sort=True)["nom"].first()
+        merged = out.dissolve(by="code", sort=True, aggfunc="first")
+        merged["nom"] = first_name
+        out = merged.reset_index()[["code", "nom", "geometry"]]
+    out = out.sort_values("code", kind="stable").reset_index(drop=True)
+    return out, n_invalid
+
+
+def _polygonal(geoms):
+    """Keep only the polygonal parts of each geometry (collections from make_valid)."""
+    import shapely
+
+    parts, index = shapely.get_parts(geoms, return_index=True)
+    keep = np.isin(shapely.get_type_id(parts), (3, 6))
+    out = np.empty(len(geoms), dtype=object)
+    out[:] = shapely.MultiPolygon()
+    if keep.any():
+        merged = [
+            shapely.union_all(parts[keep][index[keep] == i]) for i in np.unique(index[keep])
+        ]
+        out[np.unique(index[keep])] = merged
+    return out

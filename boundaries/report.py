@@ -1,0 +1,107 @@
+"""The build report: what was read, what was dropped and why, what was built."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Report:
+    """Counts of a build, per run and per commune.
+
+    The invariant ``rows_read == rows_out_of_scope + rows_used + sum(rows_dropped.values())``
+    always holds, and so does ``stations_in == stations_out + len(stations_without_polygon)``.
+
+    Attributes
+    ----------
+    rows_read : int
+        Rows of the address table.
+    rows_out_of_scope : int
+        Rows of communes not selected by ``departement``/``commune``.
+    rows_used : int
+        Rows that seed their station.
+    rows_dropped : dict
+        Rows dropped, by reason (see :data:`boundaries.clean.REASONS`).
+    stations_in, stations_out : int
+        Stations of the selected communes, and stations given a polygon.
+    stations_without_polygon : list of dict
+        ``id_bv``, ``code_commune``, ``reason`` and ``detail`` of each station left out.
+    communes_without_outline : list of str
+        Selected communes absent from the outline file.
+    communes : dict
+        Per commune code: rows read/used/dropped, stations, the partition check, seconds.
+    """
+
+    inputs: dict = field(default_factory=dict)
+    parameters: dict = field(default_factory=dict)
+    method: str = "voronoi"
+    rows_read: int = 0
+    rows_out_of_scope: int = 0
+    rows_used: int = 0
+    rows_dropped: dict = field(default_factory=dict)
+    stations_in: int = 0
+    stations_out: int = 0
+    stations_without_polygon: list = field(default_factory=list)
+    communes_built: int = 0
+    communes_without_outline: list = field(default_factory=list)
+    outlines_repaired: int = 0
+    communes: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        from . import __version__
+
+        return {
+            "tool": {"name": "boundaries", "version": __version__},
+            "inputs": self.inputs,
+            "parameters": self.parameters,
+            "method": self.method,
+            "rows_read": self.rows_read,
+            "rows_out_of_scope": self.rows_out_of_scope,
+            "rows_used": self.rows_used,
+            "rows_dropped": self.rows_dropped,
+            "stations_in": self.stations_in,
+            "stations_out": self.stations_out,
+            "stations_without_polygon": self.stations_without_polygon,
+            "communes_built": self.communes_built,
+            "communes_without_outline": self.communes_without_outline,
+            "outlines_repaired": self.outlines_repaired,
+            "seconds": round(self.seconds, 3),
+            "communes": self.communes,
+        }
+
+    def summary(self) -> dict:
+        """The run-level counts, without the per-commune details."""
+        d = self.to_dict()
+        d.pop("communes")
+        return d
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    def text(self) -> str:
+        """A short human summary."""
+        dropped = sum(self.rows_dropped.values())
+        lines = [
+            f"{self.rows_read:,} rows read, {self.rows_used:,} used, {dropped:,} dropped"
+            + (f", {self.rows_out_of_scope:,} out of scope" if self.rows_out_of_scope else ""),
+        ]
+        if dropped:
+            lines.append(
+                "  dropped: " + ", ".join(f"{k} {v:,}" for k, v in self.rows_dropped.items() if v)
+            )
+        lines.append(
+            f"{self.communes_built:,} communes, {self.stations_out:,} of {self.stations_in:,} stations built"
+            f" in {self.seconds:.1f} s"
+        )
+        if self.stations_without_polygon:
+            shown = ", ".join(s["id_bv"] for s in self.stations_without_polygon[:5])
+            more = len(self.stations_without_polygon) - 5
+            lines.append(
+                f"  without polygon: {shown}" + (f" and {more} more" if more > 0 else "") + " (see the report)"
+            )
+        if self.communes_without_outline:
+            shown = ", ".join(self.communes_without_outline[:8])
+            lines.append(f"  communes without outline: {shown}")
+        return "\n".join(lines)

@@ -1,0 +1,55 @@
+"""Tessellate a commune: station polygons from its seed points.
+
+The method is ``voronoi``: the Voronoi cells of the unique seed points, computed in
+metres, extended well beyond the outline, dissolved by station with
+``coverage_union_all`` and clipped to the outline once per station.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from .geometry import group_indices, polygonal_parts
+
+METHODS = ("voronoi",)
+
+
+def voronoi_partition(
+    xy: np.ndarray, station: np.ndarray, outline, margin_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Partition ``outline`` between stations by the Voronoi cells of their seeds.
+
+    Parameters
+    ----------
+    xy : numpy.ndarray, shape (n, 2)
+        Unique seed coordinates in a metric CRS (no two equal).
+    station : numpy.ndarray, shape (n,)
+        The station of each seed.
+    outline : shapely.Polygon or shapely.MultiPolygon
+        The commune, in the same CRS.
+    margin_m : float
+        How far beyond the outline's bounding box the cells are extended.
+
+    Returns
+    -------
+    stations : numpy.ndarray
+        Sorted station keys.
+    polygons : numpy.ndarray of shapely geometries
+        Each station's polygon, clipped to the outline (possibly empty when all its
+        seeds lie outside the outline and their cells miss it).
+    """
+    stations, groups = group_indices(np.asarray(station))
+    if len(stations) == 1:
+        return stations, np.array([outline], dtype=object)
+    frame = shapely.buffer(shapely.envelope(outline), margin_m, join_style="mitre")
+    frame = shapely.envelope(shapely.union(frame, shapely.envelope(shapely.multipoints(xy))))
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=frame, ordered=True)
+    )
+    if len(cells) != len(xy):  # ordered=True promises one cell per input point
+        raise RuntimeError(f"Voronoi returned {len(cells)} cells for {len(xy)} points")
+    dissolved = np.array([shapely.coverage_union_all(cells[g]) for g in groups], dtype=object)
+    shapely.prepare(outline)
+    clipped = shapely.intersection(dissolved, outline)
+    return stations, polygonal_parts(clipped)

@@ -1,0 +1,26 @@
+"""Shared fixtures: paths to the bundled town and to the real data in ../shared/data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TOWN = ROOT / "fixtures" / "town"
+SHARED = Path(os.environ.get("BOUNDARIES_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def shared_path(*parts: str) -> Path:
+    """Path under ../shared/data, or skip the test with the reason when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data not found at {path} (the shared/ folder beside the checkout); skipped")
+    return path
+
+
+@pytest.fixture
+def town():
+    """The generated example town: (addresses.csv, communes.geojson, stations_truth.geojson)."""
+    return TOWN / "addresses.csv", TOWN / "communes.geojson", TOWN / "stations_truth.geojson"
