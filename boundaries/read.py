@@ -169,7 +169,7 @@ def _find(columns: list[str], wanted: str | None, aliases: tuple[str, ...]) -> s
 
 def _to_float(values: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(values):
-        out = values.to_numpy(dtype=float, na_value=np.nan)
+        out = np.array(values.to_numpy(dtype=float, na_value=np.nan), dtype=float)  # a writable copy
     else:
         text = values.astype("string").str.strip().str.replace(",", ".", regex=False)
         out = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)

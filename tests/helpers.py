@@ -1,0 +1,55 @@
+"""Helpers shared by tests: synthetic communes and points, IoU."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+
+def points_in(polygon, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` uniform random points inside ``polygon`` (rejection sampling)."""
+    minx, miny, maxx, maxy = polygon.bounds
+    out = np.empty((0, 2))
+    shapely.prepare(polygon)
+    while len(out) < n:
+        xy = rng.uniform((minx, miny), (maxx, maxy), size=(max(2 * n, 16), 2))
+        out = np.vstack([out, xy[shapely.contains_xy(polygon, xy[:, 0], xy[:, 1])]])
+    return out[:n]
+
+
+def iou(a, b) -> float:
+    union = shapely.area(shapely.union(a, b))
+    return float(shapely.area(shapely.intersection(a, b)) / union) if union else 0.0
+
+
+def grid_town(code_prefix: str, crs: str, origin=(0.0, 0.0), size_m=2000.0, n=2, seed=0,
+              stations_per_commune=3, points_per_station=40):
+    """``n × n`` square communes in ``crs``, each split in vertical station strips.
+
+    Returns (addresses DataFrame in EPSG:4326 with REU columns, outlines GeoDataFrame, truth GeoDataFrame).
+    """
+    rng = np.random.default_rng(seed)
+    ox, oy = origin
+    rows, outlines, truth = [], [], []
+    k = 0
+    for i in range(n):
+        for j in range(n):
+            k += 1
+            code = f"{code_prefix}{k:03d}" if len(code_prefix) == 2 else f"{code_prefix}{k:02d}"
+            x0, y0 = ox + i * size_m, oy + j * size_m
+            outlines.append((code, f"Commune {k}", shapely.box(x0, y0, x0 + size_m, y0 + size_m)))
+            w = size_m / stations_per_commune
+            for s in range(stations_per_commune):
+                strip = shapely.box(x0 + s * w, y0, x0 + (s + 1) * w, y0 + size_m)
+                truth.append((f"{code}_{s + 1}", code, strip))
+                for x, y in points_in(strip, points_per_station, rng):
+                    rows.append((code, f"{code}_{s + 1}", x, y))
+    pts = pd.DataFrame(rows, columns=["code_commune_ref", "id_brut_bv_reu", "x", "y"])
+    lonlat = gpd.GeoSeries(gpd.points_from_xy(pts.x, pts.y), crs=crs).to_crs(4326)
+    pts["longitude"], pts["latitude"] = lonlat.x.round(8), lonlat.y.round(8)
+    pts["geo_type"], pts["geo_score"], pts["nb_adresses"] = "housenumber", 0.9, 1
+    outl = gpd.GeoDataFrame(outlines, columns=["code", "nom", "geometry"], crs=crs).to_crs(4326)
+    tru = gpd.GeoDataFrame(truth, columns=["id_bv", "code", "geometry"], crs=crs)
+    return pts.drop(columns=["x", "y"]), outl, tru
