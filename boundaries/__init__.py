@@ -3,24 +3,36 @@
 >>> import boundaries
 >>> result = boundaries.build("addresses.csv.gz", "communes.geojson", departement="94")  # doctest: +SKIP
 >>> result.stations.head()  # doctest: +SKIP
+
+Public names are imported on first use, so that ``boundaries --help`` answers
+without loading the geo stack.
 """
+
+from importlib import import_module
 
 __version__ = "0.1.0"
 
-from .errors import BoundariesError, InputError, PartitionError  # noqa: E402
-from .params import Parameters  # noqa: E402
-from .pipeline import BuildResult, build  # noqa: E402
-from .read import AddressColumns  # noqa: E402
-from .report import Report  # noqa: E402
+_PUBLIC = {
+    "AddressColumns": "read",
+    "BoundariesError": "errors",
+    "BuildResult": "pipeline",
+    "InputError": "errors",
+    "Parameters": "params",
+    "PartitionError": "errors",
+    "Report": "report",
+    "build": "pipeline",
+}
 
-__all__ = [
-    "AddressColumns",
-    "BoundariesError",
-    "BuildResult",
-    "InputError",
-    "Parameters",
-    "PartitionError",
-    "Report",
-    "__version__",
-    "build",
-]
+__all__ = sorted(_PUBLIC) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _PUBLIC:
+        value = getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'boundaries' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC))
