@@ -255,7 +255,7 @@ def build(
             keys, polys = voronoi_partition(
                 s[["sx", "sy"]].to_numpy(), s["station_key"].to_numpy(), outline, params.voronoi_margin_m
             )
-        polys, actions = repair_partition(polys)
+        polys, actions = repair_partition(polys, params.area_tolerance_m2)
         result = check_partition(polys, outline, params.area_tolerance_m2)
         if not result.ok:
             raise PartitionError(

@@ -14,23 +14,30 @@ import shapely
 from .geometry import polygonal_parts
 
 
-def repair_partition(polygons: np.ndarray) -> tuple[np.ndarray, dict]:
+def repair_partition(polygons: np.ndarray, max_change_m2: float = 1.0) -> tuple[np.ndarray, dict]:
     """Make each polygon valid and the set a valid coverage.
+
+    The coverage clean-up is a repair of floating-point noise, not of a wrong
+    tessellation: when it would move more than ``max_change_m2`` of any station's
+    area, it is not applied, so the partition check that follows fails loudly.
 
     Parameters
     ----------
     polygons : numpy.ndarray of shapely geometries
         One commune's station polygons (empty ones allowed).
+    max_change_m2 : float
+        Largest change of a station's area the coverage clean-up may make.
 
     Returns
     -------
     polygons : numpy.ndarray
         The repaired polygons, in the same order.
     actions : dict
-        What was done: ``made_valid`` (count) and ``coverage_cleaned`` (bool).
+        What was done: ``made_valid`` (count), ``coverage_cleaned`` (bool) and
+        ``coverage_clean_refused`` (bool: the clean-up would have moved too much).
     """
     polygons = np.asarray(polygons, dtype=object)
-    actions = {"made_valid": 0, "coverage_cleaned": False}
+    actions = {"made_valid": 0, "coverage_cleaned": False, "coverage_clean_refused": False}
     invalid = ~shapely.is_valid(polygons)
     if invalid.any():
         polygons = polygons.copy()
@@ -38,7 +45,12 @@ def repair_partition(polygons: np.ndarray) -> tuple[np.ndarray, dict]:
         actions["made_valid"] = int(invalid.sum())
     present = ~shapely.is_empty(polygons)
     if present.sum() > 1 and not shapely.coverage_is_valid(polygons[present]):
-        polygons = polygons.copy()
-        polygons[present] = polygonal_parts(shapely.coverage_clean(polygons[present]))
-        actions["coverage_cleaned"] = True
+        cleaned = polygonal_parts(shapely.coverage_clean(polygons[present]))
+        moved = np.abs(shapely.area(cleaned) - shapely.area(polygons[present]))
+        if moved.max() <= max_change_m2:
+            polygons = polygons.copy()
+            polygons[present] = cleaned
+            actions["coverage_cleaned"] = True
+        else:
+            actions["coverage_clean_refused"] = True
     return polygons, actions

@@ -78,6 +78,11 @@ def test_repair_makes_valid_and_cleans_coverage():
     b = shapely.box(50, 0, 100, 100)
     fixed, actions = repair_partition(np.array([a, b], dtype=object))
     assert actions["coverage_cleaned"] and shapely.coverage_is_valid(fixed)
+    # a real overlap is a tessellation bug: not hidden by the clean-up
+    same = np.array([shapely.box(0, 0, 100, 100), shapely.box(0, 0, 100, 100)], dtype=object)
+    kept, actions = repair_partition(same, max_change_m2=1.0)
+    assert actions["coverage_clean_refused"] and not actions["coverage_cleaned"]
+    assert not check_partition(kept, shapely.box(0, 0, 100, 100)).ok
 
 
 def test_polygonal_parts_drops_lines_and_points():

@@ -137,3 +137,27 @@ def test_output_is_sorted_and_deterministic():
     assert list(a.columns) == boundaries.pipeline.STATION_COLUMNS + ["geometry"]
     assert a.drop(columns="geometry").equals(b.drop(columns="geometry"))
     assert shapely.equals_exact(a.geometry.values, b.geometry.values, tolerance=1e-9).all()
+
+
+def test_broken_partition_stops_the_build_naming_the_commune(monkeypatch, tmp_path):
+    """A tessellation bug must never reach the output: exit 3, the commune named, no file."""
+    from click.testing import CliRunner
+
+    import boundaries.pipeline as pipeline
+    from boundaries.cli import main
+
+    def broken(xy, station, outline, margin_m):
+        keys = np.unique(station)
+        return keys, np.array([shapely.box(*outline.bounds)] * len(keys), dtype=object)  # overlapping
+
+    monkeypatch.setattr(pipeline, "voronoi_partition", broken)
+    addresses, outlines, _ = grid_town("94", "EPSG:2154", origin=(652000, 6850000), n=1, seed=8)
+    with pytest.raises(boundaries.PartitionError, match="commune 94001"):
+        boundaries.build(addresses, outlines)
+    a, c, out = tmp_path / "a.csv", tmp_path / "c.geojson", tmp_path / "out.geojson"
+    addresses.to_csv(a, index=False)
+    outlines.to_file(c)
+    res = CliRunner().invoke(main, ["build", str(a), "--communes", str(c), "-o", str(out)])
+    assert res.exit_code == 3
+    assert "commune 94001" in res.output and "overlap" in res.output
+    assert not out.exists()
