@@ -112,6 +112,7 @@ def test_commune_field_detected(tmp_path, field):
     assert list(out["code"]) == ["04001", "04112"] and list(out["nom"]) == ["B", "A"] and repaired == 0
 
 
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
 def test_outline_errors(tmp_path):
     path = tmp_path / "c.geojson"
     _outlines(name=["x", "y"]).to_file(path)
