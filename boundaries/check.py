@@ -90,3 +90,232 @@ def check_partition(polygons: np.ndarray, outline, area_tolerance_m2: float = 1.
         coverage_valid=coverage_valid,
         area_tolerance_m2=area_tolerance_m2,
     )
+
+
+# --------------------------------------------------------------------------------------
+# Checking a whole station layer: ours, or another tool's.
+
+#: Kinds of problem, most severe first. ``multipart`` is a warning: it does not make a
+#: layer fail unless asked (a station may truly have several parts).
+PROBLEM_KINDS = (
+    "null_geometry",
+    "invalid_geometry",
+    "duplicate_id",
+    "commune_without_outline",
+    "overlap",
+    "gap",
+    "spill",
+    "multipart",
+)
+WARNING_KINDS = ("multipart",)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a station layer."""
+
+    kind: str
+    commune: str | None
+    stations: tuple
+    area_m2: float | None
+    detail: str
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["stations"] = list(self.stations)
+        if self.area_m2 is not None:
+            d["area_m2"] = round(self.area_m2, 2)
+        return d
+
+    def line(self) -> str:
+        where = f"{self.commune}: " if self.commune else ""
+        return f"{where}{self.kind.replace('_', ' ')} — {self.detail}"
+
+
+@dataclass
+class LayerCheck:
+    """The result of :func:`check_stations`: problems worst first, and per-commune figures."""
+
+    problems: list
+    communes: dict
+    totals: dict
+    tolerances: dict
+
+    def errors(self, strict: bool = False) -> list:
+        return [p for p in self.problems if strict or p.kind not in WARNING_KINDS]
+
+    def ok(self, strict: bool = False) -> bool:
+        """True when nothing but warnings (or nothing at all, with ``strict``) was found."""
+        return not self.errors(strict)
+
+    def to_dict(self) -> dict:
+        return {
+            "ok": self.ok(),
+            "totals": self.totals,
+            "tolerances": self.tolerances,
+            "problems": [p.to_dict() for p in self.problems],
+            "communes": self.communes,
+        }
+
+
+def significant_area(geom, min_area_m2: float, min_width_m: float) -> tuple[float, int]:
+    """Area and count of the parts of ``geom`` that are more than rounding noise.
+
+    A part counts when its area exceeds ``min_area_m2`` and its mean width
+    (2 × area / perimeter) exceeds ``min_width_m``: coordinates rounded to 7 decimals
+    (≈ 1 cm) leave long slivers a few millimetres wide along shared borders.
+    """
+    parts = shapely.get_parts(np.atleast_1d(geom))
+    parts = parts[shapely.get_type_id(parts) == 3]
+    if len(parts) == 0:
+        return 0.0, 0
+    area = shapely.area(parts)
+    width = 2 * area / np.maximum(shapely.length(parts), 1e-12)
+    keep = (area > min_area_m2) & (width > min_width_m)
+    return float(area[keep].sum()), int(keep.sum())
+
+
+def check_stations(
+    stations,
+    communes,
+    *,
+    id_field: str | None = None,
+    station_commune_field: str | None = None,
+    commune_field: str | None = None,
+    min_area_m2: float = 1.0,
+    min_width_m: float = 0.05,
+) -> LayerCheck:
+    """Validate a station layer against commune outlines.
+
+    Finds null/empty and invalid geometries, duplicate station ids (``94068_7`` and
+    ``94068_0007`` are one id), stations whose commune has no outline, overlaps between
+    stations, gaps left inside each commune, area spilling outside it, and stations in
+    several parts. Areas are measured in each territory's metric CRS.
+
+    Parameters
+    ----------
+    stations, communes : path or GeoDataFrame
+        The station layer (any tool's) and the commune outlines.
+    id_field, station_commune_field, commune_field : str, optional
+        Field names when they cannot be detected.
+    min_area_m2, min_width_m : float
+        An overlap, gap or spill part counts only when larger than ``min_area_m2`` and
+        wider on average than ``min_width_m`` (see :func:`significant_area`).
+
+    Returns
+    -------
+    LayerCheck
+    """
+    from . import codes
+    from .pipeline import match_units
+    from .read import read_communes, read_stations
+
+    st = read_stations(stations, id_field, station_commune_field)
+    outlines, _ = read_communes(communes, commune_field)
+    problems: list[Problem] = []
+    geoms = st.geometry.values.to_numpy()
+    ids = st["id_bv"].to_numpy(dtype=object)
+    st["unit"] = match_units(st["code_commune"].fillna("").to_numpy(), outlines["code"])
+
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    for i in np.flatnonzero(missing):
+        problems.append(Problem("null_geometry", st["code_commune"].iloc[i], (ids[i],), None,
+                                f"station {ids[i]} has no geometry"))
+    valid = shapely.is_valid(geoms)
+    invalid = ~valid & ~missing
+    reasons = shapely.is_valid_reason(geoms)
+    for i in np.flatnonzero(invalid):
+        problems.append(Problem("invalid_geometry", st["code_commune"].iloc[i], (ids[i],), None,
+                                f"station {ids[i]}: {reasons[i]}"))
+    dup = st["key"].duplicated(keep=False) & st["key"].notna()
+    for key, group in st[dup].groupby("key", sort=True):
+        problems.append(Problem("duplicate_id", group["code_commune"].iloc[0], tuple(group["id_bv"]), None,
+                                f"{len(group)} features for station {key}: {', '.join(group['id_bv'])}"))
+    no_outline = st["unit"].isna().to_numpy()
+    for code, group in st[no_outline].groupby(st["code_commune"].fillna("?")[no_outline], sort=True):
+        problems.append(Problem("commune_without_outline", code, tuple(group["id_bv"]), None,
+                                f"{len(group)} station(s) of commune {code}, which is not in the outline file"))
+
+    n_parts = shapely.get_num_geometries(geoms)
+    per_commune: dict = {}
+    usable = ~missing & ~no_outline
+    fixed = geoms.copy()
+    if invalid.any():
+        from .geometry import polygonal_parts
+
+        fixed[invalid] = polygonal_parts(shapely.make_valid(geoms[invalid]))
+    unit_crs = st["unit"].map(lambda u: codes.territory_crs(codes.departement_of(u)) if isinstance(u, str) else None)
+    for crs in sorted(set(unit_crs.dropna())):
+        in_crs = usable & (unit_crs == crs).to_numpy()
+        idx = np.flatnonzero(in_crs)
+        projected = shapely.from_wkb(
+            st.iloc[idx].set_geometry(fixed[idx], crs=st.crs).to_crs(crs).geometry.to_wkb().to_numpy()
+        )
+        units = st["unit"].to_numpy()[idx]
+        sel = outlines[outlines["code"].isin(set(units))]
+        outline_of = dict(zip(sel["code"], sel.to_crs(crs).geometry.values))
+        # overlaps: candidate pairs from an STRtree, then their intersection areas
+        tree = shapely.STRtree(projected)
+        left, right = tree.query(projected, predicate="intersects")
+        pair = left < right
+        left, right = left[pair], right[pair]
+        overlap_by_unit: dict = {}
+        if len(left):
+            inter = shapely.intersection(projected[left], projected[right])
+            for a, b, g in zip(left, right, inter):
+                area, parts = significant_area(g, min_area_m2, min_width_m)
+                if parts:
+                    ia, ib = idx[a], idx[b]
+                    unit = units[a]
+                    overlap_by_unit[unit] = overlap_by_unit.get(unit, 0.0) + area
+                    problems.append(Problem("overlap", st["code_commune"].iloc[ia], (ids[ia], ids[ib]), area,
+                                            f"{ids[ia]} and {ids[ib]} overlap on {area:,.1f} m²"))
+        for unit in sorted(outline_of):
+            members = units == unit
+            outline = outline_of[unit]
+            union = shapely.union_all(projected[members])
+            gap, gap_parts = significant_area(shapely.difference(outline, union), min_area_m2, min_width_m)
+            spill, spill_parts = significant_area(shapely.difference(union, outline), min_area_m2, min_width_m)
+            sids = tuple(ids[idx[members]])
+            if gap_parts:
+                share = gap / max(outline.area, 1e-9)
+                problems.append(Problem("gap", unit, (), gap, f"{gap:,.1f} m² ({share:.2%} of the commune) "
+                                        f"in {gap_parts} part(s) covered by no station"))
+            if spill_parts:
+                problems.append(Problem("spill", unit, sids, spill, f"{spill:,.1f} m² of stations outside the "
+                                        f"commune, in {spill_parts} part(s)"))
+            member_geoms = projected[members]
+            coverage_ok = bool(len(member_geoms) < 2 or shapely.coverage_is_valid(member_geoms))
+            per_commune[unit] = {
+                "stations": int(members.sum()),
+                "area_m2": round(float(outline.area), 1),
+                "overlap_m2": round(overlap_by_unit.get(unit, 0.0), 2),
+                "gap_m2": round(gap, 2),
+                "spill_m2": round(spill, 2),
+                "multipart": int((n_parts[idx[members]] > 1).sum()),
+                "coverage_edges_match": coverage_ok,
+            }
+    for i in np.flatnonzero((n_parts > 1) & ~missing):
+        problems.append(Problem("multipart", st["code_commune"].iloc[i], (ids[i],), None,
+                                f"station {ids[i]} is in {int(n_parts[i])} parts"))
+    for u, info in per_commune.items():
+        info["null"] = int((missing & (st["unit"] == u).to_numpy()).sum())
+        info["invalid"] = int((invalid & (st["unit"] == u).to_numpy()).sum())
+
+    rank = {k: i for i, k in enumerate(PROBLEM_KINDS)}
+    problems.sort(key=lambda p: (rank[p.kind], -(p.area_m2 or 0.0), p.commune or "", p.stations))
+    counts = {k: sum(1 for p in problems if p.kind == k) for k in PROBLEM_KINDS}
+    totals = {
+        "stations": int(len(st)),
+        "communes": len(per_commune),
+        **counts,
+        "overlap_m2": round(sum(c["overlap_m2"] for c in per_commune.values()), 2),
+        "gap_m2": round(sum(c["gap_m2"] for c in per_commune.values()), 2),
+        "spill_m2": round(sum(c["spill_m2"] for c in per_commune.values()), 2),
+    }
+    return LayerCheck(
+        problems=problems,
+        communes=dict(sorted(per_commune.items())),
+        totals=totals,
+        tolerances={"min_area_m2": min_area_m2, "min_width_m": min_width_m},
+    )

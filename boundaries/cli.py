@@ -150,6 +150,60 @@ def build(addresses, outlines, output, departement, commune, method, report_path
                    + (f", report {report_path}" if report_path else ""), err=True)
 
 
+@main.command(cls=_Command)
+@click.argument("stations", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--communes", "outlines", required=True, type=click.Path(path_type=str),
+              help="Commune outlines: any vector file GDAL reads.")
+@click.option("--id-field", default=None,
+              help="Station id field (detected among id_bv, code_bv, codeBureauVote, id_brut_bv_reu…).")
+@click.option("--station-commune-field", default=None,
+              help="Commune field of the stations (detected, else the id's {insee}_ prefix).")
+@click.option("--commune-field", default=None, help="Commune code field of the outlines (detected).")
+@click.option("--min-area", "min_area_m2", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="An overlap, gap or spill part smaller than this (m²) is ignored.")
+@click.option("--min-width", "min_width_m", type=click.FloatRange(min=0), default=0.05, show_default=True,
+              help="An overlap, gap or spill part thinner than this on average (m) is rounding noise.")
+@click.option("--strict", is_flag=True, help="Count stations in several parts as problems too.")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="How many problems to list (worst first); 0 lists all.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing; the exit code tells.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON on stdout.")
+def check(stations, outlines, id_field, station_commune_field, commune_field, min_area_m2, min_width_m,
+          strict, limit, quiet, as_json):
+    """Validate any station layer STATIONS (ours or another tool's) against commune outlines.
+
+    Finds null and invalid geometries, duplicate ids, stations of communes without
+    outline, overlaps, gaps, area outside the commune, and stations in several parts
+    (a warning unless --strict). Exit 0 when clean, 1 when problems were found.
+    """
+    from .check import check_stations
+
+    result = check_stations(
+        stations, outlines, id_field=id_field, station_commune_field=station_commune_field,
+        commune_field=commune_field, min_area_m2=min_area_m2, min_width_m=min_width_m,
+    )
+    errors = result.errors(strict)
+    if as_json:
+        doc = result.to_dict()
+        doc["ok"] = not errors
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    elif not quiet:
+        t = result.totals
+        shown = result.problems if limit == 0 else result.problems[:limit]
+        for p in shown:
+            level = "warning" if p not in errors else "problem"
+            click.echo(f"{level}: {p.line()}")
+        if len(result.problems) > len(shown):
+            click.echo(f"… and {len(result.problems) - len(shown)} more (--limit 0 lists all, --json gives all)")
+        counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in t.items()
+                           if k not in ("stations", "communes") and not k.endswith("_m2") and v)
+        verdict = "clean" if not errors else f"{len(errors)} problem(s)"
+        click.echo(f"{t['stations']:,} stations in {t['communes']:,} communes: {verdict}"
+                   + (f" ({counts}; overlap {t['overlap_m2']:,.1f} m², gap {t['gap_m2']:,.1f} m², "
+                      f"spill {t['spill_m2']:,.1f} m²)" if counts else ""))
+    sys.exit(1 if errors else 0)
+
+
 def _default_report(output: str) -> str:
     for suffix in (".geojson", ".json"):
         if output.lower().endswith(suffix):

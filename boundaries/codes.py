@@ -94,3 +94,27 @@ def number_sort_key(numbers) -> np.ndarray:
     num = pd.Series(np.asarray(numbers, dtype=object), dtype="string")
     as_int = pd.to_numeric(num, errors="coerce")
     return np.where(as_int.isna(), np.inf, as_int.to_numpy(dtype=float, na_value=np.nan))
+
+
+def canonical_station(station_ids):
+    """One key per station whatever the form: ``94068_7`` and ``94068_0007`` → ``94068_7``.
+
+    The part after the last ``_`` loses its leading zeros when it is a number.
+    """
+    s = pd.Series(np.asarray(station_ids, dtype=object), dtype="string").str.strip()
+    split = s.str.rsplit("_", n=1)
+    head = split.str[0]
+    num = split.str[-1]
+    numeric = num.str.fullmatch(r"\d+").fillna(False).astype(bool)
+    stripped = num.str.lstrip("0")
+    stripped = stripped.where((stripped != "").fillna(True).astype(bool), "0")
+    num = num.where(~numeric, stripped)
+    has_sep = s.str.contains("_", regex=False).fillna(False).astype(bool)
+    out = (head + "_" + num).where(has_sep, s)
+    return out.to_numpy(dtype=object, na_value=None)
+
+
+def commune_of_station(station_ids):
+    """The commune code that starts a REU station id (``"94068_7"`` → ``"94068"``), else None."""
+    s = pd.Series(np.asarray(station_ids, dtype=object), dtype="string")
+    return s.str.extract(r"^(\d{5}|2[AB]\d{3})_", expand=False).to_numpy(dtype=object, na_value=None)

@@ -373,3 +373,74 @@ def _polygonal(geoms):
         ]
         out[np.unique(index[keep])] = merged
     return out
+
+
+#: Fields accepted as a station layer's station id (case-insensitive), in order.
+STATION_ID_FIELDS = ("id_bv", "code_bv", "codebureauvote", "id_brut_bv_reu", "code_bureau", "bureau")
+#: Fields accepted as a station layer's commune code, in order.
+STATION_COMMUNE_FIELDS = ("code_commune", "insee_com", "code_insee", "code_commune_ref", "codgeo", "insee", "com")
+
+
+def read_stations(source, id_field: str | None = None, commune_field: str | None = None, what: str = "station"):
+    """Read a station polygon layer made by any tool.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path or geopandas.GeoDataFrame
+        Any vector layer GDAL reads.
+    id_field, commune_field : str, optional
+        Fields of the station id and of its commune; detected when not given
+        (the commune is taken from the id's ``{insee}_`` prefix when no field has it).
+    what : str
+        How the layer is called in messages.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``id_bv`` (the id as written), ``key`` (canonical id: ``94068_0007`` → ``94068_7``),
+        ``code_commune`` and the geometry (null geometries kept), in the layer's CRS.
+    """
+    import geopandas as gpd
+
+    from . import codes
+
+    where = f"{what} layer"
+    if isinstance(source, gpd.GeoDataFrame):
+        gdf = source
+    else:
+        path = Path(source)
+        _check_file(path, what, what.upper())
+        where = f"{what} file {path}"
+        try:
+            gdf = gpd.read_file(path)
+        except Exception as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise InputError(f"cannot read {where} as a vector layer ({msg})") from None
+    if gdf.crs is None:
+        raise InputError(f"{where} has no CRS; add one (e.g. ogr2ogr -a_srs EPSG:4326)")
+    cols = [c for c in gdf.columns if c != gdf.geometry.name]
+    field = _find(cols, id_field, STATION_ID_FIELDS)
+    if field is None:
+        raise InputError(
+            f"{where} has no station id field (looked for {', '.join(STATION_ID_FIELDS)}; fields: "
+            f"{', '.join(cols) or 'none'}); name it with --id-field"
+        )
+    ids = _as_code(gdf[field])
+    com_field = _find(cols, commune_field, STATION_COMMUNE_FIELDS)
+    if commune_field and com_field is None:
+        raise InputError(f"{where} has no field {commune_field!r} (fields: {', '.join(cols)})")
+    if com_field is not None:
+        commune = _as_code(gdf[com_field]).to_numpy(dtype=object, na_value=None)
+    else:
+        commune = codes.commune_of_station(ids.to_numpy(dtype=object, na_value=None))
+        if pd.isna(pd.Series(commune, dtype=object)).mean() > 0.5:
+            raise InputError(
+                f"{where} has no commune field and its ids do not start with a commune code; "
+                "name the field with --station-commune-field"
+            )
+    raw = ids.to_numpy(dtype=object, na_value=None)
+    return gpd.GeoDataFrame(
+        {"id_bv": raw, "key": codes.canonical_station(raw), "code_commune": commune},
+        geometry=gdf.geometry.values,
+        crs=gdf.crs,
+    )
