@@ -99,11 +99,15 @@ def _progress(quiet: bool):
               show_default=True, help="Drop addresses farther than this (metres) outside their commune.")
 @click.option("--area-tolerance", "area_tolerance_m2", type=click.FloatRange(min=0), default=1.0,
               show_default=True, help="Largest overlap/gap/spill per commune (m²) the partition check accepts.")
+@click.option("--holdout", type=click.FloatRange(0, 1, max_open=True), default=0.0, metavar="FRACTION",
+              help="Keep this share of unique coordinates out of the build and report how many of those "
+                   "addresses fall inside their own station (accuracy without any official map).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --holdout choice.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
 def build(addresses, outlines, output, departement, commune, method, report_path, id_column,
           commune_column, x_column, y_column, crs, commune_field, outside_tolerance_m,
-          area_tolerance_m2, quiet, as_json):
+          area_tolerance_m2, holdout, seed, quiet, as_json):
     """Build station polygons from ADDRESSES (REU CSV/CSV.gz/Parquet or any point table).
 
     Every commune is partitioned exactly between its stations and checked; rows
@@ -131,6 +135,8 @@ def build(addresses, outlines, output, departement, commune, method, report_path
         crs=crs,
         commune_field=commune_field,
         params=params,
+        holdout=holdout,
+        seed=seed,
         progress=_progress(quiet),
     )
     write_geojson(result.stations, output)
@@ -202,6 +208,61 @@ def check(stations, outlines, id_field, station_commune_field, commune_field, mi
                    + (f" ({counts}; overlap {t['overlap_m2']:,.1f} m², gap {t['gap_m2']:,.1f} m², "
                       f"spill {t['spill_m2']:,.1f} m²)" if counts else ""))
     sys.exit(1 if errors else 0)
+
+
+@main.command(cls=_Command)
+@click.argument("stations", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--reference", type=click.Path(path_type=str), default=None,
+              help="Official station polygons to compare with (IoU, area given to the right station).")
+@click.option("--reference-field", default=None, help="Station id field of the reference (detected).")
+@click.option("--holdout", "holdout_path", type=click.Path(path_type=str), default=None, metavar="TEST_ADDRESSES",
+              help="Held-out address table: share of its addresses inside their own station's polygon.")
+@click.option("--id-field", default=None, help="Station id field of STATIONS (detected).")
+@click.option("--id-column", default=None, help="Station id column of the test addresses (default id_brut_bv_reu).")
+@click.option("--commune-column", default=None, help="Commune column of the test addresses.")
+@click.option("--x-column", default=None, help="Longitude/x column of the test addresses.")
+@click.option("--y-column", default=None, help="Latitude/y column of the test addresses.")
+@click.option("--crs", default=None, help="CRS of the test addresses (default EPSG:4326).")
+@click.option("--per-station", "per_station", type=str, default=None, metavar="PATH",
+              help="Write the per-station scores to this CSV file.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr.")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as one flat JSON object on stdout.")
+def evaluate(stations, reference, reference_field, holdout_path, id_field, id_column, commune_column, x_column,
+             y_column, crs, per_station, quiet, as_json):
+    """Score STATIONS against official polygons (--reference) or held-out addresses (--holdout).
+
+    Station ids are matched across the REU form (94068_7) and the results form (94068_0007).
+    """
+    from .evaluate import evaluate as run_evaluate
+    from .read import AddressColumns
+    from .write import atomic_path
+
+    if (reference is None) == (holdout_path is None):
+        raise click.UsageError("give exactly one of --reference or --holdout")
+    if per_station:
+        check_output_path_json(per_station, [stations, reference or "", holdout_path or ""])
+    scores = run_evaluate(
+        stations, reference=reference, holdout=holdout_path, id_field=id_field, reference_field=reference_field,
+        columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column), crs=crs,
+    )
+    if per_station:
+        with atomic_path(per_station, suffix=".csv") as tmp:
+            scores.per_station.to_csv(tmp, index=False)
+    s = scores.summary
+    if as_json:
+        click.echo(json.dumps(s, ensure_ascii=False))
+    elif not quiet:
+        if s["mode"] == "reference":
+            click.echo(
+                f"{s['stations_reference']:,} reference stations ({s['stations_missing']:,} missing, "
+                f"{s['stations_extra']:,} extra): IoU mean {s['iou_mean']:.3f}, median {s['iou_median']:.3f}, "
+                f"worst {s['iou_min']:.3f}; {s['area_right']:.2%} of the reference area given to the right station"
+            )
+        else:
+            click.echo(
+                f"{s['test_points']:,} test addresses: {s['own_station']:.2%} inside their own station, "
+                f"{s['uncovered']:.2%} in no station"
+            )
 
 
 def _default_report(output: str) -> str:

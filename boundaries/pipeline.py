@@ -13,11 +13,15 @@ from . import codes
 from .check import check_partition
 from .clean import REASONS, flag_unusable, resolve_contested
 from .errors import InputError, PartitionError
+from .evaluate import holdout_accuracy, holdout_split
 from .params import Parameters
 from .read import AddressColumns, read_addresses, read_communes
 from .report import Report
 from .repair import repair_partition
 from .tessellate import METHODS, voronoi_partition
+
+#: The reason of the rows kept out of the build to measure it (not a drop).
+HELD_OUT = "held_out"
 
 #: Output columns, in order (the geometry comes last).
 STATION_COLUMNS = [
@@ -154,6 +158,8 @@ def build(
     crs: str | None = None,
     commune_field: str | None = None,
     params: Parameters = Parameters(),
+    holdout: float = 0.0,
+    seed: int = 0,
     progress: Callable[[Iterable, int], Iterable] | None = None,
 ) -> BuildResult:
     """Build the polygon of every polling station of the selected communes.
@@ -178,6 +184,12 @@ def build(
         Commune-code field of the outline file (detected when not given).
     params : Parameters
         Tolerances and thresholds, in metres and m².
+    holdout : float
+        Share of unique coordinates kept out of the build (0 to 1) to measure
+        accuracy: the report's ``holdout`` gives the share of those addresses that
+        fall inside their own station's polygon.
+    seed : int
+        Seed of the hold-out choice.
     progress : callable, optional
         ``progress(iterable, length)`` wraps the loop over communes (a progress bar).
 
@@ -228,8 +240,10 @@ def build(
     rows, unit_geom = _project(rows, src_crs, outlines)
     rows["station_key"] = rows["commune"] + "\x1f" + rows["station"]
 
-    # --- clean ----------------------------------------------------------------------
+    # --- clean (after setting the hold-out aside) -----------------------------------
+    held = holdout_split(rows["x"].to_numpy(), rows["y"].to_numpy(), holdout, seed) & rows["unit"].notna().to_numpy()
     reason = flag_unusable(rows, pd.Series(unit_geom), params.outside_tolerance_m)
+    reason[held] = HELD_OUT
     usable = np.flatnonzero(reason == None)  # noqa: E711
     lost, seeds = resolve_contested(rows.iloc[usable], params.coordinate_grid_m)
     reason[usable[lost]] = "contested_coordinate"
@@ -300,6 +314,17 @@ def build(
     gdf = gdf.reset_index(drop=True)
 
     _fill_report(report, rows, stations, has_polygon, unit_info)
+    if holdout:
+        test = rows.loc[held]
+        acc = holdout_accuracy(geom_by_key, test["px"].to_numpy(), test["py"].to_numpy(),
+                               test["station_key"].to_numpy())
+        report.holdout = {
+            "fraction": holdout,
+            "seed": seed,
+            "test_points": acc["test_points"],
+            "own_station": None if acc["own_station"] is None else round(acc["own_station"], 6),
+            "uncovered": None if acc["uncovered"] is None else round(acc["uncovered"], 6),
+        }
     report.seconds = time.perf_counter() - started
     return BuildResult(stations=gdf, report=report)
 
@@ -307,10 +332,11 @@ def build(
 def _station_table(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per station: its commune, ids, and counts of rows used and dropped."""
     used = rows["reason"].isna()
+    dropped = ~used & (rows["reason"] != HELD_OUT)
     g = rows.assign(
         used=used.astype(np.int64),
         used_weight=np.where(used, rows["weight"], 0.0),
-        dropped=(~used).astype(np.int64),
+        dropped=dropped.astype(np.int64),
     ).groupby("station_key", sort=False)
     st = g.agg(
         id_bv=("station", "first"),
@@ -327,7 +353,7 @@ def _station_table(rows: pd.DataFrame) -> pd.DataFrame:
     st["n_weight"] = _int_if_whole(st["n_weight"].to_numpy())
     per_unit = rows.groupby("unit")["station_key"].nunique()
     st["single"] = st["unit"].map(per_unit).fillna(0).to_numpy() == 1
-    counts = rows.loc[~used].groupby(["station_key", "reason"]).size().unstack(fill_value=0)
+    counts = rows.loc[dropped].groupby(["station_key", "reason"]).size().unstack(fill_value=0)
     st["drops"] = st["station_key"].map(
         lambda k: {r: int(counts.at[k, r]) for r in counts.columns if counts.at[k, r]} if k in counts.index else {}
     )
@@ -347,6 +373,8 @@ def _no_polygon_reason(stations: pd.DataFrame, has_polygon: np.ndarray) -> list:
             out.append(None)
         elif unit is None or (isinstance(unit, float) and np.isnan(unit)):
             out.append("commune_without_outline")
+        elif used == 0 and not drops:
+            out.append("all_rows_held_out")
         elif used == 0:
             out.append("all_rows_dropped")
         else:
@@ -357,6 +385,7 @@ def _no_polygon_reason(stations: pd.DataFrame, has_polygon: np.ndarray) -> list:
 _DETAILS = {
     "commune_without_outline": "its commune is not in the outline file",
     "all_rows_dropped": "every address row was dropped",
+    "all_rows_held_out": "every address row was held out to measure the build",
     "no_land_inside_outline": "its addresses lie outside the outline and their cells miss it",
 }
 
@@ -366,6 +395,7 @@ def _fill_report(report: Report, rows, stations, has_polygon, unit_info) -> None
     report.rows_used = int(reasons.isna().sum())
     counts = reasons.value_counts()
     report.rows_dropped = {r: int(counts.get(r, 0)) for r in REASONS}
+    report.rows_held_out = int(counts.get(HELD_OUT, 0))
     report.stations_in = len(stations)
     report.stations_out = int(has_polygon.sum())
     missing = stations.loc[~has_polygon]
@@ -395,6 +425,7 @@ def _fill_report(report: Report, rows, stations, has_polygon, unit_info) -> None
             "outline": unit if isinstance(unit, str) else None,
             "rows_read": int(len(g)),
             "rows_used": int(g["reason"].isna().sum()),
+            "rows_held_out": int(dropped.get(HELD_OUT, 0)),
             "rows_dropped": {r: int(dropped[r]) for r in REASONS if r in dropped},
             "stations_in": int(len(st)),
             "stations_out": int(has_polygon[st.index].sum()),

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 class Report:
     """Counts of a build, per run and per commune.
 
-    The invariant ``rows_read == rows_out_of_scope + rows_used + sum(rows_dropped.values())``
-    always holds, and so does ``stations_in == stations_out + len(stations_without_polygon)``.
+    The invariant ``rows_read == rows_out_of_scope + rows_used + rows_held_out +
+    sum(rows_dropped.values())`` always holds, and so does ``stations_in == stations_out + len(stations_without_polygon)``.
 
     Attributes
     ----------
@@ -21,8 +21,13 @@ class Report:
         Rows of communes not selected by ``departement``/``commune``.
     rows_used : int
         Rows that seed their station.
+    rows_held_out : int
+        Rows kept out of the build to measure it (``holdout``).
     rows_dropped : dict
         Rows dropped, by reason (see :data:`boundaries.clean.REASONS`).
+    holdout : dict or None
+        With a hold-out: ``fraction``, ``seed``, ``test_points``, ``own_station`` (share
+        of held-out addresses inside their own station) and ``uncovered`` (in none).
     stations_in, stations_out : int
         Stations of the selected communes, and stations given a polygon.
     stations_without_polygon : list of dict
@@ -39,7 +44,9 @@ class Report:
     rows_read: int = 0
     rows_out_of_scope: int = 0
     rows_used: int = 0
+    rows_held_out: int = 0
     rows_dropped: dict = field(default_factory=dict)
+    holdout: dict | None = None
     stations_in: int = 0
     stations_out: int = 0
     stations_without_polygon: list = field(default_factory=list)
@@ -60,7 +67,9 @@ class Report:
             "rows_read": self.rows_read,
             "rows_out_of_scope": self.rows_out_of_scope,
             "rows_used": self.rows_used,
+            "rows_held_out": self.rows_held_out,
             "rows_dropped": self.rows_dropped,
+            "holdout": self.holdout,
             "stations_in": self.stations_in,
             "stations_out": self.stations_out,
             "stations_without_polygon": self.stations_without_polygon,
@@ -85,8 +94,15 @@ class Report:
         dropped = sum(self.rows_dropped.values())
         lines = [
             f"{self.rows_read:,} rows read, {self.rows_used:,} used, {dropped:,} dropped"
+            + (f", {self.rows_held_out:,} held out" if self.rows_held_out else "")
             + (f", {self.rows_out_of_scope:,} out of scope" if self.rows_out_of_scope else ""),
         ]
+        if self.holdout and self.holdout["test_points"]:
+            h = self.holdout
+            lines.append(
+                f"hold-out: {h['test_points']:,} addresses kept out ({h['fraction']:.0%} of coordinates, seed "
+                f"{h['seed']}): {h['own_station']:.2%} inside their own station, {h['uncovered']:.2%} in none"
+            )
         if dropped:
             lines.append(
                 "  dropped: " + ", ".join(f"{k} {v:,}" for k, v in self.rows_dropped.items() if v)
