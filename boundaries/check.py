@@ -246,13 +246,14 @@ def check_stations(
         fixed[invalid] = polygonal_parts(shapely.make_valid(geoms[invalid]))
     unit_crs = st["unit"].map(lambda u: codes.territory_crs(codes.departement_of(u)) if isinstance(u, str) else None)
     for crs in sorted(set(unit_crs.dropna())):
-        in_crs = usable & (unit_crs == crs).to_numpy()
-        idx = np.flatnonzero(in_crs)
+        of_crs = (unit_crs == crs).to_numpy()
+        idx = np.flatnonzero(usable & of_crs)
         projected = shapely.from_wkb(
             st.iloc[idx].set_geometry(fixed[idx], crs=st.crs).to_crs(crs).geometry.to_wkb().to_numpy()
         )
         units = st["unit"].to_numpy()[idx]
-        sel = outlines[outlines["code"].isin(set(units))]
+        # every commune with a station, even one whose stations all lack a geometry
+        sel = outlines[outlines["code"].isin(set(st["unit"].to_numpy()[of_crs]))]
         outline_of = dict(zip(sel["code"], sel.to_crs(crs).geometry.values))
         # overlaps: candidate pairs from an STRtree, then their intersection areas
         tree = shapely.STRtree(projected)
@@ -273,7 +274,7 @@ def check_stations(
         for unit in sorted(outline_of):
             members = units == unit
             outline = outline_of[unit]
-            union = shapely.union_all(projected[members])
+            union = shapely.union_all(projected[members]) if members.any() else shapely.Polygon()
             gap, gap_parts = significant_area(shapely.difference(outline, union), min_area_m2, min_width_m)
             spill, spill_parts = significant_area(shapely.difference(union, outline), min_area_m2, min_width_m)
             sids = tuple(ids[idx[members]])

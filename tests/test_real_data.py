@@ -75,6 +75,10 @@ def test_val_de_marne_2016_all_46_communes(tmp_path):
     assert report["rows_dropped"]["no_coordinates"] == table["longitude"].isna().sum()
     assert set(stations["code_commune"]) == set(table["code_commune_ref"])
     check_written(stations, gpd.read_file(folder / "communes.geojson"))
+    checked = subprocess.run([sys.executable, "-m", "boundaries", "check", out, "--communes",
+                              folder / "communes.geojson", "--json"], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout[-2000:]
+    assert json.loads(checked.stdout)["totals"]["communes"] == 46
     result = boundaries.build(folder / "addresses.csv.gz", folder / "communes.geojson")
     check_accounting(result, table)
 
@@ -89,6 +93,12 @@ def test_finistere_reu_2022(tmp_path):
     lan = result.stations[result.stations["code_commune"] == "29116"]
     assert list(lan["method"]) == ["commune"]
     check_written(result.stations, gpd.read_file(folder / "communes.geojson"))
+    out = tmp_path / "29.geojson"
+    from boundaries.write import write_geojson
+
+    write_geojson(result.stations, str(out))
+    checked = boundaries.check.check_stations(out, folder / "communes.geojson")
+    assert checked.ok(), [p.line() for p in checked.errors()]
 
 
 def semi_synthetic_paris(per_voters=25, seed=2017):
