@@ -25,12 +25,20 @@ class Parameters:
     area_tolerance_m2 : float
         Largest overlap, gap or spill (each, per commune) accepted by the partition
         check; anything bigger is a bug and stops the build.
+    frontage_step_m : float
+        Street-aware seeds (:mod:`boundaries.streets`): spacing of the points added
+        between consecutive addresses of one street side that belong to the same
+        station. 0 turns the step off. Needs ``geo_adresse``.
+    frontage_max_gap_m : float
+        Consecutive addresses of a side farther apart than this are not joined.
     """
 
     outside_tolerance_m: float = 100.0
     coordinate_grid_m: float = 0.01
     voronoi_margin_m: float = 1000.0
     area_tolerance_m2: float = 1.0
+    frontage_step_m: float = 5.0
+    frontage_max_gap_m: float = 150.0
 
     def __post_init__(self):
         from .errors import InputError

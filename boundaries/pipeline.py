@@ -17,6 +17,7 @@ from .evaluate import holdout_accuracy, holdout_split
 from .params import Parameters
 from .read import AddressColumns, read_addresses, read_communes
 from .report import Report
+from .streets import frontage_seeds, parse_addresses
 from .repair import repair_partition
 from .tessellate import METHODS, voronoi_partition
 
@@ -248,6 +249,9 @@ def build(
     lost, seeds = resolve_contested(rows.iloc[usable], params.coordinate_grid_m)
     reason[usable[lost]] = "contested_coordinate"
     rows["reason"] = reason
+    extra = _frontage(rows, seeds, params)
+    n_real = seeds.groupby("unit").size()
+    seeds = pd.concat([seeds, extra], ignore_index=True) if len(extra) else seeds
 
     # --- tessellate → repair → check, per outline -------------------------------------
     seeds_by_unit = dict(tuple(seeds.groupby("unit", sort=True)))
@@ -279,7 +283,8 @@ def build(
         built_keys.extend(keys)
         built_geoms.extend(polys)
         unit_info[unit] = {
-            "seeds": int(len(s)),
+            "seeds": int(n_real.get(unit, 0)),
+            "frontage_seeds": int(len(s) - n_real.get(unit, 0)),
             "seconds": round(time.perf_counter() - t0, 4),
             "repair": actions,
             "partition": result.to_dict(),
@@ -327,6 +332,38 @@ def build(
         }
     report.seconds = time.perf_counter() - started
     return BuildResult(stations=gdf, report=report)
+
+
+def _frontage(rows: pd.DataFrame, seeds: pd.DataFrame, params: Parameters) -> pd.DataFrame:
+    """Street-aware extra seeds, snapped to the grid, never on an address seed."""
+    if params.frontage_step_m <= 0 or rows["address"].isna().all():
+        return seeds.iloc[:0]
+    used = rows.loc[rows["reason"].isna()]
+    parsed = parse_addresses(used["address"])
+    extra = frontage_seeds(
+        used.assign(number=parsed["number"].to_numpy(), street=parsed["street"].to_numpy()),
+        params.frontage_step_m,
+        params.frontage_max_gap_m,
+    )
+    if extra.empty:
+        return seeds.iloc[:0]
+    grid = params.coordinate_grid_m
+    extra["gx"] = np.round(extra["sx"].to_numpy() / grid).astype(np.int64)
+    extra["gy"] = np.round(extra["sy"].to_numpy() / grid).astype(np.int64)
+    taken = pd.DataFrame({
+        "unit": seeds["unit"],
+        "gx": np.round(seeds["sx"].to_numpy() / grid).astype(np.int64),
+        "gy": np.round(seeds["sy"].to_numpy() / grid).astype(np.int64),
+        "taken": True,
+    })
+    extra = extra.drop_duplicates(["unit", "gx", "gy"]).merge(taken, on=["unit", "gx", "gy"], how="left")
+    extra = extra[extra["taken"].isna()]
+    return pd.DataFrame({
+        "unit": extra["unit"].to_numpy(),
+        "station_key": extra["station_key"].to_numpy(),
+        "sx": extra["gx"].to_numpy() * grid,
+        "sy": extra["gy"].to_numpy() * grid,
+    })
 
 
 def _station_table(rows: pd.DataFrame) -> pd.DataFrame:

@@ -4,7 +4,7 @@ Addresses become a :class:`pandas.DataFrame` with the columns
 
 ``row`` (position in the file), ``commune``, ``station`` (codes, as strings),
 ``x``, ``y`` (floats in the table's CRS, NaN when missing), ``geo_type``,
-``geo_score`` and ``weight`` (``nb_adresses``, 1 when absent);
+``address`` (``geo_adresse``), ``geo_score`` and ``weight`` (``nb_adresses``, 1 when absent);
 
 outlines a :class:`geopandas.GeoDataFrame` with ``code``, ``nom`` and the geometry,
 one row per commune code.
@@ -273,6 +273,8 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
         if gt
         else None
     )
+    ga = _find(cols, None, ("geo_adresse",))
+    out["address"] = df[ga].astype("string").to_numpy(dtype=object, na_value=None) if ga else None
     gs = _find(cols, None, ("geo_score",))
     out["geo_score"] = _to_float(df[gs]) if gs else np.nan
     w = _find(cols, None, ("nb_adresses",))
