@@ -89,8 +89,8 @@ def resolve_contested(rows: pd.DataFrame, grid_m: float) -> tuple[np.ndarray, pd
     lost : numpy.ndarray of bool
         Rows whose coordinate went to another station.
     seeds : pandas.DataFrame
-        One row per unique coordinate: ``unit``, ``station_key``, ``sx``, ``sy``,
-        sorted by unit then coordinate.
+        One row per unique coordinate: ``unit``, ``station_key``, ``sx``, ``sy`` and
+        ``rows`` (the winner's rows there), sorted by unit then coordinate.
     """
     gx = np.round(rows["px"].to_numpy() / grid_m).astype(np.int64)
     gy = np.round(rows["py"].to_numpy() / grid_m).astype(np.int64)
@@ -106,7 +106,7 @@ def resolve_contested(rows: pd.DataFrame, grid_m: float) -> tuple[np.ndarray, pd
     )
     per_station = (
         frame.groupby(["unit", "gx", "gy", "station_key"], sort=False)
-        .agg(weight=("weight", "sum"), score=("score", "max"))
+        .agg(weight=("weight", "sum"), score=("score", "max"), rows=("weight", "size"))
         .reset_index()
     )
     per_station = per_station.sort_values(
@@ -127,6 +127,7 @@ def resolve_contested(rows: pd.DataFrame, grid_m: float) -> tuple[np.ndarray, pd
             "station_key": winners["station_key"].to_numpy(),
             "sx": winners["gx"].to_numpy() * grid_m,
             "sy": winners["gy"].to_numpy() * grid_m,
+            "rows": winners["rows"].to_numpy(),
         }
     )
     return lost, seeds

@@ -31,6 +31,10 @@ class Parameters:
         station. 0 turns the step off. Needs ``geo_adresse``.
     frontage_max_gap_m : float
         Consecutive addresses of a side farther apart than this are not joined.
+    fragment_max_rows : int
+        A part of a station detached from its main body and holding at most this
+        many address rows goes to the neighbour sharing its longest border
+        (:mod:`boundaries.fragments`). Negative turns the step off.
     """
 
     outside_tolerance_m: float = 100.0
@@ -39,12 +43,15 @@ class Parameters:
     area_tolerance_m2: float = 1.0
     frontage_step_m: float = 5.0
     frontage_max_gap_m: float = 150.0
+    fragment_max_rows: int = 0
 
     def __post_init__(self):
         from .errors import InputError
 
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name == "fragment_max_rows":
+                continue
             if not (isinstance(value, (int, float)) and value >= 0):
                 raise InputError(f"parameter {f.name} must be a number ≥ 0, got {value!r}")
         if self.coordinate_grid_m <= 0:

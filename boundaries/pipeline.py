@@ -13,6 +13,7 @@ from . import codes
 from .check import check_partition
 from .clean import REASONS, flag_unusable, resolve_contested
 from .errors import InputError, PartitionError
+from .fragments import reassign_fragments
 from .evaluate import holdout_accuracy, holdout_split
 from .params import Parameters
 from .read import AddressColumns, read_addresses, read_communes
@@ -273,6 +274,12 @@ def build(
             keys, polys = voronoi_partition(
                 s[["sx", "sy"]].to_numpy(), s["station_key"].to_numpy(), outline, params.voronoi_margin_m
             )
+        moved = 0
+        if params.fragment_max_rows >= 0 and len(polys) > 1:
+            real = s[s["rows"] > 0]
+            polys, moved = reassign_fragments(
+                keys, polys, real[["sx", "sy"]].to_numpy(), real["rows"].to_numpy(), params.fragment_max_rows
+            )
         polys, actions = repair_partition(polys, params.area_tolerance_m2)
         result = check_partition(polys, outline, params.area_tolerance_m2)
         if not result.ok:
@@ -285,6 +292,7 @@ def build(
         unit_info[unit] = {
             "seeds": int(n_real.get(unit, 0)),
             "frontage_seeds": int(len(s) - n_real.get(unit, 0)),
+            "fragments_moved": moved,
             "seconds": round(time.perf_counter() - t0, 4),
             "repair": actions,
             "partition": result.to_dict(),
@@ -363,6 +371,7 @@ def _frontage(rows: pd.DataFrame, seeds: pd.DataFrame, params: Parameters) -> pd
         "station_key": extra["station_key"].to_numpy(),
         "sx": extra["gx"].to_numpy() * grid,
         "sy": extra["gy"].to_numpy() * grid,
+        "rows": 0,
     })
 
 

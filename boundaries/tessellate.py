@@ -53,3 +53,4 @@ def voronoi_partition(
     shapely.prepare(outline)
     clipped = shapely.intersection(dissolved, outline)
     return stations, polygonal_parts(clipped)
+

@@ -46,3 +46,10 @@ def test_plm_arrondissements_map_to_city():
     assert codes.ARRONDISSEMENT_CITY["69385"] == "69123"
     assert codes.ARRONDISSEMENT_CITY["13216"] == "13055"
     assert len(codes.PLM_CITIES["75056"]) == 20
+
+
+def test_canonical_station_matches_reu_and_results_forms():
+    out = codes.canonical_station(["94068_7", "94068_0007", "2A004_10", "29039_0", "29039_000", "X1", None])
+    assert list(out[:5]) == ["94068_7", "94068_7", "2A004_10", "29039_0", "29039_0"]
+    assert out[5] == "X1" and out[6] is None
+    assert list(codes.commune_of_station(["94068_7", "2B033_1", "bad"])) == ["94068", "2B033", None]
