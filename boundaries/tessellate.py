@@ -49,8 +49,22 @@ def voronoi_partition(
     )
     if len(cells) != len(xy):  # ordered=True promises one cell per input point
         raise RuntimeError(f"Voronoi returned {len(cells)} cells for {len(xy)} points")
-    dissolved = np.array([shapely.coverage_union_all(cells[g]) for g in groups], dtype=object)
+    odd = shapely.get_type_id(cells) != 3
+    if odd.any():
+        # Degenerate input (evenly spaced, cocircular points) can give a cell as a
+        # collection of its polygon and a stray line: keep the polygon.
+        cells = cells.copy()
+        cells[odd] = polygonal_parts(shapely.make_valid(cells[odd]))
+    dissolved = np.array([_dissolve(cells[g]) for g in groups], dtype=object)
     shapely.prepare(outline)
     clipped = shapely.intersection(dissolved, outline)
     return stations, polygonal_parts(clipped)
 
+
+
+def _dissolve(cells: np.ndarray):
+    """Union of one station's cells: the fast coverage union, or a full union on degenerate cells."""
+    try:
+        return shapely.coverage_union_all(cells)
+    except shapely.errors.GEOSException:  # cells of degenerate input, not exactly noded
+        return shapely.union_all(cells)

@@ -1,0 +1,84 @@
+"""The accuracy steps, each on a hand-made case: street-side seeds and fragment clean-up."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from boundaries.check import check_partition
+from boundaries.fragments import reassign_fragments
+from boundaries.streets import frontage_seeds, parse_addresses
+from boundaries.tessellate import voronoi_partition
+
+
+def test_parse_addresses():
+    parsed = parse_addresses(pd.Series([
+        "12 Rue de la Paix 29900 Concarneau", "2 BIS Rue Maire 94700 Maisons-Alfort",
+        "28 B Rue de Mars 94700 Maisons-Alfort", "Sentier des Bas 94500 Champigny", None,
+    ]))
+    assert parsed["number"].tolist()[:3] == [12, 2, 28]
+    assert parsed["street"].tolist()[:3] == ["rue de la paix", "rue maire", "rue de mars"]
+    assert np.isnan(parsed["number"].iloc[3]) and pd.isna(parsed["street"].iloc[4])
+
+
+def side(numbers, station, x0, y, street="rue a"):
+    return pd.DataFrame({"unit": "00001", "station_key": station, "street": street,
+                         "number": numbers, "px": [x0 + 20.0 * i for i in range(len(numbers))], "py": y})
+
+
+def test_frontage_seeds_join_same_station_neighbours_only():
+    rows = pd.concat([
+        side([1, 3, 5], "A", 0, 10),  # odd side, one station: joined
+        side([7, 9], "B", 60, 10),  # then another station: no point between 5 (A) and 7 (B)
+        side([2, 4], "A", 0, -10),  # even side
+    ])
+    extra = frontage_seeds(rows, step_m=5, max_gap_m=100)
+    assert set(extra["station_key"]) == {"A", "B"}
+    a_odd = extra[(extra.station_key == "A") & (extra.sy == 10)]
+    assert sorted(a_odd["sx"].round(6)) == [5, 10, 15, 25, 30, 35]  # strictly between houses
+    b = extra[extra.station_key == "B"]
+    assert b["sx"].min() > 60  # nothing between house 5 (x=40, A) and 7 (x=60, B)
+    assert len(frontage_seeds(rows, step_m=5, max_gap_m=15)) == 0  # houses 20 m apart: too far
+    assert len(frontage_seeds(rows, step_m=0, max_gap_m=100)) == 0  # switched off
+
+
+def test_frontage_seeds_put_the_border_on_the_street_axis():
+    # a street along y = 0: odd side (y = 12) is station A, even side (y = -12) station B,
+    # but B's houses are sparse: plain Voronoi lets A's cells cross the axis between them
+    outline = shapely.box(-50, -100, 450, 100)
+    a = np.column_stack([np.arange(0, 401, 20.0), np.full(21, 12.0)])
+    b = np.column_stack([np.arange(0, 401, 100.0), np.full(5, -12.0)])
+    xy = np.vstack([a, b])
+    st = np.array(["A"] * len(a) + ["B"] * len(b))
+    _, plain = voronoi_partition(xy, st, outline, 500)
+    rows = pd.DataFrame({"unit": "u", "station_key": st, "street": "rue", "px": xy[:, 0], "py": xy[:, 1],
+                         "number": np.r_[np.arange(1, 42, 2), np.arange(2, 11, 2)]})
+    extra = frontage_seeds(rows, step_m=5, max_gap_m=150)
+    xy2 = np.vstack([xy, extra[["sx", "sy"]].to_numpy()])
+    st2 = np.r_[st, extra["station_key"].to_numpy()]
+    _, aware = voronoi_partition(xy2, st2, outline, 500)
+    below_axis = shapely.box(0, -100, 400, 0)
+    # the area of A south of the axis shrinks by far
+    assert shapely.area(shapely.intersection(aware[0], below_axis)) < 0.2 * shapely.area(
+        shapely.intersection(plain[0], below_axis))
+    assert check_partition(aware, outline, 1e-3).ok
+
+
+def test_fragments_without_addresses_go_to_the_longest_border():
+    outline = shapely.box(0, 0, 300, 100)
+    a_main, b_main = shapely.box(0, 0, 100, 100), shapely.box(100, 0, 300, 100)
+    # A also owns a 10 × 10 island inside B, with no address in it
+    island = shapely.box(200, 40, 210, 50)
+    polys = np.array([shapely.union(a_main, island), shapely.difference(b_main, island)], dtype=object)
+    seeds = np.array([[50.0, 50.0], [150.0, 50.0]])
+    out, moved = reassign_fragments(np.array(["A", "B"]), polys, seeds, np.array([3, 3]), max_rows=0)
+    assert moved == 1
+    assert out[0].equals(a_main) and shapely.area(out[1]) == pytest.approx(20000)
+    assert check_partition(out, outline, 1e-6).ok
+    # with two addresses in the island and max_rows=1, it is a true enclave: it stays
+    seeds = np.vstack([seeds, [[205.0, 45.0]]])
+    out, moved = reassign_fragments(np.array(["A", "B"]), polys, seeds, np.array([3, 3, 2]), max_rows=1)
+    assert moved == 0 and shapely.get_num_geometries(out[0]) == 2
+    # the main part of a station never moves, even with no address
+    out, moved = reassign_fragments(np.array(["A", "B"]), polys, np.empty((0, 2)), np.empty(0), max_rows=0)
+    assert shapely.area(out[0]) >= 100 * 100
