@@ -35,6 +35,10 @@ class Parameters:
         A part of a station detached from its main body and holding at most this
         many address rows goes to the neighbour sharing its longest border
         (:mod:`boundaries.fragments`). Negative turns the step off.
+    smooth_window_m : float
+        Borders between two stations are replaced by their moving average over
+        this length (:mod:`boundaries.smooth`); the outline never moves. 0 turns
+        it off.
     """
 
     outside_tolerance_m: float = 100.0
@@ -44,6 +48,7 @@ class Parameters:
     frontage_step_m: float = 5.0
     frontage_max_gap_m: float = 150.0
     fragment_max_rows: int = 0
+    smooth_window_m: float = 50.0
 
     def __post_init__(self):
         from .errors import InputError

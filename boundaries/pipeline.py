@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from . import codes
 from .check import check_partition
@@ -18,6 +19,7 @@ from .evaluate import holdout_accuracy, holdout_split
 from .params import Parameters
 from .read import AddressColumns, read_addresses, read_communes
 from .report import Report
+from .smooth import smooth_partition
 from .streets import frontage_seeds, parse_addresses
 from .repair import repair_partition
 from .tessellate import METHODS, voronoi_partition
@@ -274,11 +276,26 @@ def build(
             keys, polys = voronoi_partition(
                 s[["sx", "sy"]].to_numpy(), s["station_key"].to_numpy(), outline, params.voronoi_margin_m
             )
+        # The optional steps below rebuild a partition from whatever they are given:
+        # a tessellation bug must show before them. Overlaps or gaps change the area sum.
+        balance = float(shapely.area(polys).sum() - shapely.area(outline))
+        if abs(balance) > params.area_tolerance_m2:
+            raise PartitionError(
+                f"commune {unit}: the station cells do not partition the outline (their areas add up to "
+                f"{balance:+,.2f} m² from the outline's: an overlap or a gap); this is a bug in boundaries, "
+                "nothing was written — please report it with the input"
+            )
         moved = 0
         if params.fragment_max_rows >= 0 and len(polys) > 1:
             real = s[s["rows"] > 0]
             polys, moved = reassign_fragments(
                 keys, polys, real[["sx", "sy"]].to_numpy(), real["rows"].to_numpy(), params.fragment_max_rows
+            )
+        if params.smooth_window_m > 0 and len(polys) > 1:
+            real = s[s["rows"] > 0]
+            polys = smooth_partition(
+                polys, params.smooth_window_m, real[["sx", "sy"]].to_numpy(),
+                np.searchsorted(keys, real["station_key"].to_numpy()),
             )
         polys, actions = repair_partition(polys, params.area_tolerance_m2)
         result = check_partition(polys, outline, params.area_tolerance_m2)
@@ -302,7 +319,6 @@ def build(
     stations = _station_table(rows)
     geom_by_key = dict(zip(built_keys, built_geoms))
     stations["geometry"] = stations["station_key"].map(geom_by_key)
-    import shapely
 
     has_polygon = stations["geometry"].notna().to_numpy().copy()
     has_polygon[has_polygon] = ~shapely.is_empty(stations.loc[has_polygon, "geometry"].to_numpy())

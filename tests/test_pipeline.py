@@ -159,5 +159,5 @@ def test_broken_partition_stops_the_build_naming_the_commune(monkeypatch, tmp_pa
     outlines.to_file(c)
     res = CliRunner().invoke(main, ["build", str(a), "--communes", str(c), "-o", str(out)])
     assert res.exit_code == 3
-    assert "commune 94001" in res.output and "overlap" in res.output
+    assert "commune 94001" in res.output and "overlap" in res.output and "Traceback" not in res.output
     assert not out.exists()

@@ -1,0 +1,132 @@
+"""Border smoothing: straighten the Voronoi zig-zag between two stations.
+
+Between two stations' addresses the Voronoi border zig-zags from one pair of
+facing points to the next, while true borders follow streets. Each border shared
+by two stations is resampled every ``spacing_m`` and replaced by its moving
+average over ``window_m`` of arc length, its two ends (where three stations meet,
+or on the commune outline) held fixed. The commune's outline is never moved.
+
+Addresses are respected: the land between a border and its smoothed version goes
+to the smoothed side only where it holds no address of the station it is taken
+from. The result is still an exact partition (the faces of the overlaid linework,
+each given to one station).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from .geometry import polygonal_parts
+
+
+def _smooth_line(coords: np.ndarray, window_m: float, spacing_m: float) -> np.ndarray:
+    """Moving average of a polyline over ``window_m``, ends fixed."""
+    seg = np.hypot(*np.diff(coords, axis=0).T)
+    length = seg.sum()
+    n = int(np.ceil(length / spacing_m))
+    if n < 3:
+        return coords
+    s = np.r_[0.0, np.cumsum(seg)]
+    t = np.linspace(0.0, length, n + 1)
+    pts = np.column_stack([np.interp(t, s, coords[:, 0]), np.interp(t, s, coords[:, 1])])
+    half = max(int(round(window_m / (2 * length / n))), 1)
+    # the window shrinks near the ends so that they stay where they are
+    idx = np.arange(n + 1)
+    reach = np.minimum(np.minimum(idx, n - idx), half)
+    csum = np.vstack([np.zeros((1, 2)), np.cumsum(pts, axis=0)])
+    lo, hi = idx - reach, idx + reach + 1
+    out = (csum[hi] - csum[lo]) / (hi - lo)[:, None]
+    out[0], out[-1] = coords[0], coords[-1]  # exactly: the borders must still meet
+    return out
+
+
+def _owner(faces: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """Index of the polygon covering most of each face (-1 when under half of it is covered)."""
+    f, g = shapely.STRtree(geoms).query(faces, predicate="intersects")
+    owner = np.full(len(faces), -1)
+    if len(f) == 0:
+        return owner
+    overlap = shapely.area(shapely.intersection(faces[f], geoms[g]))
+    order = np.lexsort((g, -overlap, f))
+    first = order[np.r_[0, np.flatnonzero(np.diff(f[order])) + 1]]
+    first = first[overlap[first] >= 0.5 * shapely.area(faces[f[first]])]
+    owner[f[first]] = g[first]
+    return owner
+
+
+def smooth_partition(
+    polygons: np.ndarray,
+    window_m: float,
+    seed_xy: np.ndarray | None = None,
+    seed_owner: np.ndarray | None = None,
+    spacing_m: float = 2.0,
+) -> np.ndarray:
+    """Smooth every border between two stations of one commune.
+
+    Parameters
+    ----------
+    polygons : numpy.ndarray
+        The commune's station polygons, an exact partition of its outline.
+    window_m : float
+        Length of the moving-average window along each border.
+    seed_xy : numpy.ndarray, shape (n, 2), optional
+        Address points to respect.
+    seed_owner : numpy.ndarray, shape (n,), optional
+        Index in ``polygons`` of each address point's station.
+    spacing_m : float
+        Resampling step of the borders.
+
+    Returns
+    -------
+    numpy.ndarray
+        The smoothed polygons, same order (an empty input polygon stays empty).
+    """
+    polygons = np.asarray(polygons, dtype=object)
+    present = np.flatnonzero(~shapely.is_empty(polygons))
+    if len(present) < 2 or window_m <= 0:
+        return polygons
+    geoms = polygons[present]
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = a < b
+    shared = shapely.line_merge(
+        shapely.intersection(shapely.boundary(geoms[a[keep]]), shapely.boundary(geoms[b[keep]]))
+    )
+    chains = shapely.get_parts(shared)
+    chains = chains[shapely.get_type_id(chains) == 1]  # LineStrings (not the points where they touch)
+    if len(chains) == 0:
+        return polygons
+    smoothed = np.array(
+        [shapely.linestrings(_smooth_line(shapely.get_coordinates(c), window_m, spacing_m)) for c in chains],
+        dtype=object,
+    )
+    # The outer linework comes from the stations themselves, not from the outline:
+    # the borders end exactly on its vertices, so the faces close.
+    outer = shapely.difference(shapely.union_all(shapely.boundary(geoms)), shapely.union_all(chains))
+    smooth_faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(shapely.union_all(np.r_[smoothed, [outer]]))))
+    smooth_owner = _owner(smooth_faces, geoms)
+    smooth_faces, smooth_owner = smooth_faces[smooth_owner >= 0], smooth_owner[smooth_owner >= 0]
+
+    # Overlay of both partitions: each piece has an original and a smoothed owner.
+    linework = shapely.union_all(np.r_[smoothed, chains, [outer]])
+    pieces = shapely.get_parts(shapely.polygonize(shapely.get_parts(linework)))
+    old = _owner(pieces, geoms)
+    new = _owner(pieces, smooth_faces)
+    new = np.where(new >= 0, smooth_owner[np.maximum(new, 0)], old)
+    final = new.copy()
+    if seed_xy is not None and len(seed_xy):
+        # a piece changing hands keeps its owner if it holds one of that owner's addresses
+        changing = np.flatnonzero((old != new) & (old >= 0))
+        if len(changing):
+            pos = np.full(len(polygons), -1)
+            pos[present] = np.arange(len(present))
+            owner_of_seed = pos[np.asarray(seed_owner)]
+            p, q = shapely.STRtree(pieces[changing]).query(shapely.points(seed_xy), predicate="intersects")
+            hit = owner_of_seed[p] == old[changing[q]]
+            final[changing[np.unique(q[hit])]] = old[changing[np.unique(q[hit])]]
+    out = polygons.copy()
+    for k, i in enumerate(present):
+        mine = pieces[final == k]
+        out[i] = polygonal_parts(np.array([shapely.coverage_union_all(mine)], dtype=object))[0] if len(
+            mine) else shapely.MultiPolygon()
+    return out
