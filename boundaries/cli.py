@@ -99,6 +99,17 @@ def _progress(quiet: bool):
               show_default=True, help="Drop addresses farther than this (metres) outside their commune.")
 @click.option("--area-tolerance", "area_tolerance_m2", type=click.FloatRange(min=0), default=1.0,
               show_default=True, help="Largest overlap/gap/spill per commune (m²) the partition check accepts.")
+@click.option("--frontage-step", "frontage_step_m", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Street-aware seeds: spacing (m) of points added between consecutive same-station addresses "
+                   "of a street side (needs geo_adresse); 0 turns it off.")
+@click.option("--frontage-max-gap", "frontage_max_gap_m", type=click.FloatRange(min=0), default=150.0,
+              show_default=True, help="Consecutive addresses of a street side farther apart (m) are not joined.")
+@click.option("--fragment-max-rows", type=click.IntRange(min=-1), default=0, show_default=True,
+              help="Detached parts of a station holding at most this many address rows go to the neighbour "
+                   "with the longest shared border; -1 turns it off.")
+@click.option("--smooth-window", "smooth_window_m", type=click.FloatRange(min=0), default=50.0, show_default=True,
+              help="Borders between stations are replaced by their moving average over this length (m), "
+                   "never moving an address to another station; 0 turns it off.")
 @click.option("--holdout", type=click.FloatRange(0, 1, max_open=True), default=0.0, metavar="FRACTION",
               help="Keep this share of unique coordinates out of the build and report how many of those "
                    "addresses fall inside their own station (accuracy without any official map).")
@@ -107,7 +118,8 @@ def _progress(quiet: bool):
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
 def build(addresses, outlines, output, departement, commune, method, report_path, id_column,
           commune_column, x_column, y_column, crs, commune_field, outside_tolerance_m,
-          area_tolerance_m2, holdout, seed, quiet, as_json):
+          area_tolerance_m2, frontage_step_m, frontage_max_gap_m, fragment_max_rows, smooth_window_m,
+          holdout, seed, quiet, as_json):
     """Build station polygons from ADDRESSES (REU CSV/CSV.gz/Parquet or any point table).
 
     Every commune is partitioned exactly between its stations and checked; rows
@@ -124,7 +136,11 @@ def build(addresses, outlines, output, departement, commune, method, report_path
     check_output_path(output, [addresses, outlines])
     if report_path:
         check_output_path_json(report_path, [addresses, outlines, output])
-    params = Parameters(outside_tolerance_m=outside_tolerance_m, area_tolerance_m2=area_tolerance_m2)
+    params = Parameters(
+        outside_tolerance_m=outside_tolerance_m, area_tolerance_m2=area_tolerance_m2,
+        frontage_step_m=frontage_step_m, frontage_max_gap_m=frontage_max_gap_m,
+        fragment_max_rows=fragment_max_rows, smooth_window_m=smooth_window_m,
+    )
     result = run_build(
         addresses,
         outlines,

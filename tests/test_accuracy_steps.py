@@ -82,3 +82,25 @@ def test_fragments_without_addresses_go_to_the_longest_border():
     # the main part of a station never moves, even with no address
     out, moved = reassign_fragments(np.array(["A", "B"]), polys, np.empty((0, 2)), np.empty(0), max_rows=0)
     assert shapely.area(out[0]) >= 100 * 100
+
+
+def test_smoothing_straightens_a_zigzag_border_but_respects_addresses():
+    from boundaries.smooth import smooth_partition
+
+    outline = shapely.box(0, 0, 400, 200)
+    # the true border is x = 200; the two stations' points zig-zag across it
+    ys = np.arange(5, 200, 10.0)
+    a = np.column_stack([np.where(np.arange(len(ys)) % 2, 190.0, 170.0), ys])
+    b = np.column_stack([np.where(np.arange(len(ys)) % 2, 230.0, 210.0), ys])
+    xy = np.vstack([a, b, [[20, 100]], [[380, 100]]])
+    st = np.array(["A"] * len(a) + ["B"] * len(b) + ["A", "B"])
+    keys, polys = voronoi_partition(xy, st, outline, 500)
+    truth_a = shapely.box(0, 0, 200, 200)
+    smoothed = smooth_partition(polys, 80.0, xy, np.searchsorted(keys, st))
+    assert check_partition(smoothed, outline, 1e-3).ok
+    iou = lambda p, q: shapely.area(shapely.intersection(p, q)) / shapely.area(shapely.union(p, q))  # noqa: E731
+    assert iou(smoothed[0], truth_a) > iou(polys[0], truth_a)
+    # every address is still in its own station
+    own = np.searchsorted(keys, st)
+    assert shapely.contains_xy(smoothed[own], xy[:, 0], xy[:, 1]).all()
+    assert smooth_partition(polys, 0.0) is polys or (smooth_partition(polys, 0.0) == polys).all()
