@@ -41,18 +41,13 @@ def _smooth_line(coords: np.ndarray, window_m: float, spacing_m: float) -> np.nd
     return out
 
 
-def _owner(faces: np.ndarray, geoms: np.ndarray) -> np.ndarray:
-    """Index of the polygon covering most of each face (-1 when under half of it is covered)."""
-    f, g = shapely.STRtree(geoms).query(faces, predicate="intersects")
-    owner = np.full(len(faces), -1)
-    if len(f) == 0:
-        return owner
-    overlap = shapely.area(shapely.intersection(faces[f], geoms[g]))
-    order = np.lexsort((g, -overlap, f))
-    first = order[np.r_[0, np.flatnonzero(np.diff(f[order])) + 1]]
-    first = first[overlap[first] >= 0.5 * shapely.area(faces[f[first]])]
-    owner[f[first]] = g[first]
-    return owner
+def _locate(points: np.ndarray, polygons: np.ndarray) -> np.ndarray:
+    """Index of the polygon containing each point (-1 for none; the first one on a border)."""
+    found = np.full(len(points), -1)
+    p, g = shapely.STRtree(polygons).query(points, predicate="intersects")
+    first = np.unique(p, return_index=True)[1]
+    found[p[first]] = g[first]
+    return found
 
 
 def smooth_partition(
@@ -104,15 +99,21 @@ def smooth_partition(
     # the borders end exactly on its vertices, so the faces close.
     outer = shapely.difference(shapely.union_all(shapely.boundary(geoms)), shapely.union_all(chains))
     smooth_faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(shapely.union_all(np.r_[smoothed, [outer]]))))
-    smooth_owner = _owner(smooth_faces, geoms)
-    smooth_faces, smooth_owner = smooth_faces[smooth_owner >= 0], smooth_owner[smooth_owner >= 0]
-
-    # Overlay of both partitions: each piece has an original and a smoothed owner.
+    # Overlay of both partitions: each piece lies inside one original station and
+    # inside one smoothed face, so a point of it tells both (no costly overlay areas).
     linework = shapely.union_all(np.r_[smoothed, chains, [outer]])
     pieces = shapely.get_parts(shapely.polygonize(shapely.get_parts(linework)))
-    old = _owner(pieces, geoms)
-    new = _owner(pieces, smooth_faces)
-    new = np.where(new >= 0, smooth_owner[np.maximum(new, 0)], old)
+    inner = shapely.point_on_surface(pieces)
+    old = _locate(inner, geoms)
+    face = _locate(inner, smooth_faces)
+    # a smoothed face goes to the station owning most of its area
+    area = shapely.area(pieces)
+    ok = (old >= 0) & (face >= 0)
+    n_st = len(geoms)
+    owned = np.zeros((len(smooth_faces), n_st))
+    np.add.at(owned, (face[ok], old[ok]), area[ok])
+    face_owner = owned.argmax(axis=1)
+    new = np.where(face >= 0, face_owner[np.maximum(face, 0)], old)
     final = new.copy()
     if seed_xy is not None and len(seed_xy):
         # a piece changing hands keeps its owner if it holds one of that owner's addresses
