@@ -99,7 +99,7 @@ def _progress(quiet: bool):
               show_default=True, help="Drop addresses farther than this (metres) outside their commune.")
 @click.option("--area-tolerance", "area_tolerance_m2", type=click.FloatRange(min=0), default=1.0,
               show_default=True, help="Largest overlap/gap/spill per commune (m²) the partition check accepts.")
-@click.option("--frontage-step", "frontage_step_m", type=click.FloatRange(min=0), default=5.0, show_default=True,
+@click.option("--frontage-step", "frontage_step_m", type=click.FloatRange(min=0), default=10.0, show_default=True,
               help="Street-aware seeds: spacing (m) of points added between consecutive same-station addresses "
                    "of a street side (needs geo_adresse); 0 turns it off.")
 @click.option("--frontage-max-gap", "frontage_max_gap_m", type=click.FloatRange(min=0), default=150.0,

@@ -45,7 +45,7 @@ class Parameters:
     coordinate_grid_m: float = 0.01
     voronoi_margin_m: float = 1000.0
     area_tolerance_m2: float = 1.0
-    frontage_step_m: float = 5.0
+    frontage_step_m: float = 10.0
     frontage_max_gap_m: float = 150.0
     fragment_max_rows: int = 0
     smooth_window_m: float = 50.0

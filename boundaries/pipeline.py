@@ -298,7 +298,7 @@ def build(
                 np.searchsorted(keys, real["station_key"].to_numpy()),
             )
         polys, actions = repair_partition(polys, params.area_tolerance_m2)
-        result = check_partition(polys, outline, params.area_tolerance_m2)
+        result = check_partition(polys, outline, params.area_tolerance_m2, actions["coverage_valid"])
         if not result.ok:
             raise PartitionError(
                 f"commune {unit}: the stations do not partition the outline ({'; '.join(result.problems())}); "

@@ -33,11 +33,13 @@ def repair_partition(polygons: np.ndarray, max_change_m2: float = 1.0) -> tuple[
     polygons : numpy.ndarray
         The repaired polygons, in the same order.
     actions : dict
-        What was done: ``made_valid`` (count), ``coverage_cleaned`` (bool) and
-        ``coverage_clean_refused`` (bool: the clean-up would have moved too much).
+        What was done: ``made_valid`` (count), ``coverage_cleaned`` (bool),
+        ``coverage_clean_refused`` (bool: the clean-up would have moved too much) and
+        ``coverage_valid`` (the result is a valid coverage).
     """
     polygons = np.asarray(polygons, dtype=object)
-    actions = {"made_valid": 0, "coverage_cleaned": False, "coverage_clean_refused": False}
+    actions = {"made_valid": 0, "coverage_cleaned": False, "coverage_clean_refused": False,
+               "coverage_valid": True}
     invalid = ~shapely.is_valid(polygons)
     if invalid.any():
         polygons = polygons.copy()
@@ -45,12 +47,14 @@ def repair_partition(polygons: np.ndarray, max_change_m2: float = 1.0) -> tuple[
         actions["made_valid"] = int(invalid.sum())
     present = ~shapely.is_empty(polygons)
     if present.sum() > 1 and not shapely.coverage_is_valid(polygons[present]):
+        actions["coverage_valid"] = False
         cleaned = polygonal_parts(shapely.coverage_clean(polygons[present]))
         moved = np.abs(shapely.area(cleaned) - shapely.area(polygons[present]))
         if moved.max() <= max_change_m2:
             polygons = polygons.copy()
             polygons[present] = cleaned
             actions["coverage_cleaned"] = True
+            actions["coverage_valid"] = bool(shapely.coverage_is_valid(cleaned))
         else:
             actions["coverage_clean_refused"] = True
     return polygons, actions

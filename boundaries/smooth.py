@@ -55,7 +55,7 @@ def smooth_partition(
     window_m: float,
     seed_xy: np.ndarray | None = None,
     seed_owner: np.ndarray | None = None,
-    spacing_m: float = 2.0,
+    spacing_m: float | None = None,
 ) -> np.ndarray:
     """Smooth every border between two stations of one commune.
 
@@ -69,8 +69,8 @@ def smooth_partition(
         Address points to respect.
     seed_owner : numpy.ndarray, shape (n,), optional
         Index in ``polygons`` of each address point's station.
-    spacing_m : float
-        Resampling step of the borders.
+    spacing_m : float, optional
+        Resampling step of the borders (default a tenth of the window).
 
     Returns
     -------
@@ -91,13 +91,16 @@ def smooth_partition(
     chains = chains[shapely.get_type_id(chains) == 1]  # LineStrings (not the points where they touch)
     if len(chains) == 0:
         return polygons
+    spacing_m = spacing_m or window_m / 10
     smoothed = np.array(
         [shapely.linestrings(_smooth_line(shapely.get_coordinates(c), window_m, spacing_m)) for c in chains],
         dtype=object,
     )
+    # drop the resampled vertices that add nothing (ends are kept by simplify)
+    smoothed = shapely.simplify(smoothed, spacing_m / 20)
     # The outer linework comes from the stations themselves, not from the outline:
     # the borders end exactly on its vertices, so the faces close.
-    outer = shapely.difference(shapely.union_all(shapely.boundary(geoms)), shapely.union_all(chains))
+    outer = shapely.boundary(shapely.coverage_union_all(geoms))  # same vertices as the stations
     smooth_faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(shapely.union_all(np.r_[smoothed, [outer]]))))
     # Overlay of both partitions: each piece lies inside one original station and
     # inside one smoothed face, so a point of it tells both (no costly overlay areas).

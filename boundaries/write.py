@@ -65,10 +65,28 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
 
 
 def to_wgs84(gdf):
-    """Reproject to EPSG:4326 and snap to the GeoJSON grid, keeping shapes valid."""
+    """Reproject to EPSG:4326 and round to the GeoJSON grid, keeping shapes valid.
+
+    Coordinates are rounded point by point, so a border shared by two stations
+    stays identical in both; the rare polygon that rounding makes invalid is
+    snap-rounded instead (``set_precision``), which keeps it valid.
+    """
     out = gdf.to_crs("EPSG:4326")
     grid = 10.0 ** -GEOJSON_DECIMALS
-    geoms = shapely.set_precision(out.geometry.values.to_numpy(), grid)
+    geoms = shapely.set_precision(out.geometry.values.to_numpy(), grid, mode="pointwise")
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        geoms[invalid] = shapely.set_precision(shapely.make_valid(out.geometry.values.to_numpy()[invalid]), grid)
+    if "code_commune" in out.columns:
+        # Two vertices a hair apart may round to neighbouring grid points: snap each
+        # commune's stations back into a clean coverage on the grid.
+        for idx in out.groupby("code_commune", sort=False).indices.values():
+            part = geoms[idx]
+            if len(part) > 1 and not shapely.coverage_is_valid(part):
+                cleaned = shapely.coverage_clean(part, snapping_distance=4 * grid)
+                cleaned = shapely.set_precision(cleaned, grid, mode="pointwise")
+                if shapely.is_valid(cleaned).all() and shapely.coverage_is_valid(cleaned):
+                    geoms[idx] = cleaned
     out = out.set_geometry(np.asarray(geoms, dtype=object), crs="EPSG:4326")
     return out
 
