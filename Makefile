@@ -5,13 +5,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    := out/town
 
-.PHONY: install run test fixtures clean help
+.PHONY: install run test bench fixtures clean help
 
 help:
 	@echo "make run      set up .venv, then build the bundled example town into $(OUT)/"
 	@echo "make test     set up .venv, then run the test suite"
 	@echo "make install  set up .venv only (then .venv/bin/boundaries is the command)"
 	@echo "make fixtures regenerate fixtures/town from its seeded script"
+	@echo "make bench    measure accuracy and speed against the plain-Voronoi yardstick (a few minutes;"
+	@echo "              needs ../shared/data) into benchmarks/RESULTS.md and the README table"
 
 install: $(STAMP)
 
@@ -31,6 +33,9 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python -m benchmarks.run --out benchmarks/RESULTS.md
 
 fixtures: install
 	$(BIN)/python fixtures/make_town.py --out fixtures/town

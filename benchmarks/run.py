@@ -1,0 +1,828 @@
+"""The bench: accuracy against the plain-Voronoi yardstick, speed, and how cost grows.
+
+    .venv/bin/python -m benchmarks.run [--quick] [--out benchmarks/RESULTS.md]
+
+One run measures everything and writes a Markdown file (default
+``benchmarks/RESULTS.md``); a full run also replaces the block between
+``<!-- bench:start -->`` and ``<!-- bench:end -->`` in README.md with the summary
+table. ``--quick`` is a smoke test: the generated town only, one timed run, no
+scaling, README untouched.
+
+Everything is seeded and deterministic except the timings. Real data is read from
+``../shared/data`` (or ``$BOUNDARIES_SHARED_DATA``); generated inputs for the
+scaling runs go to a temporary folder, never into the repository. Progress lines
+go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import hashlib
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("BOUNDARIES_SHARED_DATA", ROOT.parent / "shared" / "data"))
+TOWN = ROOT / "fixtures" / "town"
+README = ROOT / "README.md"
+MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+HOLDOUT = 0.1
+SEEDS = (0, 1, 2)
+PARIS_SEED = 2017
+PARIS_VOTERS_PER_POINT = 10
+PARIS_MIN_POINTS = 3
+#: The published arrondissements are the sectors themselves (one part each, gaps up to a
+#: few metres between them): a closing this wide dissolves them into one outline.
+PARIS_CLOSE_M = 4.0
+SCALE_FACTORS = (1, 4, 16)
+SCALE_STEP_M = 40_000.0  # copies of the département sit on a 40 km grid in Lambert-93
+METRIC = "EPSG:2154"
+
+_T0 = time.perf_counter()
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.perf_counter() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- the code measured
+
+#: Set by :func:`snapshot`: children import ``boundaries`` from there too.
+_CHILD_ENV: dict | None = None
+
+
+def fingerprint(folder: Path) -> str:
+    """A hash of the package's source (``*.py`` paths and contents)."""
+    h = hashlib.sha256()
+    for f in sorted(folder.rglob("*.py")):
+        if "__pycache__" in f.parts:
+            continue
+        h.update(str(f.relative_to(folder)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
+def snapshot(work: Path) -> str:
+    """Copy ``boundaries/`` to ``work`` and measure that copy throughout, in this process and its children.
+
+    The working tree may change while the bench runs (someone editing the package):
+    without a snapshot, the in-process sections and each timed subprocess could each
+    measure a different version.
+    """
+    global _CHILD_ENV
+    if "boundaries" in sys.modules:
+        raise RuntimeError("boundaries was imported before the snapshot; run this as python -m benchmarks.run")
+    shutil.copytree(ROOT / "boundaries", work / "boundaries", ignore=shutil.ignore_patterns("__pycache__"))
+    sys.path.insert(0, str(work))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(work), env.get("PYTHONPATH")) if p)
+    _CHILD_ENV = env
+    import boundaries
+
+    assert Path(boundaries.__file__).resolve().parent == (work / "boundaries").resolve(), boundaries.__file__
+    return fingerprint(work / "boundaries")
+
+
+# --------------------------------------------------------------------------- environment
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return ""
+
+
+def environment() -> dict:
+    """Machine, versions and date of this run."""
+    import geopandas
+    import pyogrio
+    import pyproj
+    import shapely
+
+    import boundaries
+
+    cpu = next((line.split(":", 1)[1].strip() for line in _read("/proc/cpuinfo").splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown")
+    mem_kb = next((int(line.split()[1]) for line in _read("/proc/meminfo").splitlines()
+                   if line.startswith("MemTotal:")), 0)
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except AttributeError:
+        affinity = os.cpu_count()
+    commit, dirty = "unknown", []
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = [line[3:] for line in subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True,
+        ).stdout.splitlines()]
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "cpu": cpu,
+        "cores": f"{os.cpu_count()} logical ({affinity} usable by this process)",
+        "memory": f"{mem_kb / 1024 ** 2:.1f} GiB",
+        "load": "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg()),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "boundaries": boundaries.__version__,
+        "shapely": f"{shapely.__version__} (GEOS {shapely.geos_version_string})",
+        "geopandas": geopandas.__version__,
+        "pyogrio": f"{pyogrio.__version__} (GDAL {pyogrio.__gdal_version_string__})",
+        "pyproj": f"{pyproj.__version__} (PROJ {pyproj.proj_version_str})",
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "commit": commit,
+        "modified": dirty,
+    }
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def pct(v) -> str:
+    return "n/a" if v is None else f"{100 * v:.2f} %"
+
+
+def f3(v) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
+
+
+def table(header: list[str], rows: list[list]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return out
+
+
+def read_reu(path) -> pd.DataFrame:
+    """The REU table as strings, empty cells as NaN (what ``boundaries.build`` is given)."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], low_memory=False)
+
+
+def lonlat(tab: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    lon = pd.to_numeric(tab["longitude"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    lat = pd.to_numeric(tab["latitude"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return lon, lat
+
+
+def to_metric(lon, lat) -> tuple[np.ndarray, np.ndarray]:
+    from pyproj import Transformer
+
+    x = np.full(len(lon), np.nan)
+    y = np.full(len(lon), np.nan)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    x[ok], y[ok] = Transformer.from_crs("EPSG:4326", METRIC, always_xy=True).transform(lon[ok], lat[ok])
+    return x, y
+
+
+def geoms_by_key(gdf) -> dict:
+    """Canonical station key → polygon in EPSG:2154 (the same keys for both methods)."""
+    from boundaries.codes import canonical_station
+
+    m = gdf.to_crs(METRIC)
+    return dict(zip(canonical_station(m["id_bv"].to_numpy()), m.geometry.values))
+
+
+def points_in(polygon, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` uniform random points inside ``polygon`` (rejection sampling)."""
+    import shapely
+
+    minx, miny, maxx, maxy = polygon.bounds
+    out = np.empty((0, 2))
+    shapely.prepare(polygon)
+    while len(out) < n:
+        xy = rng.uniform((minx, miny), (maxx, maxy), size=(max(2 * n, 16), 2))
+        out = np.vstack([out, xy[shapely.contains_xy(polygon, xy[:, 0], xy[:, 1])]])
+    return out[:n]
+
+
+# --------------------------------------------------------------------------- accuracy
+
+
+def holdout_compare(csv: Path, communes: Path, seeds, name: str) -> dict:
+    """10 % hold-out, same split for both methods; scored by the same function.
+
+    Ours is ``boundaries.build(table, communes, holdout=0.1, seed=s)`` (its polygons
+    are built without the held-out rows), scored here like the yardstick; its own
+    ``report.holdout`` must say the same. On the first seed ours is also built from
+    the training rows alone (``boundaries.build(train_df, communes)``): both routes
+    must give the same score.
+    """
+    import geopandas as gpd
+
+    import boundaries
+    from benchmarks.yardstick import yardstick_build
+    from boundaries.codes import canonical_station
+    from boundaries.evaluate import holdout_accuracy, holdout_split
+
+    tab = read_reu(csv)
+    lon, lat = lonlat(tab)
+    px, py = to_metric(lon, lat)
+    outline_codes = set(gpd.read_file(communes)["code"].astype(str))
+    commune = tab["code_commune_ref"].to_numpy(dtype=object)
+    keys_all = canonical_station(tab["id_brut_bv_reu"].to_numpy(dtype=object))
+    per_seed, per_commune, checks = [], [], []
+    for seed in seeds:
+        held = holdout_split(lon, lat, HOLDOUT, seed)
+        test = held & np.isin(commune, list(outline_codes))
+
+        def score(gdf):
+            return holdout_accuracy(geoms_by_key(gdf), px[test], py[test], keys_all[test])
+
+        log(f"{name}: seed {seed}: {int(held.sum()):,} rows held out, {int(test.sum()):,} test points; building ours")
+        built = boundaries.build(tab, communes, holdout=HOLDOUT, seed=seed)
+        res = {"ours": score(built.stations)}
+        log(f"{name}: seed {seed}: yardstick on the same {int((~held).sum()):,} training rows")
+        res["yardstick"] = score(yardstick_build(csv, communes, None, rows=~held))
+        rep_h = built.report.holdout
+        check = {
+            "seed": seed,
+            "test_points_equal": rep_h["test_points"] == res["ours"]["test_points"],
+            "own_diff": abs(rep_h["own_station"] - res["ours"]["own_station"]),
+            "unc_diff": abs(rep_h["uncovered"] - res["ours"]["uncovered"]),
+        }
+        if seed == seeds[0]:
+            log(f"{name}: seed {seed}: ours again from the training rows alone")
+            alone = score(boundaries.build(tab.loc[~held].reset_index(drop=True), communes).stations)
+            check["routes_points_differing"] = int((alone["inside_own"] != res["ours"]["inside_own"]).sum()
+                                                   + (alone["covered"] != res["ours"]["covered"]).sum())
+        checks.append(check)
+        per_seed.append({"seed": seed, "test_points": res["ours"]["test_points"],
+                         **{f"{m}_{k}": res[m][k] for m in res for k in ("own_station", "uncovered")}})
+        per_commune.append(pd.DataFrame({
+            "seed": seed, "commune": commune[test],
+            "ours": res["ours"]["inside_own"], "yardstick": res["yardstick"]["inside_own"],
+        }).groupby("commune").agg(n=("ours", "size"), ours=("ours", "mean"), yardstick=("yardstick", "mean")))
+        log(f"{name}: seed {seed}: own station ours {pct(res['ours']['own_station'])}, "
+            f"yardstick {pct(res['yardstick']['own_station'])}")
+    pc = pd.concat([d.reset_index() for d in per_commune])
+    pc["diff"] = pc["ours"] - pc["yardstick"]
+    by_commune = pc.groupby("commune").agg(
+        n=("n", "sum"), ours=("ours", "mean"), yardstick=("yardstick", "mean"), diff=("diff", "mean"),
+        worst_seed_diff=("diff", "min"),
+    ).sort_values("diff", kind="stable")
+    return {"per_seed": pd.DataFrame(per_seed), "by_commune": by_commune, "checks": pd.DataFrame(checks)}
+
+
+def holdout_lines(h: dict, seeds) -> list[str]:
+    ps = h["per_seed"]
+    rows = []
+    for r in ps.itertuples():
+        rows.append([f"seed {r.seed}", f"{r.test_points:,}", pct(r.ours_own_station), pct(r.yardstick_own_station),
+                     f"{100 * (r.ours_own_station - r.yardstick_own_station):+.2f}",
+                     pct(r.ours_uncovered), pct(r.yardstick_uncovered)])
+    m = ps.mean(numeric_only=True)
+    rows.append([f"**mean of {len(ps)}**", f"{m.test_points:,.0f}", f"**{pct(m.ours_own_station)}**",
+                 f"**{pct(m.yardstick_own_station)}**",
+                 f"**{100 * (m.ours_own_station - m.yardstick_own_station):+.2f}**",
+                 pct(m.ours_uncovered), pct(m.yardstick_uncovered)])
+    lines = table(["split", "test points", "own station, ours", "own station, yardstick", "Δ (points)",
+                   "uncovered, ours", "uncovered, yardstick"], rows)
+    bc = h["by_commune"]
+    worse = bc[bc["diff"] < 0]
+    worst = bc.iloc[0]
+    lines += ["", f"Per commune ({len(bc)} communes, own-station share ours minus yardstick, in points, mean of "
+              f"the {len(ps)} seeds): worst **{100 * worst['diff']:+.2f}** ({worst.name}, {int(worst['n']):,} test "
+              f"points over the seeds), best {100 * bc['diff'].max():+.2f}, median {100 * bc['diff'].median():+.2f}; "
+              f"ours is below the yardstick in **{len(worse)}** commune(s); worst single commune-seed "
+              f"{100 * bc['worst_seed_diff'].min():+.2f}."]
+    if len(worse):
+        lines += ["", "Communes where ours is below the yardstick (mean of the seeds):", ""]
+        lines += table(["commune", "test points", "ours", "yardstick", "Δ (points)"],
+                       [[c, f"{int(r['n']):,}", pct(r["ours"]), pct(r["yardstick"]), f"{100 * r['diff']:+.2f}"]
+                        for c, r in worse.head(10).iterrows()])
+        if len(worse) > 10:
+            lines.append(f"… and {len(worse) - 10} more.")
+    ck = h["checks"]
+    agree = bool(ck["test_points_equal"].all() and ck["own_diff"].max() < 1e-4 and ck["unc_diff"].max() < 1e-4)
+    first = ck.iloc[0]
+    same = first["routes_points_differing"] == 0
+    lines += ["", f"Checks: ours is `boundaries.build(table, communes, holdout=0.1, seed=s)`, and its own "
+              f"`report.holdout` says the same as the scoring above: {'**yes**' if agree else '**NO**'} (test points "
+              f"equal for every seed: {bool(ck['test_points_equal'].all())}; largest own-station difference "
+              f"{100 * ck['own_diff'].max():.4f} points, uncovered {100 * ck['unc_diff'].max():.4f} points). "
+              f"Built instead from the training rows alone (`boundaries.build(train_df, communes)`, seed "
+              f"{int(first['seed'])}), ours scores the same: {'**yes**' if same else '**NO**'} "
+              f"({int(first['routes_points_differing'])} test points classified differently)."]
+    return lines
+
+
+def reference_scores(gdf, reference) -> dict:
+    from boundaries.evaluate import evaluate
+
+    return evaluate(gdf, reference=reference).summary
+
+
+def reference_rows(label: str, s: dict) -> list:
+    return [label, f3(s["iou_mean"]), f3(s["iou_median"]), f3(s["iou_min"]), pct(s["area_right"]),
+            s["stations_missing"]]
+
+
+REF_HEADER = ["method", "IoU mean", "IoU median", "IoU min", "area right", "stations missing"]
+
+
+def dissolve_outline(geom, close_m: float):
+    """One outline from parts separated by thin gaps: a morphological closing, holes filled."""
+    import shapely
+
+    closed = shapely.buffer(shapely.buffer(geom, close_m, quad_segs=4), -close_m, quad_segs=4)
+    return shapely.union_all([shapely.Polygon(p.exterior) for p in shapely.get_parts(closed)])
+
+
+def paris(log_name="paris") -> dict:
+    """Points drawn in the official sectors, rebuilt inside the arrondissements (and the city)."""
+    import geopandas as gpd
+    import shapely
+
+    import boundaries
+    from benchmarks.yardstick import yardstick_stations
+
+    folder = SHARED / "paris-2017"
+    sectors = gpd.read_file(folder / "bureaux.geojson").to_crs(METRIC)
+    rng = np.random.default_rng(PARIS_SEED)
+    parts = []
+    for arr, num, voters, geom in zip(sectors["arrondissement"], sectors["num_bv"], sectors["nbr_elect_f"],
+                                      sectors.geometry):
+        code = f"751{int(arr):02d}"
+        n = max(int(voters) // PARIS_VOTERS_PER_POINT, PARIS_MIN_POINTS)
+        xy = points_in(geom, n, rng)
+        parts.append(pd.DataFrame({"code_commune_ref": code, "id_brut_bv_reu": f"{code}_{int(num)}",
+                                   "x": xy[:, 0], "y": xy[:, 1]}))
+    pts = pd.concat(parts, ignore_index=True)
+    reference = gpd.GeoDataFrame(
+        {"id_bv": [f"751{int(a):02d}_{int(n)}" for a, n in zip(sectors["arrondissement"], sectors["num_bv"])]},
+        geometry=sectors.geometry.values, crs=METRIC,
+    )
+    log(f"{log_name}: {len(pts):,} points in {len(reference)} sectors")
+    cols = boundaries.AddressColumns(x="x", y="y")
+    out = {"points": len(pts), "sectors": len(reference)}
+    published = gpd.read_file(folder / "arrondissements.geojson").to_crs(METRIC)
+    dissolved = gpd.GeoDataFrame({"code": published["code"].astype(str)},
+                                 geometry=[dissolve_outline(g, PARIS_CLOSE_M) for g in published.geometry.values],
+                                 crs=METRIC)
+    out["outlines"] = {
+        "parts_published": int(shapely.get_num_geometries(published.geometry.values).sum()),
+        "parts_dissolved": int(shapely.get_num_geometries(dissolved.geometry.values).sum()),
+        "added_share": float(dissolved.area.sum() / published.area.sum() - 1),
+        "sector_area_left_out_m2": float(shapely.area(shapely.difference(
+            published.geometry.values, dissolved.geometry.values)).sum()),
+    }
+    variants = (("arrondissements", dissolved), ("city", gpd.read_file(folder / "commune.geojson")))
+    for outline_name, outl in variants:
+        ours = boundaries.build(pts, outl, columns=cols, crs=METRIC)
+        outl_m = outl.to_crs(METRIC)
+        outlines = dict(zip(outl_m["code"].astype(str), outl_m.geometry.values))
+        commune = pts["code_commune_ref"].to_numpy(dtype=object)
+        if outline_name == "city":
+            commune = np.full(len(pts), "75056", dtype=object)
+        ids, _, geoms = yardstick_stations(pts["x"].to_numpy(), pts["y"].to_numpy(),
+                                           pts["id_brut_bv_reu"].to_numpy(dtype=object), commune, outlines)
+        yard = gpd.GeoDataFrame({"id_bv": ids}, geometry=list(geoms), crs=METRIC)
+        out[outline_name] = {"ours": reference_scores(ours.stations, reference),
+                             "yardstick": reference_scores(yard, reference)}
+        log(f"{log_name}: {outline_name} outlines: IoU mean ours {f3(out[outline_name]['ours']['iou_mean'])}, "
+            f"yardstick {f3(out[outline_name]['yardstick']['iou_mean'])}")
+    return out
+
+
+def town_reference() -> dict:
+    import geopandas as gpd
+
+    import boundaries
+    from benchmarks.yardstick import yardstick_build
+
+    csv, communes, truth = TOWN / "addresses.csv", TOWN / "communes.geojson", TOWN / "stations_truth.geojson"
+    ref = gpd.read_file(truth)
+    ours = boundaries.build(csv, communes).stations
+    yard = yardstick_build(csv, communes, None)
+    return {"ours": reference_scores(ours, ref), "yardstick": reference_scores(yard, ref), "stations": len(ref)}
+
+
+# --------------------------------------------------------------------------- speed
+
+
+#: A small launcher between the bench and each measured command. On Linux a child's
+#: ``ru_maxrss`` includes the memory high-water of the process it was forked from (exec
+#: keeps it), so forking the command straight from this (large) bench process would
+#: report at least the bench's own RSS. The launcher is a bare interpreter (≈ 10 MiB);
+#: it times its only child and prints that child's own peak RSS from ``os.wait4``.
+_LAUNCHER = """
+import os, subprocess, sys, time
+t0 = time.perf_counter()
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(p.pid, 0)
+p.returncode = os.waitstatus_to_exitcode(status)
+print(time.perf_counter() - t0, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime, p.returncode)
+"""
+
+
+def run_child(cmd: list, cwd=ROOT) -> dict:
+    """Run ``cmd`` in a fresh process: wall ``seconds``, ``cpu`` seconds, its own peak ``rss`` (bytes), ``load``."""
+    load = os.getloadavg()[0]
+    proc = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *map(str, cmd)], cwd=cwd,
+                          capture_output=True, text=True, env=_CHILD_ENV)
+    try:
+        seconds, rss, cpu, rc = proc.stdout.split()
+    except ValueError:
+        rc = "?"
+    if proc.returncode != 0 or rc != "0":
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed (exit {rc}): {proc.stderr[-2000:]}")
+    return {"seconds": float(seconds), "rss": int(rss), "cpu": float(cpu), "load": load}  # ru_maxrss: kB on Linux
+
+
+def ours_cmd(csv, communes, out) -> list:
+    return [Path(sys.executable).parent / "boundaries", "build", csv, "--communes", communes, "-o", out, "-q"]
+
+
+def yard_cmd(csv, communes, out) -> list:
+    return [sys.executable, "-m", "benchmarks.yardstick", csv, communes, out]
+
+
+def speed(csv: Path, communes: Path, runs: int, warmup: int, work: Path, name: str) -> dict:
+    rows = len(read_reu(csv))
+    res = {"rows": rows, "runs": runs}
+    for method, make in (("ours", ours_cmd), ("yardstick", yard_cmd)):
+        out = work / f"{method}.geojson"
+        for _ in range(warmup):
+            run_child(make(csv, communes, out))
+        got = []
+        for i in range(runs):
+            got.append(run_child(make(csv, communes, out)))
+            g = got[-1]
+            log(f"speed {name}: {method} run {i + 1}/{runs}: {g['seconds']:.2f} s (CPU {g['cpu']:.2f} s), "
+                f"peak RSS {g['rss'] / 2 ** 20:.0f} MiB, load before {g['load']:.2f}")
+        res[method] = {"seconds": statistics.median(g["seconds"] for g in got),
+                       "cpu": statistics.median(g["cpu"] for g in got),
+                       "all": [g["seconds"] for g in got], "rss": max(g["rss"] for g in got),
+                       "load": max(g["load"] for g in got)}
+    return res
+
+
+def speed_lines(s: dict) -> list[str]:
+    rows = []
+    for method, label in (("ours", "ours (`boundaries build … -q`)"),
+                          ("yardstick", "yardstick (`python -m benchmarks.yardstick`)")):
+        r = s[method]
+        rows.append([label, f"{r['seconds']:.2f}", ", ".join(f"{t:.2f}" for t in r["all"]), f"{r['cpu']:.2f}",
+                     f"{s['rows'] / r['seconds']:,.0f}", f"{r['rss'] / 2 ** 20:,.0f} MiB", f"{r['load']:.2f}"])
+    ratio = s["yardstick"]["seconds"] / s["ours"]["seconds"]
+    cpu_ratio = s["yardstick"]["cpu"] / s["ours"]["cpu"]
+    return table(["method", "median s", "runs (s)", "median CPU s", "rows/s", "peak RSS", "max load before"], rows) + [
+        "", f"Ratio yardstick / ours (median wall times): **{ratio:.2f}** "
+        f"({'ours is faster' if ratio > 1 else 'ours is slower'}); CPU time ratio {cpu_ratio:.2f}."]
+
+
+# --------------------------------------------------------------------------- scaling
+
+
+def scaled_inputs(csv: Path, communes: Path, factors, folder: Path) -> dict:
+    """k copies of the département on a 40 km grid in Lambert-93, renamed to départements 01, 02…"""
+    import geopandas as gpd
+    from pyproj import Transformer
+
+    tab = read_reu(csv)
+    lon, lat = lonlat(tab)
+    x, y = to_metric(lon, lat)
+    ok = np.isfinite(x)
+    back = Transformer.from_crs(METRIC, "EPSG:4326", always_xy=True)
+    outl = gpd.read_file(communes).to_crs(METRIC)
+    side = int(np.ceil(np.sqrt(max(factors))))
+    copies, outlines = [], []
+    for i in range(max(factors)):
+        dx, dy = (i % side) * SCALE_STEP_M, (i // side) * SCALE_STEP_M
+        dep = f"{i + 1:02d}"
+        c = tab.copy()
+        c["code_commune_ref"] = dep + c["code_commune_ref"].str.slice(2)
+        c["id_brut_bv_reu"] = dep + c["id_brut_bv_reu"].str.slice(2)
+        lo, la = np.full(len(c), np.nan), np.full(len(c), np.nan)
+        lo[ok], la[ok] = back.transform(x[ok] + dx, y[ok] + dy)
+        c["longitude"], c["latitude"] = lo, la
+        copies.append(c)
+        o = outl.copy()
+        o["code"] = dep + o["code"].astype(str).str.slice(2)
+        o["geometry"] = o.geometry.translate(dx, dy)
+        outlines.append(o)
+    out = {}
+    for k in factors:
+        a, b = folder / f"x{k}.csv.gz", folder / f"x{k}.communes.geojson"
+        with gzip.open(a, "wt", encoding="utf-8", compresslevel=1, newline="") as f:
+            for i in range(k):
+                copies[i].to_csv(f, index=False, header=(i == 0), float_format="%.7f")
+        gpd.GeoDataFrame(pd.concat(outlines[:k], ignore_index=True), crs=METRIC).to_crs(4326).to_file(b, driver="GeoJSON")
+        out[k] = (a, b, k * len(tab), k * len(outl))
+        log(f"scaling: wrote {k}× input ({k * len(tab):,} rows, {k * len(outl)} communes)")
+    return out
+
+
+def scaling(csv: Path, communes: Path, factors, folder: Path, deadline: float) -> list[dict]:
+    """Each size in turn; a size whose projected time would pass ``deadline`` is skipped, and said so."""
+    inputs = scaled_inputs(csv, communes, factors, folder)
+    res = []
+    for k, (a, b, rows, n_communes) in inputs.items():
+        if res:
+            last = res[-1]
+            growth = max(1.0, (last["seconds"] / res[0]["seconds"]) / (last["k"] / res[0]["k"])) if len(res) > 1 else 1.0
+            projected = last["seconds"] * (k / last["k"]) * growth
+            left = deadline - time.perf_counter()
+            if projected > left:
+                res.append({"k": k, "rows": rows, "communes": n_communes, "skipped": True, "projected": projected})
+                log(f"scaling: {k}× skipped: projected {projected:.0f} s, {max(left, 0):.0f} s left in the budget")
+                continue
+        g = run_child(ours_cmd(a, b, folder / f"x{k}.out.geojson"))
+        res.append({"k": k, "rows": rows, "communes": n_communes, "skipped": False, **g})
+        log(f"scaling: {k}× ({rows:,} rows): {g['seconds']:.2f} s (CPU {g['cpu']:.2f} s), "
+            f"peak RSS {g['rss'] / 2 ** 20:.0f} MiB, load before {g['load']:.2f}")
+    return res
+
+
+def scaling_lines(res: list[dict]) -> list[str]:
+    base = res[0]
+    rows = [[f"{r['k']}×", f"{r['rows']:,}", f"{r['communes']:,}", f"{r['seconds']:.2f}", f"{r['cpu']:.2f}",
+             f"{r['rows'] / r['seconds']:,.0f}", f"{r['rss'] / 2 ** 20:,.0f} MiB",
+             f"{r['seconds'] / base['seconds']:.2f}", f"{r['cpu'] / base['cpu']:.2f}", f"{r['rss'] / base['rss']:.2f}",
+             f"{r['load']:.2f}"] if not r["skipped"] else
+            [f"{r['k']}×", f"{r['rows']:,}", f"{r['communes']:,}",
+             f"not run: projected ≈ {r['projected']:.0f} s, past the bench's time budget"] + [""] * 7 for r in res]
+    return table(["size", "rows", "communes", "seconds", "CPU s", "rows/s", "peak RSS", "time / 1×", "CPU / 1×",
+                  "memory / 1×", "load before"], rows)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def header_lines(env: dict, quick: bool) -> list[str]:
+    mod = env["modified"]
+    lines = [
+        "# Benchmarks" + (" (quick smoke run)" if quick else ""),
+        "",
+        "Written by `make bench` (`.venv/bin/python -m benchmarks.run" + (" --quick" if quick else "") + "`); "
+        "do not edit by hand. Everything is seeded except the timings. The yardstick is the plain Voronoi "
+        "of `benchmarks/yardstick.py` (unique points, first row wins a shared coordinate, dissolved, clipped; "
+        "no cleaning): the method existing tools use.",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| date | {env['date']} |",
+        f"| machine | {env['cpu']}, {env['cores']}, {env['memory']} RAM; {env['os']} |",
+        f"| load average (1, 5, 15 min) | {env['load']} at the start, {env.get('load_end', '?')} at the end "
+        "(a shared machine: wall times are noisy, CPU times less so) |",
+        f"| Python | {env['python']} |",
+        f"| boundaries | {env['boundaries']}, commit {env['commit']}"
+        + (f" with uncommitted changes in {', '.join(mod)}" if mod else "")
+        + f"; the package source measured (copied at the start, used by every section) hashes to "
+        f"`{env['measured']}`"
+        + (" — **the working tree's `boundaries/` changed while the bench ran**; the copy taken at the start "
+           "was measured throughout" if env.get("tree_changed") else "") + " |",
+        f"| shapely | {env['shapely']} |",
+        f"| geopandas | {env['geopandas']} |",
+        f"| pyogrio | {env['pyogrio']} |",
+        f"| pyproj | {env['pyproj']} |",
+        f"| numpy | {env['numpy']} |",
+        f"| pandas | {env['pandas']} |",
+    ]
+    return lines
+
+
+def summary_lines(r: dict, quick: bool) -> list[str]:
+    rows = []
+    if "vdm_holdout" in r:
+        m = r["vdm_holdout"]["per_seed"].mean(numeric_only=True)
+        worst = r["vdm_holdout"]["by_commune"].iloc[0]
+        rows.append(["Val-de-Marne 2016, 10 % hold-out, own station (mean of 3 seeds)",
+                     pct(m.ours_own_station), pct(m.yardstick_own_station)])
+        rows.append(["Val-de-Marne 2016, worst commune, own station Δ ours − yardstick",
+                     f"{100 * worst['diff']:+.2f} points ({worst.name})", "—"])
+    if "paris" in r:
+        p = r["paris"]["arrondissements"]
+        rows.append(["Paris 2017 semi-synthetic (arrondissement outlines), IoU mean / area right",
+                     f"{f3(p['ours']['iou_mean'])} / {pct(p['ours']['area_right'])}",
+                     f"{f3(p['yardstick']['iou_mean'])} / {pct(p['yardstick']['area_right'])}"])
+    t = r["town"]
+    rows.append(["Generated town, IoU mean / area right", f"{f3(t['ours']['iou_mean'])} / {pct(t['ours']['area_right'])}",
+                 f"{f3(t['yardstick']['iou_mean'])} / {pct(t['yardstick']['area_right'])}"])
+    m = r["town_holdout"]["per_seed"].mean(numeric_only=True)
+    rows.append(["Generated town, 10 % hold-out, own station (mean of 3 seeds)", pct(m.ours_own_station),
+                 pct(m.yardstick_own_station)])
+    s = r["speed"]
+    rows.append([f"{s['name']} end to end, median of {s['runs']} (peak RSS)",
+                 f"{s['ours']['seconds']:.2f} s ({s['ours']['rss'] / 2 ** 20:,.0f} MiB)",
+                 f"{s['yardstick']['seconds']:.2f} s ({s['yardstick']['rss'] / 2 ** 20:,.0f} MiB)"])
+    if "scaling" in r:
+        last = [x for x in r["scaling"] if not x["skipped"]][-1]
+        rows.append([f"{last['k']}× Val-de-Marne ({last['rows']:,} rows), ours: time / memory vs 1×",
+                     f"{last['seconds']:.1f} s, ×{last['seconds'] / r['scaling'][0]['seconds']:.1f} / "
+                     f"{last['rss'] / 2 ** 20:,.0f} MiB", "—"])
+    return table(["measure", "ours", "plain-Voronoi yardstick"], rows)
+
+
+def caveat_lines(r: dict) -> list[str]:
+    """Every place where ours is not better than the yardstick, said plainly."""
+    notes = []
+    for key, name in (("vdm_holdout", "Val-de-Marne"), ("town_holdout", "The town")):
+        if key not in r:
+            continue
+        ps, bc = r[key]["per_seed"], r[key]["by_commune"]
+        d = 100 * (ps["ours_own_station"] - ps["yardstick_own_station"])
+        if (d < 0).any():
+            notes.append(f"{name}, hold-out: ours is below the yardstick for seed(s) "
+                         f"{', '.join(str(x) for x in ps.loc[d < 0, 'seed'])} ({', '.join(f'{v:+.2f}' for v in d[d < 0])} "
+                         f"points); mean over the seeds {d.mean():+.2f} points.")
+        worse = bc[bc["diff"] < 0]
+        if len(worse):
+            notes.append(f"{name}, hold-out per commune: ours is below the yardstick in {len(worse)} of {len(bc)} "
+                         f"communes (mean of the seeds), worst {100 * worse['diff'].min():+.2f} points "
+                         f"({worse.index[0]}, {int(worse['n'].iloc[0]):,} test points over the seeds).")
+    for key, name in (("town", "The town"),):
+        o, y = r[key]["ours"], r[key]["yardstick"]
+        for m in ("iou_mean", "iou_median", "iou_min", "area_right"):
+            if o[m] < y[m]:
+                notes.append(f"{name} against its true polygons: {m} {o[m]:.3f} for ours < {y[m]:.3f} for the yardstick.")
+    if "paris" in r:
+        for outline in ("arrondissements", "city"):
+            o, y = r["paris"][outline]["ours"], r["paris"][outline]["yardstick"]
+            diffs = {m: o[m] - y[m] for m in ("iou_mean", "iou_median", "iou_min", "area_right")}
+            if all(abs(v) < 5e-4 for v in diffs.values()):
+                notes.append(f"Paris ({outline} outlines): ours and the yardstick score the same (largest difference "
+                             f"{max(abs(v) for v in diffs.values()):.4f}): the points are clean and uniform, with no "
+                             "shared coordinate, outlier or street address, so this test measures the Voronoi core "
+                             "only and shows no gain.")
+            else:
+                bad = [f"{m} {v:+.3f}" for m, v in diffs.items() if v < 0]
+                if bad:
+                    notes.append(f"Paris ({outline} outlines): ours below the yardstick on {', '.join(bad)}.")
+    s = r["speed"]
+    if s["ours"]["seconds"] > s["yardstick"]["seconds"]:
+        notes.append(f"Speed: ours takes {s['ours']['seconds'] / s['yardstick']['seconds']:.2f}× the yardstick's "
+                     f"wall time on {s['name']} ({s['ours']['seconds']:.2f} s vs {s['yardstick']['seconds']:.2f} s; "
+                     f"CPU {s['ours']['cpu']:.2f} s vs {s['yardstick']['cpu']:.2f} s) and "
+                     f"{s['ours']['rss'] / s['yardstick']['rss']:.2f}× its peak memory.")
+    if "scaling" in r:
+        for x in r["scaling"]:
+            if x["skipped"]:
+                notes.append(f"Scaling: the {x['k']}× size ({x['rows']:,} rows) was not run: its projected time "
+                             f"(≈ {x['projected']:.0f} s) would have taken the bench past its time budget.")
+        done = [x for x in r["scaling"] if not x["skipped"]]
+        base, last = done[0], done[-1]
+        k = last["k"] / base["k"]
+        if last["cpu"] / base["cpu"] > 1.25 * k or last["seconds"] / base["seconds"] > 1.25 * k:
+            notes.append(f"Scaling: {k:g}× the rows cost {last['seconds'] / base['seconds']:.1f}× the wall time and "
+                         f"{last['cpu'] / base['cpu']:.1f}× the CPU time of 1× — more than linear.")
+    return notes
+
+
+def write_results(path: Path, env: dict, r: dict, quick: bool, seconds: float) -> str:
+    L = header_lines(env, quick)
+    summary = summary_lines(r, quick)
+    L += ["", "## Summary", ""] + summary
+    notes = caveat_lines(r)
+    L += ["", "Where ours is not better:", ""] + ([f"- {n}" for n in notes] or ["- nowhere in this run."])
+    L += ["", "## 1. Accuracy against the plain-Voronoi yardstick", ""]
+    if "vdm_holdout" in r:
+        L += ["### Val-de-Marne 2016 (real addresses, 10 % hold-out)", "",
+              f"`boundaries.evaluate.holdout_split(longitude, latitude, {HOLDOUT}, seed)` on the raw table picks "
+              "whole coordinates to hold out; ours is `boundaries.build` on the other rows, the yardstick "
+              "`yardstick_build` on the same rows; both are scored by `boundaries.evaluate.holdout_accuracy` in "
+              "EPSG:2154 on the held-out rows whose commune has an outline, keys from "
+              "`boundaries.codes.canonical_station`. *Own station*: share of test addresses inside their own "
+              "station's polygon; *uncovered*: in no polygon (outside the simplified commune outlines).", ""]
+        L += holdout_lines(r["vdm_holdout"], SEEDS)
+    if "paris" in r:
+        p = r["paris"]
+        L += ["", "### Paris 2017, semi-synthetic (official sectors as truth)", "",
+              f"{p['points']:,} points drawn uniformly inside the {p['sectors']} official sectors (one per "
+              f"{PARIS_VOTERS_PER_POINT} French voters `nbr_elect_f`, at least {PARIS_MIN_POINTS}; seed {PARIS_SEED}), "
+              "labelled `751AA_N`, rebuilt by both methods and scored with `boundaries.evaluate.evaluate(..., "
+              "reference=sectors)`. *Area right*: share of the sectors' area given to the right station.", ""]
+        o = p["outlines"]
+        L += table(["outlines"] + REF_HEADER, [
+            ["arrondissements (751xx), dissolved"] + reference_rows("ours", p["arrondissements"]["ours"]),
+            ["arrondissements (751xx), dissolved"] + reference_rows("yardstick", p["arrondissements"]["yardstick"]),
+            ["whole city, coarse (75056, with the woods)"] + reference_rows("ours", p["city"]["ours"]),
+            ["whole city, coarse (75056, with the woods)"] + reference_rows("yardstick", p["city"]["yardstick"]),
+        ])
+        L += ["", f"The arrondissement outlines: `arrondissements.geojson` as published gives each arrondissement "
+              f"as a MultiPolygon whose parts are its official sectors ({o['parts_published']} parts for 20 "
+              "arrondissements; the sectors do not touch, gaps up to a few metres), so the file carries the very "
+              "borders being measured: a method that reassigns detached pieces to a neighbour rebuilds the "
+              "sectors from it (ours with its fragment step did: IoU mean 1.000 while this bench was written). The bench therefore dissolves each arrondissement "
+              f"with a {PARIS_CLOSE_M:g} m closing, holes filled ({o['parts_dissolved']} parts left; "
+              f"+{100 * o['added_share']:.2f} % area, the land between sectors; "
+              f"{o['sector_area_left_out_m2']:.0f} m² of sector area left out), the same outlines for both methods.",
+              "",
+              "With the whole-city outline, the two woods (no voters, not in any sector) are given to the "
+              "stations around them, which lowers their IoU for both methods."]
+    t = r["town"]
+    L += ["", "### The generated town (`fixtures/town`, true polygons known)", "",
+          f"{t['stations']} true stations (`stations_truth.geojson`); both methods built from all of "
+          "`addresses.csv`, scored with `boundaries.evaluate.evaluate(..., reference=truth)`.", ""]
+    L += table(REF_HEADER, [reference_rows("ours", t["ours"]), reference_rows("yardstick", t["yardstick"])])
+    L += ["", "10 % hold-out on the town, same protocol as Val-de-Marne:", ""]
+    L += holdout_lines(r["town_holdout"], SEEDS)
+    s = r["speed"]
+    L += ["", "## 2. Speed", "",
+          f"{s['name']} ({s['rows']:,} rows), end to end in a fresh subprocess each time (reading, building, "
+          f"writing GeoJSON): median of {s['runs']} runs"
+          + (f" after {s['warmup']} warm-up run" if s["warmup"] else " (no warm-up)")
+          + " each. Peak memory is the process's own `ru_maxrss` (from `os.wait4` in a small launcher, so the bench's own memory is not counted), the largest over the runs.", ""]
+    L += speed_lines(s)
+    if "scaling" in r:
+        L += ["", "## 3. How cost grows", "",
+              "Ours only, end to end (`boundaries build … -q` in a fresh subprocess, one run each): k copies of the "
+              "Val-de-Marne table and outlines, copy i translated by a multiple of 40 km in Lambert-93 and renamed "
+              "to département `{i+1:02d}`, written as CSV.gz + GeoJSON in a temporary folder. A size is run only "
+              "if its time, projected from the previous sizes, fits in the bench's time budget "
+              f"(`--budget`, {r['budget']:.0f} s for the whole run).", ""]
+        L += scaling_lines(r["scaling"])
+    L += ["", f"Bench run time: {seconds:.0f} s."]
+    text = "\n".join(L) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return "\n".join(summary)
+
+
+def update_readme(summary: str, date: str, readme: Path = README) -> bool:
+    text = readme.read_text()
+    if MARK_START not in text or MARK_END not in text:
+        log(f"README: markers {MARK_START} … {MARK_END} not found; not updated")
+        return False
+    head, rest = text.split(MARK_START, 1)
+    _, tail = rest.split(MARK_END, 1)
+    block = (f"{MARK_START}\n{summary}\n\nMeasured {date} by `make bench`; details, machine and versions in "
+             f"[benchmarks/RESULTS.md](benchmarks/RESULTS.md).\n{MARK_END}")
+    readme.write_text(head + block + tail)
+    return True
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="the town only, one timed run, no scaling")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md", help="Markdown output")
+    parser.add_argument("--no-readme", action="store_true", help="do not update README.md (never done with --quick)")
+    parser.add_argument("--budget", type=float, default=840.0, metavar="SECONDS",
+                        help="skip a scaling size whose projected time would end the run after this (default 840)")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    if not args.quick:
+        missing = [p for p in (SHARED / "val-de-marne-2016", SHARED / "paris-2017") if not p.exists()]
+        if missing:
+            print(f"bench: real data not found: {', '.join(map(str, missing))} (../shared/data beside the "
+                  "checkout, or $BOUNDARIES_SHARED_DATA); use --quick for the town only", file=sys.stderr)
+            return 2
+    vdm = SHARED / "val-de-marne-2016"
+    vdm_csv, vdm_communes = vdm / "addresses.csv.gz", vdm / "communes.geojson"
+    r: dict = {}
+    with tempfile.TemporaryDirectory(prefix="boundaries-bench-") as tmp:
+        work = Path(tmp)
+        measured = snapshot(work / "code")
+        env = environment()
+        env["measured"] = measured
+        log(f"{'quick' if args.quick else 'full'} bench on {env['cpu']}, load {env['load']}; measuring "
+            f"boundaries/ as it is now (source {measured}, commit {env['commit']}); writing {args.out}")
+
+        log("town: reference IoU")
+        r["town"] = town_reference()
+        r["town_holdout"] = holdout_compare(TOWN / "addresses.csv", TOWN / "communes.geojson", SEEDS, "town")
+        if not args.quick:
+            r["vdm_holdout"] = holdout_compare(vdm_csv, vdm_communes, SEEDS, "val-de-marne")
+            r["paris"] = paris()
+        if args.quick:
+            r["speed"] = speed(TOWN / "addresses.csv", TOWN / "communes.geojson", 1, 0, work, "town")
+            r["speed"].update(name="Generated town", warmup=0)
+        else:
+            r["speed"] = speed(vdm_csv, vdm_communes, 3, 1, work, "val-de-marne")
+            r["speed"].update(name="Val-de-Marne 2016", warmup=1)
+            r["scaling"] = scaling(vdm_csv, vdm_communes, SCALE_FACTORS, work, started + args.budget - 15)
+    r["budget"] = args.budget
+    env["load_end"] = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    env["tree_changed"] = fingerprint(ROOT / "boundaries") != measured
+    if env["tree_changed"]:
+        log("note: boundaries/ changed in the working tree during the run; the snapshot taken at the start "
+            "was measured throughout")
+    seconds = time.perf_counter() - started
+    summary = write_results(args.out, env, r, args.quick, seconds)
+    log(f"wrote {args.out}")
+    if not args.quick and not args.no_readme and update_readme(summary, env["date"]):
+        log(f"updated the summary in {README}")
+    log(f"done in {seconds:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
