@@ -392,11 +392,58 @@ def paris(log_name="paris") -> dict:
         ids, _, geoms = yardstick_stations(pts["x"].to_numpy(), pts["y"].to_numpy(),
                                            pts["id_brut_bv_reu"].to_numpy(dtype=object), commune, outlines)
         yard = gpd.GeoDataFrame({"id_bv": ids}, geometry=list(geoms), crs=METRIC)
+        if outline_name == "arrondissements":
+            out["_inputs"] = (pts, reference, outl)  # for the ablation, not written
         out[outline_name] = {"ours": reference_scores(ours.stations, reference),
                              "yardstick": reference_scores(yard, reference)}
         log(f"{log_name}: {outline_name} outlines: IoU mean ours {f3(out[outline_name]['ours']['iou_mean'])}, "
             f"yardstick {f3(out[outline_name]['yardstick']['iou_mean'])}")
     return out
+
+
+#: Each accuracy step switched off in turn (issue: keep what helps, drop what does not).
+ABLATION = (
+    ("all steps (the defaults)", {}),
+    ("without the imprecise-geocode rule", {"imprecise_radius_m": 0.0}),
+    ("with robust outlier removal (off by default)", {"outlier_neighbours": 6}),
+    ("without street-aware seeds", {"frontage_step_m": 0.0}),
+    ("without fragment clean-up", {"fragment_max_rows": -1}),
+    ("without border smoothing", {"smooth_window_m": 0.0}),
+    ("none of them", {"imprecise_radius_m": 0.0, "frontage_step_m": 0.0, "fragment_max_rows": -1,
+                      "smooth_window_m": 0.0}),
+)
+
+
+def ablation(csv: Path, communes: Path, paris_inputs, seed: int = 0) -> list[dict]:
+    """Ours with each accuracy step switched off: VdM hold-out, Paris and town IoU."""
+    import boundaries
+    from boundaries.params import Parameters
+
+    tab = read_reu(csv)
+    pts, reference, paris_outlines = paris_inputs
+    cols = boundaries.AddressColumns(x="x", y="y")
+    rows = []
+    for label, kw in ABLATION:
+        params = Parameters(**kw)
+        h = boundaries.build(tab, communes, holdout=HOLDOUT, seed=seed, params=params).report.holdout
+        p = reference_scores(boundaries.build(pts, paris_outlines, columns=cols, crs=METRIC, params=params).stations,
+                             reference)
+        t = reference_scores(boundaries.build(TOWN / "addresses.csv", TOWN / "communes.geojson",
+                                              params=params).stations, TOWN / "stations_truth.geojson")
+        rows.append({"label": label, "params": kw, "vdm_own": h["own_station"], "paris_iou": p["iou_mean"],
+                     "paris_right": p["area_right"], "town_iou": t["iou_mean"], "town_right": t["area_right"]})
+        log(f"ablation: {label}: VdM own station {pct(h['own_station'])}, Paris IoU {f3(p['iou_mean'])}, "
+            f"town IoU {f3(t['iou_mean'])}")
+    return rows
+
+
+def ablation_lines(rows: list[dict]) -> list[str]:
+    return table(
+        ["variant", "parameters", "VdM hold-out own station (seed 0)", "Paris IoU mean", "Paris area right",
+         "town IoU mean", "town area right"],
+        [[r["label"], ", ".join(f"`{k}={v}`" for k, v in r["params"].items()) or "—", pct(r["vdm_own"]),
+          f3(r["paris_iou"]), pct(r["paris_right"]), f3(r["town_iou"]), pct(r["town_right"])] for r in rows],
+    )
 
 
 def town_reference() -> dict:
@@ -747,6 +794,11 @@ def write_results(path: Path, env: dict, r: dict, quick: bool, seconds: float) -
               "if its time, projected from the previous sizes, fits in the bench's time budget "
               f"(`--budget`, {r['budget']:.0f} s for the whole run).", ""]
         L += scaling_lines(r["scaling"])
+    if "ablation" in r:
+        L += ["", "## 4. Each accuracy step, switched off", "",
+              "Ours with one step of `boundaries.params.Parameters` turned off at a time (the same data and "
+              "protocols as above; Val-de-Marne on the seed-0 split only). A step is kept only where it pays.", ""]
+        L += ablation_lines(r["ablation"])
     L += ["", f"Bench run time: {seconds:.0f} s."]
     text = "\n".join(L) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -802,6 +854,7 @@ def main(argv=None) -> int:
         if not args.quick:
             r["vdm_holdout"] = holdout_compare(vdm_csv, vdm_communes, SEEDS, "val-de-marne")
             r["paris"] = paris()
+            r["ablation"] = ablation(vdm_csv, vdm_communes, r["paris"].pop("_inputs"))
         if args.quick:
             r["speed"] = speed(TOWN / "addresses.csv", TOWN / "communes.geojson", 1, 0, work, "town")
             r["speed"].update(name="Generated town", warmup=0)

@@ -17,8 +17,12 @@ REASONS = (
     "no_coordinates",  # empty, unparsable or non-finite coordinates
     "outside_commune",  # farther than outside_tolerance_m from its commune's outline
     "municipality_geocode",  # geocoded to the town itself, in a commune with several stations
+    "imprecise_geocode",  # a street-centre/locality point among another station's house numbers
+    "station_outlier",  # far from its station's body and alone there: a geocoding error
     "contested_coordinate",  # another station won the coordinate it shares with this one
 )
+#: ``geo_type`` values placed at a street centre or a place name, not at a door.
+IMPRECISE_TYPES = ("street", "locality")
 #: ``geo_type`` values that mean "geocoded to the commune, not to an address"
 #: (``city``/``town`` are older names of the national address base for it).
 MUNICIPALITY_TYPES = ("municipality", "city", "town")
@@ -131,3 +135,68 @@ def resolve_contested(rows: pd.DataFrame, grid_m: float) -> tuple[np.ndarray, pd
         }
     )
     return lost, seeds
+
+
+def flag_seed_quality(
+    rows: pd.DataFrame,
+    imprecise_radius_m: float,
+    outlier_neighbours: int,
+    outlier_spread: float,
+) -> np.ndarray:
+    """Rows that should not seed their station: imprecise geocodes and robust outliers.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Usable rows (``unit``, ``station_key``, ``px``, ``py``, ``geo_type``).
+    imprecise_radius_m : float
+        A ``street``/``locality`` point is dropped (``imprecise_geocode``) when the
+        nearest house-number point is another station's and closer than this: a
+        street-centre point must not outvote the doors around it. 0 turns it off.
+    outlier_neighbours : int
+        A point none of whose ``outlier_neighbours`` nearest points (in its commune)
+        belongs to its own station is *alone*. 0 turns outlier detection off.
+    outlier_spread : float
+        An alone point farther from its station's median centre than this many times
+        the station's robust spread (median distance to that centre) is dropped
+        (``station_outlier``). Several points of a station together are never alone:
+        a true enclave stays.
+
+    Returns
+    -------
+    numpy.ndarray of object
+        ``imprecise_geocode``, ``station_outlier`` or None for each row.
+    """
+    from scipy.spatial import cKDTree
+
+    reason = np.full(len(rows), None, dtype=object)
+    if len(rows) == 0:
+        return reason
+    xy = rows[["px", "py"]].to_numpy()
+    station = pd.factorize(rows["station_key"])[0]
+    precise = ~pd.Series(rows["geo_type"].to_numpy(dtype=object)).isin(IMPRECISE_TYPES).to_numpy()
+    for idx in rows.groupby("unit", sort=True).indices.values():
+        st = station[idx]
+        if len(np.unique(st)) < 2:
+            continue
+        pts = xy[idx]
+        if imprecise_radius_m > 0 and (~precise[idx]).any() and precise[idx].any():
+            p_idx = np.flatnonzero(precise[idx])
+            q_idx = np.flatnonzero(~precise[idx])
+            dist, nn = cKDTree(pts[p_idx]).query(pts[q_idx], k=1)
+            bad = (dist < imprecise_radius_m) & (st[p_idx[nn]] != st[q_idx])
+            reason[idx[q_idx[bad]]] = "imprecise_geocode"
+        if outlier_neighbours > 0 and len(idx) > outlier_neighbours + 1:
+            k = outlier_neighbours + 1
+            _, nn = cKDTree(pts).query(pts, k=k)
+            alone = (st[nn[:, 1:]] != st[:, None]).all(axis=1)
+            if not alone.any():
+                continue
+            frame = pd.DataFrame({"st": st, "x": pts[:, 0], "y": pts[:, 1]})
+            centre = frame.groupby("st")[["x", "y"]].transform("median").to_numpy()
+            d = np.hypot(*(pts - centre).T)
+            spread = pd.Series(d).groupby(st).transform("median").to_numpy()
+            far = d > outlier_spread * np.maximum(spread, 1.0)
+            out = alone & far & (reason[idx] == None)  # noqa: E711
+            reason[idx[out]] = "station_outlier"
+    return reason

@@ -99,6 +99,14 @@ def _progress(quiet: bool):
               show_default=True, help="Drop addresses farther than this (metres) outside their commune.")
 @click.option("--area-tolerance", "area_tolerance_m2", type=click.FloatRange(min=0), default=1.0,
               show_default=True, help="Largest overlap/gap/spill per commune (m²) the partition check accepts.")
+@click.option("--imprecise-radius", "imprecise_radius_m", type=click.FloatRange(min=0), default=30.0,
+              show_default=True, help="A street-centre or locality geocode whose nearest house-number point "
+                                      "is another station's and closer than this (m) is not a seed; 0 turns it off.")
+@click.option("--outlier-neighbours", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Robust outliers: a point none of whose N nearest points is of its own station, and far from "
+                   "its station's centre, is not a seed; 0 (the default) turns it off.")
+@click.option("--outlier-spread", type=click.FloatRange(min=0), default=3.0, show_default=True,
+              help="How far (in robust spreads of its station) an alone point must be to be an outlier.")
 @click.option("--frontage-step", "frontage_step_m", type=click.FloatRange(min=0), default=10.0, show_default=True,
               help="Street-aware seeds: spacing (m) of points added between consecutive same-station addresses "
                    "of a street side (needs geo_adresse); 0 turns it off.")
@@ -118,7 +126,8 @@ def _progress(quiet: bool):
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
 def build(addresses, outlines, output, departement, commune, method, report_path, id_column,
           commune_column, x_column, y_column, crs, commune_field, outside_tolerance_m,
-          area_tolerance_m2, frontage_step_m, frontage_max_gap_m, fragment_max_rows, smooth_window_m,
+          area_tolerance_m2, imprecise_radius_m, outlier_neighbours, outlier_spread, frontage_step_m,
+          frontage_max_gap_m, fragment_max_rows, smooth_window_m,
           holdout, seed, quiet, as_json):
     """Build station polygons from ADDRESSES (REU CSV/CSV.gz/Parquet or any point table).
 
@@ -138,7 +147,8 @@ def build(addresses, outlines, output, departement, commune, method, report_path
         check_output_path_json(report_path, [addresses, outlines, output])
     params = Parameters(
         outside_tolerance_m=outside_tolerance_m, area_tolerance_m2=area_tolerance_m2,
-        frontage_step_m=frontage_step_m, frontage_max_gap_m=frontage_max_gap_m,
+        imprecise_radius_m=imprecise_radius_m, outlier_neighbours=outlier_neighbours,
+        outlier_spread=outlier_spread, frontage_step_m=frontage_step_m, frontage_max_gap_m=frontage_max_gap_m,
         fragment_max_rows=fragment_max_rows, smooth_window_m=smooth_window_m,
     )
     result = run_build(

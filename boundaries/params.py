@@ -25,6 +25,16 @@ class Parameters:
     area_tolerance_m2 : float
         Largest overlap, gap or spill (each, per commune) accepted by the partition
         check; anything bigger is a bug and stops the build.
+    imprecise_radius_m : float
+        A ``street``/``locality`` geocode whose nearest house-number point is another
+        station's and closer than this is not a seed (:func:`boundaries.clean.flag_seed_quality`).
+        0 turns it off.
+    outlier_neighbours : int
+        A point with none of its this many nearest neighbours in its own station is
+        alone; 0 turns outlier detection off.
+    outlier_spread : float
+        An alone point farther than this many robust spreads from its station's
+        median centre is dropped as ``station_outlier`` (a count, no unit).
     frontage_step_m : float
         Street-aware seeds (:mod:`boundaries.streets`): spacing of the points added
         between consecutive addresses of one street side that belong to the same
@@ -45,6 +55,9 @@ class Parameters:
     coordinate_grid_m: float = 0.01
     voronoi_margin_m: float = 1000.0
     area_tolerance_m2: float = 1.0
+    imprecise_radius_m: float = 30.0
+    outlier_neighbours: int = 0
+    outlier_spread: float = 3.0
     frontage_step_m: float = 10.0
     frontage_max_gap_m: float = 150.0
     fragment_max_rows: int = 0
@@ -55,7 +68,7 @@ class Parameters:
 
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "fragment_max_rows":
+            if f.name in ("fragment_max_rows",):
                 continue
             if not (isinstance(value, (int, float)) and value >= 0):
                 raise InputError(f"parameter {f.name} must be a number ≥ 0, got {value!r}")

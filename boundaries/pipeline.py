@@ -12,7 +12,7 @@ import shapely
 
 from . import codes
 from .check import check_partition
-from .clean import REASONS, flag_unusable, resolve_contested
+from .clean import REASONS, flag_seed_quality, flag_unusable, resolve_contested
 from .errors import InputError, PartitionError
 from .fragments import reassign_fragments
 from .evaluate import holdout_accuracy, holdout_split
@@ -248,6 +248,11 @@ def build(
     held = holdout_split(rows["x"].to_numpy(), rows["y"].to_numpy(), holdout, seed) & rows["unit"].notna().to_numpy()
     reason = flag_unusable(rows, pd.Series(unit_geom), params.outside_tolerance_m)
     reason[held] = HELD_OUT
+    usable = np.flatnonzero(reason == None)  # noqa: E711
+    quality = flag_seed_quality(
+        rows.iloc[usable], params.imprecise_radius_m, params.outlier_neighbours, params.outlier_spread
+    )
+    reason[usable] = quality
     usable = np.flatnonzero(reason == None)  # noqa: E711
     lost, seeds = resolve_contested(rows.iloc[usable], params.coordinate_grid_m)
     reason[usable[lost]] = "contested_coordinate"

@@ -115,8 +115,11 @@ def smooth_partition(
     n_st = len(geoms)
     owned = np.zeros((len(smooth_faces), n_st))
     np.add.at(owned, (face[ok], old[ok]), area[ok])
-    face_owner = owned.argmax(axis=1)
+    face_owner = np.where(owned.max(axis=1) > 0, owned.argmax(axis=1), -1)
     new = np.where(face >= 0, face_owner[np.maximum(face, 0)], old)
+    # a piece outside every station (a smoothed border crossing the outline) stays out;
+    # a piece whose smoothed face has no owner keeps its own station
+    new = np.where(old < 0, -1, np.where(new < 0, old, new))
     final = new.copy()
     if seed_xy is not None and len(seed_xy):
         # a piece changing hands keeps its owner if it holds one of that owner's addresses

@@ -76,3 +76,28 @@ def test_nb_adresses_weight_beats_row_count():
     lost, seeds = resolve_contested(df, grid_m=0.01)
     assert list(lost) == [False, True, True]
     assert len(seeds) == 1
+
+
+def test_seed_quality_imprecise_and_outliers():
+    from boundaries.clean import flag_seed_quality
+
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 100, size=(30, 2))  # station 1 in the west
+    b = rng.uniform(0, 100, size=(30, 2)) + [300, 0]  # station 2 in the east
+    data = [("00001", "00001_1", x, y, "housenumber", 0.9, 1) for x, y in a]
+    data += [("00001", "00001_2", x, y, "housenumber", 0.9, 1) for x, y in b]
+    data += [
+        ("00001", "00001_1", 305.0, 50.0, "street", 0.5, 1),  # street centre among station 2's doors
+        ("00001", "00001_1", 360.0, 60.0, "housenumber", 0.9, 1),  # alone, far inside station 2
+        ("00001", "00001_2", 350.0, 40.0, "housenumber", 0.9, 1),  # an ordinary door
+    ]
+    # a true enclave: three of station 1's doors together inside station 2
+    data += [("00001", "00001_1", 340.0 + dx, 90.0, "housenumber", 0.9, 1) for dx in (0, 3, 6)]
+    df = rows(data)
+    reason = flag_seed_quality(df, imprecise_radius_m=30, outlier_neighbours=2, outlier_spread=3)
+    assert reason[60] == "imprecise_geocode"
+    assert reason[61] == "station_outlier"
+    assert reason[62] is None and all(r is None for r in reason[63:])
+    assert sum(r is not None for r in reason[:60]) == 0
+    off = flag_seed_quality(df, imprecise_radius_m=0, outlier_neighbours=0, outlier_spread=3)
+    assert all(r is None for r in off)
