@@ -7,16 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-
-def points_in(polygon, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` uniform random points inside ``polygon`` (rejection sampling)."""
-    minx, miny, maxx, maxy = polygon.bounds
-    out = np.empty((0, 2))
-    shapely.prepare(polygon)
-    while len(out) < n:
-        xy = rng.uniform((minx, miny), (maxx, maxy), size=(max(2 * n, 16), 2))
-        out = np.vstack([out, xy[shapely.contains_xy(polygon, xy[:, 0], xy[:, 1])]])
-    return out[:n]
+from benchmarks.run import points_in  # noqa: F401  (one sampler for the bench and the tests)
 
 
 def iou(a, b) -> float:
