@@ -409,6 +409,7 @@ ABLATION = (
     ("without street-aware seeds", {"frontage_step_m": 0.0}),
     ("without fragment clean-up", {"fragment_max_rows": -1}),
     ("without border smoothing", {"smooth_window_m": 0.0}),
+    ("--method hull (concave-hull cores, then Voronoi)", {"method": "hull"}),
     ("none of them", {"imprecise_radius_m": 0.0, "frontage_step_m": 0.0, "fragment_max_rows": -1,
                       "smooth_window_m": 0.0}),
 )
@@ -424,12 +425,14 @@ def ablation(csv: Path, communes: Path, paris_inputs, seed: int = 0) -> list[dic
     cols = boundaries.AddressColumns(x="x", y="y")
     rows = []
     for label, kw in ABLATION:
-        params = Parameters(**kw)
-        h = boundaries.build(tab, communes, holdout=HOLDOUT, seed=seed, params=params).report.holdout
-        p = reference_scores(boundaries.build(pts, paris_outlines, columns=cols, crs=METRIC, params=params).stations,
-                             reference)
+        kw_params = {k: v for k, v in kw.items() if k != "method"}
+        method = kw.get("method", "voronoi")
+        params = Parameters(**kw_params)
+        h = boundaries.build(tab, communes, holdout=HOLDOUT, seed=seed, params=params, method=method).report.holdout
+        p = reference_scores(boundaries.build(pts, paris_outlines, columns=cols, crs=METRIC, params=params,
+                                              method=method).stations, reference)
         t = reference_scores(boundaries.build(TOWN / "addresses.csv", TOWN / "communes.geojson",
-                                              params=params).stations, TOWN / "stations_truth.geojson")
+                                              params=params, method=method).stations, TOWN / "stations_truth.geojson")
         rows.append({"label": label, "params": kw, "vdm_own": h["own_station"], "paris_iou": p["iou_mean"],
                      "paris_right": p["area_right"], "town_iou": t["iou_mean"], "town_right": t["area_right"]})
         log(f"ablation: {label}: VdM own station {pct(h['own_station'])}, Paris IoU {f3(p['iou_mean'])}, "

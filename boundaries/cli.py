@@ -84,8 +84,13 @@ def _progress(quiet: bool):
               help="Keep only this département (94, 2A, 974). Repeatable.")
 @click.option("--commune", "commune", multiple=True, metavar="CODE",
               help="Keep only this commune (INSEE code; 75056 selects Paris's arrondissements). Repeatable.")
-@click.option("--method", type=click.Choice(["voronoi"]), default="voronoi", show_default=True,
-              help="How station cells are drawn.")
+@click.option("--method", type=click.Choice(["voronoi", "hull"]), default="voronoi", show_default=True,
+              help="How station cells are drawn: voronoi cells of the addresses, or hull — each station's "
+                   "concave-hull core first, the rest of the commune by Voronoi.")
+@click.option("--hull-ratio", type=click.FloatRange(0, 1), default=0.3, show_default=True,
+              help="--method hull: concave-hull ratio, 0 (most concave) to 1 (convex hull).")
+@click.option("--hull-buffer", "hull_buffer_m", type=click.FloatRange(min=0), default=15.0, show_default=True,
+              help="--method hull: width (m) added around each station's hull.")
 @click.option("--report", "report_path", type=str, default=None,
               help="Report file (JSON). Default: OUTPUT with .report.json (none with -o -).")
 @click.option("--id-column", default=None, help="Station id column (default id_brut_bv_reu).")
@@ -124,7 +129,8 @@ def _progress(quiet: bool):
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --holdout choice.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
-def build(addresses, outlines, output, departement, commune, method, report_path, id_column,
+def build(addresses, outlines, output, departement, commune, method, hull_ratio, hull_buffer_m, report_path,
+          id_column,
           commune_column, x_column, y_column, crs, commune_field, outside_tolerance_m,
           area_tolerance_m2, imprecise_radius_m, outlier_neighbours, outlier_spread, frontage_step_m,
           frontage_max_gap_m, fragment_max_rows, smooth_window_m,
@@ -147,6 +153,7 @@ def build(addresses, outlines, output, departement, commune, method, report_path
         check_output_path_json(report_path, [addresses, outlines, output])
     params = Parameters(
         outside_tolerance_m=outside_tolerance_m, area_tolerance_m2=area_tolerance_m2,
+        hull_ratio=hull_ratio, hull_buffer_m=hull_buffer_m,
         imprecise_radius_m=imprecise_radius_m, outlier_neighbours=outlier_neighbours,
         outlier_spread=outlier_spread, frontage_step_m=frontage_step_m, frontage_max_gap_m=frontage_max_gap_m,
         fragment_max_rows=fragment_max_rows, smooth_window_m=smooth_window_m,

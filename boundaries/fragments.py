@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from .tessellate import dissolve
+
 
 def reassign_fragments(
     keys: np.ndarray,
@@ -89,5 +91,5 @@ def reassign_fragments(
     changed = np.unique(np.r_[owner[new_owner != owner], new_owner[new_owner != owner]])
     for i in changed:
         members = parts[new_owner == i]
-        out[i] = shapely.coverage_union_all(members) if len(members) else shapely.MultiPolygon()
+        out[i] = dissolve(members) if len(members) else shapely.MultiPolygon()
     return out, moved

@@ -35,6 +35,10 @@ class Parameters:
     outlier_spread : float
         An alone point farther than this many robust spreads from its station's
         median centre is dropped as ``station_outlier`` (a count, no unit).
+    hull_ratio : float
+        ``--method hull``: the concave-hull ratio, 0 (most concave) to 1 (convex).
+    hull_buffer_m : float
+        ``--method hull``: width added around each station's hull.
     frontage_step_m : float
         Street-aware seeds (:mod:`boundaries.streets`): spacing of the points added
         between consecutive addresses of one street side that belong to the same
@@ -58,6 +62,8 @@ class Parameters:
     imprecise_radius_m: float = 30.0
     outlier_neighbours: int = 0
     outlier_spread: float = 3.0
+    hull_ratio: float = 0.3
+    hull_buffer_m: float = 15.0
     frontage_step_m: float = 10.0
     frontage_max_gap_m: float = 150.0
     fragment_max_rows: int = 0

@@ -22,7 +22,7 @@ from .report import Report
 from .smooth import smooth_partition
 from .streets import frontage_seeds, parse_addresses
 from .repair import repair_partition
-from .tessellate import METHODS, voronoi_partition
+from .tessellate import METHODS, hull_partition, voronoi_partition
 
 #: The reason of the rows kept out of the build to measure it (not a drop).
 HELD_OUT = "held_out"
@@ -174,8 +174,8 @@ def build(
         The REU address table or any point table (see :func:`boundaries.read.read_addresses`).
     communes : str, pathlib.Path or geopandas.GeoDataFrame
         Commune outlines (see :func:`boundaries.read.read_communes`).
-    method : {"voronoi"}
-        How cells are drawn.
+    method : {"voronoi", "hull"}
+        How cells are drawn (see :mod:`boundaries.tessellate`).
     departement : str or list of str, optional
         Keep only these départements (``"94"``, ``"2A"``, ``"974"``).
     commune : str or list of str, optional
@@ -278,9 +278,15 @@ def build(
             keys = np.array([s["station_key"].iloc[0]], dtype=object)
             polys = np.array([outline], dtype=object)
         else:
-            keys, polys = voronoi_partition(
-                s[["sx", "sy"]].to_numpy(), s["station_key"].to_numpy(), outline, params.voronoi_margin_m
-            )
+            if method == "hull":
+                keys, polys = hull_partition(
+                    s[["sx", "sy"]].to_numpy(), s["station_key"].to_numpy(), outline, params.voronoi_margin_m,
+                    params.hull_ratio, params.hull_buffer_m,
+                )
+            else:
+                keys, polys = voronoi_partition(
+                    s[["sx", "sy"]].to_numpy(), s["station_key"].to_numpy(), outline, params.voronoi_margin_m
+                )
         # The optional steps below rebuild a partition from whatever they are given:
         # a tessellation bug must show before them. Overlaps or gaps change the area sum.
         balance = float(shapely.area(polys).sum() - shapely.area(outline))

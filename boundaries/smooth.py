@@ -18,6 +18,7 @@ import numpy as np
 import shapely
 
 from .geometry import polygonal_parts
+from .tessellate import dissolve
 
 
 def _smooth_line(coords: np.ndarray, window_m: float, spacing_m: float) -> np.ndarray:
@@ -134,6 +135,6 @@ def smooth_partition(
     out = polygons.copy()
     for k, i in enumerate(present):
         mine = pieces[final == k]
-        out[i] = polygonal_parts(np.array([shapely.coverage_union_all(mine)], dtype=object))[0] if len(
+        out[i] = polygonal_parts(np.array([dissolve(mine)], dtype=object))[0] if len(
             mine) else shapely.MultiPolygon()
     return out

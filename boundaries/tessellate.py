@@ -1,8 +1,14 @@
 """Tessellate a commune: station polygons from its seed points.
 
-The method is ``voronoi``: the Voronoi cells of the unique seed points, computed in
-metres, extended well beyond the outline, dissolved by station with
-``coverage_union_all`` and clipped to the outline once per station.
+Two methods:
+
+- ``voronoi``: the Voronoi cells of the unique seed points, computed in metres,
+  extended well beyond the outline, dissolved by station with ``coverage_union_all``
+  and clipped to the outline once per station.
+- ``hull``: each station's populated core first — the concave hull of its points
+  (``shapely.concave_hull``), widened by a buffer — keeping only the land that no
+  other station's core claims; the rest of the commune is completed by the Voronoi
+  cells. The result is still an exact partition.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import shapely
 
 from .geometry import group_indices, polygonal_parts
 
-METHODS = ("voronoi",)
+METHODS = ("voronoi", "hull")
 
 
 def voronoi_partition(
@@ -55,16 +61,59 @@ def voronoi_partition(
         # collection of its polygon and a stray line: keep the polygon.
         cells = cells.copy()
         cells[odd] = polygonal_parts(shapely.make_valid(cells[odd]))
-    dissolved = np.array([_dissolve(cells[g]) for g in groups], dtype=object)
+    dissolved = np.array([dissolve(cells[g]) for g in groups], dtype=object)
     shapely.prepare(outline)
     clipped = shapely.intersection(dissolved, outline)
     return stations, polygonal_parts(clipped)
 
 
 
-def _dissolve(cells: np.ndarray):
+def dissolve(cells: np.ndarray):
     """Union of one station's cells: the fast coverage union, or a full union on degenerate cells."""
     try:
         return shapely.coverage_union_all(cells)
     except shapely.errors.GEOSException:  # cells of degenerate input, not exactly noded
         return shapely.union_all(cells)
+
+
+def hull_partition(
+    xy: np.ndarray, station: np.ndarray, outline, margin_m: float, ratio: float, buffer_m: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Partition ``outline``: stations' concave-hull cores first, the rest by Voronoi.
+
+    Parameters
+    ----------
+    xy, station, outline, margin_m
+        As for :func:`voronoi_partition`.
+    ratio : float
+        ``shapely.concave_hull`` ratio, from 0 (most concave) to 1 (convex hull).
+    buffer_m : float
+        Width added around each hull (a station's doors stand back from its points).
+
+    Returns
+    -------
+    stations, polygons
+        As for :func:`voronoi_partition`.
+    """
+    stations, cells = voronoi_partition(xy, station, outline, margin_m)
+    if len(stations) == 1:
+        return stations, cells
+    _, groups = group_indices(np.asarray(station))
+    hulls = shapely.concave_hull(
+        np.array([shapely.multipoints(xy[g]) for g in groups], dtype=object), ratio=ratio
+    )
+    cores = polygonal_parts(shapely.intersection(shapely.buffer(hulls, buffer_m), outline))
+    # land claimed by two cores or more is left to the Voronoi cells
+    tree = shapely.STRtree(cores)
+    a, b = tree.query(cores, predicate="intersects")
+    pair = a != b
+    claimed_twice = shapely.union_all(shapely.intersection(cores[a[pair]], cores[b[pair]])) if pair.any() else None
+    exclusive = cores if claimed_twice is None else shapely.difference(cores, claimed_twice)
+    exclusive = polygonal_parts(exclusive)
+    taken = shapely.union_all(exclusive)
+    rest = polygonal_parts(shapely.difference(cells, taken))
+    out = polygonal_parts(shapely.union(exclusive, rest))
+    # separate overlays leave neighbours' shared edges a hair apart: make them one coverage
+    present = ~shapely.is_empty(out)
+    out[present] = polygonal_parts(shapely.coverage_clean(out[present]))
+    return stations, out

@@ -104,3 +104,33 @@ def test_smoothing_straightens_a_zigzag_border_but_respects_addresses():
     own = np.searchsorted(keys, st)
     assert shapely.contains_xy(smoothed[own], xy[:, 0], xy[:, 1]).all()
     assert smooth_partition(polys, 0.0) is polys or (smooth_partition(polys, 0.0) == polys).all()
+
+
+def test_hull_method_is_an_exact_partition_and_keeps_cores():
+    from boundaries.tessellate import hull_partition
+
+    rng = np.random.default_rng(4)
+    outline = shapely.box(0, 0, 1000, 1000)
+    a = rng.uniform((50, 50), (350, 350), size=(60, 2))  # a compact village core
+    b = rng.uniform((400, 400), (950, 950), size=(200, 2))  # a larger town
+    xy = np.vstack([a, b])
+    st = np.array(["A"] * len(a) + ["B"] * len(b))
+    keys, polys = hull_partition(xy, st, outline, 500, ratio=0.3, buffer_m=15)
+    assert list(keys) == ["A", "B"]
+    assert check_partition(polys, outline, 1e-3).ok
+    assert shapely.contains_xy(polys[0], a[:, 0], a[:, 1]).all()
+    assert shapely.contains_xy(polys[1], b[:, 0], b[:, 1]).all()
+    # the core of A (its hull widened by 15 m) is A's
+    core = shapely.buffer(shapely.concave_hull(shapely.multipoints(a), ratio=0.3), 15)
+    assert shapely.area(shapely.difference(core, polys[0])) < 1.0
+
+
+def test_hull_method_end_to_end(town):
+    import boundaries
+
+    addresses, communes, truth = town
+    result = boundaries.build(addresses, communes, method="hull")
+    assert result.report.stations_out == 14
+    assert set(result.stations["method"]) == {"hull", "commune"}
+    for c in result.report.communes.values():
+        assert c["partition"]["ok"]
