@@ -72,14 +72,18 @@ def flag_unusable(rows: pd.DataFrame, outlines, outside_tolerance_m: float) -> n
     return reason
 
 
-def resolve_contested(rows: pd.DataFrame, grid_m: float) -> tuple[np.ndarray, pd.DataFrame]:
+def resolve_contested(
+    rows: pd.DataFrame, grid_m: float, share_offset_m: float = 0.0
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Give each shared coordinate to one station and build the Voronoi seeds.
 
     Rows are grouped by outline unit and by coordinate snapped to ``grid_m``. Where
     several stations share a coordinate, the winner is the station with the largest
     total ``weight`` (``nb_adresses``) there; ties go to the best ``geo_score``, then
     to the smallest station id in string order. The losers' rows are dropped as
-    ``contested_coordinate``.
+    ``contested_coordinate`` — except for a station that would be left with no seed
+    at all: it keeps its heaviest shared point, moved ``share_offset_m`` away, so it
+    gets a share of the cell.
 
     Parameters
     ----------
@@ -87,6 +91,9 @@ def resolve_contested(rows: pd.DataFrame, grid_m: float) -> tuple[np.ndarray, pd
         Usable rows (``unit``, ``station_key``, ``px``, ``py``, ``weight``, ``geo_score``).
     grid_m : float
         Snapping grid in metres.
+    share_offset_m : float
+        Offset of the share seed of a station that won no coordinate; 0 turns
+        sharing off (such a station is then reported without polygon).
 
     Returns
     -------
@@ -118,22 +125,42 @@ def resolve_contested(rows: pd.DataFrame, grid_m: float) -> tuple[np.ndarray, pd
         ascending=[True, True, True, False, False, True],
         kind="stable",
     )
-    winners = per_station.drop_duplicates(["unit", "gx", "gy"], keep="first")
-    won = frame.merge(
-        winners[["unit", "gx", "gy", "station_key"]].rename(columns={"station_key": "winner"}),
-        on=["unit", "gx", "gy"],
-        how="left",
-    )
-    lost = (won["winner"] != won["station_key"]).to_numpy()
+    first = ~per_station.duplicated(["unit", "gx", "gy"], keep="first").to_numpy()
+    winners = per_station.loc[first]
+    # A station that won no coordinate at all (every address on points shared with
+    # a bigger station) still gets a share: a seed a few metres off its heaviest
+    # point, in a direction set by its rank there, so its cell is carved out of
+    # the winner's instead of vanishing.
+    losers = per_station.loc[~first].copy()
+    sharers = per_station.iloc[:0].assign(rank=np.int64(0), n=np.int64(0))
+    if share_offset_m > 0 and len(losers):
+        has_seed = set(zip(winners["unit"], winners["station_key"]))
+        orphan = [(u, k) not in has_seed for u, k in zip(losers["unit"], losers["station_key"])]
+        losers = losers.loc[orphan]
+        if len(losers):
+            losers["rank"] = losers.groupby(["unit", "gx", "gy"]).cumcount() + 1
+            losers["n"] = losers.groupby(["unit", "gx", "gy"])["rank"].transform("max") + 1
+            sharers = losers.drop_duplicates(["unit", "station_key"], keep="first")  # heaviest point first
+            sharers = sharers.sort_values(["unit", "station_key"], kind="stable")
+    kept = pd.concat([winners[["unit", "gx", "gy", "station_key"]], sharers[["unit", "gx", "gy", "station_key"]]])
+    won = frame.merge(kept.assign(kept=True), on=["unit", "gx", "gy", "station_key"], how="left")
+    lost = won["kept"].isna().to_numpy()
+    angle = 2 * np.pi * sharers["rank"].to_numpy(dtype=float) / np.maximum(sharers["n"].to_numpy(dtype=float), 1)
     seeds = pd.DataFrame(
         {
-            "unit": winners["unit"].to_numpy(),
-            "station_key": winners["station_key"].to_numpy(),
-            "sx": winners["gx"].to_numpy() * grid_m,
-            "sy": winners["gy"].to_numpy() * grid_m,
-            "rows": winners["rows"].to_numpy(),
+            "unit": np.r_[winners["unit"].to_numpy(), sharers["unit"].to_numpy()],
+            "station_key": np.r_[winners["station_key"].to_numpy(), sharers["station_key"].to_numpy()],
+            "sx": np.r_[winners["gx"].to_numpy() * grid_m,
+                        np.round((sharers["gx"].to_numpy(dtype=float) * grid_m + share_offset_m * np.cos(angle))
+                                 / grid_m) * grid_m],
+            "sy": np.r_[winners["gy"].to_numpy() * grid_m,
+                        np.round((sharers["gy"].to_numpy(dtype=float) * grid_m + share_offset_m * np.sin(angle))
+                                 / grid_m) * grid_m],
+            "rows": np.r_[winners["rows"].to_numpy(), sharers["rows"].to_numpy()],
         }
     )
+    # an offset seed must not land on another seed
+    seeds = seeds.drop_duplicates(["unit", "sx", "sy"], keep="first").reset_index(drop=True)
     return lost, seeds
 
 

@@ -35,6 +35,10 @@ class Parameters:
     outlier_spread : float
         An alone point farther than this many robust spreads from its station's
         median centre is dropped as ``station_outlier`` (a count, no unit).
+    share_offset_m : float
+        A station whose every address sits on coordinates won by bigger stations
+        keeps a seed this far from its heaviest shared point, so it still gets
+        land (:func:`boundaries.clean.resolve_contested`). 0 turns it off.
     hull_ratio : float
         ``--method hull``: the concave-hull ratio, 0 (most concave) to 1 (convex).
     hull_buffer_m : float
@@ -62,6 +66,7 @@ class Parameters:
     imprecise_radius_m: float = 30.0
     outlier_neighbours: int = 0
     outlier_spread: float = 3.0
+    share_offset_m: float = 3.0
     hull_ratio: float = 0.3
     hull_buffer_m: float = 15.0
     frontage_step_m: float = 10.0

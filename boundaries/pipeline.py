@@ -254,7 +254,7 @@ def build(
     )
     reason[usable] = quality
     usable = np.flatnonzero(reason == None)  # noqa: E711
-    lost, seeds = resolve_contested(rows.iloc[usable], params.coordinate_grid_m)
+    lost, seeds = resolve_contested(rows.iloc[usable], params.coordinate_grid_m, params.share_offset_m)
     reason[usable[lost]] = "contested_coordinate"
     rows["reason"] = reason
     extra = _frontage(rows, seeds, params)

@@ -1,6 +1,7 @@
 """The cleaning rules, one by one, on hand-made rows."""
 
 import numpy as np
+import pytest
 import pandas as pd
 import shapely
 
@@ -101,3 +102,21 @@ def test_seed_quality_imprecise_and_outliers():
     assert sum(r is not None for r in reason[:60]) == 0
     off = flag_seed_quality(df, imprecise_radius_m=0, outlier_neighbours=0, outlier_spread=3)
     assert all(r is None for r in off)
+
+
+def test_station_on_shared_points_only_gets_a_share():
+    df = rows(
+        [
+            ("00001", "00001_1", 100.0, 100.0, "housenumber", 0.9, 3),
+            ("00001", "00001_2", 100.0, 100.0, "housenumber", 0.9, 1),  # only here, and loses
+            ("00001", "00001_1", 500.0, 500.0, "housenumber", 0.9, 1),
+            ("00001", "00001_3", 500.0, 500.0, "housenumber", 0.9, 2),  # wins here
+        ]
+    )
+    lost, seeds = resolve_contested(df, grid_m=0.01, share_offset_m=3.0)
+    assert list(lost) == [False, False, True, False]  # station 2 keeps its row as a share seed
+    share = seeds[seeds.station_key.str.endswith("_2")]
+    assert len(share) == 1
+    assert np.hypot(share.sx.iloc[0] - 100, share.sy.iloc[0] - 100) == pytest.approx(3.0, abs=0.01)
+    lost, seeds = resolve_contested(df, grid_m=0.01, share_offset_m=0.0)
+    assert list(lost) == [False, True, True, False] and not seeds.station_key.str.endswith("_2").any()
