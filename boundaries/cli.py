@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from .errors import EXIT_INPUT, EXIT_INTERNAL, BoundariesError
+from .errors import EXIT_INTERNAL, BoundariesError
 
 
 def _fail(message: str, code: int) -> None:

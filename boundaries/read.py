@@ -13,7 +13,6 @@ one row per commune code.
 from __future__ import annotations
 
 import csv
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -350,8 +349,10 @@ def read_communes(source, commune_field: str | None = None):
     invalid = ~shapely.is_valid(out.geometry.values)
     n_invalid = int(invalid.sum())
     if n_invalid:
+        from .geometry import polygonal_parts
+
         fixed = shapely.make_valid(out.geometry.values[invalid])
-        out.loc[invalid, "geometry"] = _polygonal(fixed)
+        out.loc[invalid, "geometry"] = polygonal_parts(fixed)
     if out["code"].duplicated().any():  # a commune in several features: one outline
         first_name = out.groupby("code", sort=True)["nom"].first()
         merged = out.dissolve(by="code", sort=True, aggfunc="first")
@@ -359,22 +360,6 @@ def read_communes(source, commune_field: str | None = None):
         out = merged.reset_index()[["code", "nom", "geometry"]]
     out = out.sort_values("code", kind="stable").reset_index(drop=True)
     return out, n_invalid
-
-
-def _polygonal(geoms):
-    """Keep only the polygonal parts of each geometry (collections from make_valid)."""
-    import shapely
-
-    parts, index = shapely.get_parts(geoms, return_index=True)
-    keep = np.isin(shapely.get_type_id(parts), (3, 6))
-    out = np.empty(len(geoms), dtype=object)
-    out[:] = shapely.MultiPolygon()
-    if keep.any():
-        merged = [
-            shapely.union_all(parts[keep][index[keep] == i]) for i in np.unique(index[keep])
-        ]
-        out[np.unique(index[keep])] = merged
-    return out
 
 
 #: Fields accepted as a station layer's station id (case-insensitive), in order.

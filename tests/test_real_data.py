@@ -10,7 +10,6 @@ import sys
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pytest
 import shapely
 
 import boundaries

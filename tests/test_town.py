@@ -7,7 +7,6 @@ import sys
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 import boundaries
 from boundaries.check import check_partition
