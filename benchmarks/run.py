@@ -410,6 +410,7 @@ ABLATION = (
     ("without fragment clean-up", {"fragment_max_rows": -1}),
     ("without border smoothing", {"smooth_window_m": 0.0}),
     ("--method hull (concave-hull cores, then Voronoi)", {"method": "hull"}),
+    ("--method auto (per commune, by an internal hold-out)", {"method": "auto"}),
     ("none of them", {"imprecise_radius_m": 0.0, "frontage_step_m": 0.0, "fragment_max_rows": -1,
                       "smooth_window_m": 0.0}),
 )

@@ -84,9 +84,10 @@ def _progress(quiet: bool):
               help="Keep only this département (94, 2A, 974). Repeatable.")
 @click.option("--commune", "commune", multiple=True, metavar="CODE",
               help="Keep only this commune (INSEE code; 75056 selects Paris's arrondissements). Repeatable.")
-@click.option("--method", type=click.Choice(["voronoi", "hull"]), default="voronoi", show_default=True,
-              help="How station cells are drawn: voronoi cells of the addresses, or hull — each station's "
-                   "concave-hull core first, the rest of the commune by Voronoi.")
+@click.option("--method", type=click.Choice(["voronoi", "hull", "auto"]), default="voronoi", show_default=True,
+              help="How station cells are drawn: voronoi cells of the addresses; hull — each station's "
+                   "concave-hull core first, the rest of the commune by Voronoi; auto — per commune, the one "
+                   "that places more of 10 % held-out addresses in their own station.")
 @click.option("--hull-ratio", type=click.FloatRange(0, 1), default=0.3, show_default=True,
               help="--method hull: concave-hull ratio, 0 (most concave) to 1 (convex hull).")
 @click.option("--hull-buffer", "hull_buffer_m", type=click.FloatRange(min=0), default=15.0, show_default=True,

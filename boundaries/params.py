@@ -43,6 +43,13 @@ class Parameters:
         ``--method hull``: the concave-hull ratio, 0 (most concave) to 1 (convex).
     hull_buffer_m : float
         ``--method hull``: width added around each station's hull.
+    auto_holdout : float
+        ``--method auto``: share of a commune's address points held out to compare
+        the methods.
+    auto_min_test : int
+        ``--method auto``: fewer held-out points than this and voronoi is kept.
+    auto_margin : float
+        ``--method auto``: how much better (a share, 0 to 1) hull must score.
     frontage_step_m : float
         Street-aware seeds (:mod:`boundaries.streets`): spacing of the points added
         between consecutive addresses of one street side that belong to the same
@@ -69,6 +76,9 @@ class Parameters:
     share_offset_m: float = 3.0
     hull_ratio: float = 0.3
     hull_buffer_m: float = 15.0
+    auto_holdout: float = 0.1
+    auto_min_test: int = 20
+    auto_margin: float = 0.0
     frontage_step_m: float = 10.0
     frontage_max_gap_m: float = 150.0
     fragment_max_rows: int = 0
@@ -79,7 +89,7 @@ class Parameters:
 
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("fragment_max_rows",):
+            if f.name in ("fragment_max_rows",):  # -1 switches the step off
                 continue
             if not (isinstance(value, (int, float)) and value >= 0):
                 raise InputError(f"parameter {f.name} must be a number ≥ 0, got {value!r}")

@@ -174,8 +174,9 @@ def build(
         The REU address table or any point table (see :func:`boundaries.read.read_addresses`).
     communes : str, pathlib.Path or geopandas.GeoDataFrame
         Commune outlines (see :func:`boundaries.read.read_communes`).
-    method : {"voronoi", "hull"}
-        How cells are drawn (see :mod:`boundaries.tessellate`).
+    method : {"voronoi", "hull", "auto"}
+        How cells are drawn (see :mod:`boundaries.tessellate`); ``auto`` chooses per
+        commune by an internal hold-out (:func:`choose_method`).
     departement : str or list of str, optional
         Keep only these départements (``"94"``, ``"2A"``, ``"974"``).
     commune : str or list of str, optional
@@ -274,19 +275,13 @@ def build(
         if s is None or len(s) == 0:
             unit_info[unit] = {"seeds": 0, "seconds": round(time.perf_counter() - t0, 4), "partition": None}
             continue
+        chosen = "commune"
         if len(unit_stations[unit]) == 1 or s["station_key"].nunique() == 1:
             keys = np.array([s["station_key"].iloc[0]], dtype=object)
             polys = np.array([outline], dtype=object)
         else:
-            if method == "hull":
-                keys, polys = hull_partition(
-                    s[["sx", "sy"]].to_numpy(), s["station_key"].to_numpy(), outline, params.voronoi_margin_m,
-                    params.hull_ratio, params.hull_buffer_m,
-                )
-            else:
-                keys, polys = voronoi_partition(
-                    s[["sx", "sy"]].to_numpy(), s["station_key"].to_numpy(), outline, params.voronoi_margin_m
-                )
+            chosen = choose_method(s, outline, params) if method == "auto" else method
+            keys, polys = tessellate(s, outline, chosen, params)
         # The optional steps below rebuild a partition from whatever they are given:
         # a tessellation bug must show before them. Overlaps or gaps change the area sum.
         balance = float(shapely.area(polys).sum() - shapely.area(outline))
@@ -318,6 +313,7 @@ def build(
         built_keys.extend(keys)
         built_geoms.extend(polys)
         unit_info[unit] = {
+            "method": chosen,
             "seeds": int(n_real.get(unit, 0)),
             "frontage_seeds": int(len(s) - n_real.get(unit, 0)),
             "fragments_moved": moved,
@@ -338,7 +334,8 @@ def build(
     names = dict(zip(outlines["code"], outlines["nom"]))
     out = stations.loc[has_polygon].copy()
     out["nom_commune"] = out["unit"].map(names).where(out["unit"] == out["code_commune"], None)
-    out["method"] = np.where(out["single"], "commune", method)
+    unit_method = {u: info.get("method", method) for u, info in unit_info.items()}
+    out["method"] = np.where(out["single"], "commune", out["unit"].map(unit_method).fillna(method))
     out["area_m2"] = np.round(shapely.area(out["geometry"].to_numpy()), 1)
     out = out.drop(columns=["single"])
     # Each territory's geometries are in their own CRS: bring them all to WGS84.
@@ -367,6 +364,39 @@ def build(
         }
     report.seconds = time.perf_counter() - started
     return BuildResult(stations=gdf, report=report)
+
+
+def tessellate(seeds: pd.DataFrame, outline, method: str, params: Parameters):
+    """One commune's station keys and polygons from its seeds, by ``voronoi`` or ``hull``."""
+    xy, station = seeds[["sx", "sy"]].to_numpy(), seeds["station_key"].to_numpy()
+    if method == "hull":
+        return hull_partition(xy, station, outline, params.voronoi_margin_m, params.hull_ratio, params.hull_buffer_m)
+    return voronoi_partition(xy, station, outline, params.voronoi_margin_m)
+
+
+def choose_method(seeds: pd.DataFrame, outline, params: Parameters) -> str:
+    """``--method auto``: the method whose cells hold more held-out addresses of this commune.
+
+    A share ``auto_holdout`` of the commune's address seeds is kept out; both methods
+    are built from the rest and scored on it (rows-weighted share inside their own
+    station). Hull must win by more than ``auto_margin`` to be chosen; too few test
+    points (under ``auto_min_test``) or a stations lost to the split mean voronoi.
+    """
+    real = seeds["rows"].to_numpy() > 0
+    test = np.zeros(len(seeds), dtype=bool)
+    test[real] = holdout_split(seeds["sx"].to_numpy()[real], seeds["sy"].to_numpy()[real], params.auto_holdout, 0)
+    train = seeds.loc[~test]
+    if test.sum() < params.auto_min_test or train["station_key"].nunique() < seeds["station_key"].nunique():
+        return "voronoi"
+    t = seeds.loc[test]
+    scores = {}
+    for m in ("voronoi", "hull"):
+        keys, polys = tessellate(train, outline, m, params)
+        acc = holdout_accuracy(dict(zip(keys, polys)), t["sx"].to_numpy(), t["sy"].to_numpy(),
+                               t["station_key"].to_numpy())
+        w = t["rows"].to_numpy()
+        scores[m] = float((acc["inside_own"] * w).sum() / w.sum())
+    return "hull" if scores["hull"] > scores["voronoi"] + params.auto_margin else "voronoi"
 
 
 def _frontage(rows: pd.DataFrame, seeds: pd.DataFrame, params: Parameters) -> pd.DataFrame:
@@ -505,7 +535,10 @@ def _fill_report(report: Report, rows, stations, has_polygon, unit_info) -> None
             "stations_without_polygon": [
                 {"id_bv": r.id_bv, "reason": r.reason} for r in st.loc[~has_polygon[st.index]].itertuples()
             ],
+            "method": info.get("method"),
             "seeds": info.get("seeds", 0),
+            "frontage_seeds": info.get("frontage_seeds", 0),
+            "fragments_moved": info.get("fragments_moved", 0),
             "partition": info.get("partition"),
             "seconds": info.get("seconds", 0.0),
         }

@@ -18,7 +18,7 @@ import shapely
 
 from .geometry import group_indices, polygonal_parts
 
-METHODS = ("voronoi", "hull")
+METHODS = ("voronoi", "hull", "auto")
 
 
 def voronoi_partition(

@@ -134,3 +134,21 @@ def test_hull_method_end_to_end(town):
     assert set(result.stations["method"]) == {"hull", "commune"}
     for c in result.report.communes.values():
         assert c["partition"]["ok"]
+
+
+def test_auto_method_chooses_per_commune(town):
+    import boundaries
+    from boundaries.params import Parameters
+
+    addresses, communes, truth = town
+    result = boundaries.build(addresses, communes, method="auto")
+    chosen = {code: c["method"] for code, c in result.report.communes.items()}
+    assert chosen["99004"] == "commune"  # a single station needs no choice
+    assert set(chosen.values()) <= {"voronoi", "hull", "commune"}
+    by_commune = result.stations.groupby("code_commune")["method"].first().to_dict()
+    assert by_commune == chosen
+    # a hull that must win by more than 100 % never wins
+    never = boundaries.build(addresses, communes, method="auto", params=Parameters(auto_margin=1.0))
+    assert set(never.stations["method"]) == {"voronoi", "commune"}
+    for c in result.report.communes.values():
+        assert c["partition"]["ok"]
