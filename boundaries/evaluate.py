@@ -80,12 +80,12 @@ def holdout_accuracy(geoms_by_key: dict, px: np.ndarray, py: np.ndarray, keys: n
     if n == 0:
         return {"test_points": 0, "own_station": None, "uncovered": None,
                 "inside_own": np.zeros(0, bool), "covered": np.zeros(0, bool)}
-    empty = shapely.Polygon()
-    own = np.array([geoms_by_key.get(k, empty) or empty for k in keys], dtype=object)
-    uniq = list({id(g): g for g in own}.values())
-    shapely.prepare(np.array(uniq, dtype=object))
+    polys = np.array([g for g in geoms_by_key.values() if g is not None], dtype=object)
+    polys = polys[~shapely.is_empty(polys)] if len(polys) else polys
+    shapely.prepare(polys)
+    own = np.array(pd.Series(np.asarray(keys, dtype=object)).map(geoms_by_key).to_numpy(dtype=object))
+    own[pd.isna(own)] = shapely.Polygon()  # a station with no polygon holds no point
     inside_own = shapely.intersects_xy(own, px, py)
-    polys = np.array([g for g in geoms_by_key.values() if g is not None and not shapely.is_empty(g)], dtype=object)
     covered = np.zeros(n, dtype=bool)
     if len(polys):
         tree = shapely.STRtree(polys)
