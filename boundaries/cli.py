@@ -151,7 +151,7 @@ def build(addresses, outlines, output, departement, commune, method, hull_ratio,
     report_path = report_path or (None if output == "-" else _default_report(output))
     check_output_path(output, [addresses, outlines])
     if report_path:
-        check_output_path_json(report_path, [addresses, outlines, output])
+        check_output_path(report_path, [addresses, outlines, output], "report", "--report", None)
     params = Parameters(
         outside_tolerance_m=outside_tolerance_m, area_tolerance_m2=area_tolerance_m2,
         hull_ratio=hull_ratio, hull_buffer_m=hull_buffer_m,
@@ -269,12 +269,13 @@ def evaluate(stations, reference, reference_field, holdout_path, id_field, id_co
     """
     from .evaluate import evaluate as run_evaluate
     from .read import AddressColumns
-    from .write import atomic_path
+    from .write import atomic_path, check_output_path
 
     if (reference is None) == (holdout_path is None):
         raise click.UsageError("give exactly one of --reference or --holdout")
     if per_station:
-        check_output_path_json(per_station, [stations, reference or "", holdout_path or ""])
+        check_output_path(per_station, [stations, reference or "", holdout_path or ""], "per-station file",
+                          "--per-station", None)
     scores = run_evaluate(
         stations, reference=reference, holdout=holdout_path, id_field=id_field, reference_field=reference_field,
         columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column), crs=crs,
@@ -304,20 +305,6 @@ def _default_report(output: str) -> str:
         if output.lower().endswith(suffix):
             return output[: -len(suffix)] + ".report.json"
     return output + ".report.json"
-
-
-def check_output_path_json(path: str, inputs: list[str]) -> None:
-    from pathlib import Path
-
-    from .errors import InputError
-
-    p = Path(path)
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise InputError(f"report folder {parent} does not exist; create it first (mkdir -p {parent})")
-    for source in inputs:
-        if source and source != "-" and Path(source).exists() and p.exists() and p.resolve() == Path(source).resolve():
-            raise InputError(f"report {path} is also an input or the output; choose another --report path")
 
 
 if __name__ == "__main__":  # pragma: no cover

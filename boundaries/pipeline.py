@@ -457,9 +457,8 @@ def _station_table(rows: pd.DataFrame) -> pd.DataFrame:
     per_unit = rows.groupby("unit")["station_key"].nunique()
     st["single"] = st["unit"].map(per_unit).fillna(0).to_numpy() == 1
     counts = rows.loc[dropped].groupby(["station_key", "reason"]).size().unstack(fill_value=0)
-    st["drops"] = st["station_key"].map(
-        lambda k: {r: int(counts.at[k, r]) for r in counts.columns if counts.at[k, r]} if k in counts.index else {}
-    )
+    drops = {k: {r: int(n) for r, n in row.items() if n} for k, row in counts.to_dict(orient="index").items()}
+    st["drops"] = [drops.get(k, {}) for k in st["station_key"]]
     return st.sort_values(["code_commune", "number_key", "id_bv"], kind="stable").reset_index(drop=True)
 
 

@@ -24,23 +24,30 @@ from .errors import InputError
 GEOJSON_DECIMALS = 7
 
 
-def check_output_path(path: str, inputs: list[str] = ()) -> None:
-    """Fail early, before any work, if ``path`` cannot be written."""
+def check_output_path(
+    path: str, inputs: list[str] = (), what: str = "output", option: str = "-o",
+    suffixes: tuple[str, ...] | None = (".geojson", ".json"),
+) -> None:
+    """Fail early, before any work, if ``path`` cannot be written.
+
+    ``what`` and ``option`` name the file and its option in messages; ``suffixes``
+    are the accepted extensions (None accepts any).
+    """
     if path == "-":
         return
     p = Path(path)
-    if p.suffix.lower() not in (".geojson", ".json"):
-        raise InputError(f"output {path}: unknown format {p.suffix!r}; write a .geojson file (or - for stdout)")
+    if suffixes and p.suffix.lower() not in suffixes:
+        raise InputError(f"{what} {path}: unknown format {p.suffix!r}; write a .geojson file (or - for stdout)")
     if p.is_dir():
-        raise InputError(f"output {path} is a folder; give a file name such as {p / 'stations.geojson'}")
+        raise InputError(f"{what} {path} is a folder; give a file name such as {p / 'stations.geojson'}")
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
-        raise InputError(f"output folder {parent} does not exist; create it first (mkdir -p {parent})")
+        raise InputError(f"{what} folder {parent} does not exist; create it first (mkdir -p {parent})")
     if not os.access(parent, os.W_OK):
-        raise InputError(f"output folder {parent} is not writable; choose another -o path")
+        raise InputError(f"{what} folder {parent} is not writable; choose another {option} path")
     for source in inputs:
         if source and source != "-" and Path(source).exists() and p.exists() and p.resolve() == Path(source).resolve():
-            raise InputError(f"output {path} is also an input; choose another -o path")
+            raise InputError(f"{what} {path} is also an input; choose another {option} path")
 
 
 @contextlib.contextmanager
