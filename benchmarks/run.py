@@ -409,6 +409,8 @@ ABLATION = (
     ("without street-aware seeds", {"frontage_step_m": 0.0}),
     ("without fragment clean-up", {"fragment_max_rows": -1}),
     ("without border smoothing", {"smooth_window_m": 0.0}),
+    ("with empty land whole to one station, 100 m (off by default)", {"empty_land_m": 100.0}),
+    ("with empty land whole to one station, 200 m (off by default)", {"empty_land_m": 200.0}),
     ("--method hull (concave-hull cores, then Voronoi)", {"method": "hull"}),
     ("--method auto (per commune, by an internal hold-out)", {"method": "auto"}),
     ("none of them", {"imprecise_radius_m": 0.0, "frontage_step_m": 0.0, "fragment_max_rows": -1,

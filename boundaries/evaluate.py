@@ -58,6 +58,45 @@ def holdout_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int = 0) 
     return held
 
 
+def neighbour_agreement(seeds: pd.DataFrame) -> pd.Series:
+    """Each station's leave-one-out agreement: a hold-out estimate from the build's own seeds.
+
+    For every address seed, its nearest other seed of the same outline unit is
+    found; the station's agreement is the share of its address rows (weighted by
+    ``rows``) whose nearest neighbour belongs to the same station. It is the
+    hold-out accuracy of a nearest-seed rule with each point left out in turn, so
+    it is low where the station's doors are mixed with another's, and it costs one
+    KD-tree query instead of a rebuild. A station alone in its unit scores 1.
+
+    Parameters
+    ----------
+    seeds : pandas.DataFrame
+        ``unit``, ``station_key``, ``sx``, ``sy``, ``rows`` (address seeds only:
+        ``rows > 0``).
+
+    Returns
+    -------
+    pandas.Series
+        Agreement in [0, 1], indexed by station key.
+    """
+    from scipy.spatial import cKDTree
+
+    seeds = seeds[seeds["rows"].to_numpy() > 0]
+    if len(seeds) == 0:
+        return pd.Series(dtype=float)
+    unit = pd.factorize(seeds["unit"])[0].astype(float)
+    station = seeds["station_key"].to_numpy()
+    rows = seeds["rows"].to_numpy(dtype=float)
+    # units far apart on a third axis: a neighbour is always from the same unit
+    pts = np.column_stack([seeds["sx"].to_numpy(), seeds["sy"].to_numpy(), unit * 1e9])
+    dist, nn = cKDTree(pts).query(pts, k=2)
+    alone = ~np.isfinite(dist[:, 1]) | (dist[:, 1] > 1e8)
+    same = np.where(alone, True, station[np.minimum(nn[:, 1], len(seeds) - 1)] == station)
+    frame = pd.DataFrame({"station": station, "agree": same * rows, "rows": rows})
+    g = frame.groupby("station", sort=True)[["agree", "rows"]].sum()
+    return g["agree"] / g["rows"]
+
+
 def holdout_accuracy(geoms_by_key: dict, px: np.ndarray, py: np.ndarray, keys: np.ndarray) -> dict:
     """Share of points inside their own station's polygon, and in no polygon.
 

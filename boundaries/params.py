@@ -60,6 +60,12 @@ class Parameters:
         A part of a station detached from its main body and holding at most this
         many address rows goes to the neighbour sharing its longest border
         (:mod:`boundaries.fragments`). Negative turns the step off.
+    empty_land_m : float
+        Land farther than this from every seed is empty (parks, fields, water) and
+        goes whole to the station sharing its longest border
+        (:mod:`boundaries.emptyland`). 0 turns the step off.
+    empty_land_max_m2 : float
+        An empty piece larger than this keeps its Voronoi split (0: no limit).
     smooth_window_m : float
         Borders between two stations are replaced by their moving average over
         this length (:mod:`boundaries.smooth`); the outline never moves. 0 turns
@@ -82,6 +88,8 @@ class Parameters:
     frontage_step_m: float = 10.0
     frontage_max_gap_m: float = 150.0
     fragment_max_rows: int = 0
+    empty_land_m: float = 0.0
+    empty_land_max_m2: float = 0.0
     smooth_window_m: float = 50.0
 
     def __post_init__(self):

@@ -13,9 +13,10 @@ import shapely
 from . import codes
 from .check import check_partition
 from .clean import REASONS, flag_seed_quality, flag_unusable, resolve_contested
+from .emptyland import assign_empty_land
 from .errors import InputError, PartitionError
 from .fragments import reassign_fragments
-from .evaluate import holdout_accuracy, holdout_split
+from .evaluate import holdout_accuracy, holdout_split, neighbour_agreement
 from .params import Parameters
 from .read import AddressColumns, read_addresses, read_communes
 from .report import Report
@@ -36,6 +37,8 @@ STATION_COLUMNS = [
     "n_addresses",
     "n_weight",
     "n_dropped",
+    "n_parts",
+    "confidence",
     "method",
     "area_m2",
 ]
@@ -258,6 +261,7 @@ def build(
     lost, seeds = resolve_contested(rows.iloc[usable], params.coordinate_grid_m, params.share_offset_m)
     reason[usable[lost]] = "contested_coordinate"
     rows["reason"] = reason
+    agreement = neighbour_agreement(seeds)
     extra = _frontage(rows, seeds, params)
     n_real = seeds.groupby("unit").size()
     seeds = pd.concat([seeds, extra], ignore_index=True) if len(extra) else seeds
@@ -291,7 +295,11 @@ def build(
                 f"{balance:+,.2f} m² from the outline's: an overlap or a gap); this is a bug in boundaries, "
                 "nothing was written — please report it with the input"
             )
-        moved = 0
+        moved = empty_moved = 0
+        if params.empty_land_m > 0 and len(polys) > 1:
+            polys, empty_moved = assign_empty_land(
+                keys, polys, outline, s[["sx", "sy"]].to_numpy(), s["station_key"].to_numpy(), params.empty_land_m, params.empty_land_max_m2
+            )
         if params.fragment_max_rows >= 0 and len(polys) > 1:
             real = s[s["rows"] > 0]
             polys, moved = reassign_fragments(
@@ -317,6 +325,7 @@ def build(
             "seeds": int(n_real.get(unit, 0)),
             "frontage_seeds": int(len(s) - n_real.get(unit, 0)),
             "fragments_moved": moved,
+            "empty_land_moved": empty_moved,
             "seconds": round(time.perf_counter() - t0, 4),
             "repair": actions,
             "partition": result.to_dict(),
@@ -337,6 +346,8 @@ def build(
     unit_method = {u: info.get("method", method) for u, info in unit_info.items()}
     out["method"] = np.where(out["single"], "commune", out["unit"].map(unit_method).fillna(method))
     out["area_m2"] = np.round(shapely.area(out["geometry"].to_numpy()), 1)
+    out["n_parts"] = shapely.get_num_geometries(out["geometry"].to_numpy())
+    out["confidence"] = confidence(out, agreement)
     out = out.drop(columns=["single"])
     # Each territory's geometries are in their own CRS: bring them all to WGS84.
     parts = []
@@ -397,6 +408,24 @@ def choose_method(seeds: pd.DataFrame, outline, params: Parameters) -> str:
         w = t["rows"].to_numpy()
         scores[m] = float((acc["inside_own"] * w).sum() / w.sum())
     return "hull" if scores["hull"] > scores["voronoi"] + params.auto_margin else "voronoi"
+
+
+def confidence(stations: pd.DataFrame, agreement: pd.Series) -> np.ndarray:
+    """How far a station's polygon can be trusted, from 0 to 1 (3 decimals).
+
+    The product of two shares: the station's address rows kept by cleaning
+    (``n_addresses / (n_addresses + n_dropped)``), and its seeds' leave-one-out
+    agreement (:func:`boundaries.evaluate.neighbour_agreement`), an estimate of the
+    share of its addresses a rebuild without them would put back inside it. The
+    only station of its commune has agreement 1; a station that kept only a share
+    seed scores near 0, its nearest neighbour being the point it shares.
+    """
+    used = stations["n_addresses"].to_numpy(dtype=float)
+    dropped = stations["n_dropped"].to_numpy(dtype=float)
+    kept = np.divide(used, used + dropped, out=np.zeros_like(used), where=(used + dropped) > 0)
+    single = stations["single"].to_numpy(dtype=bool)
+    agree = stations["station_key"].map(agreement).fillna(0.0).to_numpy(dtype=float)
+    return np.round(kept * np.where(single, 1.0, agree), 3)
 
 
 def _frontage(rows: pd.DataFrame, seeds: pd.DataFrame, params: Parameters) -> pd.DataFrame:
@@ -538,6 +567,7 @@ def _fill_report(report: Report, rows, stations, has_polygon, unit_info) -> None
             "seeds": info.get("seeds", 0),
             "frontage_seeds": info.get("frontage_seeds", 0),
             "fragments_moved": info.get("fragments_moved", 0),
+            "empty_land_moved": info.get("empty_land_moved", 0),
             "partition": info.get("partition"),
             "seconds": info.get("seconds", 0.0),
         }

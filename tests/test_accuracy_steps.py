@@ -152,3 +152,61 @@ def test_auto_method_chooses_per_commune(town):
     assert set(never.stations["method"]) == {"voronoi", "commune"}
     for c in result.report.communes.values():
         assert c["partition"]["ok"]
+
+
+def test_empty_land_goes_whole_to_the_longest_border():
+    # A's houses line the top edge, B's sit in the bottom-left corner: the land in
+    # between, farther than 100 m from every house, borders A for much longer.
+    from boundaries.emptyland import assign_empty_land
+
+    outline = shapely.box(0, 0, 400, 400)
+    a = np.column_stack([np.arange(10, 391, 20.0), np.full(20, 380.0)])
+    gx, gy = np.meshgrid(np.arange(10, 91, 20.0), np.arange(10, 91, 20.0))
+    b = np.column_stack([gx.ravel(), gy.ravel()])
+    xy = np.vstack([a, b])
+    st = np.array(["A"] * len(a) + ["B"] * len(b), dtype=object)
+    keys, plain = voronoi_partition(xy, st, outline, 500)
+    near_b = shapely.buffer(shapely.multipoints(b), 100.0 + 0.5)
+    assert not shapely.within(plain[1], near_b)  # Voronoi gives B part of the far land
+
+    polys, moved = assign_empty_land(keys, plain, outline, xy, st, 100.0, 0.0)
+    assert moved == 1
+    assert check_partition(polys, outline, 1.0).ok
+    assert shapely.within(polys[1], near_b)  # B keeps only land near its houses
+    assert shapely.area(polys[0]) > shapely.area(plain[0]) + 10_000
+    # every house stays in its own station
+    assert shapely.contains(polys[0], shapely.points(a)).all()
+    assert shapely.contains(polys[1], shapely.points(b)).all()
+
+    # a piece larger than the limit keeps its Voronoi split
+    same, moved = assign_empty_land(keys, plain, outline, xy, st, 100.0, 1_000.0)
+    assert moved == 0 and all(shapely.equals(same, plain))
+
+
+def test_neighbour_agreement_counts_mixed_doors():
+    from boundaries.evaluate import neighbour_agreement
+
+    # A's doors at x = 0..9, B's at x = 20..29, plus one B door among A's
+    xy = np.vstack([np.column_stack([np.arange(10.0), np.zeros(10)]),
+                    np.column_stack([np.arange(20.0, 30.0), np.zeros(10)]),
+                    [[4.5, 0.1]]])
+    seeds = pd.DataFrame({"unit": "u", "station_key": ["A"] * 10 + ["B"] * 11,
+                          "sx": xy[:, 0], "sy": xy[:, 1], "rows": [1] * 20 + [3]})
+    # a station alone in its unit agrees with itself
+    alone = pd.DataFrame({"unit": "v", "station_key": ["C"] * 2, "sx": [0.0, 5.0], "sy": [0.0, 0.0], "rows": 1})
+    got = neighbour_agreement(pd.concat([seeds, alone], ignore_index=True))
+    assert got["A"] == pytest.approx(8 / 10)  # the doors at x = 4 and 5 have B's door nearest
+    assert got["B"] == pytest.approx(10 / 13)  # its stray door weighs 3 rows
+    assert got["C"] == 1.0
+
+
+def test_stations_carry_parts_and_confidence(town):
+    import boundaries
+
+    st = boundaries.build(town[0], town[1]).stations
+    assert (st["n_parts"] == shapely.get_num_geometries(st.geometry.values)).all()
+    assert st["confidence"].between(0, 1).all()
+    single = st["method"] == "commune"
+    assert (st.loc[single, "confidence"] == (st.loc[single, "n_addresses"]
+            / (st.loc[single, "n_addresses"] + st.loc[single, "n_dropped"])).round(3)).all()
+    assert st.loc[~single, "confidence"].std() > 0  # it tells stations apart

@@ -136,3 +136,23 @@ def test_paris_semi_synthetic_city_outline_beats_or_equals_plain_voronoi():
     iou_plain = np.array([iou(plain[k], truth[k]) for k in truth.index])
     assert iou_ours.mean() >= iou_plain.mean() - 1e-4
     assert iou_ours.mean() > 0.75
+
+
+def test_confidence_predicts_holdout_accuracy_per_station():
+    """Stations with low ``confidence`` keep fewer of their held-out addresses (Val-de-Marne)."""
+    from scipy.stats import spearmanr
+
+    from boundaries.evaluate import evaluate, holdout_split
+
+    folder = shared_path("val-de-marne-2016")
+    tab = pd.read_csv(folder / "addresses.csv.gz", dtype=str)
+    held = holdout_split(tab["longitude"].astype(float), tab["latitude"].astype(float), 0.2, seed=1)
+    st = boundaries.build(tab[~held], folder / "communes.geojson").stations
+    per = evaluate(st, holdout=tab[held]).per_station
+    st["key"] = boundaries.codes.canonical_station(st["id_bv"].to_numpy())
+    m = st[st["method"] != "commune"].merge(per, on="key")
+    assert len(m) > 500
+    assert spearmanr(m["confidence"], m["own_station"]).statistic > 0.15
+    quartile = pd.qcut(m["confidence"].rank(method="first"), 4, labels=False)
+    by_q = m.groupby(quartile)["own_station"].mean()
+    assert by_q[0] < by_q[3] - 0.03  # the least trusted quarter is measurably worse
