@@ -5,8 +5,9 @@
 One run measures everything and writes a Markdown file (default
 ``benchmarks/RESULTS.md``); a full run also replaces the block between
 ``<!-- bench:start -->`` and ``<!-- bench:end -->`` in README.md with the summary
-table. ``--quick`` is a smoke test: the generated town only, one timed run, no
-scaling, README untouched.
+table, and the same block in docs/method.md with the table of accuracy steps.
+``--quick`` is a smoke test: the generated town only, one timed run, no scaling,
+README and docs untouched.
 
 Everything is seeded and deterministic except the timings. Real data is read from
 ``../shared/data`` (or ``$BOUNDARIES_SHARED_DATA``); generated inputs for the
@@ -37,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("BOUNDARIES_SHARED_DATA", ROOT.parent / "shared" / "data"))
 TOWN = ROOT / "fixtures" / "town"
 README = ROOT / "README.md"
+METHOD_DOC = ROOT / "docs" / "method.md"
 MARK_START, MARK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 HOLDOUT = 0.1
@@ -814,16 +816,18 @@ def write_results(path: Path, env: dict, r: dict, quick: bool, seconds: float) -
     return "\n".join(summary)
 
 
-def update_readme(summary: str, date: str, readme: Path = README) -> bool:
-    text = readme.read_text()
-    if MARK_START not in text or MARK_END not in text:
-        log(f"README: markers {MARK_START} … {MARK_END} not found; not updated")
+def update_block(path: Path, text: str, date: str) -> bool:
+    """Replace the block between the bench markers in ``path`` (README.md, docs/method.md)."""
+    doc = path.read_text()
+    if MARK_START not in doc or MARK_END not in doc:
+        log(f"{path.name}: markers {MARK_START} … {MARK_END} not found; not updated")
         return False
-    head, rest = text.split(MARK_START, 1)
+    head, rest = doc.split(MARK_START, 1)
     _, tail = rest.split(MARK_END, 1)
-    block = (f"{MARK_START}\n{summary}\n\nMeasured {date} by `make bench`; details, machine and versions in "
-             f"[benchmarks/RESULTS.md](benchmarks/RESULTS.md).\n{MARK_END}")
-    readme.write_text(head + block + tail)
+    link = "benchmarks/RESULTS.md" if path.parent == ROOT else "../benchmarks/RESULTS.md"
+    block = (f"{MARK_START}\n{text}\n\nMeasured {date} by `make bench`; details, machine and versions in "
+             f"[benchmarks/RESULTS.md]({link}).\n{MARK_END}")
+    path.write_text(head + block + tail)
     return True
 
 
@@ -831,7 +835,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the town only, one timed run, no scaling")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md", help="Markdown output")
-    parser.add_argument("--no-readme", action="store_true", help="do not update README.md (never done with --quick)")
+    parser.add_argument("--no-readme", action="store_true",
+                        help="do not update README.md and docs/method.md (never done with --quick)")
     parser.add_argument("--budget", type=float, default=840.0, metavar="SECONDS",
                         help="skip a scaling size whose projected time would end the run after this (default 840)")
     args = parser.parse_args(argv)
@@ -877,8 +882,11 @@ def main(argv=None) -> int:
     seconds = time.perf_counter() - started
     summary = write_results(args.out, env, r, args.quick, seconds)
     log(f"wrote {args.out}")
-    if not args.quick and not args.no_readme and update_readme(summary, env["date"]):
-        log(f"updated the summary in {README}")
+    if not args.quick and not args.no_readme:
+        if update_block(README, summary, env["date"]):
+            log(f"updated the summary in {README}")
+        if "ablation" in r and update_block(METHOD_DOC, "\n".join(ablation_lines(r["ablation"])), env["date"]):
+            log(f"updated the step table in {METHOD_DOC}")
     log(f"done in {seconds:.0f} s")
     return 0
 

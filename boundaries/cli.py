@@ -92,6 +92,12 @@ def _progress(quiet: bool):
               help="--method hull: concave-hull ratio, 0 (most concave) to 1 (convex hull).")
 @click.option("--hull-buffer", "hull_buffer_m", type=click.FloatRange(min=0), default=15.0, show_default=True,
               help="--method hull: width (m) added around each station's hull.")
+@click.option("--auto-holdout", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
+              help="--method auto: share of a commune's address points held out to compare the methods.")
+@click.option("--auto-min-test", type=click.IntRange(min=0), default=20, show_default=True,
+              help="--method auto: with fewer held-out points than this, voronoi is kept.")
+@click.option("--auto-margin", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="--method auto: how much better (a share) hull must score to be chosen.")
 @click.option("--report", "report_path", type=str, default=None,
               help="Report file (JSON). Default: OUTPUT with .report.json (none with -o -).")
 @click.option("--id-column", default=None, help="Station id column (default id_brut_bv_reu).")
@@ -113,6 +119,9 @@ def _progress(quiet: bool):
                    "its station's centre, is not a seed; 0 (the default) turns it off.")
 @click.option("--outlier-spread", type=click.FloatRange(min=0), default=3.0, show_default=True,
               help="How far (in robust spreads of its station) an alone point must be to be an outlier.")
+@click.option("--share-offset", "share_offset_m", type=click.FloatRange(min=0), default=3.0, show_default=True,
+              help="A station whose every address sits on coordinates won by bigger stations keeps a seed this "
+                   "far (m) from its heaviest one, so it still gets land; 0 reports it without polygon.")
 @click.option("--frontage-step", "frontage_step_m", type=click.FloatRange(min=0), default=10.0, show_default=True,
               help="Street-aware seeds: spacing (m) of points added between consecutive same-station addresses "
                    "of a street side (needs geo_adresse); 0 turns it off.")
@@ -136,11 +145,12 @@ def _progress(quiet: bool):
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --holdout choice.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
-def build(addresses, outlines, output, departement, commune, method, hull_ratio, hull_buffer_m, report_path,
+def build(addresses, outlines, output, departement, commune, method, hull_ratio, hull_buffer_m,
+          auto_holdout, auto_min_test, auto_margin, report_path,
           id_column,
           commune_column, x_column, y_column, crs, commune_field, outside_tolerance_m,
-          area_tolerance_m2, imprecise_radius_m, outlier_neighbours, outlier_spread, frontage_step_m,
-          frontage_max_gap_m, fragment_max_rows, empty_land_m, empty_land_max_m2, smooth_window_m,
+          area_tolerance_m2, imprecise_radius_m, outlier_neighbours, outlier_spread, share_offset_m,
+          frontage_step_m, frontage_max_gap_m, fragment_max_rows, empty_land_m, empty_land_max_m2, smooth_window_m,
           holdout, seed, quiet, as_json):
     """Build station polygons from ADDRESSES (REU CSV/CSV.gz/Parquet or any point table).
 
@@ -164,7 +174,8 @@ def build(addresses, outlines, output, departement, commune, method, hull_ratio,
         imprecise_radius_m=imprecise_radius_m, outlier_neighbours=outlier_neighbours,
         outlier_spread=outlier_spread, frontage_step_m=frontage_step_m, frontage_max_gap_m=frontage_max_gap_m,
         fragment_max_rows=fragment_max_rows, smooth_window_m=smooth_window_m,
-        empty_land_m=empty_land_m, empty_land_max_m2=empty_land_max_m2,
+        empty_land_m=empty_land_m, empty_land_max_m2=empty_land_max_m2, share_offset_m=share_offset_m,
+        auto_holdout=auto_holdout, auto_min_test=auto_min_test, auto_margin=auto_margin,
     )
     result = run_build(
         addresses,

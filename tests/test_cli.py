@@ -146,3 +146,26 @@ def test_metres_given_as_degrees_are_refused(tmp_path):
     assert proc.returncode == 2 and "--crs" in proc.stderr
     ok = run("build", a, "--communes", c, "-o", tmp_path / "o.geojson", "--crs", "EPSG:2154", "-q")
     assert ok.returncode == 0, ok.stderr
+
+
+def test_cli_defaults_are_the_parameters_defaults_and_all_are_documented():
+    """One set of defaults: every build option that sets a Parameters field has its default,
+    and docs/method.md lists every field with that default."""
+    import dataclasses
+    import re
+    from pathlib import Path
+
+    from boundaries.cli import build as build_cmd
+    from boundaries.params import Parameters
+
+    fields = {f.name: f.default for f in dataclasses.fields(Parameters)}
+    options = {p.name: p.default for p in build_cmd.params}
+    shared = set(fields) & set(options)
+    assert len(shared) >= 15
+    for name in shared:
+        assert options[name] == fields[name], name
+    doc = (Path(__file__).parents[1] / "docs" / "method.md").read_text()
+    for name, default in fields.items():
+        row = re.search(rf"^\| `{name}` \| [^|]+ \| ([^|]+) \|", doc, re.M)
+        assert row, f"{name} is not in the parameter table of docs/method.md"
+        assert float(row.group(1)) == default, name
