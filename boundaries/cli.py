@@ -11,6 +11,7 @@ import os
 import sys
 
 import click
+from pathlib import Path
 
 from .errors import EXIT_INTERNAL, BoundariesError
 
@@ -79,7 +80,20 @@ def _progress(quiet: bool):
 @click.option("--communes", "outlines", required=True, type=click.Path(path_type=str),
               help="Commune outlines: any vector file GDAL reads (GeoJSON, shapefile, GeoPackage).")
 @click.option("-o", "--output", required=True, type=str,
-              help="Output .geojson file (RFC 7946, WGS84), or - for standard output.")
+              help="Output file, its format from the extension: .geojson (RFC 7946), .geojsonl/.geojsons "
+                   "(one feature per line), .gpkg (stations + communes layers, QGIS style), .fgb, .parquet "
+                   "(GeoParquet); - for standard output; a folder with --split.")
+@click.option("--format", "fmt", type=click.Choice(["geojson", "geojsonseq", "gpkg", "fgb", "parquet"]),
+              default=None, help="Output format, when the extension does not say it (needed for -o - as geojsonseq).")
+@click.option("--split", type=click.Choice(["commune", "departement"]), default=None,
+              help="Write one file per commune or département into the folder OUTPUT, plus index.csv.")
+@click.option("--simplify", default=None, metavar="METRES|LEVEL",
+              help="Simplify borders by this tolerance (m), or a level: fine (1 m), web (5 m), overview (20 m). "
+                   "Neighbours keep one shared edge and each commune stays exactly partitioned (checked).")
+@click.option("--results", "results_path", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="A results table (CSV or Parquet, one row per station) whose columns are copied onto the "
+                   "stations, matched on codeBureauVote (94028_0012) or id_bv (94028_12).")
+@click.option("--results-id", default=None, help="Station-id column of --results (detected).")
 @click.option("--departement", "departement", multiple=True, metavar="CODE",
               help="Keep only this département (94, 2A, 974). Repeatable.")
 @click.option("--commune", "commune", multiple=True, metavar="CODE",
@@ -145,7 +159,7 @@ def _progress(quiet: bool):
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --holdout choice.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
-def build(addresses, outlines, output, departement, commune, method, hull_ratio, hull_buffer_m,
+def build(addresses, outlines, output, fmt, split, simplify, results_path, results_id, departement, commune, method, hull_ratio, hull_buffer_m,
           auto_holdout, auto_min_test, auto_margin, report_path,
           id_column,
           commune_column, x_column, y_column, crs, commune_field, outside_tolerance_m,
@@ -160,12 +174,20 @@ def build(addresses, outlines, output, departement, commune, method, hull_ratio,
     from .params import Parameters
     from .pipeline import build as run_build
     from .read import AddressColumns
-    from .write import check_output_path, write_geojson, write_json
+    from .simplify import simplify_stations, tolerance_m
+    from .write import check_output_path, output_format, write_json, write_split, write_stations
 
     if output == "-" and as_json:
         raise click.UsageError("--json prints on stdout, which -o - already uses; write to a file")
+    if split and output == "-":
+        raise click.UsageError("--split writes a folder; give one with -o")
+    tolerance = tolerance_m(simplify)
+    fmt = fmt or ("geojson" if split else output_format(output))
+    output_format(output if not split else "x." + fmt, fmt)
     report_path = report_path or (None if output == "-" else _default_report(output))
-    check_output_path(output, [addresses, outlines])
+    check_output_path(output, [addresses, outlines, results_path], folder=bool(split))
+    if split:
+        Path(output).mkdir(exist_ok=True)
     if report_path:
         check_output_path(report_path, [addresses, outlines, output], "report", "--report", None)
     params = Parameters(
@@ -191,8 +213,18 @@ def build(addresses, outlines, output, departement, commune, method, hull_ratio,
         seed=seed,
         progress=_progress(quiet),
     )
-    write_geojson(result.stations, output)
     report = result.report
+    stations = result.stations
+    if tolerance > 0:
+        stations, report.simplify = simplify_stations(stations, tolerance, params.area_tolerance_m2)
+    if results_path:
+        from .results import join_results
+
+        stations, report.results = join_results(stations, results_path, results_id)
+    if split:
+        write_split(stations, output, split, fmt, communes=result.communes)
+    else:
+        write_stations(stations, output, fmt, communes=result.communes)
     report.inputs["output"] = output
     if report_path:
         write_json(report.to_dict(), report_path)
@@ -319,9 +351,15 @@ def evaluate(stations, reference, reference_field, holdout_path, id_field, id_co
 
 
 def _default_report(output: str) -> str:
-    for suffix in (".geojson", ".json"):
-        if output.lower().endswith(suffix):
-            return output[: -len(suffix)] + ".report.json"
+    from pathlib import Path
+
+    from .write import FORMATS
+
+    p = Path(output)
+    if p.is_dir() or not p.suffix:  # --split: the report goes into the folder
+        return str(p / "report.json")
+    if p.suffix.lower() in {s for suffixes in FORMATS.values() for s in suffixes}:
+        return str(p.with_suffix("")) + ".report.json"
     return output + ".report.json"
 
 

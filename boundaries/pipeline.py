@@ -32,8 +32,11 @@ HELD_OUT = "held_out"
 STATION_COLUMNS = [
     "id_bv",
     "code_bv",
+    "numero_bv",
     "code_commune",
     "nom_commune",
+    "code_departement",
+    "nom_departement",
     "n_addresses",
     "n_weight",
     "n_dropped",
@@ -54,10 +57,14 @@ class BuildResult:
         One polygon per station, EPSG:4326, columns :data:`STATION_COLUMNS`,
         sorted by commune then station number.
     report : Report
+    communes : geopandas.GeoDataFrame
+        The outlines used (``code``, ``nom``), EPSG:4326, with per-outline counts
+        ``n_stations``, ``n_addresses``, ``n_dropped`` and the ``method`` used.
     """
 
     stations: object
     report: Report
+    communes: object = None
 
 
 def _as_list(value) -> list[str]:
@@ -343,6 +350,9 @@ def build(
     names = dict(zip(outlines["code"], outlines["nom"]))
     out = stations.loc[has_polygon].copy()
     out["nom_commune"] = out["unit"].map(names).where(out["unit"] == out["code_commune"], None)
+    out["numero_bv"] = [c.rsplit("_", 1)[-1] for c in out["code_bv"]]
+    out["code_departement"] = codes.departement_of(out["code_commune"].to_numpy(dtype=object))
+    out["nom_departement"] = out["unit"].map(dict(zip(outlines["code"], outlines["nom_dep"])))
     unit_method = {u: info.get("method", method) for u, info in unit_info.items()}
     out["method"] = np.where(out["single"], "commune", out["unit"].map(unit_method).fillna(method))
     out["area_m2"] = np.round(shapely.area(out["geometry"].to_numpy()), 1)
@@ -362,6 +372,7 @@ def build(
     gdf = gdf.reset_index(drop=True)
 
     _fill_report(report, rows, stations, has_polygon, unit_info)
+    communes_used = _communes_layer(outlines, stations, has_polygon, unit_method)
     if holdout:
         test = rows.loc[held]
         acc = holdout_accuracy(geom_by_key, test["px"].to_numpy(), test["py"].to_numpy(),
@@ -374,7 +385,7 @@ def build(
             "uncovered": None if acc["uncovered"] is None else round(acc["uncovered"], 6),
         }
     report.seconds = time.perf_counter() - started
-    return BuildResult(stations=gdf, report=report)
+    return BuildResult(stations=gdf, report=report, communes=communes_used)
 
 
 def tessellate(seeds: pd.DataFrame, outline, method: str, params: Parameters):
@@ -408,6 +419,19 @@ def choose_method(seeds: pd.DataFrame, outline, params: Parameters) -> str:
         w = t["rows"].to_numpy()
         scores[m] = float((acc["inside_own"] * w).sum() / w.sum())
     return "hull" if scores["hull"] > scores["voronoi"] + params.auto_margin else "voronoi"
+
+
+def _communes_layer(outlines, stations: pd.DataFrame, has_polygon: np.ndarray, unit_method: dict):
+    """The outlines used, in WGS84, with their stations' counts."""
+    per = stations.assign(built=has_polygon).groupby("unit").agg(
+        n_stations=("built", "sum"), n_addresses=("n_addresses", "sum"), n_dropped=("n_dropped", "sum"))
+    out = outlines[["code", "nom", "geometry"]].copy()
+    for col in per.columns:
+        out[col] = out["code"].map(per[col]).fillna(0).astype(np.int64).to_numpy()
+    out["method"] = out["code"].map(unit_method)
+    single = out["n_stations"] == 1
+    out.loc[single, "method"] = "commune"
+    return out.to_crs("EPSG:4326").sort_values("code", kind="stable").reset_index(drop=True)
 
 
 def confidence(stations: pd.DataFrame, agreement: pd.Series) -> np.ndarray:

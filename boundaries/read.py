@@ -38,6 +38,8 @@ _Y_ALIASES = ("latitude", "lat", "y")
 #: Fields accepted as the commune code of an outline file (case-insensitive), in order.
 COMMUNE_FIELDS = ("code", "code_insee", "insee_com", "insee", "codgeo")
 NAME_FIELDS = ("nom", "nom_com", "name", "libelle", "libgeo", "nom_commune")
+#: Fields accepted as the département name of an outline file (case-insensitive), in order.
+DEPARTEMENT_NAME_FIELDS = ("nom_dep", "nom_departement", "libelle_departement", "dep_name", "nom_dept")
 VECTOR_SUFFIXES = (".geojson", ".json", ".gpkg", ".shp", ".fgb", ".gml", ".kml", ".sqlite")
 
 
@@ -297,7 +299,7 @@ def read_communes(source, commune_field: str | None = None):
     Returns
     -------
     (geopandas.GeoDataFrame, int)
-        Columns ``code``, ``nom`` (or None) and ``geometry`` in the file's CRS,
+        Columns ``code``, ``nom`` and ``nom_dep`` (None where the file has no such field) and ``geometry`` in the file's CRS,
         sorted by code; and the number of invalid outlines that were repaired.
     """
     import geopandas as gpd
@@ -329,6 +331,7 @@ def read_communes(source, commune_field: str | None = None):
             f"{', '.join(cols) or 'none'}); name it with --commune-field"
         )
     name_field = _find(cols, None, NAME_FIELDS)
+    dep_name_field = _find(cols, None, DEPARTEMENT_NAME_FIELDS)
     geom = gdf.geometry.values
     polygonal = np.isin(shapely.get_type_id(geom), (3, 6))
     if not polygonal.any():
@@ -340,6 +343,9 @@ def read_communes(source, commune_field: str | None = None):
             "code": code.to_numpy(dtype=object, na_value=None),
             "nom": gdf[name_field].astype("string").to_numpy(dtype=object, na_value=None)
             if name_field
+            else None,
+            "nom_dep": gdf[dep_name_field].astype("string").to_numpy(dtype=object, na_value=None)
+            if dep_name_field
             else None,
         },
         geometry=gdf.geometry.values,
@@ -354,10 +360,10 @@ def read_communes(source, commune_field: str | None = None):
         fixed = shapely.make_valid(out.geometry.values[invalid])
         out.loc[invalid, "geometry"] = polygonal_parts(fixed)
     if out["code"].duplicated().any():  # a commune in several features: one outline
-        first_name = out.groupby("code", sort=True)["nom"].first()
+        first = out.groupby("code", sort=True)[["nom", "nom_dep"]].first()
         merged = out.dissolve(by="code", sort=True, aggfunc="first")
-        merged["nom"] = first_name
-        out = merged.reset_index()[["code", "nom", "geometry"]]
+        merged[["nom", "nom_dep"]] = first
+        out = merged.reset_index()[["code", "nom", "nom_dep", "geometry"]]
     out = out.sort_values("code", kind="stable").reset_index(drop=True)
     return out, n_invalid
 

@@ -55,6 +55,8 @@ class Report:
     outlines_repaired: int = 0
     communes: dict = field(default_factory=dict)
     seconds: float = 0.0
+    simplify: dict | None = None
+    results: dict | None = None
 
     def to_dict(self) -> dict:
         from . import __version__
@@ -77,6 +79,8 @@ class Report:
             "communes_without_outline": self.communes_without_outline,
             "outlines_repaired": self.outlines_repaired,
             "seconds": round(self.seconds, 3),
+            "simplify": self.simplify,
+            "results": self.results,
             "communes": self.communes,
         }
 
@@ -120,4 +124,13 @@ class Report:
         if self.communes_without_outline:
             shown = ", ".join(self.communes_without_outline[:8])
             lines.append(f"  communes without outline: {shown}")
+        if self.simplify and self.simplify["vertices_before"]:
+            s = self.simplify
+            lines.append(f"simplified by {s['tolerance_m']:g} m: {s['vertices_before']:,} → {s['vertices_after']:,} "
+                         f"vertices ({s['vertices_after'] / s['vertices_before'] - 1:+.0%}), partition checked")
+        if self.results:
+            r = self.results
+            lines.append(f"results: {r['matched_stations']:,} stations matched on {r['id_field']}, "
+                         f"{r['stations_without_result']:,} without a result, "
+                         f"{r['results_without_station']:,} results rows without a station")
         return "\n".join(lines)

@@ -24,23 +24,62 @@ from .errors import InputError
 GEOJSON_DECIMALS = 7
 
 
+#: Output formats and the file extensions that choose them.
+FORMATS = {
+    "geojson": (".geojson", ".json"),
+    "geojsonseq": (".geojsonl", ".geojsons", ".geojsonseq"),
+    "gpkg": (".gpkg",),
+    "fgb": (".fgb",),
+    "parquet": (".parquet", ".geoparquet"),
+}
+
+
+def output_format(path: str, fmt: str | None = None) -> str:
+    """The format of an output: ``fmt`` when given, else from ``path``'s extension.
+
+    Standard output (``-``) takes ``geojson`` or ``geojsonseq`` only.
+    """
+    if fmt:
+        fmt = fmt.lower()
+        if fmt not in FORMATS:
+            raise InputError(f"--format {fmt}: unknown; choose one of {', '.join(FORMATS)}")
+        if path == "-" and fmt not in ("geojson", "geojsonseq"):
+            raise InputError(f"--format {fmt} cannot be streamed to stdout; write a file, or use geojson/geojsonseq")
+        return fmt
+    if path == "-":
+        return "geojson"
+    suffix = Path(path).suffix.lower()
+    for name, suffixes in FORMATS.items():
+        if suffix in suffixes:
+            return name
+    known = ", ".join(s for suffixes in FORMATS.values() for s in suffixes)
+    raise InputError(f"output {path}: unknown format {suffix or '(no extension)'!r}; use one of {known}, "
+                     "or --format")
+
+
 def check_output_path(
     path: str, inputs: list[str] = (), what: str = "output", option: str = "-o",
-    suffixes: tuple[str, ...] | None = (".geojson", ".json"),
+    suffixes: tuple[str, ...] | None = None, folder: bool = False,
 ) -> None:
     """Fail early, before any work, if ``path`` cannot be written.
 
     ``what`` and ``option`` name the file and its option in messages; ``suffixes``
-    are the accepted extensions (None accepts any).
+    are the accepted extensions (None accepts any); with ``folder``, ``path`` is a
+    folder to write into (created if its parent exists).
     """
     if path == "-":
         return
     p = Path(path)
-    if suffixes and p.suffix.lower() not in suffixes:
-        raise InputError(f"{what} {path}: unknown format {p.suffix!r}; write a .geojson file (or - for stdout)")
-    if p.is_dir():
-        raise InputError(f"{what} {path} is a folder; give a file name such as {p / 'stations.geojson'}")
-    parent = p.parent if str(p.parent) else Path(".")
+    if folder:
+        if p.exists() and not p.is_dir():
+            raise InputError(f"{what} {path} is a file; --split writes a folder: give a folder path")
+        parent = p if p.is_dir() else (p.parent if str(p.parent) else Path("."))
+    else:
+        if suffixes and p.suffix.lower() not in suffixes:
+            raise InputError(f"{what} {path}: unknown format {p.suffix!r}; use one of {', '.join(suffixes)}")
+        if p.is_dir():
+            raise InputError(f"{what} {path} is a folder; give a file name such as {p / 'stations.geojson'}")
+        parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"{what} folder {parent} does not exist; create it first (mkdir -p {parent})")
     if not os.access(parent, os.W_OK):
@@ -108,21 +147,117 @@ def write_geojson(gdf, path: str) -> None:
     path : str
         Destination ``.geojson`` file, or ``-`` for standard output.
     """
+    write_stations(gdf, path, "geojson")
+
+
+def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_qml: str | None = None) -> None:
+    """Write a station layer in any output format, atomically, in WGS84.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        The stations, in any CRS (reprojected to WGS84, rounded to 7 decimals).
+    path : str
+        Destination file, or ``-`` for standard output (``geojson``/``geojsonseq``).
+    fmt : str, optional
+        One of :data:`FORMATS`; from ``path``'s extension when not given.
+    communes : geopandas.GeoDataFrame, optional
+        ``gpkg`` only: the outlines used, written as a second layer ``communes``.
+    style_qml : str, optional
+        ``gpkg`` only: a QGIS style stored as the ``stations`` layer's default style.
+
+    Notes
+    -----
+    - ``geojson``: RFC 7946 (no ``crs`` member, counter-clockwise exteriors).
+    - ``geojsonseq``: one RFC 7946 feature per line (``.geojsons``: RFC 8142
+      record separators), for ``jq`` and ``ogr2ogr /vsistdin/``.
+    - ``gpkg``: GeoPackage 1.2 (read by older GDAL and QGIS without warnings).
+    - ``fgb``: FlatGeobuf with its spatial index (features in the index's order).
+    - ``parquet``: GeoParquet (WKB geometry, written by pyarrow).
+    """
     import pyogrio
 
+    fmt = output_format(path, fmt)
     wgs = to_wgs84(gdf)
-    options = {"RFC7946": "YES", "COORDINATE_PRECISION": None, "WRITE_NAME": "NO"}
-    options = {k: v for k, v in options.items() if v is not None}
-    if path == "-":
-        with tempfile.TemporaryDirectory() as tmpdir:
-            tmp = os.path.join(tmpdir, "stations.geojson")
-            pyogrio.write_dataframe(wgs, tmp, driver="GeoJSON", layer_options=options)
-            with open(tmp, "rb") as f:
-                shutil.copyfileobj(f, sys.stdout.buffer)
-            sys.stdout.buffer.flush()
+    rfc = {"RFC7946": "YES", "WRITE_NAME": "NO"}
+    if fmt in ("geojson", "geojsonseq"):
+        driver = "GeoJSON" if fmt == "geojson" else "GeoJSONSeq"
+        options = rfc if fmt == "geojson" else {"RS": "YES" if str(path).lower().endswith(".geojsons") else "NO"}
+        if path == "-":
+            with tempfile.TemporaryDirectory() as tmpdir:
+                tmp = os.path.join(tmpdir, "stations.json")
+                pyogrio.write_dataframe(wgs, tmp, driver=driver, layer_options=options)
+                with open(tmp, "rb") as f:
+                    shutil.copyfileobj(f, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+            return
+        with atomic_path(path) as tmp:
+            pyogrio.write_dataframe(wgs, tmp, driver=driver, layer_options=options)
         return
-    with atomic_path(path, suffix=".geojson") as tmp:
-        pyogrio.write_dataframe(wgs, tmp, driver="GeoJSON", layer_options=options)
+    with atomic_path(path) as tmp:
+        if fmt == "parquet":
+            wgs.to_parquet(tmp, index=False, geometry_encoding="WKB", write_covering_bbox=False)
+        elif fmt == "fgb":
+            pyogrio.write_dataframe(wgs, tmp, driver="FlatGeobuf", layer_options={"SPATIAL_INDEX": "YES"})
+        else:  # gpkg
+            gpkg = {"driver": "GPKG", "dataset_options": {"VERSION": "1.2"}}
+            pyogrio.write_dataframe(wgs, tmp, layer="stations", **gpkg)
+            if communes is not None:
+                pyogrio.write_dataframe(to_wgs84(communes), tmp, layer="communes", append=True, **gpkg)
+            if style_qml:
+                from .style import write_gpkg_style
+
+                write_gpkg_style(tmp, "stations", style_qml)
+
+
+def write_split(gdf, folder: str, by: str, fmt: str = "geojson", communes=None, style_qml: str | None = None):
+    """Write one file per commune or département into ``folder``, then ``index.csv``.
+
+    Files are named by the unit's code (``94028.geojson``, ``94.gpkg``); the index
+    lists, per file, the unit's code and name, its stations and the file's size and
+    SHA-256, sorted by code. Each file and the index are written atomically; the
+    index comes last, so an index always describes complete files.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Stations with ``code_commune`` and ``code_departement``.
+    folder : str
+        Destination folder (created if missing; its parent must exist).
+    by : {"commune", "departement"}
+    fmt : str
+        One of :data:`FORMATS` (not streamed).
+    communes : geopandas.GeoDataFrame, optional
+        Outlines for the GeoPackage ``communes`` layer (``code``), split alike.
+    """
+    import hashlib
+
+    import pandas as pd
+
+    from . import codes
+
+    folder = Path(folder)
+    folder.mkdir(exist_ok=True)
+    ext = FORMATS[fmt][0]
+    field = "code_commune" if by == "commune" else "code_departement"
+    names = "nom_commune" if by == "commune" else "nom_departement"
+    rows = []
+    for code, part in gdf.groupby(field, sort=True):
+        path = folder / f"{code}{ext}"
+        outl = None
+        if communes is not None and len(communes):
+            unit = communes["code"] if by == "commune" else pd.Series(codes.departement_of(
+                communes["code"].to_numpy(dtype=object)), index=communes.index)
+            outl = communes[(unit == code).to_numpy()]
+        write_stations(part, str(path), fmt, communes=outl, style_qml=style_qml)
+        data = path.read_bytes()
+        name = part[names].dropna()
+        rows.append({by: code, "nom": name.iloc[0] if len(name) else "", "file": path.name,
+                     "stations": len(part), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+    index = pd.DataFrame(rows, columns=[by, "nom", "file", "stations", "bytes", "sha256"])
+    with atomic_path(folder / "index.csv") as tmp:
+        index.to_csv(tmp, index=False, lineterminator="\n")
+    return index
 
 
 def write_json(data: dict, path: str) -> None:

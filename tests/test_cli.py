@@ -37,7 +37,8 @@ def test_build_writes_rfc7946_geojson_and_report(small, tmp_path):
     assert doc["type"] == "FeatureCollection" and "crs" not in doc
     props = doc["features"][0]["properties"]
     assert props == {
-        "id_bv": "94001_1", "code_bv": "94001_0001", "code_commune": "94001", "nom_commune": "Commune 1",
+        "id_bv": "94001_1", "code_bv": "94001_0001", "numero_bv": "0001", "code_commune": "94001",
+        "nom_commune": "Commune 1", "code_departement": "94", "nom_departement": None,
         "n_addresses": 40, "n_weight": 40, "n_dropped": 0, "n_parts": 1, "confidence": props["confidence"], "method": "voronoi",
         "area_m2": props["area_m2"],
     }
