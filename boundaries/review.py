@@ -1,24 +1,21 @@
 """Which stations need a human look, worst first, and a self-contained HTML page of them.
 
-:func:`review_stations` ranks the stations of a layer by a score summed from
-these flags (each with its points, so the order can be explained):
+:func:`review_stations` ranks the stations of a layer by a score, the sum of the
+points of the flags it raises (so the order can be explained):
 
-===================  =========================================================  ==============================
-flag                 when                                                       points
-===================  =========================================================  ==============================
-``no_polygon``       the build report lists the station without polygon         100
-``check``            :func:`boundaries.check.check_stations` names the station   50 per kind of problem
-                     (null or invalid geometry, duplicate id, overlap, commune
-                     without outline)
-``commune_check``    its commune fails a check (gap, spill, or the build         20
-                     report's partition check)
-``low_confidence``   ``confidence < min_confidence``                            10 + 100 × (min_confidence −
-                                                                                confidence)
-``dropped``          dropped share ``n_dropped / (n_addresses + n_dropped)``    10 + 100 × (share −
-                     above ``max_dropped_share``                                max_dropped_share)
-``many_parts``       ``n_parts > max_parts``                                    min(2 × (n_parts − max_parts),
-                                                                                10)
-===================  =========================================================  ==============================
+- ``no_polygon`` (200): the build report lists the station without polygon, or its
+  geometry is null or empty;
+- ``check`` (100 per kind of problem): :func:`boundaries.check.check_stations` names
+  the station (null or invalid geometry, duplicate id, overlap, commune without
+  outline);
+- ``commune_check`` (20): its commune fails a check (gap, spill, or the build
+  report's partition check);
+- ``low_confidence`` (10 + 100 × (min_confidence − confidence)): ``confidence`` below
+  ``min_confidence``;
+- ``dropped`` (10 + 100 × (share − max_dropped_share)): the share of its address rows
+  dropped, ``n_dropped / (n_addresses + n_dropped)``, above ``max_dropped_share``;
+- ``many_parts`` (2 per part beyond ``max_parts``, at most 10): its geometry has more
+  than ``max_parts`` parts (counted on the geometry, not the ``n_parts`` field).
 
 Ties are broken by lower confidence, then commune code and station number.
 :func:`write_review_html` writes one HTML file, without any external resource or
@@ -45,8 +42,8 @@ MAX_DROPPED_SHARE = 0.05
 MAX_PICTURES = 50
 
 #: Points of each flag (see the module docstring).
-POINTS_NO_POLYGON = 100.0
-POINTS_CHECK = 50.0
+POINTS_NO_POLYGON = 200.0
+POINTS_CHECK = 100.0
 POINTS_COMMUNE_CHECK = 20.0
 POINTS_THRESHOLD = 10.0
 POINTS_PER_PART = 2.0
@@ -140,9 +137,8 @@ def review_stations(stations, report=None, check=None, *, min_confidence: float 
     conf = column("confidence")
     used = column("n_addresses")
     dropped = column("n_dropped")
-    parts = column("n_parts")
-    missing_parts = ~np.isfinite(parts)
-    parts[missing_parts] = shapely.get_num_geometries(geoms[missing_parts])
+    # parts of the polygon as written (the n_parts field can predate the final rounding)
+    parts = shapely.get_num_geometries(geoms).astype(float)
     total = used + dropped
     share = np.divide(dropped, total, out=np.full(n, np.nan), where=np.isfinite(total) & (total > 0))
     names = st["nom_commune"].astype(object).where(st["nom_commune"].notna(), None).to_numpy() \
@@ -371,9 +367,11 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
             if k:
                 srow(f"· rows dropped: {reason.replace('_', ' ')}", f"{k:,}")
     w("</table>\n")
-    w("<p class=\"muted\">Score: no polygon 100; each kind of check problem naming the station 50; its commune "
-      "failing a check 20; confidence below the threshold 10 + 100 × the shortfall; dropped share above the "
-      "threshold 10 + 100 × the excess; several parts 2 per extra part (at most 10). Worst first.</p>\n")
+    w(f"<p class=\"muted\">Score: no polygon {POINTS_NO_POLYGON:g}; each kind of check problem naming the station "
+      f"{POINTS_CHECK:g}; its commune failing a check {POINTS_COMMUNE_CHECK:g}; confidence below "
+      f"{min_confidence:g}: {POINTS_THRESHOLD:g} + 100 × the shortfall; dropped share above "
+      f"{max_dropped_share:.1%}: {POINTS_THRESHOLD:g} + 100 × the excess; more than {max_parts} part(s): "
+      f"{POINTS_PER_PART:g} per extra part (at most {POINTS_PARTS_MAX:g}). Worst first.</p>\n")
 
     # ranking
     w("<h2>Ranking</h2>\n")
