@@ -6,8 +6,7 @@ points of the flags it raises (so the order can be explained):
 - ``no_polygon`` (200): the build report lists the station without polygon, or its
   geometry is null or empty;
 - ``check`` (100 per kind of problem): :func:`boundaries.check.check_stations` names
-  the station (null or invalid geometry, duplicate id, overlap, commune without
-  outline);
+  the station (invalid geometry, duplicate id, overlap, commune without outline);
 - ``commune_check`` (20): its commune fails a check (gap, spill, or the build
   report's partition check);
 - ``low_confidence`` (10 + 100 × (min_confidence − confidence)): ``confidence`` below
@@ -51,7 +50,8 @@ POINTS_PARTS_MAX = 10.0
 
 FLAGS = ("no_polygon", "check", "commune_check", "low_confidence", "dropped", "many_parts")
 #: check_stations kinds that name specific stations (``spill`` names the whole commune).
-STATION_CHECK_KINDS = ("null_geometry", "invalid_geometry", "duplicate_id", "commune_without_outline", "overlap")
+#: (``null_geometry`` is left out: a null geometry is flagged ``no_polygon`` already.)
+STATION_CHECK_KINDS = ("invalid_geometry", "duplicate_id", "commune_without_outline", "overlap")
 COMMUNE_CHECK_KINDS = ("gap", "spill")
 
 COLUMNS = ["rank", "id_bv", "code_commune", "nom_commune", "score", "flags", "reasons", "confidence",
