@@ -1,0 +1,131 @@
+"""Colour station polygons so that no two neighbours share a colour.
+
+Used by the PNG preview and the review page, and meant for a QGIS style too, so
+this module depends on shapely, numpy and scipy only (no matplotlib).
+
+The rule, deterministic for a given input order:
+
+1. Two stations are *neighbours* when their geometries intersect (they share an
+   edge or only a point), or, with ``distance > 0``, when they are at most that far
+   apart. A station is never its own neighbour; null or empty geometries have none.
+2. Stations are coloured one at a time, the one with the most neighbours first;
+   stations with as many neighbours keep their input order.
+3. Each station takes, among the colours ``0 … n_colours - 1`` none of its
+   already-coloured neighbours has, the one given to the fewest stations so far
+   (the lowest index on a tie), so the colours are spread evenly over the map.
+   When all ``n_colours`` are taken by its neighbours, it takes the lowest colour
+   index above them that none of its neighbours has: the result then holds indices
+   ``>= n_colours``, and the caller's palette must be longer (see
+   :func:`neighbour_colours`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Default number of colours: five always suffice in theory for a plane map whose
+#: regions are connected, and five leave the greedy rule room to spread the colours.
+DEFAULT_N_COLOURS = 5
+
+
+def adjacency(geoms, distance: float = 0.0):
+    """Sparse symmetric adjacency matrix of touching geometries.
+
+    Parameters
+    ----------
+    geoms : array-like of shapely geometries
+        Station polygons, all in one CRS (a metric one when ``distance > 0``).
+        None and empty geometries are allowed and have no neighbour.
+    distance : float, default 0
+        0: neighbours intersect (share an edge or a point). Above 0: neighbours are
+        at most this far apart (in CRS units), which also joins stations separated
+        only by a rounding sliver.
+
+    Returns
+    -------
+    scipy.sparse.csr_array of bool, shape (n, n)
+        ``A[i, j]`` is True when ``i`` and ``j`` (``i != j``) are neighbours.
+    """
+    import shapely
+    from scipy import sparse
+
+    geoms = np.asarray(geoms, dtype=object)
+    n = len(geoms)
+    if n == 0:
+        return sparse.csr_array((0, 0), dtype=bool)
+    tree = shapely.STRtree(geoms)
+    if distance > 0:
+        left, right = tree.query(geoms, predicate="dwithin", distance=distance)
+    else:
+        left, right = tree.query(geoms, predicate="intersects")
+    keep = left != right
+    left, right = left[keep], right[keep]
+    data = np.ones(len(left), dtype=bool)
+    a = sparse.coo_array((data, (left, right)), shape=(n, n)).tocsr()
+    a = (a + a.T).astype(bool)  # symmetric even if a predicate were not
+    a.sort_indices()
+    return a
+
+
+def neighbour_colours(geoms, n_colours: int = DEFAULT_N_COLOURS, distance: float = 0.0) -> np.ndarray:
+    """Colour index of each geometry, never shared by two neighbours.
+
+    Greedy colouring, largest degree first (ties by input order), each geometry
+    taking the least-used colour its coloured neighbours do not have; see the
+    module docstring for the exact rule. The same input gives the same colours.
+
+    Parameters
+    ----------
+    geoms : array-like of shapely geometries
+        The polygons to colour (e.g. the stations of one commune), in one CRS.
+    n_colours : int, default :data:`DEFAULT_N_COLOURS`
+        Colours the rule tries to stay within (at least 1). A geometry whose
+        neighbours already hold all of them gets index ``n_colours`` or above: the
+        result's ``max() + 1`` is the palette length really needed.
+    distance : float, default 0
+        Neighbours are geometries that intersect (0) or lie within this distance;
+        see :func:`adjacency`.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n,)
+        Colour index of each geometry, in input order.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> squares = [shapely.box(i, 0, i + 1, 1) for i in range(3)]
+    >>> neighbour_colours(squares, n_colours=2).tolist()
+    [1, 0, 1]
+    """
+    if n_colours < 1:
+        raise ValueError(f"n_colours must be at least 1, got {n_colours}")
+    a = adjacency(geoms, distance)
+    n = a.shape[0]
+    colours = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return colours
+    degree = np.diff(a.indptr)
+    order = np.argsort(-degree, kind="stable")  # most neighbours first, then input order
+    used = np.zeros(n_colours, dtype=np.int64)  # how many stations hold each colour
+    indptr, indices = a.indptr, a.indices
+    for i in order:
+        taken = colours[indices[indptr[i]:indptr[i + 1]]]
+        taken = set(taken[taken >= 0].tolist())
+        free = [c for c in range(n_colours) if c not in taken]
+        if free:
+            c = min(free, key=lambda k: (used[k], k))
+            used[c] += 1
+        else:
+            c = n_colours
+            while c in taken:
+                c += 1
+        colours[i] = c
+    return colours
+
+
+def colours_are_proper(geoms, colours, distance: float = 0.0) -> bool:
+    """True when no two neighbours (as in :func:`adjacency`) share a colour index."""
+    a = adjacency(geoms, distance).tocoo()
+    colours = np.asarray(colours)
+    return bool(not np.any(colours[a.row] == colours[a.col]))
