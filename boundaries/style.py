@@ -214,8 +214,11 @@ def write_gpkg_style(
     if not os.path.isfile(path):
         raise FileNotFoundError(path)
     style_name = style_name or layer_name
-    con = sqlite3.connect(path)
+    # Autocommit mode plus an explicit BEGIN, so the CREATE TABLE is inside the transaction too
+    # (Python's implicit transactions start only at INSERT/UPDATE/DELETE).
+    con = sqlite3.connect(path, isolation_level=None)
     try:
+        con.execute("BEGIN")
         with con:  # one transaction: committed on success, rolled back on error
             try:
                 row = con.execute(
