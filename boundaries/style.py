@@ -1,0 +1,260 @@
+"""QGIS style for station layers, and storing it inside a GeoPackage.
+
+A GeoPackage can carry its own QGIS style: QGIS reads the table ``layer_styles``
+(the schema QGIS itself creates, shared with its PostGIS and SpatiaLite
+providers) and applies the row marked ``useAsDefault`` for a layer as soon as the
+layer is opened — it wins over a sidecar ``.qml`` file. This module writes that
+style with nothing but the standard library (``sqlite3`` and string templates),
+so neither QGIS nor GDAL is needed to produce it.
+
+What QGIS 3.22 (Debian 12's 3.22.16 with GDAL 3.6.2) was found to require, by
+experiment (a row was altered one field at a time and the file reopened in QGIS):
+
+* ``f_table_schema`` must be the empty string: QGIS selects styles with
+  ``f_table_schema='' AND f_table_name=<layer> AND f_geometry_column=<column>``,
+  so a NULL schema hides the style (a NULL catalog does not matter; we write
+  ``''`` for both, as QGIS does).
+* ``f_geometry_column`` must name the layer's geometry column as registered in
+  ``gpkg_geometry_columns`` (``geom`` for GDAL/pyogrio output), so it is read
+  from the file rather than assumed.
+* ``useAsDefault = 1`` picks the style; without any default, QGIS falls back to
+  the row with the latest ``update_time`` and ignores rows whose time is NULL.
+* Registration in ``gpkg_contents`` is not strictly needed by QGIS 3.22: GDAL
+  lists unregistered tables too (``LIST_ALL_TABLES=AUTO``), but hides them with
+  ``LIST_ALL_TABLES=NO``. QGIS registers the table itself
+  (``data_type='attributes'``, ``srs_id=0``), and so do we. No
+  ``gpkg_extensions`` row is involved.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from xml.sax.saxutils import quoteattr
+
+#: Fill colours for colour indices 0, 1, 2, …: Paul Tol's "light" qualitative
+#: scheme, designed to stay distinct under the common colour-vision deficiencies
+#: and light enough for dark labels on top. Touching stations get different
+#: indices, so 4–6 colours are normally used; 8 leaves room.
+PALETTE: tuple[str, ...] = (
+    "#77AADD",  # light blue
+    "#EE8866",  # orange
+    "#EEDD88",  # light yellow
+    "#FFAABB",  # pink
+    "#99DDFF",  # light cyan
+    "#44BB99",  # mint
+    "#BBCC33",  # pear
+    "#AAAA00",  # olive
+)
+#: Fill for any colour index beyond the palette (or missing): Tol's pale grey.
+OTHER_COLOUR = "#DDDDDD"
+#: Station outlines: dark grey, 0.3 mm.
+OUTLINE_COLOUR = "#333333"
+OUTLINE_WIDTH_MM = 0.3
+
+#: Columns of QGIS's ``layer_styles`` table, in QGIS's order.
+LAYER_STYLES_COLUMNS: tuple[str, ...] = (
+    "id", "f_table_catalog", "f_table_schema", "f_table_name", "f_geometry_column", "styleName",
+    "styleQML", "styleSLD", "useAsDefault", "description", "owner", "ui", "update_time",
+)
+
+# The DDL QGIS 3.22 produces (through GDAL) when it saves a style into a GeoPackage.
+_LAYER_STYLES_DDL = (
+    'CREATE TABLE IF NOT EXISTS "layer_styles" ('
+    ' "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,'
+    ' "f_table_catalog" TEXT(256), "f_table_schema" TEXT(256), "f_table_name" TEXT(256),'
+    ' "f_geometry_column" TEXT(256), "styleName" TEXT(30), "styleQML" TEXT, "styleSLD" TEXT,'
+    ' "useAsDefault" BOOLEAN, "description" TEXT, "owner" TEXT(30), "ui" TEXT(30),'
+    " \"update_time\" DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
+)
+
+
+def _rgba(hex_colour: str) -> str:
+    """``"#RRGGBB"`` → QGIS's ``"r,g,b,255"``."""
+    h = hex_colour.lstrip("#")
+    return ",".join(str(int(h[i:i + 2], 16)) for i in (0, 2, 4)) + ",255"
+
+
+def _fill_symbol(name: str, colour: str) -> str:
+    """One QGIS simple-fill symbol, written in both the 3.x ``Option`` map and the older ``prop`` form."""
+    props = {
+        "color": _rgba(colour),
+        "style": "solid",
+        "outline_color": _rgba(OUTLINE_COLOUR),
+        "outline_style": "solid",
+        "outline_width": f"{OUTLINE_WIDTH_MM:g}",
+        "outline_width_unit": "MM",
+        "joinstyle": "bevel",
+        "offset": "0,0",
+        "offset_unit": "MM",
+    }
+    options = "".join(f'<Option type="QString" name="{k}" value="{v}"/>' for k, v in props.items())
+    legacy = "".join(f'<prop k="{k}" v="{v}"/>' for k, v in props.items())
+    return (
+        f'<symbol type="fill" name={quoteattr(name)} alpha="1" clip_to_extent="1" force_rhr="0">'
+        f'<layer class="SimpleFill" enabled="1" locked="0" pass="0">'
+        f'<Option type="Map">{options}</Option>{legacy}'
+        f"</layer></symbol>"
+    )
+
+
+def qml_style(colour_field: str = "colour", label_field: str = "numero_bv") -> str:
+    """A QGIS style (QML) for a station layer: one fill colour per colour index, labelled by station number.
+
+    The renderer is *categorized* on ``colour_field``, an integer colour index
+    ``0 … k-1`` chosen so that touching stations differ: index ``i`` is filled
+    with ``PALETTE[i]``, any other value (beyond the palette, or missing) with
+    ``OTHER_COLOUR``. Every station has a dark outline. Labels show
+    ``label_field`` over the interior of each station, with a white halo.
+
+    Parameters
+    ----------
+    colour_field : str, default "colour"
+        Integer attribute holding the colour index of each station.
+    label_field : str, default "numero_bv"
+        Attribute shown as the label: the station number within its commune
+        (a string such as ``"0012"``). Pass ``"id_bv"`` for layers without
+        ``numero_bv`` (the label then includes the commune code, e.g.
+        ``"75056_0012"``). A field absent from the layer gives no labels but
+        is not an error in QGIS.
+
+    Returns
+    -------
+    str
+        The QML document, readable by QGIS 3.22 and later (``loadNamedStyle``,
+        a sidecar ``<name>.qml``, or the ``styleQML`` column of ``layer_styles``).
+
+    Examples
+    --------
+    >>> qml = qml_style()
+    >>> 'type="categorizedSymbol"' in qml and 'labelsEnabled="1"' in qml
+    True
+    """
+    categories = "".join(
+        f'<category render="true" value="{i}" symbol="{i}" label="{i}"/>' for i in range(len(PALETTE))
+    )
+    # value="" is QGIS's "all other values" category.
+    categories += f'<category render="true" value="" symbol="{len(PALETTE)}" label="other"/>'
+    symbols = "".join(_fill_symbol(str(i), c) for i, c in enumerate(PALETTE))
+    symbols += _fill_symbol(str(len(PALETTE)), OTHER_COLOUR)
+    label = (
+        '<labeling type="simple"><settings calloutType="simple">'
+        f'<text-style fieldName={quoteattr(label_field)} isExpression="0" fontFamily="Sans Serif"'
+        ' fontSize="9" fontSizeUnit="Point" fontWeight="75" textColor="20,20,20,255" textOpacity="1"'
+        ' namedStyle="Bold" multilineHeight="1" blendMode="0">'
+        '<text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" bufferColor="255,255,255,255"'
+        ' bufferOpacity="0.8" bufferNoFill="1" bufferJoinStyle="128" bufferBlendMode="0"/>'
+        "</text-style>"
+        '<placement placement="1" centroidInside="1" centroidWhole="0" fitInPolygonOnly="0"'
+        ' polygonPlacementFlags="2" priority="5" dist="0" distUnits="MM" offsetType="0"/>'
+        '<rendering drawLabels="1" obstacle="1" obstacleType="1" displayAll="0" labelPerPart="0"'
+        ' upsidedownLabels="0" scaleVisibility="0" fontMinPixelSize="3" fontLimitPixelSize="0"/>'
+        "</settings></labeling>"
+    )
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+        '<qgis version="3.22.16" styleCategories="Symbology|Labeling" labelsEnabled="1">\n'
+        f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(colour_field)} symbollevels="0"'
+        ' forceraster="0" enableorderby="0">'
+        f"<categories>{categories}</categories><symbols>{symbols}</symbols>"
+        "</renderer-v2>\n"
+        f"{label}\n"
+        "</qgis>\n"
+    )
+
+
+def write_gpkg_style(
+    gpkg_path: str | os.PathLike,
+    layer_name: str,
+    qml: str,
+    style_name: str | None = None,
+    description: str = "boundaries: stations coloured so that touching stations differ, labelled by number",
+    use_as_default: bool = True,
+) -> int:
+    """Store a QGIS style for one layer in a GeoPackage's ``layer_styles`` table.
+
+    Creates the table with QGIS's own schema if needed, registers it in
+    ``gpkg_contents`` as an attribute table (as QGIS does), and inserts the
+    style — or replaces the existing row with the same layer, geometry column
+    and style name. With ``use_as_default`` the style becomes the one QGIS
+    applies when the layer is opened (any other default of that layer is
+    demoted). Uses only :mod:`sqlite3`; the file must not be open for writing
+    elsewhere.
+
+    Parameters
+    ----------
+    gpkg_path : str or os.PathLike
+        An existing GeoPackage holding ``layer_name``.
+    layer_name : str
+        Feature table to style (its name in ``gpkg_contents``).
+    qml : str
+        QML document, e.g. from :func:`qml_style`.
+    style_name : str, optional
+        Name shown in QGIS's style list; defaults to ``layer_name`` (QGIS's own
+        default).
+    description : str
+        Free text shown in QGIS's style list.
+    use_as_default : bool, default True
+        Make this the style QGIS loads with the layer.
+
+    Returns
+    -------
+    int
+        The ``id`` of the style row.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``gpkg_path`` does not exist (sqlite3 would silently create an empty
+        database).
+    ValueError
+        If the file is not a GeoPackage or has no feature table ``layer_name``.
+    """
+    path = os.fspath(gpkg_path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(path)
+    style_name = style_name or layer_name
+    # Autocommit mode plus an explicit BEGIN, so the CREATE TABLE is inside the transaction too
+    # (Python's implicit transactions start only at INSERT/UPDATE/DELETE).
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.execute("BEGIN")
+        with con:  # one transaction: committed on success, rolled back on error
+            try:
+                row = con.execute(
+                    "SELECT column_name FROM gpkg_geometry_columns WHERE lower(table_name) = lower(?)",
+                    (layer_name,),
+                ).fetchone()
+            except sqlite3.DatabaseError as exc:
+                raise ValueError(f"{path}: not a GeoPackage ({exc})") from exc
+            if row is None:
+                raise ValueError(f"{path}: no feature table {layer_name!r} in gpkg_geometry_columns")
+            geometry_column = row[0]
+            con.execute(_LAYER_STYLES_DDL)
+            con.execute(
+                "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id)"
+                " SELECT 'layer_styles', 'attributes', 'layer_styles', '',"
+                " strftime('%Y-%m-%dT%H:%M:%fZ','now'), 0"
+                " WHERE NOT EXISTS (SELECT 1 FROM gpkg_contents WHERE lower(table_name) = 'layer_styles')"
+            )
+            key = ("", "", layer_name, geometry_column)
+            if use_as_default:
+                con.execute(
+                    "UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_catalog = ? AND f_table_schema = ?"
+                    " AND f_table_name = ? AND f_geometry_column = ?",
+                    key,
+                )
+            con.execute(
+                "DELETE FROM layer_styles WHERE f_table_catalog = ? AND f_table_schema = ? AND f_table_name = ?"
+                " AND f_geometry_column = ? AND styleName = ?",
+                (*key, style_name),
+            )
+            cur = con.execute(
+                "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column,"
+                " styleName, styleQML, styleSLD, useAsDefault, description, owner, ui)"
+                " VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, '', NULL)",
+                (*key, style_name, qml, 1 if use_as_default else 0, description),
+            )
+            return int(cur.lastrowid)
+    finally:
+        con.close()

@@ -1,0 +1,170 @@
+"""Our files in real clients: GDAL's ogrinfo and headless QGIS 3.22 (Debian packages).
+
+Every output format the town build can be turned into is opened by ``ogrinfo``
+and by QGIS (``qgis_process … qgis:checkvalidity``, 0 invalid); the GeoPackage
+with its ``layer_styles`` style is opened by PyQGIS, which must apply it. The
+harness is tested too: a bow-tie polygon must be reported invalid, and a
+GeoPackage without a style must load unstyled. Tests skip, with the reason,
+where a client is not installed (``.ci/run`` installs them in CI).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from boundaries.style import qml_style, write_gpkg_style
+from clients import (
+    ogr_geometry_types,
+    ogr_invalid_count,
+    ogrinfo_formats,
+    ogrinfo_summary,
+    pyqgis_layer_info,
+    qgis_checkvalidity,
+    qgis_invalid_count,
+)
+from conftest import TOWN
+
+N_STATIONS = 14  # the bundled town
+GPKG_OPTIONS = {"dataset_options": {"VERSION": "1.2"}}  # GDAL 3.6 warns on every open of pyogrio's GPKG 1.4
+
+
+@pytest.fixture(scope="module")
+def town_geojson(tmp_path_factory):
+    """The town built by the command line, as a user gets it."""
+    out = tmp_path_factory.mktemp("town") / "stations.geojson"
+    proc = subprocess.run(
+        [sys.executable, "-m", "boundaries", "build", TOWN / "addresses.csv", "--communes",
+         TOWN / "communes.geojson", "-o", out],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def stations_for_style(town_geojson) -> gpd.GeoDataFrame:
+    """Town stations with the two fields the style reads: ``numero_bv`` (``"0003"``) and a ``colour`` index.
+
+    The colour here is a stand-in (greedy over touching stations, in file order);
+    the real output computes its own.
+    """
+    gdf = gpd.read_file(town_geojson)
+    gdf["numero_bv"] = gdf["code_bv"].str.rsplit("_", n=1).str[1]
+    colours: list[int] = []
+    for i, geom in enumerate(gdf.geometry):
+        taken = {colours[j] for j in range(i) if gdf.geometry.iloc[j].intersects(geom)}
+        colours.append(min(set(range(len(gdf))) - taken))
+    gdf["colour"] = colours
+    return gdf
+
+
+@pytest.fixture(scope="module")
+def styled_gpkg(town_geojson, tmp_path_factory):
+    """GeoPackage like the ``.gpkg`` output: ``stations`` (styled in layer_styles) and ``communes``."""
+    stations = stations_for_style(town_geojson)
+    communes = gpd.read_file(TOWN / "communes.geojson").rename(columns={"code": "code_commune"})
+    counts = stations.groupby("code_commune").agg(n_stations=("id_bv", "size"), n_addresses=("n_addresses", "sum"))
+    communes = communes.join(counts, on="code_commune")
+    path = tmp_path_factory.mktemp("gpkg") / "stations.gpkg"
+    stations.to_file(path, layer="stations", driver="GPKG", **GPKG_OPTIONS)
+    communes.to_file(path, layer="communes", driver="GPKG", **GPKG_OPTIONS)
+    write_gpkg_style(path, "stations", qml_style())
+    return path
+
+
+@pytest.fixture(scope="module")
+def formats(town_geojson, tmp_path_factory):
+    """The town output in every vector format we write: {driver: (path, layer)}."""
+    gdf = gpd.read_file(town_geojson)
+    folder = tmp_path_factory.mktemp("formats")
+    out = {"GeoJSON": (town_geojson, "stations")}
+    for driver, name, kw in [("GeoJSONSeq", "stations.geojsonl", {}), ("FlatGeobuf", "stations.fgb", {}),
+                             ("GPKG", "stations.gpkg", GPKG_OPTIONS)]:
+        path = folder / name
+        gdf.to_file(path, layer="stations", driver=driver, **kw)
+        out[driver] = (path, "stations")
+    return out
+
+
+DRIVERS = ["GeoJSON", "GeoJSONSeq", "FlatGeobuf", "GPKG"]
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_ogrinfo_opens_each_format_and_finds_no_invalid_geometry(formats, driver):
+    path, _ = formats[driver]
+    layers, stderr = ogrinfo_summary(path)
+    assert len(layers) == 1, layers
+    (layer, info), = layers.items()
+    assert info["count"] == N_STATIONS
+    types = ogr_geometry_types(path, layer, info["geometry_column"])
+    assert set(types) <= {"POLYGON", "MULTIPOLYGON"} and sum(types.values()) == N_STATIONS, types
+    assert ogr_invalid_count(path, layer, info["geometry_column"]) == 0
+    assert "Warning" not in stderr, stderr
+
+
+def test_ogrinfo_geoparquet(town_geojson, tmp_path):
+    """GeoParquet from geopandas opens in ogrinfo — only where GDAL was built with its Parquet driver."""
+    if "Parquet" not in ogrinfo_formats():
+        pytest.skip("this GDAL has no Parquet driver (Debian 12's GDAL 3.6.2 is built without Arrow/Parquet, and "
+                    "Debian 12 has no separate driver package); GeoParquet cannot be checked with ogrinfo here")
+    path = tmp_path / "stations.parquet"
+    gpd.read_file(town_geojson).to_parquet(path)
+    layers, _ = ogrinfo_summary(path)
+    assert [info["count"] for info in layers.values()] == [N_STATIONS]
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_qgis_opens_each_format_and_checkvalidity_finds_none_invalid(formats, driver, tmp_path):
+    path, layer = formats[driver]
+    result = qgis_checkvalidity(path, layer if driver == "GPKG" else None, workdir=tmp_path)
+    assert result["valid"] == N_STATIONS, result
+    assert result["invalid"] == 0, result
+
+
+def test_gpkg_with_style_opens_cleanly_in_ogrinfo(styled_gpkg):
+    layers, stderr = ogrinfo_summary(styled_gpkg)
+    assert layers["stations"]["count"] == N_STATIONS
+    assert layers["communes"]["count"] == 4
+    assert layers["layer_styles"]["count"] == 1  # an attribute table, as QGIS itself writes it
+    assert layers["layer_styles"]["geometry"] == "None"
+    assert "Warning" not in stderr and "ERROR" not in stderr, stderr
+    assert ogr_invalid_count(styled_gpkg, "stations", "geom") == 0
+
+
+def test_qgis_loads_gpkg_with_its_style(styled_gpkg, tmp_path):
+    info = pyqgis_layer_info(styled_gpkg, "stations")
+    assert info["valid"] and info["features"] == N_STATIONS, info
+    assert info["renderer"] == "categorizedSymbol", info  # "singleSymbol" would mean the style was ignored
+    assert info["attribute"] == "colour"
+    assert info["labels_enabled"] is True
+    assert info["label_field"] == "numero_bv"
+    assert info["styles"] == ["stations"]
+    # the style belongs to its layer only
+    communes = pyqgis_layer_info(styled_gpkg, "communes")
+    assert communes["valid"] and communes["features"] == 4
+    assert communes["renderer"] == "singleSymbol" and communes["labels_enabled"] is False
+    assert qgis_checkvalidity(styled_gpkg, "stations", workdir=tmp_path)["invalid"] == 0
+
+
+# ------------------------------------------------- the harness itself must be able to fail
+
+
+def test_harness_reports_a_bow_tie_invalid(tmp_path):
+    bow_tie = shapely.Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])  # self-intersecting ring
+    assert not bow_tie.is_valid
+    gdf = gpd.GeoDataFrame({"name": ["bow-tie", "square"]}, geometry=[bow_tie, shapely.box(2, 0, 3, 1)], crs=4326)
+    path = tmp_path / "bowtie.geojson"
+    gdf.to_file(path)
+    assert qgis_invalid_count(path) == 1
+    assert ogr_invalid_count(path, "bowtie") == 1
+
+
+def test_harness_sees_an_unstyled_gpkg_as_unstyled(town_geojson, tmp_path):
+    path = tmp_path / "plain.gpkg"
+    stations_for_style(town_geojson).to_file(path, layer="stations", driver="GPKG", **GPKG_OPTIONS)
+    info = pyqgis_layer_info(path, "stations")
+    assert info["valid"] and info["renderer"] == "singleSymbol" and info["labels_enabled"] is False, info
