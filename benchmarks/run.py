@@ -454,6 +454,60 @@ def ablation_lines(rows: list[dict]) -> list[str]:
     )
 
 
+#: Tolerances compared in the simplification table (metres; "web" is 5 m).
+SIMPLIFY_TOLERANCES = (1.0, 5.0, 20.0)
+
+
+def simplification(csv: Path, communes: Path, folder: Path) -> list[dict]:
+    """Val-de-Marne written plain, with ``coverage_simplify`` (ours) and with a naive per-polygon simplify.
+
+    Each is written as GeoJSON and checked by ``boundaries check`` (``check_stations``):
+    the naive one shows the gaps and overlaps it opens between neighbours.
+    """
+    import shapely
+
+    import boundaries
+    from boundaries.check import check_stations
+    from boundaries.simplify import simplify_stations
+    from boundaries.write import write_stations
+
+    stations = boundaries.build(csv, communes).stations
+    metric = stations.to_crs(METRIC)
+    rows = []
+
+    def measure(label, tol, layer):
+        path = folder / f"simplify-{label}-{tol:g}.geojson"
+        write_stations(layer, str(path))
+        check = check_stations(str(path), str(communes))
+        t = check.totals
+        rows.append({"label": label, "tolerance": tol, "bytes": path.stat().st_size,
+                     "vertices": int(shapely.get_num_coordinates(layer.geometry.values.to_numpy()).sum()),
+                     "ok": check.ok(), "overlap_m2": t.get("overlap_m2", 0.0), "gap_m2": t.get("gap_m2", 0.0),
+                     "problems": len(check.errors())})
+        log(f"simplify: {label} {tol:g} m: {rows[-1]['bytes']:,} bytes, check ok {rows[-1]['ok']}")
+
+    measure("none", 0.0, stations)
+    for tol in SIMPLIFY_TOLERANCES:
+        measure("coverage", tol, simplify_stations(stations, tol)[0])
+        naive = metric.set_geometry(shapely.simplify(metric.geometry.values.to_numpy(), tol)).to_crs(4326)
+        measure("naive", tol, naive)
+    return rows
+
+
+def simplification_lines(rows: list[dict]) -> list[str]:
+    base = rows[0]["bytes"]
+    return table(
+        ["simplification", "tolerance", "GeoJSON size", "vs plain", "vertices", "`boundaries check`",
+         "overlap m²", "gap m²"],
+        [[{"none": "none", "coverage": "ours: `coverage_simplify` per commune",
+           "naive": "naive: `shapely.simplify` per polygon"}[r["label"]],
+          f"{r['tolerance']:g} m" if r["tolerance"] else "—", f"{r['bytes'] / 1024:,.0f} KiB",
+          f"{base / r['bytes']:.1f}× smaller" if r["tolerance"] else "—", f"{r['vertices']:,}",
+          "passes" if r["ok"] else f"fails ({r['problems']} problems)", f"{r['overlap_m2']:,.0f}",
+          f"{r['gap_m2']:,.0f}"] for r in rows],
+    )
+
+
 def town_reference() -> dict:
     import geopandas as gpd
 
@@ -807,6 +861,13 @@ def write_results(path: Path, env: dict, r: dict, quick: bool, seconds: float) -
               "Ours with one step of `boundaries.params.Parameters` turned off at a time (the same data and "
               "protocols as above; Val-de-Marne on the seed-0 split only). A step is kept only where it pays.", ""]
         L += ablation_lines(r["ablation"])
+    if "simplification" in r:
+        L += ["", "## 5. Simplification that keeps the partition", "",
+              "Val-de-Marne built with the defaults, written as GeoJSON plain, simplified by `--simplify` "
+              "(`shapely.coverage_simplify` per commune, the outline kept), and simplified naively "
+              "(`shapely.simplify` on each polygon alone, outline included), each checked by `boundaries check` "
+              "against the commune outlines (overlaps and gaps counted above 1 m² and 5 cm wide).", ""]
+        L += simplification_lines(r["simplification"])
     L += ["", f"Bench run time: {seconds:.0f} s."]
     text = "\n".join(L) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -866,6 +927,7 @@ def main(argv=None) -> int:
             r["vdm_holdout"] = holdout_compare(vdm_csv, vdm_communes, SEEDS, "val-de-marne")
             r["paris"] = paris()
             r["ablation"] = ablation(vdm_csv, vdm_communes, r["paris"].pop("_inputs"))
+            r["simplification"] = simplification(vdm_csv, vdm_communes, work)
         if args.quick:
             r["speed"] = speed(TOWN / "addresses.csv", TOWN / "communes.geojson", 1, 0, work, "town")
             r["speed"].update(name="Generated town", warmup=0)

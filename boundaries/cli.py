@@ -350,6 +350,73 @@ def evaluate(stations, reference, reference_field, holdout_path, id_field, id_co
             )
 
 
+@main.command(cls=_Command)
+@click.argument("stations", type=click.Path(dir_okay=False, path_type=str))
+@click.option("-o", "--output", required=True, type=str, help="The PNG file to write.")
+@click.option("--commune", default=None, metavar="CODE",
+              help="The commune to draw (INSEE code; 75056 draws Paris's arrondissements); default: every station.")
+@click.option("--communes", "outlines", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Commune outlines, drawn thick (without them the stations' union is drawn dashed).")
+@click.option("--addresses", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="An address table whose points are drawn over the stations.")
+@click.option("--highlight", default=None, metavar="ID", help="Outline this station (id_bv or code_bv).")
+@click.option("--size", "size_in", type=click.FloatRange(min=1, max=40), default=8.0, show_default=True,
+              help="Picture size in inches.")
+@click.option("--dpi", type=click.IntRange(min=30, max=600), default=120, show_default=True, help="Resolution.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing.")
+def preview(stations, output, commune, outlines, addresses, highlight, size_in, dpi, quiet):
+    """Draw a PNG map of STATIONS: neighbours in different colours, station numbers, commune outline."""
+    from .preview import render_map
+    from .write import check_output_path
+
+    check_output_path(output, [stations, outlines, addresses], "picture", "-o", (".png",))
+    render_map(stations, commune=commune, addresses=addresses, outline=outlines, path_or_buffer=output,
+               highlight=highlight, size_in=(size_in, size_in), dpi=dpi)
+    if not quiet:
+        click.echo(f"wrote {output}", err=True)
+
+
+@main.command(cls=_Command)
+@click.argument("stations", type=click.Path(dir_okay=False, path_type=str))
+@click.option("-o", "--output", required=True, type=str, help="The HTML page to write (self-contained).")
+@click.option("--build-report", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="The build's report (default: STATIONS with .report.json, when it exists).")
+@click.option("--communes", "outlines", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Commune outlines: drawn in the pictures, and the layer is checked against them.")
+@click.option("--addresses", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="An address table whose points are drawn in the pictures.")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.8, show_default=True,
+              help="Flag stations whose confidence is below this.")
+@click.option("--max-parts", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Flag stations in more parts than this.")
+@click.option("--max-dropped-share", type=click.FloatRange(0, 1), default=0.05, show_default=True,
+              help="Flag stations that lost a larger share of their address rows.")
+@click.option("--max-pictures", type=click.IntRange(min=0), default=50, show_default=True,
+              help="Pictures for the worst this many stations; 0 for none.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing.")
+def report(stations, output, build_report, outlines, addresses, min_confidence, max_parts, max_dropped_share,
+           max_pictures, quiet):
+    """Write one HTML page of the stations of STATIONS that need a human look, worst first, with pictures."""
+    from .review import review_stations, write_review_html
+    from .write import check_output_path
+
+    check_output_path(output, [stations, outlines, addresses, build_report], "page", "-o", (".html", ".htm"))
+    if build_report is None:
+        guess = Path(_default_report(stations))
+        build_report = str(guess) if guess.is_file() else None
+    check = None
+    if outlines:
+        from .check import check_stations
+
+        check = check_stations(stations, outlines)
+    flagged = review_stations(stations, build_report, check, min_confidence=min_confidence, max_parts=max_parts,
+                              max_dropped_share=max_dropped_share)
+    write_review_html(stations, output, report=build_report, check=check, outline=outlines, addresses=addresses,
+                      review=flagged, max_pictures=max_pictures)
+    if not quiet:
+        click.echo(f"{len(flagged):,} stations to review; wrote {output}", err=True)
+
+
 def _default_report(output: str) -> str:
     from pathlib import Path
 

@@ -13,6 +13,7 @@ import shapely
 from . import codes
 from .check import check_partition
 from .clean import REASONS, flag_seed_quality, flag_unusable, resolve_contested
+from .colouring import neighbour_colours
 from .emptyland import assign_empty_land
 from .errors import InputError, PartitionError
 from .fragments import reassign_fragments
@@ -43,6 +44,7 @@ STATION_COLUMNS = [
     "n_parts",
     "confidence",
     "method",
+    "colour",
     "area_m2",
 ]
 
@@ -368,6 +370,8 @@ def build(
     else:
         gdf = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
     gdf = gdf.sort_values(["code_commune", "number_key", "id_bv"], kind="stable")
+    # a colour index per station, no two touching stations alike (maps, the QGIS style)
+    gdf["colour"] = neighbour_colours(gdf.geometry.values.to_numpy())
     gdf = gpd.GeoDataFrame(gdf[STATION_COLUMNS + ["geometry"]], geometry="geometry", crs="EPSG:4326")
     gdf = gdf.reset_index(drop=True)
 

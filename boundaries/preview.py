@@ -77,13 +77,13 @@ def load_stations(source):
 
     import geopandas as gpd
 
-    from .read import _check_file, read_stations
+    from .read import _check_file, read_stations, read_vector
 
     gdf = source
     if not isinstance(source, gpd.GeoDataFrame):
         _check_file(Path(source), "station", "STATIONS")
         try:
-            gdf = gpd.read_file(source)
+            gdf = read_vector(source, "stations")
         except Exception:  # read_stations phrases the error
             return read_stations(source)
     base = read_stations(gdf)

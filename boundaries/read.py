@@ -117,7 +117,7 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, str | None]:
         import geopandas as gpd
 
         try:
-            gdf = gpd.read_file(path)
+            gdf = read_vector(path)
         except Exception as exc:
             raise InputError(f"cannot read address layer {path}: {exc}") from None
         crs = gdf.crs.to_string() if gdf.crs is not None else None
@@ -156,6 +156,22 @@ def _points_to_columns(gdf) -> pd.DataFrame:
     df["x"] = shapely.get_x(geom)
     df["y"] = shapely.get_y(geom)
     return df
+
+
+def read_vector(path, prefer: str | None = None):
+    """Read a vector file's layer: ``prefer`` when the file has a layer of that name
+    (our GeoPackages hold ``stations`` and ``communes``), else its first layer with geometry."""
+    import geopandas as gpd
+    import pyogrio
+
+    layer = None
+    if str(path).lower().endswith((".gpkg", ".sqlite")):
+        layers = pyogrio.list_layers(path)
+        names = [str(n) for n, _ in layers]
+        if len(layers) > 1:
+            spatial = [str(n) for n, g in layers if g is not None]
+            layer = prefer if prefer in names else (spatial or names)[0]
+    return gpd.read_file(path, layer=layer)
 
 
 def _find(columns: list[str], wanted: str | None, aliases: tuple[str, ...]) -> str | None:
@@ -313,7 +329,7 @@ def read_communes(source, commune_field: str | None = None):
         _check_file(path, "outline", "--communes")
         where = f"outline file {path}"
         try:
-            gdf = gpd.read_file(path)
+            gdf = read_vector(path, "communes")
         except Exception as exc:
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise InputError(
@@ -405,7 +421,7 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
         _check_file(path, what, what.upper())
         where = f"{what} file {path}"
         try:
-            gdf = gpd.read_file(path)
+            gdf = read_vector(path, "stations")
         except Exception as exc:
             msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise InputError(f"cannot read {where} as a vector layer ({msg})") from None

@@ -134,6 +134,8 @@ def to_wgs84(gdf):
                 if shapely.is_valid(cleaned).all() and shapely.coverage_is_valid(cleaned):
                     geoms[idx] = cleaned
     out = out.set_geometry(np.asarray(geoms, dtype=object), crs="EPSG:4326")
+    if "n_parts" in out.columns:  # rounding can join two parts that touched at a corner
+        out["n_parts"] = shapely.get_num_geometries(out.geometry.values.to_numpy())
     return out
 
 
@@ -150,7 +152,7 @@ def write_geojson(gdf, path: str) -> None:
     write_stations(gdf, path, "geojson")
 
 
-def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_qml: str | None = None) -> None:
+def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_qml: str | None = "auto") -> None:
     """Write a station layer in any output format, atomically, in WGS84.
 
     Parameters
@@ -164,7 +166,9 @@ def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_
     communes : geopandas.GeoDataFrame, optional
         ``gpkg`` only: the outlines used, written as a second layer ``communes``.
     style_qml : str, optional
-        ``gpkg`` only: a QGIS style stored as the ``stations`` layer's default style.
+        ``gpkg`` only: a QGIS style stored as the ``stations`` layer's default style;
+        ``"auto"`` (the default) stores :func:`boundaries.style.qml_style` when the
+        layer has the ``colour`` and ``numero_bv`` fields, None stores none.
 
     Notes
     -----
@@ -204,13 +208,19 @@ def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_
             pyogrio.write_dataframe(wgs, tmp, layer="stations", **gpkg)
             if communes is not None:
                 pyogrio.write_dataframe(to_wgs84(communes), tmp, layer="communes", append=True, **gpkg)
+            if style_qml == "auto":
+                style_qml = None
+                if {"colour", "numero_bv"} <= set(wgs.columns):
+                    from .style import qml_style
+
+                    style_qml = qml_style()
             if style_qml:
                 from .style import write_gpkg_style
 
                 write_gpkg_style(tmp, "stations", style_qml)
 
 
-def write_split(gdf, folder: str, by: str, fmt: str = "geojson", communes=None, style_qml: str | None = None):
+def write_split(gdf, folder: str, by: str, fmt: str = "geojson", communes=None, style_qml: str | None = "auto"):
     """Write one file per commune or département into ``folder``, then ``index.csv``.
 
     Files are named by the unit's code (``94028.geojson``, ``94.gpkg``); the index

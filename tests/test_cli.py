@@ -40,8 +40,9 @@ def test_build_writes_rfc7946_geojson_and_report(small, tmp_path):
         "id_bv": "94001_1", "code_bv": "94001_0001", "numero_bv": "0001", "code_commune": "94001",
         "nom_commune": "Commune 1", "code_departement": "94", "nom_departement": None,
         "n_addresses": 40, "n_weight": 40, "n_dropped": 0, "n_parts": 1, "confidence": props["confidence"], "method": "voronoi",
-        "area_m2": props["area_m2"],
+        "colour": props["colour"], "area_m2": props["area_m2"],
     }
+    assert isinstance(props["colour"], int) and props["colour"] >= 0
     assert 0 < props["confidence"] <= 1
     ring = doc["features"][0]["geometry"]["coordinates"][0]
     ring = ring[0] if isinstance(ring[0][0], list) else ring

@@ -33,72 +33,54 @@ N_STATIONS = 14  # the bundled town
 GPKG_OPTIONS = {"dataset_options": {"VERSION": "1.2"}}  # GDAL 3.6 warns on every open of pyogrio's GPKG 1.4
 
 
-@pytest.fixture(scope="module")
-def town_geojson(tmp_path_factory):
+def build(out, *extra):
     """The town built by the command line, as a user gets it."""
-    out = tmp_path_factory.mktemp("town") / "stations.geojson"
     proc = subprocess.run(
         [sys.executable, "-m", "boundaries", "build", TOWN / "addresses.csv", "--communes",
-         TOWN / "communes.geojson", "-o", out],
+         TOWN / "communes.geojson", "-o", out, "-q", *extra],
         capture_output=True, text=True,
     )
     assert proc.returncode == 0, proc.stderr
     return out
 
 
-def stations_for_style(town_geojson) -> gpd.GeoDataFrame:
-    """Town stations with the two fields the style reads: ``numero_bv`` (``"0003"``) and a ``colour`` index.
-
-    The colour here is a stand-in (greedy over touching stations, in file order);
-    the real output computes its own.
-    """
-    gdf = gpd.read_file(town_geojson)
-    gdf["numero_bv"] = gdf["code_bv"].str.rsplit("_", n=1).str[1]
-    colours: list[int] = []
-    for i, geom in enumerate(gdf.geometry):
-        taken = {colours[j] for j in range(i) if gdf.geometry.iloc[j].intersects(geom)}
-        colours.append(min(set(range(len(gdf))) - taken))
-    gdf["colour"] = colours
-    return gdf
+@pytest.fixture(scope="module")
+def town_geojson(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("town") / "stations.geojson")
 
 
 @pytest.fixture(scope="module")
-def styled_gpkg(town_geojson, tmp_path_factory):
-    """GeoPackage like the ``.gpkg`` output: ``stations`` (styled in layer_styles) and ``communes``."""
-    stations = stations_for_style(town_geojson)
-    communes = gpd.read_file(TOWN / "communes.geojson").rename(columns={"code": "code_commune"})
-    counts = stations.groupby("code_commune").agg(n_stations=("id_bv", "size"), n_addresses=("n_addresses", "sum"))
-    communes = communes.join(counts, on="code_commune")
-    path = tmp_path_factory.mktemp("gpkg") / "stations.gpkg"
-    stations.to_file(path, layer="stations", driver="GPKG", **GPKG_OPTIONS)
-    communes.to_file(path, layer="communes", driver="GPKG", **GPKG_OPTIONS)
-    write_gpkg_style(path, "stations", qml_style())
-    return path
+def styled_gpkg(tmp_path_factory):
+    """Our ``.gpkg`` output: ``stations`` (styled in layer_styles) and ``communes``."""
+    return build(tmp_path_factory.mktemp("gpkg") / "stations.gpkg")
 
 
 @pytest.fixture(scope="module")
 def formats(town_geojson, tmp_path_factory):
     """The town output in every vector format we write: {driver: (path, layer)}."""
-    gdf = gpd.read_file(town_geojson)
     folder = tmp_path_factory.mktemp("formats")
     out = {"GeoJSON": (town_geojson, "stations")}
-    for driver, name, kw in [("GeoJSONSeq", "stations.geojsonl", {}), ("FlatGeobuf", "stations.fgb", {}),
-                             ("GPKG", "stations.gpkg", GPKG_OPTIONS)]:
-        path = folder / name
-        gdf.to_file(path, layer="stations", driver=driver, **kw)
-        out[driver] = (path, "stations")
+    for driver, name in [("GeoJSONSeq", "stations.geojsonl"), ("FlatGeobuf", "stations.fgb"),
+                         ("GPKG", "stations.gpkg")]:
+        out[driver] = (build(folder / name), "stations")
+    # the web-simplified GeoJSON must be as valid as the full one
+    out["GeoJSON simplified"] = (build(folder / "web.geojson", "--simplify", "web"), "web")
     return out
 
 
-DRIVERS = ["GeoJSON", "GeoJSONSeq", "FlatGeobuf", "GPKG"]
+DRIVERS = ["GeoJSON", "GeoJSONSeq", "FlatGeobuf", "GPKG", "GeoJSON simplified"]
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_ogrinfo_opens_each_format_and_finds_no_invalid_geometry(formats, driver):
     path, _ = formats[driver]
     layers, stderr = ogrinfo_summary(path)
-    assert len(layers) == 1, layers
-    (layer, info), = layers.items()
+    if driver == "GPKG":  # our GeoPackage: stations, communes and the style table
+        assert set(layers) == {"stations", "communes", "layer_styles"}, layers
+        layer, info = "stations", layers["stations"]
+    else:
+        assert len(layers) == 1, layers
+        (layer, info), = layers.items()
     assert info["count"] == N_STATIONS
     types = ogr_geometry_types(path, layer, info["geometry_column"])
     assert set(types) <= {"POLYGON", "MULTIPOLYGON"} and sum(types.values()) == N_STATIONS, types
@@ -165,6 +147,6 @@ def test_harness_reports_a_bow_tie_invalid(tmp_path):
 
 def test_harness_sees_an_unstyled_gpkg_as_unstyled(town_geojson, tmp_path):
     path = tmp_path / "plain.gpkg"
-    stations_for_style(town_geojson).to_file(path, layer="stations", driver="GPKG", **GPKG_OPTIONS)
+    gpd.read_file(town_geojson).to_file(path, layer="stations", driver="GPKG", **GPKG_OPTIONS)
     info = pyqgis_layer_info(path, "stations")
     assert info["valid"] and info["renderer"] == "singleSymbol" and info["labels_enabled"] is False, info
