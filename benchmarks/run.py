@@ -454,8 +454,8 @@ def ablation_lines(rows: list[dict]) -> list[str]:
     )
 
 
-#: Tolerances compared in the simplification table (metres; "web" is 5 m).
-SIMPLIFY_TOLERANCES = (1.0, 5.0, 20.0)
+#: Tolerances compared in the simplification table (metres: the levels fine, web and overview).
+SIMPLIFY_TOLERANCES = (1.0, 10.0, 50.0)
 
 
 def simplification(csv: Path, communes: Path, folder: Path) -> list[dict]:

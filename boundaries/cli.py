@@ -88,7 +88,8 @@ def _progress(quiet: bool):
 @click.option("--split", type=click.Choice(["commune", "departement"]), default=None,
               help="Write one file per commune or département into the folder OUTPUT, plus index.csv.")
 @click.option("--simplify", default=None, metavar="METRES|LEVEL",
-              help="Simplify borders by this tolerance (m), or a level: fine (1 m), web (5 m), overview (20 m). "
+              help="Simplify borders by this tolerance (m), or a level: fine (1 m), web (10 m, under two pixels "
+                   "up to zoom 15), overview (50 m). "
                    "Neighbours keep one shared edge and each commune stays exactly partitioned (checked).")
 @click.option("--results", "results_path", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="A results table (CSV or Parquet, one row per station) whose columns are copied onto the "

@@ -20,7 +20,7 @@ from .errors import InputError, PartitionError
 from .geometry import polygonal_parts
 
 #: Named levels of ``--simplify``, as tolerances in metres.
-LEVELS = {"none": 0.0, "fine": 1.0, "web": 5.0, "overview": 20.0}
+LEVELS = {"none": 0.0, "fine": 1.0, "web": 10.0, "overview": 50.0}
 
 
 def tolerance_m(value) -> float:

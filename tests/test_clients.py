@@ -150,3 +150,32 @@ def test_harness_sees_an_unstyled_gpkg_as_unstyled(town_geojson, tmp_path):
     gpd.read_file(town_geojson).to_file(path, layer="stations", driver="GPKG", **GPKG_OPTIONS)
     info = pyqgis_layer_info(path, "stations")
     assert info["valid"] and info["renderer"] == "singleSymbol" and info["labels_enabled"] is False, info
+
+
+def test_val_de_marne_in_qgis_styled_valid_and_web_simplified(tmp_path):
+    """The issue's judge: our Val-de-Marne GeoPackage opens in QGIS styled and labelled with no invalid
+    geometry; the same output simplified for the web is several times smaller and passes ``check``."""
+    from conftest import shared_path
+
+    folder = shared_path("val-de-marne-2016")
+    a, c = folder / "addresses.csv.gz", folder / "communes.geojson"
+
+    def build_vdm(out, *extra):
+        proc = subprocess.run([sys.executable, "-m", "boundaries", "build", a, "--communes", c, "-o", out, "-q",
+                               *extra], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        return out
+
+    gpkg = build_vdm(tmp_path / "vdm.gpkg")
+    info = pyqgis_layer_info(gpkg, "stations")
+    assert info["valid"] and info["features"] == 755, info
+    assert info["renderer"] == "categorizedSymbol" and info["labels_enabled"] and info["label_field"] == "numero_bv"
+    assert qgis_checkvalidity(gpkg, "stations", workdir=tmp_path)["invalid"] == 0
+
+    full = build_vdm(tmp_path / "vdm.geojson")
+    web = build_vdm(tmp_path / "vdm-web.geojson", "--simplify", "web")
+    assert full.stat().st_size > 3 * web.stat().st_size
+    check = subprocess.run([sys.executable, "-m", "boundaries", "check", web, "--communes", c],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert qgis_invalid_count(web) == 0

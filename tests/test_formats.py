@@ -119,7 +119,7 @@ def test_simplify_keeps_each_commune_partitioned_and_shrinks(town):
 
 
 def test_simplify_levels_and_bad_values():
-    assert tolerance_m("web") == 5.0 and tolerance_m("2.5") == 2.5 and tolerance_m(None) == 0
+    assert tolerance_m("web") == 10.0 and tolerance_m("2.5") == 2.5 and tolerance_m(None) == 0
     for bad in ("fast", "-1", "nan"):
         with pytest.raises(InputError):
             tolerance_m(bad)
