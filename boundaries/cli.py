@@ -66,13 +66,10 @@ def _progress(quiet: bool):
     if quiet or not sys.stderr.isatty():
         return None
 
-    def wrap(iterable, length):
-        with click.progressbar(
-            iterable, length=length, label="communes", file=sys.stderr, show_eta=True, show_pos=True
-        ) as bar:
-            yield from bar
+    def bar(total):
+        return click.progressbar(length=total, label="communes", file=sys.stderr, show_eta=True, show_pos=True)
 
-    return wrap
+    return bar
 
 
 @main.command(cls=_Command)
@@ -158,6 +155,8 @@ def _progress(quiet: bool):
               help="Keep this share of unique coordinates out of the build and report how many of those "
                    "addresses fall inside their own station (accuracy without any official map).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --holdout choice.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Build communes in this many processes, largest first (0: all cores). Same output for any value.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
 def build(addresses, outlines, output, fmt, split, simplify, results_path, results_id, departement, commune, method, hull_ratio, hull_buffer_m,
@@ -166,7 +165,7 @@ def build(addresses, outlines, output, fmt, split, simplify, results_path, resul
           commune_column, x_column, y_column, crs, commune_field, outside_tolerance_m,
           area_tolerance_m2, imprecise_radius_m, outlier_neighbours, outlier_spread, share_offset_m,
           frontage_step_m, frontage_max_gap_m, fragment_max_rows, empty_land_m, empty_land_max_m2, smooth_window_m,
-          holdout, seed, quiet, as_json):
+          holdout, seed, jobs, quiet, as_json):
     """Build station polygons from ADDRESSES (REU CSV/CSV.gz/Parquet or any point table).
 
     Every commune is partitioned exactly between its stations and checked; rows
@@ -213,6 +212,7 @@ def build(addresses, outlines, output, fmt, split, simplify, results_path, resul
         holdout=holdout,
         seed=seed,
         progress=_progress(quiet),
+        jobs=jobs or os.cpu_count() or 1,
     )
     report = result.report
     stations = result.stations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -176,7 +176,8 @@ def build(
     params: Parameters = Parameters(),
     holdout: float = 0.0,
     seed: int = 0,
-    progress: Callable[[Iterable, int], Iterable] | None = None,
+    progress: Callable[[int], object] | None = None,
+    jobs: int = 1,
 ) -> BuildResult:
     """Build the polygon of every polling station of the selected communes.
 
@@ -208,7 +209,11 @@ def build(
     seed : int
         Seed of the hold-out choice.
     progress : callable, optional
-        ``progress(iterable, length)`` wraps the loop over communes (a progress bar).
+        ``progress(total)`` returns a context manager with ``update(n)``: a progress
+        bar over the communes (``click.progressbar(length=total)`` fits).
+    jobs : int
+        Communes are built in this many processes (largest first); the output is the
+        same whatever the number.
 
     Returns
     -------
@@ -278,67 +283,30 @@ def build(
     # --- tessellate → repair → check, per outline -------------------------------------
     seeds_by_unit = dict(tuple(seeds.groupby("unit", sort=True)))
     unit_stations = rows.groupby("unit")["station_key"].unique()
-    built_keys, built_geoms, unit_info = [], [], {}
-    units = used_units
-    iterator = progress(units, len(units)) if progress else units
-    for unit in iterator:
-        t0 = time.perf_counter()
-        outline = unit_geom[unit]
+    built, unit_info = {}, {}
+    tasks = []
+    for unit in used_units:
         s = seeds_by_unit.get(unit)
         if s is None or len(s) == 0:
-            unit_info[unit] = {"seeds": 0, "seconds": round(time.perf_counter() - t0, 4), "partition": None}
-            continue
-        chosen = "commune"
-        if len(unit_stations[unit]) == 1 or s["station_key"].nunique() == 1:
-            keys = np.array([s["station_key"].iloc[0]], dtype=object)
-            polys = np.array([outline], dtype=object)
+            unit_info[unit] = {"seeds": 0, "seconds": 0.0, "partition": None}
+        elif len(unit_stations[unit]) == 1 or s["station_key"].nunique() == 1:
+            # one station: its whole outline, no tessellation
+            built[unit] = (np.array([s["station_key"].iloc[0]], dtype=object), np.array([unit_geom[unit]], dtype=object))
+            unit_info[unit] = {"method": "commune", "seeds": int(n_real.get(unit, 0)),
+                               "frontage_seeds": int(len(s) - n_real.get(unit, 0)), "seconds": 0.0,
+                               "partition": {"ok": True, "stations": 1}}
         else:
-            chosen = choose_method(s, outline, params) if method == "auto" else method
-            keys, polys = tessellate(s, outline, chosen, params)
-        # The optional steps below rebuild a partition from whatever they are given:
-        # a tessellation bug must show before them. Overlaps or gaps change the area sum.
-        balance = float(shapely.area(polys).sum() - shapely.area(outline))
-        if abs(balance) > params.area_tolerance_m2:
-            raise PartitionError(
-                f"commune {unit}: the station cells do not partition the outline (their areas add up to "
-                f"{balance:+,.2f} m² from the outline's: an overlap or a gap); this is a bug in boundaries, "
-                "nothing was written — please report it with the input"
-            )
-        moved = empty_moved = 0
-        if params.empty_land_m > 0 and len(polys) > 1:
-            polys, empty_moved = assign_empty_land(
-                keys, polys, outline, s[["sx", "sy"]].to_numpy(), s["station_key"].to_numpy(), params.empty_land_m, params.empty_land_max_m2
-            )
-        if params.fragment_max_rows >= 0 and len(polys) > 1:
-            real = s[s["rows"] > 0]
-            polys, moved = reassign_fragments(
-                keys, polys, real[["sx", "sy"]].to_numpy(), real["rows"].to_numpy(), params.fragment_max_rows
-            )
-        if params.smooth_window_m > 0 and len(polys) > 1:
-            real = s[s["rows"] > 0]
-            polys = smooth_partition(
-                polys, params.smooth_window_m, real[["sx", "sy"]].to_numpy(),
-                np.searchsorted(keys, real["station_key"].to_numpy()),
-            )
-        polys, actions = repair_partition(polys, params.area_tolerance_m2)
-        result = check_partition(polys, outline, params.area_tolerance_m2, actions["coverage_valid"])
-        if not result.ok:
-            raise PartitionError(
-                f"commune {unit}: the stations do not partition the outline ({'; '.join(result.problems())}); "
-                "this is a bug in boundaries, nothing was written — please report it with the input"
-            )
-        built_keys.extend(keys)
-        built_geoms.extend(polys)
-        unit_info[unit] = {
-            "method": chosen,
-            "seeds": int(n_real.get(unit, 0)),
-            "frontage_seeds": int(len(s) - n_real.get(unit, 0)),
-            "fragments_moved": moved,
-            "empty_land_moved": empty_moved,
-            "seconds": round(time.perf_counter() - t0, 4),
-            "repair": actions,
-            "partition": result.to_dict(),
-        }
+            tasks.append(unit)
+    tasks.sort(key=lambda u: -len(seeds_by_unit[u]))  # largest first: the pool ends together
+    for unit, (keys, polys, info) in _run_units(
+        tasks, lambda u: (u, unit_geom[u], seeds_by_unit[u], method, params), jobs, progress, len(used_units)
+    ):
+        built[unit] = (keys, polys)
+        info["seeds"] = int(n_real.get(unit, 0))
+        info["frontage_seeds"] = int(len(seeds_by_unit[unit]) - n_real.get(unit, 0))
+        unit_info[unit] = info
+    built_keys = [k for u in sorted(built) for k in built[u][0]]
+    built_geoms = [g for u in sorted(built) for g in built[u][1]]
 
     # --- stations and report --------------------------------------------------------
     stations = _station_table(rows)
@@ -390,6 +358,92 @@ def build(
         }
     report.seconds = time.perf_counter() - started
     return BuildResult(stations=gdf, report=report, communes=communes_used)
+
+
+def build_unit(unit: str, outline, s: pd.DataFrame, method: str, params: Parameters):
+    """Tessellate, repair and check one outline unit with several stations.
+
+    Returns the station keys, their polygons (metric CRS) and the unit's report
+    details. Runs in a worker process under ``jobs > 1``: it depends on its
+    arguments only.
+    """
+    t0 = time.perf_counter()
+    chosen = choose_method(s, outline, params) if method == "auto" else method
+    keys, polys = tessellate(s, outline, chosen, params)
+    # The optional steps below rebuild a partition from whatever they are given:
+    # a tessellation bug must show before them. Overlaps or gaps change the area sum.
+    balance = float(shapely.area(polys).sum() - shapely.area(outline))
+    if abs(balance) > params.area_tolerance_m2:
+        raise PartitionError(
+            f"commune {unit}: the station cells do not partition the outline (their areas add up to "
+            f"{balance:+,.2f} m² from the outline's: an overlap or a gap); this is a bug in boundaries, "
+            "nothing was written — please report it with the input"
+        )
+    moved = empty_moved = 0
+    real = s[s["rows"] > 0]
+    if params.empty_land_m > 0:
+        polys, empty_moved = assign_empty_land(
+            keys, polys, outline, s[["sx", "sy"]].to_numpy(), s["station_key"].to_numpy(),
+            params.empty_land_m, params.empty_land_max_m2,
+        )
+    if params.fragment_max_rows >= 0:
+        polys, moved = reassign_fragments(
+            keys, polys, real[["sx", "sy"]].to_numpy(), real["rows"].to_numpy(), params.fragment_max_rows
+        )
+    if params.smooth_window_m > 0:
+        polys = smooth_partition(
+            polys, params.smooth_window_m, real[["sx", "sy"]].to_numpy(),
+            np.searchsorted(keys, real["station_key"].to_numpy()),
+        )
+    polys, actions = repair_partition(polys, params.area_tolerance_m2)
+    result = check_partition(polys, outline, params.area_tolerance_m2, actions["coverage_valid"])
+    if not result.ok:
+        raise PartitionError(
+            f"commune {unit}: the stations do not partition the outline ({'; '.join(result.problems())}); "
+            "this is a bug in boundaries, nothing was written — please report it with the input"
+        )
+    info = {
+        "method": chosen,
+        "fragments_moved": moved,
+        "empty_land_moved": empty_moved,
+        "seconds": round(time.perf_counter() - t0, 4),
+        "repair": actions,
+        "partition": result.to_dict(),
+    }
+    return keys, polys, info
+
+
+def _build_unit_task(args):
+    unit = args[0]
+    return unit, build_unit(*args)
+
+
+def _run_units(units: list, task_args, jobs: int, progress, total: int):
+    """Yield ``(unit, build_unit(...))`` for each unit, in a pool of ``jobs`` processes when > 1.
+
+    Units come back as they finish; the caller orders them, so the output does not
+    depend on ``jobs``. The progress bar counts every unit of the build, the ones
+    settled without tessellation first.
+    """
+    import contextlib
+
+    with contextlib.ExitStack() as stack:
+        bar = stack.enter_context(progress(total)) if progress else None
+        if bar is not None:
+            bar.update(total - len(units))
+        if jobs > 1 and len(units) > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            pool = stack.enter_context(ProcessPoolExecutor(
+                max_workers=min(jobs, len(units)), mp_context=multiprocessing.get_context("fork")))
+            results = (f.result() for f in as_completed([pool.submit(_build_unit_task, task_args(u)) for u in units]))
+        else:
+            results = (_build_unit_task(task_args(u)) for u in units)
+        for result in results:
+            if bar is not None:
+                bar.update(1)
+            yield result
 
 
 def tessellate(seeds: pd.DataFrame, outline, method: str, params: Parameters):

@@ -58,9 +58,12 @@ def test_build_writes_rfc7946_geojson_and_report(small, tmp_path):
 
 def test_same_input_same_bytes(small, tmp_path):
     a, c = small
-    run("build", a, "--communes", c, "-o", tmp_path / "1.geojson", "-q", check=True)
-    run("build", a, "--communes", c, "-o", tmp_path / "2.geojson", "-q", check=True)
+    run("build", a, "--communes", c, "-o", tmp_path / "1.geojson", "-q", "--jobs", "1", check=True)
+    run("build", a, "--communes", c, "-o", tmp_path / "2.geojson", "-q", "--jobs", "1", check=True)
     assert (tmp_path / "1.geojson").read_bytes() == (tmp_path / "2.geojson").read_bytes()
+    # communes built in two processes, finishing in any order: the same bytes
+    run("build", a, "--communes", c, "-o", tmp_path / "3.geojson", "-q", "--jobs", "2", check=True)
+    assert (tmp_path / "1.geojson").read_bytes() == (tmp_path / "3.geojson").read_bytes()
 
 
 def test_stdout_output_and_json_summary(small, tmp_path):

@@ -156,3 +156,15 @@ def test_confidence_predicts_holdout_accuracy_per_station():
     quartile = pd.qcut(m["confidence"].rank(method="first"), 4, labels=False)
     by_q = m.groupby(quartile)["own_station"].mean()
     assert by_q[0] < by_q[3] - 0.03  # the least trusted quarter is measurably worse
+
+
+def test_val_de_marne_same_stations_with_one_or_two_processes():
+    folder = shared_path("val-de-marne-2016")
+    one = boundaries.build(folder / "addresses.csv.gz", folder / "communes.geojson", jobs=1)
+    two = boundaries.build(folder / "addresses.csv.gz", folder / "communes.geojson", jobs=2)
+    assert list(one.stations["id_bv"]) == list(two.stations["id_bv"])
+    assert shapely.equals_exact(one.stations.geometry.values, two.stations.geometry.values, 0).all()
+    def timeless(report):  # the per-commune details, without their timings
+        return {k: {**v, "seconds": None} for k, v in report.communes.items()}
+
+    assert timeless(one.report) == timeless(two.report)
