@@ -77,6 +77,17 @@ def _as_list(value) -> list[str]:
     return [str(v).strip() for v in value if str(v).strip()]
 
 
+def _read_prefixes(departement, commune) -> tuple[str, ...] | None:
+    """Commune-code prefixes a file can be filtered by while read: the selected départements'."""
+    deps = [d for d in _as_list(departement) if codes.is_departement_code(d)]
+    coms = [c for c in _as_list(commune) if codes.is_commune_code(c)]
+    if coms:
+        deps = deps or sorted({codes.departement_of(c) for c in coms})
+    elif not deps:
+        return None
+    return tuple(deps)
+
+
 def select_scope(rows: pd.DataFrame, departement=None, commune=None) -> np.ndarray:
     """Mask of the rows in the selected départements and communes.
 
@@ -231,9 +242,10 @@ def build(
     if method not in METHODS:
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     started = time.perf_counter()
-    rows, src_crs = read_addresses(addresses, columns, crs)
+    rows, src_crs = read_addresses(addresses, columns, crs, _read_prefixes(departement, commune))
+    skipped = int(rows.attrs.get("rows_skipped", 0))
     outlines, n_repaired = read_communes(communes, commune_field)
-    report = Report(parameters=params.to_dict(), method=method, rows_read=len(rows))
+    report = Report(parameters=params.to_dict(), method=method, rows_read=len(rows) + skipped)
     report.inputs = {
         "addresses": str(addresses) if not hasattr(addresses, "columns") else "<DataFrame>",
         "communes": str(communes) if not hasattr(communes, "columns") else "<GeoDataFrame>",
@@ -245,7 +257,7 @@ def build(
 
     # --- read → scope ---------------------------------------------------------------
     scope = select_scope(rows, departement, commune)
-    report.rows_out_of_scope = int((~scope).sum())
+    report.rows_out_of_scope = int((~scope).sum()) + skipped
     rows = rows.loc[scope].reset_index(drop=True)
     rows["commune"] = rows["commune"].fillna("")
     rows["station"] = rows["station"].fillna("")

@@ -94,17 +94,42 @@ def _sniff_text(path: Path) -> tuple[str, str, str]:
     return encoding, sep, header
 
 
-def _read_table(path: Path) -> tuple[pd.DataFrame, str | None]:
-    """Read a CSV(.gz)/Parquet table, or a point layer, as strings. Returns (frame, crs)."""
+#: Rows per chunk when a CSV is filtered while read.
+CSV_CHUNK_ROWS = 500_000
+
+
+def _read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref") -> tuple[pd.DataFrame, str | None]:
+    """Read a CSV(.gz)/Parquet table, or a point layer, as strings. Returns (frame, crs).
+
+    With ``prefixes``, only rows whose ``commune_col`` starts with one of them are
+    kept, filtered while reading (a table without that column is read whole).
+    """
     suffixes = "".join(path.suffixes[-2:]).lower()
     if path.suffix.lower() in (".parquet", ".pq", ".geoparquet"):
         try:
             import pyarrow.parquet as pq
 
-            table = pq.read_table(path)
+            skipped = 0
+            schema = pq.read_schema(path)
+            if prefixes and commune_col in schema.names and b"geo" not in (schema.metadata or {}):
+                import pyarrow.compute as pc
+                import pyarrow.dataset as ds
+
+                import pyarrow as pa
+
+                field = ds.field(commune_col).cast(pa.string())
+                cond = None
+                for p in prefixes:
+                    c = pc.starts_with(field, pattern=p)
+                    cond = c if cond is None else (cond | c)
+                table = ds.dataset(path, format="parquet").to_table(filter=cond)
+                skipped = pq.ParquetFile(path).metadata.num_rows - table.num_rows
+            else:
+                table = pq.read_table(path)
         except Exception as exc:  # pyarrow raises many kinds
             raise InputError(f"cannot read Parquet address file {path}: {exc}") from None
         df = table.to_pandas()
+        df.attrs["rows_skipped"] = skipped
         crs = None
         if b"geo" in (table.schema.metadata or {}):
             import geopandas as gpd
@@ -125,22 +150,36 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, str | None]:
     encoding, sep, header = _sniff_text(path)
     if not header.strip():
         raise InputError(f"address file {path} is empty: it needs a header line and rows")
+    options = dict(
+        sep=sep,
+        dtype=str,
+        encoding=encoding,
+        keep_default_na=False,
+        na_values=[""],
+        compression="gzip" if suffixes.endswith(".gz") else None,
+        quoting=csv.QUOTE_MINIMAL,
+        low_memory=False,
+    )
     try:
-        df = pd.read_csv(
-            path,
-            sep=sep,
-            dtype=str,
-            encoding=encoding,
-            keep_default_na=False,
-            na_values=[""],
-            compression="gzip" if suffixes.endswith(".gz") else None,
-            quoting=csv.QUOTE_MINIMAL,
-            low_memory=False,
-        )
+        if prefixes and commune_col in _split_header(header, sep):
+            kept, skipped = [], 0
+            with pd.read_csv(path, chunksize=CSV_CHUNK_ROWS, **options) as chunks:
+                for chunk in chunks:
+                    keep = chunk[commune_col].fillna("").str.strip().str.startswith(tuple(prefixes))
+                    skipped += int((~keep).sum())
+                    kept.append(chunk.loc[keep.to_numpy()])
+            df = pd.concat(kept, ignore_index=True)
+            df.attrs["rows_skipped"] = skipped
+        else:
+            df = pd.read_csv(path, **options)
     except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"cannot parse address file {path} as a table: {msg}") from None
     return df, None
+
+
+def _split_header(header: str, sep: str) -> list[str]:
+    return [h.strip().strip('"').lstrip("\ufeff") for h in next(csv.reader([header], delimiter=sep))]
 
 
 def _points_to_columns(gdf) -> pd.DataFrame:
@@ -202,7 +241,8 @@ def _as_code(values: pd.Series) -> pd.Series:
     return s.mask(s == "")
 
 
-def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str | None = None):
+def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str | None = None,
+                   commune_prefixes: tuple[str, ...] | None = None):
     """Read an address table into the canonical address frame.
 
     Parameters
@@ -215,6 +255,12 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
         from the REU's.
     crs : str, optional
         CRS of the coordinates; default that of the layer, else EPSG:4326.
+    commune_prefixes : tuple of str, optional
+        Keep only rows whose commune code starts with one of these (a
+        département's code), filtered while a CSV or Parquet file is read, so a
+        national table never sits in memory whole (Parquet: pyarrow dataset
+        filter; CSV: read in chunks). The number of rows skipped is in the
+        frame's ``attrs["rows_skipped"]``.
 
     Returns
     -------
@@ -236,8 +282,9 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
     else:
         path = Path(source)
         _check_file(path, "address", "ADDRESSES")
-        df, layer_crs = _read_table(path)
+        df, layer_crs = _read_table(path, commune_prefixes, columns.commune or REU_COLUMNS["commune"])
         where = f"address file {path}"
+    skipped = int(df.attrs.get("rows_skipped", 0))
     if len(df.columns) == 0:
         raise InputError(f"{where} has no columns: it needs a header line and rows")
     cols = [str(c) for c in df.columns]
@@ -259,6 +306,9 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
     commune_col = _find(cols, columns.commune, (REU_COLUMNS["commune"],))
     if commune_col is None and columns.commune:
         need("commune", "--commune-column", (columns.commune,))
+    if len(df) == 0 and skipped:
+        raise InputError(f"no address in département {', '.join(commune_prefixes)} in {where}; "
+                         "check --departement / --commune")
     if len(df) == 0:
         raise InputError(f"{where} has a header but no rows")
 
@@ -298,6 +348,7 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
     weight = _to_float(df[w]) if w else np.ones(len(df))
     weight[~(weight > 0)] = 1.0  # a missing or non-positive weight counts once
     out["weight"] = weight
+    out.attrs["rows_skipped"] = skipped
     return out, crs or layer_crs or "EPSG:4326"
 
 

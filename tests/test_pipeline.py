@@ -161,3 +161,26 @@ def test_broken_partition_stops_the_build_naming_the_commune(monkeypatch, tmp_pa
     assert res.exit_code == 3
     assert "commune 94001" in res.output and "overlap" in res.output and "Traceback" not in res.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_files_are_filtered_by_departement_while_read(tmp_path, monkeypatch, fmt):
+    """A national table is never read whole for one département: CSV in chunks, Parquet by a filter."""
+    import boundaries.read
+
+    a1, o1, _ = grid_town("94", "EPSG:2154", origin=(652000, 6850000), seed=2)
+    a2, o2, _ = grid_town("04", "EPSG:2154", origin=(950000, 6330000), seed=3)
+    table = pd.concat([a2, a1, a2.assign(id="x")], ignore_index=True)  # 94 in the middle of the file
+    path = tmp_path / f"national.{fmt}"
+    table.to_csv(path, index=False) if fmt == "csv" else table.to_parquet(path)
+    monkeypatch.setattr(boundaries.read, "CSV_CHUNK_ROWS", 97)  # many chunks, 94 across their borders
+    rows, _ = boundaries.read.read_addresses(path, commune_prefixes=("94",))
+    assert len(rows) == len(a1) and rows.attrs["rows_skipped"] == 2 * len(a2)
+    outlines = pd.concat([o1, o2])
+    from_file = boundaries.build(path, outlines, departement="94")
+    in_memory = boundaries.build(a1, o1)
+    assert from_file.report.rows_read == len(table)
+    assert from_file.report.rows_out_of_scope == 2 * len(a2)
+    assert_accounted(from_file, table)
+    assert list(from_file.stations["id_bv"]) == list(in_memory.stations["id_bv"])
+    assert from_file.stations.geometry.geom_equals_exact(in_memory.stations.geometry, 1e-9).all()
