@@ -10,7 +10,7 @@ writes into the folder:
   number, so a reader filters a département from the row-group statistics of ``code_commune_ref``;
 - ``addresses.csv.gz`` with ``--csv`` (the same table as gzipped CSV);
 - ``communes.gpkg``: the commune outlines in Lambert-93 (EPSG:2154), fields ``code`` and ``nom``
-  (GeoPackage reads about 3× faster than GeoJSON with pyogrio; see ``bench_outline_formats``);
+  (with pyogrio, 35,000 communes read in 0.035 s from GeoPackage against 0.33 s from GeoJSON);
 - ``summary.json``: the shape statistics (also returned by :func:`synth`).
 
 Shape ("national shape": France has about 16 M rows, 69,000 stations, 35,000 communes, 6,800 of
@@ -35,6 +35,12 @@ them with several stations, ~100 départements):
   middle), ``interpolation``, ``locality``, ``municipality`` (commune centre, shared by several
   stations); ~0.1 % rows without coordinates; ``geo_score`` by type in 0.3–1; ``nb_adresses`` 1
   for ~92 %. No row lies outside its commune (rows far from their commune are not simulated).
+
+Measured here (2 cores, one run each): 1 M rows / 10 départements in 5.2 s, 0.45 GB peak RSS
+(parquet 15.9 MB; with ``--csv`` 10.6 s and a 17.2 MB CSV.gz); 16 M rows / 96 départements in 91 s,
+0.82 GB peak RSS, parquet 247 MB (96 row groups; one département reads in 0.25 s with a
+``code_commune_ref`` filter), GeoPackage 9.2 MB — 34,900 communes, 69,432 stations, 80.7 % of
+communes with one station, 111 with ≥ 50 stations, the largest at the 900-station cap.
 
 Everything is vectorised with numpy per département (one short loop per commune only to throw
 the commune centres). Same arguments → byte-identical files.
