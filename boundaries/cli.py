@@ -61,13 +61,13 @@ def main():
     """
 
 
-def _progress(quiet: bool):
-    """A click progress bar over communes, only on a terminal and without --quiet."""
+def _progress(quiet: bool, label: str = "communes"):
+    """A click progress bar (over communes), only on a terminal and without --quiet."""
     if quiet or not sys.stderr.isatty():
         return None
 
     def bar(total):
-        return click.progressbar(length=total, label="communes", file=sys.stderr, show_eta=True, show_pos=True)
+        return click.progressbar(length=total, label=label, file=sys.stderr, show_eta=True, show_pos=True)
 
     return bar
 
@@ -94,6 +94,11 @@ def _progress(quiet: bool):
 @click.option("--results-id", default=None, help="Station-id column of --results (detected).")
 @click.option("--departement", "departement", multiple=True, metavar="CODE",
               help="Keep only this département (94, 2A, 974). Repeatable.")
+@click.option("--all", "all_departements", is_flag=True,
+              help="Build every département of the table, one at a time (see --work-dir).")
+@click.option("--work-dir", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="With --all or several --departement: folder of the per-département parts, reused by a rerun "
+                   "when their inputs and options are unchanged (default: OUTPUT.parts).")
 @click.option("--commune", "commune", multiple=True, metavar="CODE",
               help="Keep only this commune (INSEE code; 75056 selects Paris's arrondissements). Repeatable.")
 @click.option("--method", type=click.Choice(["voronoi", "hull", "auto"]), default="voronoi", show_default=True,
@@ -159,7 +164,8 @@ def _progress(quiet: bool):
               help="Build communes in this many processes, largest first (0: all cores). Same output for any value.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
-def build(addresses, outlines, output, fmt, split, simplify, results_path, results_id, departement, commune, method, hull_ratio, hull_buffer_m,
+def build(addresses, outlines, output, fmt, split, simplify, results_path, results_id, departement, all_departements,
+          work_dir, commune, method, hull_ratio, hull_buffer_m,
           auto_holdout, auto_min_test, auto_margin, report_path,
           id_column,
           commune_column, x_column, y_column, crs, commune_field, outside_tolerance_m,
@@ -199,21 +205,38 @@ def build(addresses, outlines, output, fmt, split, simplify, results_path, resul
         empty_land_m=empty_land_m, empty_land_max_m2=empty_land_max_m2, share_offset_m=share_offset_m,
         auto_holdout=auto_holdout, auto_min_test=auto_min_test, auto_margin=auto_margin,
     )
-    result = run_build(
-        addresses,
-        outlines,
-        method=method,
-        departement=list(departement) or None,
-        commune=list(commune) or None,
-        columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column),
-        crs=crs,
-        commune_field=commune_field,
-        params=params,
-        holdout=holdout,
-        seed=seed,
-        progress=_progress(quiet),
-        jobs=jobs or os.cpu_count() or 1,
-    )
+    national = all_departements or len(departement) > 1
+    if national and (commune or holdout):
+        raise click.UsageError("--all and several --departement build whole départements: "
+                               "without --commune and --holdout")
+    if national:
+        from .national import build_departements
+
+        if output == "-" and not work_dir:
+            raise click.UsageError("with -o -, say where the per-département parts go with --work-dir")
+        result = build_departements(
+            addresses, outlines, work_dir or f"{output.rstrip('/')}.parts",
+            departements=None if all_departements else list(departement), method=method,
+            columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column), crs=crs,
+            commune_field=commune_field, params=params, jobs=jobs or os.cpu_count() or 1,
+            progress=_progress(quiet, "départements"),
+        )
+    else:
+        result = run_build(
+            addresses,
+            outlines,
+            method=method,
+            departement=list(departement) or None,
+            commune=list(commune) or None,
+            columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column),
+            crs=crs,
+            commune_field=commune_field,
+            params=params,
+            holdout=holdout,
+            seed=seed,
+            progress=_progress(quiet),
+            jobs=jobs or os.cpu_count() or 1,
+        )
     report = result.report
     stations = result.stations
     if tolerance > 0:

@@ -57,6 +57,8 @@ class Report:
     seconds: float = 0.0
     simplify: dict | None = None
     results: dict | None = None
+    departements: dict | None = None
+    departements_without_outline: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         from . import __version__
@@ -81,6 +83,8 @@ class Report:
             "seconds": round(self.seconds, 3),
             "simplify": self.simplify,
             "results": self.results,
+            "departements": self.departements,
+            "departements_without_outline": self.departements_without_outline,
             "communes": self.communes,
         }
 
@@ -124,6 +128,12 @@ class Report:
         if self.communes_without_outline:
             shown = ", ".join(self.communes_without_outline[:8])
             lines.append(f"  communes without outline: {shown}")
+        if self.departements:
+            reused = sum(1 for d in self.departements.values() if d["cached"])
+            lines.append(f"{len(self.departements)} départements built one by one, {reused} reused from the work "
+                         "folder")
+        if self.departements_without_outline:
+            lines.append("  départements without outline: " + ", ".join(self.departements_without_outline))
         if self.simplify and self.simplify["vertices_before"]:
             s = self.simplify
             lines.append(f"simplified by {s['tolerance_m']:g} m: {s['vertices_before']:,} → {s['vertices_after']:,} "

@@ -1,0 +1,248 @@
+"""Many départements, one at a time: bounded memory, parallel, resumable.
+
+A national run builds each département on its own — reading only its rows of the
+table (:func:`boundaries.read.read_addresses` filters while reading) — and writes
+each result as a *part* in a work folder, named by a content hash of everything
+that decides it: the département's rows, its outlines, the method, the
+parameters and the version of ``boundaries``. A rerun finds the parts whose hash
+still matches and skips them, so a crash costs one département, and a refresh of
+the table rebuilds only the départements whose rows changed. The parts are then
+merged in département order; the output is the same whatever the number of
+processes and whichever parts were reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import codes
+from .errors import InputError
+from .params import Parameters
+from .read import REU_COLUMNS, AddressColumns, _read_table, read_communes
+from .report import Report
+
+
+def departements_of_table(addresses, columns: AddressColumns = AddressColumns()) -> dict[str, int]:
+    """Rows per département of an address table, reading its commune column only.
+
+    Rows whose commune code gives no département are counted under ``""``.
+    """
+    col = columns.commune or REU_COLUMNS["commune"]
+    if isinstance(addresses, pd.DataFrame):
+        values = addresses[col]
+    else:
+        path = Path(addresses)
+        if path.suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            values = pq.read_table(path, columns=[col]).column(col).to_pandas()
+        else:
+            from .read import _sniff_text
+
+            encoding, sep, _ = _sniff_text(path)
+            values = pd.read_csv(path, sep=sep, encoding=encoding, usecols=[col], dtype=str,
+                                 keep_default_na=False)[col]
+    deps = pd.Series(codes.departement_of(values.astype("string").fillna("").str.strip().to_numpy(dtype=object)))
+    valid = deps.map(lambda d: bool(d) and codes.is_departement_code(d))
+    counts = deps[valid].value_counts()
+    out = {d: int(n) for d, n in sorted(counts.items())}
+    if (~valid).any():
+        out[""] = int((~valid).sum())  # rows without a usable commune code
+    return out
+
+
+def _rows_of(addresses, dep: str, col: str) -> pd.DataFrame:
+    if isinstance(addresses, pd.DataFrame):
+        keep = addresses[col].astype("string").fillna("").str.strip().str.startswith(dep)
+        return addresses.loc[keep.to_numpy()].reset_index(drop=True)
+    df, _ = _read_table(Path(addresses), (dep,), col)
+    df.attrs.pop("rows_skipped", None)  # the other départements' rows are counted once, by the caller
+    return df
+
+
+def part_key(rows: pd.DataFrame, outlines, dep: str, method: str, params: Parameters,
+             columns: AddressColumns, crs: str | None) -> str:
+    """The content hash naming a département's part (hex, 16 characters)."""
+    from . import __version__
+
+    h = hashlib.sha256()
+    h.update(json.dumps({"version": __version__, "departement": dep, "method": method,
+                         "params": params.to_dict(), "columns": vars(columns) if hasattr(columns, "__dict__")
+                         else str(columns), "crs": crs}, sort_keys=True, default=str).encode())
+    h.update(pd.util.hash_pandas_object(rows.astype("string"), index=False).to_numpy().tobytes())
+    h.update(str(outlines.crs).encode())
+    for code, geom in zip(outlines["code"], outlines.geometry.values):
+        h.update(str(code).encode() + b"\0" + geom.wkb)
+    return h.hexdigest()[:16]
+
+
+def _build_departement(addresses, outlines, dep: str, work_dir: str, method: str, params: Parameters,
+                       columns: AddressColumns, crs: str | None) -> dict:
+    """Build one département into its part (or find it done). Runs in a worker process."""
+    from .pipeline import build
+    from .write import atomic_path
+
+    t0 = time.perf_counter()
+    col = columns.commune or REU_COLUMNS["commune"]
+    rows = _rows_of(addresses, dep, col)
+    mine = outlines[np.asarray(codes.departement_of(outlines["code"].to_numpy(dtype=object))) == dep]
+    key = part_key(rows, mine, dep, method, params, columns, crs)
+    stations_path = Path(work_dir) / f"{dep}-{key}.parquet"
+    report_path = Path(work_dir) / f"{dep}-{key}.report.json"
+    if stations_path.is_file() and report_path.is_file():
+        return {"departement": dep, "key": key, "cached": True, "rows": len(rows),
+                "stations": str(stations_path), "report": str(report_path), "seconds": 0.0}
+    result = build(rows, mine.reset_index(drop=True), method=method, columns=columns, crs=crs, params=params,
+                   departement=dep, jobs=1)
+    with atomic_path(report_path) as tmp:
+        Path(tmp).write_text(result.report.to_json())
+    with atomic_path(stations_path) as tmp:  # the stations last: a part counts only when both exist
+        result.stations.to_parquet(tmp, index=False)
+    for old in Path(work_dir).glob(f"{dep}-*"):  # parts of earlier inputs of this département
+        if not old.name.startswith(f"{dep}-{key}"):
+            old.unlink(missing_ok=True)
+    return {"departement": dep, "key": key, "cached": False, "rows": len(rows), "stations": str(stations_path),
+            "report": str(report_path), "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def build_departements(
+    addresses,
+    communes,
+    work_dir,
+    *,
+    departements=None,
+    method: str = "voronoi",
+    columns: AddressColumns = AddressColumns(),
+    crs: str | None = None,
+    commune_field: str | None = None,
+    params: Parameters = Parameters(),
+    jobs: int = 1,
+    progress=None,
+):
+    """Build several départements (default: every one of the table) one at a time, resumably.
+
+    Parameters
+    ----------
+    addresses, communes, method, columns, crs, commune_field, params
+        As for :func:`boundaries.build`; ``addresses`` is best a Parquet or CSV file
+        (each département's rows are read on their own).
+    work_dir : str or pathlib.Path
+        Folder of the per-département parts (created); keep it between runs to resume.
+    departements : list of str, optional
+        The départements to build; default all those of the table.
+    jobs : int
+        Départements built at once, each in its own process (largest first).
+    progress : callable, optional
+        ``progress(total)``: a progress bar over the départements.
+
+    Returns
+    -------
+    BuildResult
+        All stations (sorted by commune, then number) and one merged report, whose
+        ``departements`` lists each part, its hash and whether it was reused.
+    """
+    import geopandas as gpd
+
+    from .colouring import neighbour_colours
+    from .pipeline import BuildResult
+
+    started = time.perf_counter()
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    outlines, n_repaired = read_communes(communes, commune_field)
+    sizes = departements_of_table(addresses, columns)
+    if departements:
+        unknown = [d for d in departements if not codes.is_departement_code(d)]
+        if unknown:
+            raise InputError(f"--departement {unknown[0]!r} is not a département code (2 digits, 2A/2B, or 971…978)")
+        missing = [d for d in departements if d not in sizes]
+        if missing:
+            raise InputError(f"no address in département {', '.join(missing)} (the table has: "
+                             f"{', '.join(list(sizes)[:20])})")
+        deps = list(dict.fromkeys(departements))
+    else:
+        deps = [d for d in sizes if d]
+    if not deps:
+        raise InputError("no address with a département code in the table; check the commune column")
+    outline_deps = set(codes.departement_of(outlines["code"].to_numpy(dtype=object)))
+    no_outline = [d for d in deps if d not in outline_deps]
+    todo = sorted((d for d in deps if d in outline_deps), key=lambda d: (-sizes[d], d))  # largest first
+    args = dict(method=method, params=params, columns=columns, crs=crs)
+    parts = {}
+    with _bar(progress, len(todo)) as bar:
+        if jobs > 1 and len(todo) > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor, as_completed
+
+            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
+                                     mp_context=multiprocessing.get_context("fork")) as pool:
+                futures = [pool.submit(_build_departement, addresses, outlines, d, str(work_dir), **args)
+                           for d in todo]
+                for fut in as_completed(futures):
+                    info = fut.result()
+                    parts[info["departement"]] = info
+                    bar.update(1)
+        else:
+            for d in todo:
+                parts[d] = _build_departement(addresses, outlines, d, str(work_dir), **args)
+                bar.update(1)
+
+    frames = [gpd.read_parquet(parts[d]["stations"]) for d in sorted(parts)]
+    stations = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    # colours were chosen per département: choose them again across their borders
+    stations["colour"] = neighbour_colours(stations.geometry.values.to_numpy())
+    reports = [json.loads(Path(parts[d]["report"]).read_text()) for d in sorted(parts)]
+    report = merge_reports(reports, params, method)
+    report.outlines_repaired = n_repaired
+    report.inputs = {"addresses": str(addresses) if not isinstance(addresses, pd.DataFrame) else "<DataFrame>",
+                     "communes": str(communes) if not hasattr(communes, "columns") else "<GeoDataFrame>",
+                     "departement": deps, "work_dir": str(work_dir)}
+    report.departements = {d: {k: v for k, v in parts[d].items() if k not in ("stations", "report", "departement")}
+                           for d in sorted(parts)}
+    report.departements_without_outline = no_outline
+    # rows never read by a département's build: other départements, no outline, no commune code
+    unbuilt = sum(sizes[d] for d in no_outline) + sizes.get("", 0)
+    other = sum(sizes.values()) - sum(sizes[d] for d in deps) - sizes.get("", 0)
+    report.rows_read += other + unbuilt
+    report.rows_out_of_scope += other
+    report.rows_dropped["commune_without_outline"] = report.rows_dropped.get("commune_without_outline", 0) + unbuilt
+    report.seconds = time.perf_counter() - started
+    return BuildResult(stations=stations, report=report)
+
+
+class _NoBar:
+    def update(self, n):
+        pass
+
+
+class _bar:
+    def __init__(self, progress, total):
+        self.cm = progress(total) if progress else None
+
+    def __enter__(self):
+        return self.cm.__enter__() if self.cm else _NoBar()
+
+    def __exit__(self, *exc):
+        return self.cm.__exit__(*exc) if self.cm else False
+
+
+def merge_reports(reports: list[dict], params: Parameters, method: str) -> Report:
+    """One report from the per-département ones: counts added, lists and per-commune details joined."""
+    out = Report(parameters=params.to_dict(), method=method)
+    out.rows_dropped = {}
+    for r in reports:
+        for k in ("rows_read", "rows_out_of_scope", "rows_used", "rows_held_out", "stations_in", "stations_out",
+                  "communes_built"):
+            setattr(out, k, getattr(out, k) + int(r.get(k) or 0))
+        for k, v in (r.get("rows_dropped") or {}).items():
+            out.rows_dropped[k] = out.rows_dropped.get(k, 0) + int(v)
+        out.stations_without_polygon += r.get("stations_without_polygon") or []
+        out.communes_without_outline += r.get("communes_without_outline") or []
+        out.communes.update(r.get("communes") or {})
+    return out
