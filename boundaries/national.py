@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import codes
 from .errors import InputError
+from .parallel import run_tasks
 from .params import Parameters
 from .read import REU_COLUMNS, AddressColumns, _read_table, read_communes
 from .report import Report
@@ -173,25 +174,8 @@ def build_departements(
     outline_deps = set(codes.departement_of(outlines["code"].to_numpy(dtype=object)))
     no_outline = [d for d in deps if d not in outline_deps]
     todo = sorted((d for d in deps if d in outline_deps), key=lambda d: (-sizes[d], d))  # largest first
-    args = dict(method=method, params=params, columns=columns, crs=crs)
-    parts = {}
-    with _bar(progress, len(todo)) as bar:
-        if jobs > 1 and len(todo) > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
-                                     mp_context=multiprocessing.get_context("fork")) as pool:
-                futures = [pool.submit(_build_departement, addresses, outlines, d, str(work_dir), **args)
-                           for d in todo]
-                for fut in as_completed(futures):
-                    info = fut.result()
-                    parts[info["departement"]] = info
-                    bar.update(1)
-        else:
-            for d in todo:
-                parts[d] = _build_departement(addresses, outlines, d, str(work_dir), **args)
-                bar.update(1)
+    tasks = [(addresses, outlines, d, str(work_dir), method, params, columns, crs) for d in todo]
+    parts = {info["departement"]: info for info in run_tasks(_build_departement, tasks, jobs, progress)}
 
     frames = [gpd.read_parquet(parts[d]["stations"]) for d in sorted(parts)]
     stations = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs="EPSG:4326")
@@ -214,22 +198,6 @@ def build_departements(
     report.rows_dropped["commune_without_outline"] = report.rows_dropped.get("commune_without_outline", 0) + unbuilt
     report.seconds = time.perf_counter() - started
     return BuildResult(stations=stations, report=report)
-
-
-class _NoBar:
-    def update(self, n):
-        pass
-
-
-class _bar:
-    def __init__(self, progress, total):
-        self.cm = progress(total) if progress else None
-
-    def __enter__(self):
-        return self.cm.__enter__() if self.cm else _NoBar()
-
-    def __exit__(self, *exc):
-        return self.cm.__exit__(*exc) if self.cm else False
 
 
 def merge_reports(reports: list[dict], params: Parameters, method: str) -> Report:

@@ -18,6 +18,7 @@ from .emptyland import assign_empty_land
 from .errors import InputError, PartitionError
 from .fragments import reassign_fragments
 from .evaluate import holdout_accuracy, holdout_split, neighbour_agreement
+from .parallel import run_tasks
 from .params import Parameters
 from .read import AddressColumns, read_addresses, read_communes
 from .report import Report
@@ -310,8 +311,9 @@ def build(
         else:
             tasks.append(unit)
     tasks.sort(key=lambda u: -len(seeds_by_unit[u]))  # largest first: the pool ends together
-    for unit, (keys, polys, info) in _run_units(
-        tasks, lambda u: (u, unit_geom[u], seeds_by_unit[u], method, params), jobs, progress, len(used_units)
+    task_args = [(u, unit_geom[u], seeds_by_unit[u], method, params) for u in tasks]
+    for unit, (keys, polys, info) in run_tasks(
+        _build_unit_task, task_args, jobs, progress, already_done=len(used_units) - len(tasks)
     ):
         built[unit] = (keys, polys)
         info["seeds"] = int(n_real.get(unit, 0))
@@ -425,37 +427,8 @@ def build_unit(unit: str, outline, s: pd.DataFrame, method: str, params: Paramet
     return keys, polys, info
 
 
-def _build_unit_task(args):
-    unit = args[0]
-    return unit, build_unit(*args)
-
-
-def _run_units(units: list, task_args, jobs: int, progress, total: int):
-    """Yield ``(unit, build_unit(...))`` for each unit, in a pool of ``jobs`` processes when > 1.
-
-    Units come back as they finish; the caller orders them, so the output does not
-    depend on ``jobs``. The progress bar counts every unit of the build, the ones
-    settled without tessellation first.
-    """
-    import contextlib
-
-    with contextlib.ExitStack() as stack:
-        bar = stack.enter_context(progress(total)) if progress else None
-        if bar is not None:
-            bar.update(total - len(units))
-        if jobs > 1 and len(units) > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
-
-            pool = stack.enter_context(ProcessPoolExecutor(
-                max_workers=min(jobs, len(units)), mp_context=multiprocessing.get_context("fork")))
-            results = (f.result() for f in as_completed([pool.submit(_build_unit_task, task_args(u)) for u in units]))
-        else:
-            results = (_build_unit_task(task_args(u)) for u in units)
-        for result in results:
-            if bar is not None:
-                bar.update(1)
-            yield result
+def _build_unit_task(unit, *args):
+    return unit, build_unit(unit, *args)
 
 
 def tessellate(seeds: pd.DataFrame, outline, method: str, params: Parameters):
