@@ -139,7 +139,7 @@ def _progress(quiet: bool, label: str = "communes"):
 @click.option("--share-offset", "share_offset_m", type=click.FloatRange(min=0), default=3.0, show_default=True,
               help="A station whose every address sits on coordinates won by bigger stations keeps a seed this "
                    "far (m) from its heaviest one, so it still gets land; 0 reports it without polygon.")
-@click.option("--frontage-step", "frontage_step_m", type=click.FloatRange(min=0), default=10.0, show_default=True,
+@click.option("--frontage-step", "frontage_step_m", type=click.FloatRange(min=0), default=20.0, show_default=True,
               help="Street-aware seeds: spacing (m) of points added between consecutive same-station addresses "
                    "of a street side (needs geo_adresse); 0 turns it off.")
 @click.option("--frontage-max-gap", "frontage_max_gap_m", type=click.FloatRange(min=0), default=150.0,

@@ -85,7 +85,7 @@ class Parameters:
     auto_holdout: float = 0.1
     auto_min_test: int = 20
     auto_margin: float = 0.0
-    frontage_step_m: float = 10.0
+    frontage_step_m: float = 20.0
     frontage_max_gap_m: float = 150.0
     fragment_max_rows: int = 0
     empty_land_m: float = 0.0

@@ -289,27 +289,29 @@ def build(
     reason[usable[lost]] = "contested_coordinate"
     rows["reason"] = reason
     agreement = neighbour_agreement(seeds)
-    extra = _frontage(rows, seeds, params)
+    # Only communes split between stations are tessellated, and need frontage seeds: most
+    # communes have one station, and get no per-commune frame of their own.
+    stations_per_unit = seeds.groupby("unit")["station_key"].nunique()
+    shared = set(stations_per_unit.index[stations_per_unit.to_numpy() > 1])
+    extra = _frontage(rows, seeds, params, shared)
     n_real = seeds.groupby("unit").size()
+    first_key = seeds.groupby("unit")["station_key"].first()
     seeds = pd.concat([seeds, extra], ignore_index=True) if len(extra) else seeds
 
     # --- tessellate → repair → check, per outline -------------------------------------
-    seeds_by_unit = dict(tuple(seeds.groupby("unit", sort=True)))
-    unit_stations = rows.groupby("unit")["station_key"].unique()
+    seeds_by_unit = dict(tuple(seeds[seeds["unit"].isin(shared)].groupby("unit", sort=True)))
     built, unit_info = {}, {}
     tasks = []
     for unit in used_units:
-        s = seeds_by_unit.get(unit)
-        if s is None or len(s) == 0:
-            unit_info[unit] = {"seeds": 0, "seconds": 0.0, "partition": None}
-        elif len(unit_stations[unit]) == 1 or s["station_key"].nunique() == 1:
-            # one station: its whole outline, no tessellation
-            built[unit] = (np.array([s["station_key"].iloc[0]], dtype=object), np.array([unit_geom[unit]], dtype=object))
-            unit_info[unit] = {"method": "commune", "seeds": int(n_real.get(unit, 0)),
-                               "frontage_seeds": int(len(s) - n_real.get(unit, 0)), "seconds": 0.0,
-                               "partition": {"ok": True, "stations": 1}}
-        else:
+        if unit in shared:
             tasks.append(unit)
+        elif unit not in n_real.index:
+            unit_info[unit] = {"seeds": 0, "seconds": 0.0, "partition": None}
+        else:
+            # one station: its whole outline, no tessellation
+            built[unit] = (np.array([first_key[unit]], dtype=object), np.array([unit_geom[unit]], dtype=object))
+            unit_info[unit] = {"method": "commune", "seeds": int(n_real[unit]), "frontage_seeds": 0,
+                               "seconds": 0.0, "partition": {"ok": True, "stations": 1}}
     tasks.sort(key=lambda u: -len(seeds_by_unit[u]))  # largest first: the pool ends together
     task_args = [(u, unit_geom[u], seeds_by_unit[u], method, params) for u in tasks]
     for unit, (keys, polys, info) in run_tasks(
@@ -495,11 +497,12 @@ def confidence(stations: pd.DataFrame, agreement: pd.Series) -> np.ndarray:
     return np.round(kept * np.where(single, 1.0, agree), 3)
 
 
-def _frontage(rows: pd.DataFrame, seeds: pd.DataFrame, params: Parameters) -> pd.DataFrame:
-    """Street-aware extra seeds, snapped to the grid, never on an address seed."""
-    if params.frontage_step_m <= 0 or rows["address"].isna().all():
+def _frontage(rows: pd.DataFrame, seeds: pd.DataFrame, params: Parameters, units: set) -> pd.DataFrame:
+    """Street-aware extra seeds of ``units``, snapped to the grid, never on an address seed."""
+    if params.frontage_step_m <= 0 or rows["address"].isna().all() or not units:
         return seeds.iloc[:0]
-    used = rows.loc[rows["reason"].isna()]
+    used = rows.loc[rows["reason"].isna() & rows["unit"].isin(units)]
+    seeds = seeds[seeds["unit"].isin(units)]
     parsed = parse_addresses(used["address"])
     extra = frontage_seeds(
         used.assign(number=parsed["number"].to_numpy(), street=parsed["street"].to_numpy()),
@@ -611,25 +614,34 @@ def _fill_report(report: Report, rows, stations, has_polygon, unit_info) -> None
     report.communes_without_outline = sorted(set(rows.loc[rows["unit"].isna(), "commune"]))
     report.communes_built = sum(1 for info in unit_info.values() if info.get("partition"))
 
+    # Per commune, from group counts (one pass each), not one groupby slice per commune:
+    # a national run has 35,000 communes.
+    reason_of = rows["reason"].fillna("")  # "" = used
+    counts = rows.groupby(["commune", reason_of], sort=True).size()
+    by_reason: dict = {}
+    for (code, why), n in zip(counts.index, counts.to_numpy()):
+        by_reason.setdefault(code, {})[why] = int(n)
+    unit_of = rows.groupby("commune", sort=True)["unit"].first()
+    st_code = stations["code_commune"].to_numpy(dtype=object)
+    st_in = pd.Series(1, index=st_code).groupby(level=0).sum()
+    st_out = pd.Series(has_polygon.astype(np.int64), index=st_code).groupby(level=0).sum()
+    missing_by: dict = {}
+    for r in missing.itertuples():
+        missing_by.setdefault(r.code_commune, []).append({"id_bv": r.id_bv, "reason": r.reason})
     per_commune = {}
-    by_commune = rows.groupby("commune", sort=True)
-    st_by_commune = stations.groupby("code_commune", sort=True)
-    for code, g in by_commune:
-        st = st_by_commune.get_group(code)
-        dropped = g["reason"].value_counts()
-        unit = g["unit"].iloc[0]
-        info = unit_info.get(unit, {}) if isinstance(unit, str) else {}
+    for code, n_by in by_reason.items():
+        unit = unit_of.get(code)
+        unit = unit if isinstance(unit, str) else None
+        info = unit_info.get(unit, {}) if unit is not None else {}
         per_commune[code] = {
-            "outline": unit if isinstance(unit, str) else None,
-            "rows_read": int(len(g)),
-            "rows_used": int(g["reason"].isna().sum()),
-            "rows_held_out": int(dropped.get(HELD_OUT, 0)),
-            "rows_dropped": {r: int(dropped[r]) for r in REASONS if r in dropped},
-            "stations_in": int(len(st)),
-            "stations_out": int(has_polygon[st.index].sum()),
-            "stations_without_polygon": [
-                {"id_bv": r.id_bv, "reason": r.reason} for r in st.loc[~has_polygon[st.index]].itertuples()
-            ],
+            "outline": unit,
+            "rows_read": sum(n_by.values()),
+            "rows_used": n_by.get("", 0),
+            "rows_held_out": n_by.get(HELD_OUT, 0),
+            "rows_dropped": {r: n_by[r] for r in REASONS if r in n_by},
+            "stations_in": int(st_in.get(code, 0)),
+            "stations_out": int(st_out.get(code, 0)),
+            "stations_without_polygon": missing_by.get(code, []),
             "method": info.get("method"),
             "seeds": info.get("seeds", 0),
             "frontage_seeds": info.get("frontage_seeds", 0),

@@ -117,10 +117,16 @@ def _read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref"
 
                 import pyarrow as pa
 
-                field = ds.field(commune_col).cast(pa.string())
                 cond = None
                 for p in prefixes:
-                    c = pc.starts_with(field, pattern=p)
+                    if p and (pa.types.is_string(schema.field(commune_col).type)
+                              or pa.types.is_large_string(schema.field(commune_col).type)):
+                        # "29" ≤ code < "2:" is exactly "starts with 29", and a range is checked
+                        # against each row group's min/max: the others are never read
+                        field = ds.field(commune_col)
+                        c = (field >= p) & (field < p[:-1] + chr(ord(p[-1]) + 1))
+                    else:
+                        c = pc.starts_with(ds.field(commune_col).cast(pa.string()), pattern=p)
                     cond = c if cond is None else (cond | c)
                 table = ds.dataset(path, format="parquet").to_table(filter=cond)
                 skipped = pq.ParquetFile(path).metadata.num_rows - table.num_rows

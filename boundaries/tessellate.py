@@ -48,8 +48,11 @@ def voronoi_partition(
     stations, groups = group_indices(np.asarray(station))
     if len(stations) == 1:
         return stations, np.array([outline], dtype=object)
-    frame = shapely.buffer(shapely.envelope(outline), margin_m, join_style="mitre")
-    frame = shapely.envelope(shapely.union(frame, shapely.envelope(shapely.multipoints(xy))))
+    # the frame: the outline's box widened by the margin, and the seeds' box (from the array)
+    x0, y0, x1, y1 = shapely.bounds(outline)
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    frame = shapely.box(min(x0 - margin_m, lo[0]), min(y0 - margin_m, lo[1]),
+                        max(x1 + margin_m, hi[0]), max(y1 + margin_m, hi[1]))
     cells = shapely.get_parts(
         shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=frame, ordered=True)
     )

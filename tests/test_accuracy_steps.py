@@ -19,6 +19,11 @@ def test_parse_addresses():
     assert parsed["number"].tolist()[:3] == [12, 2, 28]
     assert parsed["street"].tolist()[:3] == ["rue de la paix", "rue maire", "rue de mars"]
     assert np.isnan(parsed["number"].iloc[3]) and pd.isna(parsed["street"].iloc[4])
+    # no-break spaces, a number suffix before an accented street, a lone letter that starts the street
+    odd = parse_addresses(pd.Series(["5\u00a0Rue\u00a0\u00a0Haute 29000 Quimper", "7 ter Écoles 29000 Quimper",
+                                     "3 Bérénice 29000 Quimper"]))
+    assert odd["number"].tolist() == [5, 7, 3]
+    assert odd["street"].tolist() == ["rue haute", "écoles", "bérénice"]
 
 
 def side(numbers, station, x0, y, street="rue a"):
