@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 problems found by a check, 2 bad input or usage
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -162,6 +163,9 @@ def _progress(quiet: bool, label: str = "communes"):
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --holdout choice.")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
               help="Build communes in this many processes, largest first (0: all cores). Same output for any value.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler (tcp://host:8786) to run the tasks on, or 'local' for a local cluster of --jobs "
+                   "workers; needs `pip install 'boundaries[cluster]'`.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
 def build(addresses, outlines, output, fmt, split, simplify, results_path, results_id, departement, all_departements,
@@ -171,7 +175,7 @@ def build(addresses, outlines, output, fmt, split, simplify, results_path, resul
           commune_column, x_column, y_column, crs, commune_field, outside_tolerance_m,
           area_tolerance_m2, imprecise_radius_m, outlier_neighbours, outlier_spread, share_offset_m,
           frontage_step_m, frontage_max_gap_m, fragment_max_rows, empty_land_m, empty_land_max_m2, smooth_window_m,
-          holdout, seed, jobs, quiet, as_json):
+          holdout, seed, jobs, scheduler, quiet, as_json):
     """Build station polygons from ADDRESSES (REU CSV/CSV.gz/Parquet or any point table).
 
     Every commune is partitioned exactly between its stations and checked; rows
@@ -209,34 +213,41 @@ def build(addresses, outlines, output, fmt, split, simplify, results_path, resul
     if national and (commune or holdout):
         raise click.UsageError("--all and several --departement build whole départements: "
                                "without --commune and --holdout")
-    if national:
-        from .national import build_departements
+    if national and output == "-" and not work_dir:
+        raise click.UsageError("with -o -, say where the per-département parts go with --work-dir")
+    jobs = jobs or os.cpu_count() or 1
+    with contextlib.ExitStack() as stack:
+        if scheduler:  # connect before reading anything: an unreachable scheduler fails at once
+            from .parallel import connect
 
-        if output == "-" and not work_dir:
-            raise click.UsageError("with -o -, say where the per-département parts go with --work-dir")
-        result = build_departements(
-            addresses, outlines, work_dir or f"{output.rstrip('/')}.parts",
-            departements=None if all_departements else list(departement), method=method,
-            columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column), crs=crs,
-            commune_field=commune_field, params=params, jobs=jobs or os.cpu_count() or 1,
-            progress=_progress(quiet, "départements"),
-        )
-    else:
-        result = run_build(
-            addresses,
-            outlines,
-            method=method,
-            departement=list(departement) or None,
-            commune=list(commune) or None,
-            columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column),
-            crs=crs,
-            commune_field=commune_field,
-            params=params,
-            holdout=holdout,
-            seed=seed,
-            progress=_progress(quiet),
-            jobs=jobs or os.cpu_count() or 1,
-        )
+            stack.enter_context(connect(scheduler, jobs))
+        if national:
+            from .national import build_departements
+
+            result = build_departements(
+                addresses, outlines, work_dir or f"{output.rstrip('/')}.parts",
+                departements=None if all_departements else list(departement), method=method,
+                columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column), crs=crs,
+                commune_field=commune_field, params=params, jobs=jobs,
+                progress=_progress(quiet, "départements"), scheduler=scheduler,
+            )
+        else:
+            result = run_build(
+                addresses,
+                outlines,
+                method=method,
+                departement=list(departement) or None,
+                commune=list(commune) or None,
+                columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column),
+                crs=crs,
+                commune_field=commune_field,
+                params=params,
+                holdout=holdout,
+                seed=seed,
+                progress=_progress(quiet),
+                jobs=jobs,
+                scheduler=scheduler,
+            )
     report = result.report
     stations = result.stations
     if tolerance > 0:

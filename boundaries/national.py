@@ -102,7 +102,7 @@ def _table_digest(rows: pd.DataFrame) -> bytes:
 
 def _build_departement(addresses, outlines, dep: str, work_dir: str, method: str, params: Parameters,
                        columns: AddressColumns, crs: str | None) -> dict:
-    """Build one département into its part (or find it done). Runs in a worker process."""
+    """Build one département into its part (or find it done). Runs in a worker process or a Dask worker."""
     from .pipeline import build
     from .write import atomic_path
 
@@ -142,6 +142,7 @@ def build_departements(
     params: Parameters = Parameters(),
     jobs: int = 1,
     progress=None,
+    scheduler: str | None = None,
 ):
     """Build several départements (default: every one of the table) one at a time, resumably.
 
@@ -158,6 +159,13 @@ def build_departements(
         Départements built at once, each in its own process (largest first).
     progress : callable, optional
         ``progress(total)``: a progress bar over the départements.
+    scheduler : str, optional
+        Build the départements on a Dask cluster instead (each département one
+        task, its communes built in turn): the scheduler's address
+        (``tcp://host:8786``), or ``"local"`` for a local cluster of ``jobs``
+        workers (needs ``boundaries[cluster]``). The workers read ``addresses`` and
+        write into ``work_dir`` by the same paths as here (made absolute): on a
+        cluster of several machines both must be on a filesystem they all see.
 
     Returns
     -------
@@ -191,9 +199,13 @@ def build_departements(
     outline_dep = np.asarray(codes.departement_of(outlines["code"].to_numpy(dtype=object)))
     no_outline = [d for d in deps if d not in set(outline_dep)]
     todo = sorted((d for d in deps if d not in no_outline), key=lambda d: (-sizes[d], d))  # largest first
+    # absolute paths: a Dask worker may not run in this folder
+    source = addresses if isinstance(addresses, pd.DataFrame) else str(Path(addresses).resolve())
     # each task gets its own département's outlines: less to send to each worker
-    tasks = [(addresses, outlines[outline_dep == d], d, str(work_dir), method, params, columns, crs) for d in todo]
-    parts = {info["departement"]: info for info in run_tasks(_build_departement, tasks, jobs, progress)}
+    tasks = [(source, outlines[outline_dep == d], d, str(work_dir.resolve()), method, params, columns, crs)
+             for d in todo]
+    parts = {info["departement"]: info
+             for info in run_tasks(_build_departement, tasks, jobs, progress, scheduler=scheduler)}
 
     frames = [gpd.read_parquet(parts[d]["stations"]) for d in sorted(parts)]
     stations = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs="EPSG:4326")

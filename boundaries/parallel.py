@@ -1,34 +1,132 @@
-"""Run independent tasks in a process pool, with a progress bar, whatever order they finish in."""
+"""Run independent tasks in a process pool or on a Dask cluster, with a progress bar, whatever order they finish in.
+
+Dask is imported only when a scheduler is asked for (``pip install 'boundaries[cluster]'``).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
+
+from .errors import InputError
+
+#: Seconds to wait for a Dask scheduler before giving up.
+CONNECT_TIMEOUT = 10
+
+#: Clients opened by :func:`connect` in this process, by the scheduler they were asked for.
+_OPEN: dict = {}
+
+# Task arguments of these types are sent with each task; any other argument every
+# task shares (the same object) is sent to the cluster once.
+_SMALL = (str, bytes, int, float, bool, type(None))
 
 
-def run_tasks(func, tasks: list, jobs: int = 1, progress=None, already_done: int = 0):
-    """Yield ``func(*task)`` for each task, as it finishes: in ``jobs`` processes when > 1.
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise InputError("--scheduler needs Dask's distributed scheduler: pip install 'boundaries[cluster]'") from None
+    return distributed
+
+
+@contextlib.contextmanager
+def connect(scheduler: str, jobs: int = 1):
+    """A Dask client on ``scheduler`` for the duration, reused by nested calls.
+
+    Parameters
+    ----------
+    scheduler : str
+        The scheduler's address (``tcp://host:8786``), or ``"local"``: a
+        ``LocalCluster`` of ``jobs`` single-threaded worker processes, started here
+        and stopped on exit.
+    jobs : int
+        Workers of the ``"local"`` cluster; unused with an address (the cluster
+        has its own workers).
+
+    Yields
+    ------
+    distributed.Client
+        While the block runs, :func:`run_tasks` with the same ``scheduler`` uses this
+        client instead of opening another.
+
+    Raises
+    ------
+    InputError
+        ``distributed`` is not installed, or the scheduler did not answer within
+        :data:`CONNECT_TIMEOUT` seconds.
+    """
+    if scheduler in _OPEN:
+        yield _OPEN[scheduler]
+        return
+    distributed = _distributed()
+    with contextlib.ExitStack() as stack:
+        if scheduler == "local":
+            # any free port for its web server (8787 may be taken); workers' warnings (e.g. on
+            # cancelling the rest after an error) would clutter stderr
+            cluster = stack.enter_context(distributed.LocalCluster(
+                n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=":0",
+                silence_logs=logging.ERROR))
+            target = cluster
+        else:
+            target = scheduler
+        try:
+            client = distributed.Client(target, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        except (OSError, ValueError, TypeError) as exc:  # TimeoutError is an OSError
+            raise InputError(f"cannot reach the Dask scheduler at {scheduler!r} ({type(exc).__name__}: {exc}); "
+                             "start it, or check --scheduler") from None
+        stack.enter_context(client)
+        _OPEN[scheduler] = client
+        stack.callback(_OPEN.pop, scheduler, None)
+        yield client
+
+
+def run_tasks(func, tasks: list, jobs: int = 1, progress=None, already_done: int = 0, scheduler: str | None = None):
+    """Yield ``func(*task)`` for each task, as it finishes: in ``jobs`` processes when > 1, or on a Dask cluster.
 
     Results come back in completion order; callers put them back in their own
-    order, so the output never depends on ``jobs``.
+    order, so the output never depends on ``jobs`` or ``scheduler``.
 
     Parameters
     ----------
     func : callable
-        A module-level function (it runs in forked worker processes).
+        A module-level function (it runs in forked worker processes, or in Dask
+        workers, which import it by name: they need ``boundaries`` installed).
     tasks : list of tuple
-        The arguments of each call.
+        The arguments of each call, in the order they should start (largest first).
     jobs : int
-        Worker processes; 1 runs the tasks here, in order.
+        Worker processes; 1 runs the tasks here, in order. With ``scheduler="local"``,
+        the workers of the local cluster.
     progress : callable, optional
         ``progress(total)`` returns a context manager with ``update(n)``.
     already_done : int
         Units of work settled before these tasks, counted in the bar's total.
+    scheduler : str, optional
+        A Dask scheduler address (``tcp://host:8786``) or ``"local"`` (see
+        :func:`connect`): each task becomes one Dask future, submitted in order.
+        Arguments shared by every task (the same object, e.g. the outlines) are sent
+        to the cluster once.
+
+    Yields
+    ------
+    object
+        ``func(*task)``, for each task.
+
+    Raises
+    ------
+    InputError
+        ``scheduler`` is given but ``distributed`` is missing or the scheduler is
+        unreachable.
+    Exception
+        Whatever a task raised, of the same class (e.g. :class:`~boundaries.errors.PartitionError`);
+        the tasks not yet finished are cancelled.
     """
     with contextlib.ExitStack() as stack:
         bar = stack.enter_context(progress(already_done + len(tasks))) if progress else None
         if bar is not None and already_done:
             bar.update(already_done)
-        if jobs > 1 and len(tasks) > 1:
+        if scheduler and tasks:
+            results = _on_cluster(stack, func, tasks, jobs, scheduler)
+        elif jobs > 1 and len(tasks) > 1:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -41,3 +139,18 @@ def run_tasks(func, tasks: list, jobs: int = 1, progress=None, already_done: int
             if bar is not None:
                 bar.update(1)
             yield result
+
+
+def _on_cluster(stack: contextlib.ExitStack, func, tasks: list, jobs: int, scheduler: str):
+    """Submit one future per task (in order) on the scheduler's cluster; their results as they finish."""
+    distributed = _distributed()
+    client = stack.enter_context(connect(scheduler, jobs))
+    first = tasks[0]
+    shared = [i for i, a in enumerate(first)
+              if len(tasks) > 1 and not isinstance(a, _SMALL) and all(t[i] is a for t in tasks[1:])]
+    sent = {i: client.scatter(first[i], hash=False) for i in shared}
+    # one future per task, not batches: a batch would run whole on one worker
+    futures = [client.submit(func, *(sent.get(i, a) for i, a in enumerate(t)), pure=False) for t in tasks]
+    # runs before a client opened here is closed: on a reused client, drop what is left
+    stack.callback(client.cancel, futures + list(sent.values()))
+    return (f.result() for f in distributed.as_completed(futures, loop=client.loop))

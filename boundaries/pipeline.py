@@ -190,6 +190,7 @@ def build(
     seed: int = 0,
     progress: Callable[[int], object] | None = None,
     jobs: int = 1,
+    scheduler: str | None = None,
 ) -> BuildResult:
     """Build the polygon of every polling station of the selected communes.
 
@@ -226,6 +227,11 @@ def build(
     jobs : int
         Communes are built in this many processes (largest first); the output is the
         same whatever the number.
+    scheduler : str, optional
+        Build the communes on a Dask cluster instead: its scheduler's address
+        (``tcp://host:8786``), or ``"local"`` for a local cluster of ``jobs`` workers
+        (see :func:`boundaries.parallel.run_tasks`; needs ``boundaries[cluster]``).
+        The output is the same as without.
 
     Returns
     -------
@@ -234,7 +240,7 @@ def build(
     Raises
     ------
     InputError
-        Bad input (missing file/column, empty selection...).
+        Bad input (missing file/column, empty selection...), or an unreachable ``scheduler``.
     PartitionError
         A commune's stations failed the partition check (a bug; nothing is returned).
     """
@@ -315,7 +321,7 @@ def build(
     tasks.sort(key=lambda u: -len(seeds_by_unit[u]))  # largest first: the pool ends together
     task_args = [(u, unit_geom[u], seeds_by_unit[u], method, params) for u in tasks]
     for unit, (keys, polys, info) in run_tasks(
-        _build_unit_task, task_args, jobs, progress, already_done=len(used_units) - len(tasks)
+        _build_unit_task, task_args, jobs, progress, already_done=len(used_units) - len(tasks), scheduler=scheduler
     ):
         built[unit] = (keys, polys)
         info["seeds"] = int(n_real.get(unit, 0))
@@ -380,8 +386,8 @@ def build_unit(unit: str, outline, s: pd.DataFrame, method: str, params: Paramet
     """Tessellate, repair and check one outline unit with several stations.
 
     Returns the station keys, their polygons (metric CRS) and the unit's report
-    details. Runs in a worker process under ``jobs > 1``: it depends on its
-    arguments only.
+    details. Runs in a worker process under ``jobs > 1`` or a Dask worker: it
+    depends on its arguments only.
     """
     t0 = time.perf_counter()
     chosen = choose_method(s, outline, params) if method == "auto" else method
