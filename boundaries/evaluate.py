@@ -84,6 +84,12 @@ def neighbour_agreement(seeds: pd.DataFrame) -> pd.Series:
     seeds = seeds[seeds["rows"].to_numpy() > 0]
     if len(seeds) == 0:
         return pd.Series(dtype=float)
+    # a unit with one station (most communes) agrees fully: no neighbour search there
+    shared = seeds.groupby("unit")["station_key"].transform("nunique").to_numpy() > 1
+    alone_units = pd.Series(1.0, index=pd.Index(np.unique(seeds["station_key"].to_numpy()[~shared]), name="station"))
+    seeds = seeds[shared]
+    if len(seeds) == 0:
+        return alone_units
     unit = pd.factorize(seeds["unit"])[0].astype(float)
     station = seeds["station_key"].to_numpy()
     rows = seeds["rows"].to_numpy(dtype=float)
@@ -94,7 +100,7 @@ def neighbour_agreement(seeds: pd.DataFrame) -> pd.Series:
     same = np.where(alone, True, station[np.minimum(nn[:, 1], len(seeds) - 1)] == station)
     frame = pd.DataFrame({"station": station, "agree": same * rows, "rows": rows})
     g = frame.groupby("station", sort=True)[["agree", "rows"]].sum()
-    return g["agree"] / g["rows"]
+    return pd.concat([g["agree"] / g["rows"], alone_units]).sort_index()
 
 
 def holdout_accuracy(geoms_by_key: dict, px: np.ndarray, py: np.ndarray, keys: np.ndarray) -> dict:

@@ -49,13 +49,18 @@ def reassign_fragments(
     parts, owner = shapely.get_parts(polygons, return_index=True)
     if len(parts) <= len(polygons):
         return polygons, 0
-    # rows of address seeds in each part
+    # rows of address seeds in each part of the stations in several parts (the others'
+    # only part is their main one): only the seeds inside those stations' bounds are placed
     rows_in = np.zeros(len(parts))
+    split = np.flatnonzero(np.bincount(owner)[owner] > 1)
     if len(seed_xy):
-        tree = shapely.STRtree(parts)
-        pt_idx, part_idx = tree.query(shapely.points(seed_xy), predicate="intersects")
+        x0, y0, x1, y1 = shapely.total_bounds(parts[split])
+        near = np.flatnonzero((seed_xy[:, 0] >= x0) & (seed_xy[:, 0] <= x1)
+                              & (seed_xy[:, 1] >= y0) & (seed_xy[:, 1] <= y1))
+        tree = shapely.STRtree(parts[split])
+        pt_idx, part_idx = tree.query(shapely.points(seed_xy[near]), predicate="intersects")
         first = np.unique(pt_idx, return_index=True)[1]  # a point on a border counts once
-        np.add.at(rows_in, part_idx[first], seed_rows[pt_idx[first]])
+        np.add.at(rows_in, split[part_idx[first]], seed_rows[near[pt_idx[first]]])
     area = shapely.area(parts)
     # main part of each station: most rows, then largest area
     order = np.lexsort((-area, -rows_in, owner))
