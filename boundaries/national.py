@@ -113,20 +113,23 @@ def _build_departement(addresses, outlines, dep: str, work_dir: str, method: str
     key = part_key(rows, mine, dep, method, params, columns, crs)
     stations_path = Path(work_dir) / f"{dep}-{key}.parquet"
     report_path = Path(work_dir) / f"{dep}-{key}.report.json"
-    if stations_path.is_file() and report_path.is_file():
-        return {"departement": dep, "key": key, "cached": True, "rows": len(rows),
-                "stations": str(stations_path), "report": str(report_path), "seconds": 0.0}
+    communes_path = Path(work_dir) / f"{dep}-{key}.communes.parquet"
+    paths = {"stations": str(stations_path), "report": str(report_path), "communes": str(communes_path)}
+    if stations_path.is_file() and report_path.is_file() and communes_path.is_file():
+        return {"departement": dep, "key": key, "cached": True, "rows": len(rows), **paths, "seconds": 0.0}
     result = build(rows, mine.reset_index(drop=True), method=method, columns=columns, crs=crs, params=params,
                    departement=dep, jobs=1)
     with atomic_path(report_path) as tmp:
         Path(tmp).write_text(result.report.to_json())
-    with atomic_path(stations_path) as tmp:  # the stations last: a part counts only when both exist
+    with atomic_path(communes_path) as tmp:
+        result.communes.to_parquet(tmp, index=False)
+    with atomic_path(stations_path) as tmp:  # the stations last: a part counts only when all exist
         result.stations.to_parquet(tmp, index=False)
     for old in Path(work_dir).glob(f"{dep}-*"):  # parts of earlier inputs of this département
         if not old.name.startswith(f"{dep}-{key}"):
             old.unlink(missing_ok=True)
-    return {"departement": dep, "key": key, "cached": False, "rows": len(rows), "stations": str(stations_path),
-            "report": str(report_path), "seconds": round(time.perf_counter() - t0, 3)}
+    return {"departement": dep, "key": key, "cached": False, "rows": len(rows), **paths,
+            "seconds": round(time.perf_counter() - t0, 3)}
 
 
 def build_departements(
@@ -217,7 +220,8 @@ def build_departements(
     report.inputs = {"addresses": str(addresses) if not isinstance(addresses, pd.DataFrame) else "<DataFrame>",
                      "communes": str(communes) if not hasattr(communes, "columns") else "<GeoDataFrame>",
                      "departement": deps, "work_dir": str(work_dir)}
-    report.departements = {d: {k: v for k, v in parts[d].items() if k not in ("stations", "report", "departement")}
+    report.departements = {d: {k: v for k, v in parts[d].items()
+                               if k not in ("stations", "report", "communes", "departement")}
                            for d in sorted(parts)}
     report.departements_without_outline = no_outline
     # rows never read by a département's build: other départements, no outline, no commune code
@@ -227,7 +231,9 @@ def build_departements(
     report.rows_out_of_scope += other
     report.rows_dropped["commune_without_outline"] = report.rows_dropped.get("commune_without_outline", 0) + unbuilt
     report.seconds = time.perf_counter() - started
-    return BuildResult(stations=stations, report=report)
+    outlines_used = pd.concat([gpd.read_parquet(parts[d]["communes"]) for d in sorted(parts)], ignore_index=True)
+    outlines_used = outlines_used.sort_values("code", kind="stable").reset_index(drop=True)
+    return BuildResult(stations=stations, report=report, communes=outlines_used)
 
 
 def merge_reports(reports: list[dict], params: Parameters, method: str) -> Report:

@@ -28,6 +28,10 @@ def test_departement_by_departement_equals_one_build(national, tmp_path):
     assert list(parts.stations["id_bv"]) == list(whole.stations["id_bv"])
     assert shapely.equals_exact(parts.stations.geometry.values, whole.stations.geometry.values, 0).all()
     assert (parts.stations["colour"] == whole.stations["colour"]).all()  # chosen again across borders
+    # the outlines layer (GeoPackage "communes") too
+    cols = ["code", "nom", "n_stations", "n_addresses", "n_dropped", "method"]
+    pd.testing.assert_frame_equal(pd.DataFrame(parts.communes[cols]), pd.DataFrame(whole.communes[cols]))
+    assert shapely.equals_exact(parts.communes.geometry.values, whole.communes.geometry.values, 0).all()
     r = parts.report
     assert r.rows_read == whole.report.rows_read == 60_000
     assert r.rows_read == r.rows_out_of_scope + r.rows_used + sum(r.rows_dropped.values())
@@ -51,7 +55,7 @@ def test_rerun_reuses_parts_and_rebuilds_only_what_changed(national, tmp_path):
     third = build_departements(changed, c, work, jobs=1)
     rebuilt = [d for d, info in third.report.departements.items() if not info["cached"]]
     assert rebuilt == [dep]
-    assert len(list(work.glob(f"{dep}-*.parquet"))) == 1  # the stale part is gone
+    assert len(list(work.glob(f"{dep}-*"))) == 3  # the stale part is gone: stations, communes, report
     assert third.report.rows_read == len(table) - len(drop)
 
 
@@ -61,6 +65,14 @@ def test_cli_all_and_a_list_of_departements(national, tmp_path):
     run = [sys.executable, "-m", "boundaries", "build", str(a), "--communes", str(c), "-q"]
     subprocess.run([*run, "--all", "-o", str(out)], check=True)
     assert (tmp_path / "france.geojson.parts").is_dir()
+    gpkg = tmp_path / "france.gpkg"
+    subprocess.run([*run, "--all", "-o", str(gpkg)], check=True)
+    import pyogrio
+
+    layers = dict(pyogrio.list_layers(gpkg))
+    assert set(layers) >= {"stations", "communes"}
+    assert pyogrio.read_info(gpkg, layer="communes")["features"] == len(
+        pyogrio.read_dataframe(c, read_geometry=False))
     doc = json.loads(out.read_text())
     deps = sorted({f["properties"]["code_departement"] for f in doc["features"]})
     assert len(deps) == 4
