@@ -40,22 +40,31 @@ def departements_of_table(addresses, columns: AddressColumns = AddressColumns())
     else:
         path = Path(addresses)
         if path.suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.compute as pc
             import pyarrow.parquet as pq
 
-            values = pq.read_table(path, columns=[col]).column(col).to_pandas()
+            import pyarrow as pa
+
+            # counted in Arrow, per distinct code: a national column has 16 M values, 35,000 distinct
+            column = pq.read_table(path, columns=[col]).column(col)
+            tally = pc.value_counts(pc.utf8_trim_whitespace(pc.cast(column, pa.string())))
+            values = None
+            per_code = pd.Series(tally.field("counts").to_numpy(zero_copy_only=False),
+                                 index=tally.field("values").to_numpy(zero_copy_only=False))
         else:
             from .read import _sniff_text
 
             encoding, sep, _ = _sniff_text(path)
             values = pd.read_csv(path, sep=sep, encoding=encoding, usecols=[col], dtype=str,
                                  keep_default_na=False)[col]
-    deps = pd.Series(codes.departement_of(values.astype("string").fillna("").str.strip().to_numpy(dtype=object)))
-    names = deps.unique()
-    valid = deps.isin([d for d in names if d and codes.is_departement_code(d)])  # a check per distinct code
-    counts = deps[valid].value_counts()
-    out = {d: int(n) for d, n in sorted(counts.items())}
-    if (~valid).any():
-        out[""] = int((~valid).sum())  # rows without a usable commune code
+    if values is not None:
+        per_code = values.astype("string").str.strip().value_counts(dropna=False)
+    codes_ = [c if isinstance(c, str) else "" for c in per_code.index]
+    deps = [d if d and codes.is_departement_code(d) else "" for d in codes.departement_of(codes_)] if codes_ else []
+    totals = pd.Series(per_code.to_numpy(dtype=np.int64), index=pd.Index(deps, dtype=object)).groupby(level=0).sum()
+    out = {d: int(n) for d, n in sorted(totals.items()) if d}
+    if "" in totals.index:
+        out[""] = int(totals[""])  # rows without a usable commune code
     return out
 
 
