@@ -270,7 +270,7 @@ def build(
     rows["station"] = rows["station"].fillna("")
     _check_coordinates(rows, src_crs)
     rows["unit"] = match_units(rows["commune"].to_numpy(), outlines["code"])
-    used_units = sorted(set(rows["unit"].dropna()))
+    used_units = sorted(rows["unit"].dropna().unique())
     if not used_units:
         raise InputError(
             f"none of the {rows['commune'].nunique():,} communes of the addresses is in the outline file "
