@@ -74,7 +74,7 @@ def _progress(quiet: bool, label: str = "communes"):
 
 
 @main.command(cls=_Command)
-@click.argument("addresses", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("addresses", type=click.Path(path_type=str))
 @click.option("--communes", "outlines", required=True, type=click.Path(path_type=str),
               help="Commune outlines: any vector file GDAL reads (GeoJSON, shapefile, GeoPackage).")
 @click.option("-o", "--output", required=True, type=str,
@@ -261,6 +261,9 @@ def build(addresses, outlines, output, fmt, split, simplify, results_path, resul
     else:
         write_stations(stations, output, fmt, communes=result.communes)
     report.inputs["output"] = output
+    if not quiet:
+        for warning in report.warnings:
+            click.echo(f"boundaries: warning: {warning}", err=True)
     if report_path:
         write_json(report.to_dict(), report_path)
     if as_json:

@@ -118,3 +118,45 @@ def commune_of_station(station_ids):
     """The commune code that starts a REU station id (``"94068_7"`` → ``"94068"``), else None."""
     s = pd.Series(np.asarray(station_ids, dtype=object), dtype="string")
     return s.str.extract(r"^(\d{5}|2[AB]\d{3})_", expand=False).to_numpy(dtype=object, na_value=None)
+
+
+#: Longitude/latitude boxes (min lon, min lat, max lon, max lat) of France: the mainland and
+#: Corsica, then the overseas départements and collectivities with polling stations, each
+#: widened by a little; used to tell coordinates that cannot be French (swapped, wrong CRS).
+FRANCE_EXTENTS = (
+    (-5.8, 41.0, 10.0, 51.5),  # mainland and Corsica
+    (-62.0, 15.7, -60.8, 16.7),  # Guadeloupe
+    (-61.4, 14.2, -60.6, 15.0),  # Martinique
+    (-54.8, 1.9, -51.4, 6.0),  # Guyane
+    (54.9, -21.6, 56.1, -20.7),  # La Réunion
+    (-56.6, 46.6, -55.9, 47.3),  # Saint-Pierre-et-Miquelon
+    (44.8, -13.2, 45.5, -12.4),  # Mayotte
+    (-63.3, 17.7, -62.6, 18.3),  # Saint-Barthélemy, Saint-Martin
+)
+
+
+def in_france(lon, lat) -> np.ndarray:
+    """True where a longitude/latitude (degrees) falls in one of :data:`FRANCE_EXTENTS`."""
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    inside = np.zeros(lon.shape, dtype=bool)
+    for x0, y0, x1, y1 in FRANCE_EXTENTS:
+        inside |= (lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1)
+    return inside
+
+
+#: A commune code that lost its leading zero (a table opened in a spreadsheet): 4112 for 04112.
+_LOST_ZERO = {False: r"\d{4}", True: r"\d{4}_.*"}
+
+
+def repair_lost_zero(values: pd.Series, station: bool = False) -> tuple[pd.Series, np.ndarray]:
+    """Left-pad four-digit commune codes to five (``4112`` → ``04112``), or with ``station``
+    station ids that start with one (``4112_1`` → ``04112_1``).
+
+    Returns the repaired strings and a mask of the values changed. No INSEE commune code
+    has four characters, so the repair is unambiguous.
+    """
+    s = values.astype("string")
+    lost = s.str.fullmatch(_LOST_ZERO[station]).fillna(False).astype(bool).to_numpy()
+    if not lost.any():
+        return values, lost
+    return s.where(~lost, "0" + s), lost

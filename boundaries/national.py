@@ -59,7 +59,8 @@ def departements_of_table(addresses, columns: AddressColumns = AddressColumns())
                                  keep_default_na=False)[col]
     if values is not None:
         per_code = values.astype("string").str.strip().value_counts(dropna=False)
-    codes_ = [c if isinstance(c, str) else "" for c in per_code.index]
+    codes_ = [("0" + c if len(c) == 4 and c.isdigit() else c) if isinstance(c, str) else ""  # 4112 is 04112
+              for c in per_code.index]
     deps = [d if d and codes.is_departement_code(d) else "" for d in codes.departement_of(codes_)] if codes_ else []
     totals = pd.Series(per_code.to_numpy(dtype=np.int64), index=pd.Index(deps, dtype=object)).groupby(level=0).sum()
     out = {d: int(n) for d, n in sorted(totals.items()) if d}
@@ -70,7 +71,8 @@ def departements_of_table(addresses, columns: AddressColumns = AddressColumns())
 
 def _rows_of(addresses, dep: str, col: str) -> pd.DataFrame:
     if isinstance(addresses, pd.DataFrame):
-        keep = addresses[col].astype("string").fillna("").str.strip().str.startswith(dep)
+        code, _ = codes.repair_lost_zero(addresses[col].astype("string").fillna("").str.strip())
+        keep = code.str.startswith(dep)
         return addresses.loc[keep.to_numpy()].reset_index(drop=True)
     df, _ = _read_table(Path(addresses), (dep,), col)
     df.attrs.pop("rows_skipped", None)  # the other départements' rows are counted once, by the caller
@@ -226,6 +228,10 @@ def build_departements(
     reports = [json.loads(Path(parts[d]["report"]).read_text()) for d in sorted(parts)]
     report = merge_reports(reports, params, method)
     report.outlines_repaired = n_repaired
+    report.codes_repaired["outlines"] = int(outlines.attrs.get("codes_repaired", 0))
+    if n_repaired:
+        report.warnings.append(f"{outlines.attrs.get('where', 'outline layer')}: {n_repaired:,} invalid outline "
+                               "geometries (self-intersections) repaired with make_valid")
     report.inputs = {"addresses": str(addresses) if not isinstance(addresses, pd.DataFrame) else "<DataFrame>",
                      "communes": str(communes) if not hasattr(communes, "columns") else "<GeoDataFrame>",
                      "departement": deps, "work_dir": str(work_dir)}
@@ -255,6 +261,9 @@ def merge_reports(reports: list[dict], params: Parameters, method: str) -> Repor
             setattr(out, k, getattr(out, k) + int(r.get(k) or 0))
         for k, v in (r.get("rows_dropped") or {}).items():
             out.rows_dropped[k] = out.rows_dropped.get(k, 0) + int(v)
+        out.duplicate_rows += int(r.get("duplicate_rows") or 0)
+        out.codes_repaired["rows"] += int((r.get("codes_repaired") or {}).get("rows") or 0)
+        out.warnings += [w for w in r.get("warnings") or [] if w not in out.warnings]
         out.stations_without_polygon += r.get("stations_without_polygon") or []
         out.communes_without_outline += r.get("communes_without_outline") or []
         out.communes.update(r.get("communes") or {})

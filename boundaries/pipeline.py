@@ -157,22 +157,70 @@ def _project(rows: pd.DataFrame, src_crs: str, outlines) -> tuple[pd.DataFrame, 
     return rows, projected
 
 
-def _check_coordinates(rows: pd.DataFrame, src_crs: str) -> None:
-    """Catch coordinates that cannot be in the stated CRS (metres given as degrees)."""
+def _check_coordinates(rows: pd.DataFrame, src_crs: str, where: str = "address table",
+                       x_column: str = "longitude", y_column: str = "latitude") -> None:
+    """Catch coordinates that cannot be French longitude/latitude in the stated CRS.
+
+    Metres given as degrees (beyond ±180/±90), longitude and latitude swapped (most points
+    outside France, inside it once exchanged), or points nowhere near France: one line saying
+    which, with an example row and the option that fixes it. A minority of such points is
+    not an error: those rows are dropped later, and counted (``outside_commune``).
+    """
     from pyproj import CRS
 
     if not CRS.from_user_input(src_crs).is_geographic:
         return
     x, y = rows["x"].to_numpy(), rows["y"].to_numpy()
     finite = np.isfinite(x) & np.isfinite(y)
-    if finite.any():
-        out = (np.abs(x[finite]) > 180) | (np.abs(y[finite]) > 90)
-        if out.mean() > 0.5:
-            raise InputError(
-                f"coordinates are not longitude/latitude in degrees ({out.sum():,} rows beyond ±180/±90, "
-                f"e.g. {x[finite][out][0]:.1f}, {y[finite][out][0]:.1f}); if they are metres, say which CRS "
-                f"with --crs (e.g. --crs EPSG:2154)"
-            )
+    if not finite.any():
+        return
+    fx, fy, frow = x[finite], y[finite], rows["row"].to_numpy()[finite]
+    out = (np.abs(fx) > 180) | (np.abs(fy) > 90)
+    if out.mean() > 0.5:
+        raise InputError(
+            f"{where}: coordinates are not longitude/latitude in degrees ({out.sum():,} rows beyond ±180/±90, "
+            f"e.g. {fx[out][0]:.1f}, {fy[out][0]:.1f}); if they are metres, say which CRS "
+            f"with --crs (e.g. --crs EPSG:2154)"
+        )
+    abroad = ~codes.in_france(fx, fy)
+    if abroad.mean() <= 0.5:
+        return
+    i = int(np.flatnonzero(abroad)[0])
+    example = f"data row {frow[i] + 1}: {x_column} {fx[i]:g}, {y_column} {fy[i]:g}"
+    if codes.in_france(fy[abroad], fx[abroad]).mean() > 0.5:
+        raise InputError(
+            f"{where}: {x_column} and {y_column} look swapped ({abroad.sum():,} of {len(fx):,} points fall "
+            f"outside France, and inside it once exchanged; {example}); exchange the two columns, or say "
+            f"--x-column {y_column} --y-column {x_column}"
+        )
+    raise InputError(
+        f"{where}: {abroad.sum():,} of {len(fx):,} points fall outside France and its overseas territories "
+        f"({example}); check which columns hold longitude and latitude (--x-column, --y-column) and their "
+        "CRS (--crs)"
+    )
+
+
+def _report_repairs(report: Report, read_info: dict, outline_info: dict, n_invalid: int) -> None:
+    """Record the input repairs in the report: counts, and one warning line for each."""
+    n_rows = int(read_info.get("codes_repaired", 0))
+    n_outlines = int(outline_info.get("codes_repaired", 0))
+    report.codes_repaired = {"rows": n_rows, "outlines": n_outlines}
+    if n_rows:
+        report.warnings.append(
+            f"{read_info.get('where', 'address table')}: {n_rows:,} rows had a commune code that lost its leading "
+            f"zero, repaired to five characters (e.g. {read_info.get('codes_repaired_example')}); "
+            "keep the codes as text to silence this"
+        )
+    if n_outlines:
+        report.warnings.append(
+            f"{outline_info.get('where', 'outline layer')}: {n_outlines:,} commune codes had lost their leading zero, "
+            "repaired to five characters; store the code field as text to silence this"
+        )
+    if n_invalid:
+        report.warnings.append(
+            f"{outline_info.get('where', 'outline layer')}: {n_invalid:,} invalid outline geometries "
+            "(self-intersections) repaired with make_valid"
+        )
 
 
 def build(
@@ -250,8 +298,10 @@ def build(
         raise InputError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     started = time.perf_counter()
     rows, src_crs = read_addresses(addresses, columns, crs, _read_prefixes(departement, commune))
-    skipped = int(rows.attrs.get("rows_skipped", 0))
+    read_info = dict(rows.attrs)
+    skipped = int(read_info.get("rows_skipped", 0))
     outlines, n_repaired = read_communes(communes, commune_field)
+    outline_info = dict(outlines.attrs)
     report = Report(parameters=params.to_dict(), method=method, rows_read=len(rows) + skipped)
     report.inputs = {
         "addresses": str(addresses) if not hasattr(addresses, "columns") else "<DataFrame>",
@@ -261,6 +311,7 @@ def build(
         "commune": _as_list(commune) or None,
     }
     report.outlines_repaired = n_repaired
+    _report_repairs(report, read_info, outline_info, n_repaired)
 
     # --- read → scope ---------------------------------------------------------------
     scope = select_scope(rows, departement, commune)
@@ -268,14 +319,18 @@ def build(
     rows = rows.loc[scope].reset_index(drop=True)
     rows["commune"] = rows["commune"].fillna("")
     rows["station"] = rows["station"].fillna("")
-    _check_coordinates(rows, src_crs)
+    _check_coordinates(rows, src_crs, read_info.get("where", "address table"),
+                       read_info.get("x_column", "longitude"), read_info.get("y_column", "latitude"))
+    report.duplicate_rows = int(rows.duplicated(["commune", "station", "x", "y", "geo_type", "address",
+                                                 "geo_score", "weight"]).sum())
     rows["unit"] = match_units(rows["commune"].to_numpy(), outlines["code"])
     used_units = sorted(rows["unit"].dropna().unique())
     if not used_units:
         raise InputError(
-            f"none of the {rows['commune'].nunique():,} communes of the addresses is in the outline file "
-            f"(e.g. {rows['commune'].iloc[0]}; outline codes look like {outlines['code'].iloc[0]}); "
-            "check --communes and --commune-field"
+            f"none of the {rows['commune'].nunique():,} communes of the addresses is in the "
+            f"{outline_info.get('where', 'outline layer')} (e.g. {rows['commune'].iloc[0]}; its codes look like "
+            f"{outlines['code'].iloc[0]}); give the outlines of these communes with --communes, or name their "
+            "code field with --commune-field"
         )
     outlines = outlines[outlines["code"].isin(used_units)].reset_index(drop=True)
     rows, unit_geom = _project(rows, src_crs, outlines)

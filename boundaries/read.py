@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .codes import repair_lost_zero
 from .errors import InputError
 
 #: Column names of the INSEE REU address table.
@@ -126,14 +127,22 @@ def _read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref"
                         field = ds.field(commune_col)
                         c = (field >= p) & (field < p[:-1] + chr(ord(p[-1]) + 1))
                     else:
-                        c = pc.starts_with(ds.field(commune_col).cast(pa.string()), pattern=p)
+                        # a numeric column lost the leading zeros: 4112 is 04112
+                        text = ds.field(commune_col).cast(pa.string())
+                        c = pc.starts_with(pc.utf8_lpad(text, width=5, padding="0"), pattern=p)
                     cond = c if cond is None else (cond | c)
                 table = ds.dataset(path, format="parquet").to_table(filter=cond)
                 skipped = pq.ParquetFile(path).metadata.num_rows - table.num_rows
             else:
                 table = pq.read_table(path)
         except Exception as exc:  # pyarrow raises many kinds
-            raise InputError(f"cannot read Parquet address file {path}: {exc}") from None
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            with open(path, "rb") as f:
+                magic = f.read(4)
+            if magic != b"PAR1":
+                raise InputError(f"address file {path} is not a Parquet file (it does not start with PAR1); "
+                                 "give a CSV, CSV.gz or Parquet table, or rename it to its real format") from None
+            raise InputError(f"cannot read Parquet address file {path}: {msg}") from None
         df = table.to_pandas()
         df.attrs["rows_skipped"] = skipped
         crs = None
@@ -171,7 +180,8 @@ def _read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref"
             kept, skipped = [], 0
             with pd.read_csv(path, chunksize=CSV_CHUNK_ROWS, **options) as chunks:
                 for chunk in chunks:
-                    keep = chunk[commune_col].fillna("").str.strip().str.startswith(tuple(prefixes))
+                    code, _ = repair_lost_zero(chunk[commune_col].fillna("").str.strip())
+                    keep = code.fillna("").str.startswith(tuple(prefixes))
                     skipped += int((~keep).sum())
                     kept.append(chunk.loc[keep.to_numpy()])
             df = pd.concat(kept, ignore_index=True)
@@ -316,11 +326,12 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
         raise InputError(f"no address in département {', '.join(commune_prefixes)} in {where}; "
                          "check --departement / --commune")
     if len(df) == 0:
-        raise InputError(f"{where} has a header but no rows")
+        raise InputError(f"{where} has a header but no rows: give the table with its address rows")
 
-    station = _as_code(df[station_col])
+    station, station_fixed = repair_lost_zero(_as_code(df[station_col]), station=True)
     if commune_col is not None:
-        commune = _as_code(df[commune_col])
+        raw_commune = _as_code(df[commune_col])
+        commune, commune_fixed = repair_lost_zero(raw_commune)
     else:
         # No commune column: the REU station id starts with the commune code.
         prefix = station.str.extract(r"^(\d{5}|2[AB]\d{3})_", expand=False)
@@ -330,6 +341,8 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
                 f"with a commune code; name the column with --commune-column"
             )
         commune = prefix.astype("string")
+        raw_commune, commune_fixed = commune, np.zeros(len(df), dtype=bool)
+    fixed = station_fixed | commune_fixed
 
     out = pd.DataFrame(
         {
@@ -355,6 +368,15 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
     weight[~(weight > 0)] = 1.0  # a missing or non-positive weight counts once
     out["weight"] = weight
     out.attrs["rows_skipped"] = skipped
+    out.attrs["x_column"], out.attrs["y_column"] = x_col, y_col
+    out.attrs["where"] = where
+    out.attrs["codes_repaired"] = int(fixed.sum())
+    if fixed.any():
+        i = int(np.flatnonzero(fixed)[0])
+        before = raw_commune.iloc[i] if commune_fixed[i] else df[station_col].iloc[i]
+        after = commune.iloc[i] if commune_fixed[i] else station.iloc[i]
+        column = commune_col if commune_fixed[i] else station_col
+        out.attrs["codes_repaired_example"] = f"{column} {str(before).strip()} → {after} on data row {i + 1}"
     return out, crs or layer_crs or "EPSG:4326"
 
 
@@ -410,7 +432,7 @@ def read_communes(source, commune_field: str | None = None):
     if not polygonal.any():
         raise InputError(f"{where} has no polygon: commune outlines must be polygons or multipolygons")
     gdf = gdf.loc[polygonal]
-    code = _as_code(gdf[field])
+    code, code_fixed = repair_lost_zero(_as_code(gdf[field]))
     out = gpd.GeoDataFrame(
         {
             "code": code.to_numpy(dtype=object, na_value=None),
@@ -438,6 +460,8 @@ def read_communes(source, commune_field: str | None = None):
         merged[["nom", "nom_dep"]] = first
         out = merged.reset_index()[["code", "nom", "nom_dep", "geometry"]]
     out = out.sort_values("code", kind="stable").reset_index(drop=True)
+    out.attrs["codes_repaired"] = int(code_fixed.sum())
+    out.attrs["where"] = where
     return out, n_invalid
 
 

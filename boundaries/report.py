@@ -34,6 +34,16 @@ class Report:
         ``id_bv``, ``code_commune``, ``reason`` and ``detail`` of each station left out.
     communes_without_outline : list of str
         Selected communes absent from the outline file.
+    outlines_repaired : int
+        Invalid outline geometries (self-intersections…) repaired with ``make_valid``.
+    codes_repaired : dict
+        ``rows``: address rows whose commune code (or station id) had lost its leading zero
+        (``4112`` → ``04112``); ``outlines``: outline codes repaired the same way.
+    duplicate_rows : int
+        Rows in scope identical to an earlier one (same commune, station, coordinates, geocode
+        and weight). They are kept: each counts as a row, and adds its weight to its coordinate.
+    warnings : list of str
+        One line per repair of the input (printed on stderr by the CLI unless ``--quiet``).
     communes : dict
         Per commune code: rows read/used/dropped, stations, the partition check, seconds.
     """
@@ -53,6 +63,9 @@ class Report:
     communes_built: int = 0
     communes_without_outline: list = field(default_factory=list)
     outlines_repaired: int = 0
+    codes_repaired: dict = field(default_factory=lambda: {"rows": 0, "outlines": 0})
+    duplicate_rows: int = 0
+    warnings: list = field(default_factory=list)
     communes: dict = field(default_factory=dict)
     seconds: float = 0.0
     simplify: dict | None = None
@@ -80,6 +93,9 @@ class Report:
             "communes_built": self.communes_built,
             "communes_without_outline": self.communes_without_outline,
             "outlines_repaired": self.outlines_repaired,
+            "codes_repaired": self.codes_repaired,
+            "duplicate_rows": self.duplicate_rows,
+            "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
             "simplify": self.simplify,
             "results": self.results,
@@ -127,7 +143,15 @@ class Report:
             )
         if self.communes_without_outline:
             shown = ", ".join(self.communes_without_outline[:8])
-            lines.append(f"  communes without outline: {shown}")
+            more = len(self.communes_without_outline) - 8
+            lines.append(f"  communes without outline: {shown}" + (f" and {more} more" if more > 0 else ""))
+        if self.outlines_repaired:
+            lines.append(f"  outlines repaired (invalid geometry, make_valid): {self.outlines_repaired:,}")
+        if self.codes_repaired.get("rows") or self.codes_repaired.get("outlines"):
+            lines.append(f"  commune codes that lost their leading zero, repaired: {self.codes_repaired['rows']:,} "
+                         f"rows, {self.codes_repaired['outlines']:,} outlines")
+        if self.duplicate_rows:
+            lines.append(f"  duplicate rows (kept, each counted): {self.duplicate_rows:,}")
         if self.departements:
             reused = sum(1 for d in self.departements.values() if d["cached"])
             lines.append(f"{len(self.departements)} départements built one by one, {reused} reused from the work "

@@ -80,6 +80,8 @@ def check_output_path(
         if p.is_dir():
             raise InputError(f"{what} {path} is a folder; give a file name such as {p / 'stations.geojson'}")
         parent = p.parent if str(p.parent) else Path(".")
+    if parent.exists() and not parent.is_dir():
+        raise InputError(f"{what} folder {parent} is a file, not a folder; choose another {option} path")
     if not parent.is_dir():
         raise InputError(f"{what} folder {parent} does not exist; create it first (mkdir -p {parent})")
     if not os.access(parent, os.W_OK):
