@@ -1,7 +1,7 @@
 """The long property-test run (``make fuzz``): pytest under the ``fuzz`` profile, result in ``benchmarks/FUZZ.md``.
 
 Runs ``tests/test_properties.py`` with ``HYPOTHESIS_PROFILE=fuzz`` in batches
-(default 10 × 1,000 examples per property test, batch *i* with hypothesis seed *i*),
+(default 20 × 500 examples per property test, batch *i* with hypothesis seed *i*),
 captures hypothesis's statistics and rewrites a small table after each batch
 (examples run, passing/failing/invalid, time, outcome): an interrupted run still
 records what it did.
@@ -110,8 +110,8 @@ def write_table(path: str, batches: list[dict], examples: int, n_batches: int, s
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--examples", type=int, default=1_000, help="examples per property test per batch")
-    ap.add_argument("--batches", type=int, default=10, help="batches (default 10: 10,000 examples)")
+    ap.add_argument("--examples", type=int, default=500, help="examples per property test per batch")
+    ap.add_argument("--batches", type=int, default=20, help="batches (default 20: 10,000 examples)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "FUZZ.md"))
     ap.add_argument("-k", default=None, help="pytest -k expression (default: every property test)")
     args = ap.parse_args(argv)
