@@ -278,3 +278,30 @@ def test_hull_partition_of_a_star_leaves_no_gap():
     keys, polys = hull_partition(xy, station, outline, 1000.0, 0.3, 15.0)
     assert abs(shapely.area(polys).sum() - outline.area) < 1e-3
     assert check_partition(polys, outline, 1.0).ok
+
+
+#: (station, x, y, geo_type, geo_adresse) in EPSG:2154, in a convex commune (shrunk from a fuzz failure).
+TOUCHING_ROWS = [
+    ("94001_1", 652674.0, 6855416.5, "locality", "42 Rue 0 94001 Ville"),
+    ("94001_1", 652877.5, 6855144.0, "housenumber", "31 Rue 0 94001 Ville"),
+    ("94001_2", 652825.5, 6855342.5, "housenumber", "22 Rue 1 94001 Ville"),
+    ("94001_2", 652694.5, 6855353.0, "housenumber", "21 Rue 1 94001 Ville"),
+    ("94001_2", 652538.5, 6855060.0, "housenumber", "57 Rue 1 94001 Ville"),
+    ("94001_4", 652765.5, 6855008.5, "housenumber", "11 Rue 0 94001 Ville"),
+    ("94001_4", 652722.5, 6855137.5, "street", "11 Rue 0 94001 Ville"),
+    ("94001_4", 652658.0, 6855066.0, "housenumber", "27 Rue 0 94001 Ville"),
+    ("94001_5", 652864.0, 6855093.0, "housenumber", "23 Rue 1 94001 Ville"),
+]
+
+
+def test_station_valid_in_metres_stays_valid_in_degrees():
+    """A station whose two parts touch at one point (valid in Lambert-93) crossed itself once
+    reprojected to WGS84: the build returned an invalid polygon (found by the fuzz run)."""
+    outline = shapely.from_wkt("POLYGON ((652000 6855000, 653000 6855000, 653000 6855400, 652558 6855504.5, "
+                               "652000 6855400, 652000 6855000))")
+    df = pd.DataFrame(TOUCHING_ROWS, columns=["id_brut_bv_reu", "longitude", "latitude", "geo_type", "geo_adresse"])
+    df.insert(0, "code_commune_ref", "94001")
+    gdf = gpd.GeoDataFrame({"code": ["94001"], "nom": ["Commune"]}, geometry=[outline], crs="EPSG:2154")
+    opts = {"method": "voronoi", "holdout": 0.0, "smooth": 50.0, "fragments": 3, "empty_land": 0.0}
+    result = check_build(df, gdf, "EPSG:2154", opts, twice=False)
+    assert shapely.is_valid(result.stations.geometry.values).all()
