@@ -5,11 +5,13 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    := out/town
 
-.PHONY: install run test bench fixtures clean help
+.PHONY: install run test fuzz bench fixtures clean help
 
 help:
 	@echo "make run      set up .venv, then build the bundled example town into $(OUT)/"
 	@echo "make test     set up .venv, then run the test suite"
+	@echo "make fuzz     the property tests with 10,000 random examples (hours on 2 busy cores),"
+	@echo "              result in benchmarks/FUZZ.md (make test runs them with a few fixed examples)"
 	@echo "make install  set up .venv only (then .venv/bin/boundaries is the command)"
 	@echo "make fixtures regenerate fixtures/town from its seeded script"
 	@echo "make bench    measure accuracy and speed against the plain-Voronoi yardstick (a few minutes;"
@@ -33,6 +35,9 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+fuzz: install
+	$(BIN)/python -m benchmarks.fuzz --out benchmarks/FUZZ.md
 
 bench: install
 	$(BIN)/python -m benchmarks.run --out benchmarks/RESULTS.md

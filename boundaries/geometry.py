@@ -17,6 +17,14 @@ def polygonal_parts(geoms: np.ndarray, min_area_m2: float = 0.0) -> np.ndarray:
     """
     geoms = np.asarray(geoms, dtype=object)
     parts, index = shapely.get_parts(geoms, return_index=True)
+    # make_valid can nest: GEOMETRYCOLLECTION (MULTIPOLYGON (...), LINESTRING (...)); explode
+    # until flat, or the polygons inside the MultiPolygon would be lost
+    nested = np.isin(shapely.get_type_id(parts), (4, 5, 6, 7))
+    while nested.any():
+        sub, at = shapely.get_parts(parts[nested], return_index=True)
+        parts = np.concatenate([parts[~nested], sub])
+        index = np.concatenate([index[~nested], index[nested][at]])
+        nested = np.isin(shapely.get_type_id(parts), (4, 5, 6, 7))
     keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > min_area_m2)
     out = np.empty(len(geoms), dtype=object)
     out[:] = [shapely.MultiPolygon()] * len(geoms)

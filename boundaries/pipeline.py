@@ -409,7 +409,8 @@ def build(
     # Each territory's geometries are in their own CRS: bring them all to WGS84.
     parts = []
     for crs_name, part in out.groupby(out["unit"].map(lambda u: codes.territory_crs(codes.departement_of(u)))):
-        parts.append(gpd.GeoDataFrame(part, geometry="geometry", crs=crs_name).to_crs("EPSG:4326"))
+        parts.append(_valid_after_reprojection(
+            gpd.GeoDataFrame(part, geometry="geometry", crs=crs_name).to_crs("EPSG:4326")))
     if parts:
         gdf = pd.concat(parts)
     else:
@@ -435,6 +436,24 @@ def build(
         }
     report.seconds = time.perf_counter() - started
     return BuildResult(stations=gdf, report=report, communes=communes_used)
+
+
+def _valid_after_reprojection(gdf):
+    """Repair the rare polygon that reprojection made invalid.
+
+    Two parts of a station touching at one point, valid in metres, can cross by a
+    hair once projected to degrees (found by the property tests); ``make_valid``
+    fixes that, moving about 1e-13 square degrees.
+    """
+    from .geometry import polygonal_parts
+
+    geoms = gdf.geometry.values.to_numpy()
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        geoms = geoms.copy()
+        geoms[invalid] = polygonal_parts(shapely.make_valid(geoms[invalid]))
+        gdf = gdf.set_geometry(np.asarray(geoms, dtype=object), crs=gdf.crs)
+    return gdf
 
 
 def build_unit(unit: str, outline, s: pd.DataFrame, method: str, params: Parameters):

@@ -13,7 +13,9 @@ one row per commune code.
 from __future__ import annotations
 
 import csv
+import io
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +56,28 @@ class AddressColumns:
     y: str | None = None
 
 
+#: Input paths that would make GDAL or pyarrow read from the network or through a virtual
+#: file system: refused (inputs are local files only).
+_REMOTE_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|/vsi[a-z0-9_]*/?|[a-z][a-z0-9_]+:(?!\\))", re.IGNORECASE)
+#: Longest line accepted in a CSV address table (bytes; a REU row is about 200).
+MAX_LINE_BYTES = 1 << 20
+#: Longest field accepted in an address table (characters; ``geo_adresse`` is under 200).
+MAX_FIELD_CHARS = 1 << 16
+
+
+def check_local_path(source, what: str, option: str) -> None:
+    """Refuse URLs (``http://``, ``s3://``…), GDAL virtual paths (``/vsicurl/``…) and
+    connection strings (``PG:``, ``WFS:``): the tool reads local files only, never the network."""
+    raw = os.fspath(source) if isinstance(source, (str, os.PathLike)) else str(source)
+    if _REMOTE_RE.match(raw) and not Path(raw).exists():
+        raise InputError(
+            f"{what} {raw!r} is a URL or a GDAL virtual path: boundaries reads local files only "
+            f"(download it first, then give its path as {option})"
+        )
+
+
 def _check_file(path: Path, what: str, option: str) -> None:
+    check_local_path(path, what, option)
     if not path.exists():
         raise InputError(f"{what} file not found: {path} (check the path given as {option})")
     if path.is_dir():
@@ -144,6 +167,7 @@ def _read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref"
                                  "give a CSV, CSV.gz or Parquet table, or rename it to its real format") from None
             raise InputError(f"cannot read Parquet address file {path}: {msg}") from None
         df = table.to_pandas()
+        _check_field_sizes(df, path)
         df.attrs["rows_skipped"] = skipped
         crs = None
         if b"geo" in (table.schema.metadata or {}):
@@ -171,27 +195,103 @@ def _read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref"
         encoding=encoding,
         keep_default_na=False,
         na_values=[""],
-        compression="gzip" if suffixes.endswith(".gz") else None,
         quoting=csv.QUOTE_MINIMAL,
         low_memory=False,
     )
+    filtered = bool(prefixes) and commune_col in _split_header(header, sep)
+    kept, skipped, first_row = [], 0, 0
     try:
-        if prefixes and commune_col in _split_header(header, sep):
-            kept, skipped = [], 0
-            with pd.read_csv(path, chunksize=CSV_CHUNK_ROWS, **options) as chunks:
-                for chunk in chunks:
+        # Read in chunks through a guard on line length: memory stays about one chunk
+        # (the rows kept), whatever the file's size, and a giant line or field is refused.
+        with _LineLimited(path, suffixes.endswith(".gz")) as raw, \
+                pd.read_csv(raw, chunksize=CSV_CHUNK_ROWS, **options) as chunks:
+            for chunk in chunks:
+                _check_field_sizes(chunk, path, first_row)
+                first_row += len(chunk)
+                if filtered:
                     code, _ = repair_lost_zero(chunk[commune_col].fillna("").str.strip())
                     keep = code.fillna("").str.startswith(tuple(prefixes))
                     skipped += int((~keep).sum())
-                    kept.append(chunk.loc[keep.to_numpy()])
-            df = pd.concat(kept, ignore_index=True)
-            df.attrs["rows_skipped"] = skipped
-        else:
-            df = pd.read_csv(path, **options)
+                    chunk = chunk.loc[keep.to_numpy()]
+                kept.append(chunk)
     except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"cannot parse address file {path} as a table: {msg}") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"address file {path} is empty: it needs a header line and rows") from None
+    df = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=_split_header(header, sep))
+    df.attrs["rows_skipped"] = skipped
     return df, None
+
+
+class _LineLimited(io.RawIOBase):
+    """A CSV file (gzipped or not) read as bytes, refusing any record over :data:`MAX_LINE_BYTES`.
+
+    Counts the bytes since the end of the last record (a newline outside quotes) in
+    each block read, so a file of one endless line, or an unclosed quote swallowing the
+    rest of the file, fails after reading ``MAX_LINE_BYTES``, not the whole of it: the
+    parser never buffers more than that for one record.
+    """
+
+    def __init__(self, path: Path, gz: bool):
+        import gzip
+
+        self.path = path
+        self.f = gzip.open(path, "rb") if gz else open(path, "rb")
+        self.run = 0  # bytes since the end of the last record
+        self.line = 1
+        self.quoted = False  # inside a quoted field at the end of the last block
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        data = self.f.read(min(len(buffer), 1 << 18))
+        n = len(data)
+        buffer[:n] = data
+        if self.quoted or b'"' in data:
+            # a newline inside quotes does not end a record: track the quote parity
+            arr = np.frombuffer(data, dtype=np.uint8)
+            inside = (np.cumsum(arr == 34, dtype=np.uint8) & 1).astype(bool) ^ self.quoted
+            ends = np.flatnonzero((arr == 10) & ~inside)
+            last = int(ends[-1]) if len(ends) else -1
+            if n:
+                self.quoted = bool(inside[-1])
+        else:
+            last = data.rfind(b"\n")
+        if last < 0:
+            self.run += n
+        else:
+            self.line += data.count(b"\n")
+            self.run = n - last - 1
+        if self.run > MAX_LINE_BYTES:
+            raise InputError(
+                f"address file {self.path}: by line {self.line:,}, one record is longer than "
+                f"{MAX_LINE_BYTES >> 20} MiB (an address row is about 200 bytes): not an address table, or an "
+                "unclosed quote"
+            )
+        return n
+
+    def close(self):
+        self.f.close()
+        super().close()
+
+
+def _check_field_sizes(df: pd.DataFrame, where, first_row: int = 0) -> None:
+    """Refuse a field longer than :data:`MAX_FIELD_CHARS` (a broken quote swallowing lines, or junk)."""
+    for col in df.columns:
+        values = df[col]
+        if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+            continue
+        lengths = (values if pd.api.types.is_string_dtype(values) else values.astype("string")).str.len()
+        too_long = lengths.to_numpy(dtype=float, na_value=0) > MAX_FIELD_CHARS
+        if too_long.any():
+            i = int(np.flatnonzero(too_long)[0])
+            raise InputError(
+                f"address file {where}: row {first_row + i + 1:,}, column {col!r} holds a field of "
+                f"{int(lengths.iloc[i]):,} characters (limit {MAX_FIELD_CHARS:,}): a broken quote, or not an "
+                "address table"
+            )
 
 
 def _split_header(header: str, sep: str) -> list[str]:
@@ -219,14 +319,56 @@ def read_vector(path, prefer: str | None = None):
     import geopandas as gpd
     import pyogrio
 
-    layer = None
-    if str(path).lower().endswith((".gpkg", ".sqlite")):
-        layers = pyogrio.list_layers(path)
-        names = [str(n) for n, _ in layers]
-        if len(layers) > 1:
-            spatial = [str(n) for n, g in layers if g is not None]
-            layer = prefer if prefer in names else (spatial or names)[0]
-    return gpd.read_file(path, layer=layer)
+    _refuse_indirection(path)
+    with _gdal_offline():
+        layer = None
+        if str(path).lower().endswith((".gpkg", ".sqlite")):
+            layers = pyogrio.list_layers(path)
+            names = [str(n) for n, _ in layers]
+            if len(layers) > 1:
+                spatial = [str(n) for n, g in layers if g is not None]
+                layer = prefer if prefer in names else (spatial or names)[0]
+        return gpd.read_file(path, layer=layer)
+
+
+#: GDAL settings while an input is read: nothing fetched from the network (GML schemas,
+#: xlinks), no sibling-file listing.
+GDAL_OFFLINE = {
+    "GML_DOWNLOAD_WFS_SCHEMA": "NO",
+    "GML_SKIP_RESOLVE_ELEMS": "ALL",
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".boundaries-no-network",
+    "GDAL_HTTP_MAX_RETRY": "0",
+}
+
+
+def _gdal_offline():
+    import contextlib
+
+    import pyogrio
+
+    @contextlib.contextmanager
+    def block():
+        before = {k: pyogrio.get_gdal_config_option(k) for k in GDAL_OFFLINE}
+        pyogrio.set_gdal_config_options(GDAL_OFFLINE)
+        try:
+            yield
+        finally:
+            pyogrio.set_gdal_config_options(before)
+
+    return block()
+
+
+def _refuse_indirection(path) -> None:
+    """Refuse GDAL virtual datasets (VRT): they name other files, URLs or commands to read."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    except OSError:
+        return
+    if head.startswith((b"<ogrvrtdatasource", b"<vrtdataset")) or (b"<ogrvrtdatasource" in head):
+        raise InputError(f"{path} is a GDAL virtual dataset (VRT), which can point to other files or the "
+                         "network: give the data itself (GeoJSON, GeoPackage, shapefile…)")
 
 
 def _find(columns: list[str], wanted: str | None, aliases: tuple[str, ...]) -> str | None:
@@ -296,6 +438,7 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
             layer_crs = source.crs.to_string() if source.crs is not None else None
             df = _points_to_columns(source)
     else:
+        check_local_path(source, "address file", "ADDRESSES")
         path = Path(source)
         _check_file(path, "address", "ADDRESSES")
         df, layer_crs = _read_table(path, commune_prefixes, columns.commune or REU_COLUMNS["commune"])
@@ -404,6 +547,7 @@ def read_communes(source, commune_field: str | None = None):
     if isinstance(source, gpd.GeoDataFrame):
         gdf = source
     else:
+        check_local_path(source, "outline file", "--communes")
         path = Path(source)
         _check_file(path, "outline", "--communes")
         where = f"outline file {path}"
@@ -498,6 +642,7 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
     if isinstance(source, gpd.GeoDataFrame):
         gdf = source
     else:
+        check_local_path(source, f"{what} file", what.upper())
         path = Path(source)
         _check_file(path, what, what.upper())
         where = f"{what} file {path}"

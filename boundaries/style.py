@@ -170,6 +170,7 @@ def write_gpkg_style(
     style_name: str | None = None,
     description: str = "boundaries: stations coloured so that touching stations differ, labelled by number",
     use_as_default: bool = True,
+    timestamp: str | None = None,
 ) -> int:
     """Store a QGIS style for one layer in a GeoPackage's ``layer_styles`` table.
 
@@ -196,6 +197,9 @@ def write_gpkg_style(
         Free text shown in QGIS's style list.
     use_as_default : bool, default True
         Make this the style QGIS loads with the layer.
+    timestamp : str, optional
+        ISO 8601 UTC time stored as the table's ``last_change`` and the style's
+        ``update_time`` (default: now); a fixed one makes the file reproducible.
 
     Returns
     -------
@@ -234,8 +238,9 @@ def write_gpkg_style(
             con.execute(
                 "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id)"
                 " SELECT 'layer_styles', 'attributes', 'layer_styles', '',"
-                " strftime('%Y-%m-%dT%H:%M:%fZ','now'), 0"
-                " WHERE NOT EXISTS (SELECT 1 FROM gpkg_contents WHERE lower(table_name) = 'layer_styles')"
+                " coalesce(?, strftime('%Y-%m-%dT%H:%M:%fZ','now')), 0"
+                " WHERE NOT EXISTS (SELECT 1 FROM gpkg_contents WHERE lower(table_name) = 'layer_styles')",
+                (timestamp,),
             )
             key = ("", "", layer_name, geometry_column)
             if use_as_default:
@@ -251,9 +256,9 @@ def write_gpkg_style(
             )
             cur = con.execute(
                 "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column,"
-                " styleName, styleQML, styleSLD, useAsDefault, description, owner, ui)"
-                " VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, '', NULL)",
-                (*key, style_name, qml, 1 if use_as_default else 0, description),
+                " styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time)"
+                " VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, '', NULL, coalesce(?, strftime('%Y-%m-%dT%H:%M:%fZ','now')))",
+                (*key, style_name, qml, 1 if use_as_default else 0, description, timestamp),
             )
             return int(cur.lastrowid)
     finally:

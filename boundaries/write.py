@@ -24,6 +24,32 @@ from .errors import InputError
 GEOJSON_DECIMALS = 7
 
 
+def output_timestamp() -> str:
+    """The time stamped in outputs that hold one (GeoPackage ``last_change``, style ``update_time``).
+
+    ``SOURCE_DATE_EPOCH`` (seconds, the reproducible-builds convention) when set, else
+    2000-01-01T00:00:00Z: the same input gives the same bytes whenever it is built.
+    """
+    from datetime import datetime, timezone
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    seconds = int(epoch) if epoch.strip().isdigit() else 946_684_800
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+@contextlib.contextmanager
+def _gdal_config(**options):
+    """Set GDAL config options for the duration of the block, then restore them."""
+    import pyogrio
+
+    before = {k: pyogrio.get_gdal_config_option(k) for k in options}
+    pyogrio.set_gdal_config_options(options)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)
+
+
 #: Output formats and the file extensions that choose them.
 FORMATS = {
     "geojson": (".geojson", ".json"),
@@ -91,15 +117,61 @@ def check_output_path(
             raise InputError(f"{what} {path} is also an input; choose another {option} path")
 
 
+#: Marker in the names of temporary outputs: ``.{name}.boundaries-tmp-{pid}-{random}{suffix}``
+#: (hidden, and never a name the tool writes as an output).
+TMP_MARKER = ".boundaries-tmp-"
+
+
+def _remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove temporary files of ``path`` left by runs that were killed (their process is gone).
+
+    A temporary file of a process still running (another build writing the same
+    output) is left alone. Returns the paths removed.
+    """
+    removed = []
+    for tmp in (path.parent or Path(".")).glob(f".{glob_escape(path.name)}{TMP_MARKER}*"):
+        rest = tmp.name[len(f".{path.name}{TMP_MARKER}"):]
+        pid = rest.split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+            continue
+        if pid.isdigit() and int(pid) == os.getpid():
+            continue  # ours: removed by atomic_path itself
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
+
+
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None):
     """Yield a temporary path beside ``path``; rename it over ``path`` on success.
 
-    On error the temporary file is removed and ``path`` is left untouched.
+    The temporary file is ``.{name}.boundaries-tmp-{pid}-{random}{suffix}`` in the
+    same folder (hidden, marked, so never taken for an output). On error it is
+    removed and ``path`` is left untouched; if the process is killed (SIGKILL, power
+    loss) it stays behind, and the next successful write of the same ``path``
+    removes it (with the side files GDAL may leave, e.g. ``-journal``).
     """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=suffix or path.suffix or ".tmp", dir=path.parent or "."
+        prefix=f".{path.name}{TMP_MARKER}{os.getpid()}-", suffix=suffix or path.suffix or ".tmp",
+        dir=path.parent or ".",
     )
     os.close(fd)
     os.unlink(tmp)  # GDAL wants to create the file itself
@@ -107,9 +179,11 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None):
         yield tmp
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
+        _remove_stale_temporaries(path)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+        for leftover in (tmp, tmp + "-journal", tmp + "-wal", tmp + "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(leftover)
 
 
 def to_wgs84(gdf):
@@ -204,12 +278,16 @@ def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_
         if fmt == "parquet":
             wgs.to_parquet(tmp, index=False, geometry_encoding="WKB", write_covering_bbox=False)
         elif fmt == "fgb":
-            pyogrio.write_dataframe(wgs, tmp, driver="FlatGeobuf", layer_options={"SPATIAL_INDEX": "YES"})
+            # the layer named, not taken from the (random) temporary file name
+            pyogrio.write_dataframe(wgs, tmp, layer="stations", driver="FlatGeobuf",
+                                    layer_options={"SPATIAL_INDEX": "YES"})
         else:  # gpkg
             gpkg = {"driver": "GPKG", "dataset_options": {"VERSION": "1.2"}}
-            pyogrio.write_dataframe(wgs, tmp, layer="stations", **gpkg)
-            if communes is not None:
-                pyogrio.write_dataframe(to_wgs84(communes), tmp, layer="communes", append=True, **gpkg)
+            stamp = output_timestamp()
+            with _gdal_config(OGR_CURRENT_DATE=stamp):  # gpkg_contents.last_change: not the clock
+                pyogrio.write_dataframe(wgs, tmp, layer="stations", **gpkg)
+                if communes is not None:
+                    pyogrio.write_dataframe(to_wgs84(communes), tmp, layer="communes", append=True, **gpkg)
             if style_qml == "auto":
                 style_qml = None
                 if {"colour", "numero_bv"} <= set(wgs.columns):
@@ -219,7 +297,7 @@ def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_
             if style_qml:
                 from .style import write_gpkg_style
 
-                write_gpkg_style(tmp, "stations", style_qml)
+                write_gpkg_style(tmp, "stations", style_qml, timestamp=stamp)
 
 
 def write_split(gdf, folder: str, by: str, fmt: str = "geojson", communes=None, style_qml: str | None = "auto"):

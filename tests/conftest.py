@@ -24,3 +24,24 @@ def shared_path(*parts: str) -> Path:
 def town():
     """The generated example town: (addresses.csv, communes.geojson, stations_truth.geojson)."""
     return TOWN / "addresses.csv", TOWN / "communes.geojson", TOWN / "stations_truth.geojson"
+
+
+# --------------------------------------------------------------------------------------
+# hypothesis profiles: ``ci`` (the default: few examples, derandomized so every run
+# tries the same ones) and ``fuzz`` (``make fuzz``: 10,000 examples, random).
+try:
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "ci", max_examples=int(os.environ.get("BOUNDARIES_EXAMPLES", 30)), deadline=None, derandomize=True,
+        print_blob=True, suppress_health_check=[HealthCheck.too_slow],
+    )
+    settings.register_profile(
+        "fuzz", max_examples=int(os.environ.get("BOUNDARIES_EXAMPLES", 10_000)), deadline=None,
+        print_blob=True, suppress_health_check=[HealthCheck.too_slow],
+    )
+    settings.load_profile(
+        os.environ.get("HYPOTHESIS_PROFILE") or ("fuzz" if os.environ.get("BOUNDARIES_FUZZ") == "1" else "ci")
+    )
+except ImportError:  # hypothesis is a dev dependency; the property tests import it themselves
+    pass

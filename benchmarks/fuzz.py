@@ -1,0 +1,135 @@
+"""The long property-test run (``make fuzz``): pytest under the ``fuzz`` profile, result in ``benchmarks/FUZZ.md``.
+
+Runs ``tests/test_properties.py`` with ``HYPOTHESIS_PROFILE=fuzz`` in batches
+(default 20 × 500 examples per property test, batch *i* with hypothesis seed *i*),
+captures hypothesis's statistics and rewrites a small table after each batch
+(examples run, passing/failing/invalid, time, outcome): an interrupted run still
+records what it did.
+
+    python -m benchmarks.fuzz [--examples N] [--batches B] [--out benchmarks/FUZZ.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse_statistics(text: str) -> list[dict]:
+    """Per test and phase: passing, failing, invalid counts and the phase's seconds."""
+    out = []
+    test = None
+    phase = None
+    for line in text.splitlines():
+        m = re.match(r"^(tests/\S+::\S+):$", line.strip())
+        if m:
+            test = m.group(1)
+            continue
+        m = re.match(r"^- during (\w+) phase \(([\d.]+) seconds\)", line.strip())
+        if m and test:
+            phase = {"test": test, "phase": m.group(1), "seconds": float(m.group(2))}
+            out.append(phase)
+            continue
+        m = re.match(r"^- (\d+) passing, (\d+) failing, and (\d+) invalid", line.strip())
+        if m and phase is not None:
+            phase.update(passing=int(m.group(1)), failing=int(m.group(2)), invalid=int(m.group(3)))
+            continue
+        m = re.match(r"^- Typical runtimes: (.*)$", line.strip())
+        if m and phase is not None:
+            phase["runtimes"] = m.group(1)
+            continue
+        m = re.match(r"^- Stopped because (.*)$", line.strip())
+        if m and test:
+            out.append({"test": test, "phase": "stop", "reason": m.group(1)})
+    return out
+
+
+def run_batch(examples: int, seed: int, k: str | None) -> tuple[int, str, float]:
+    env = dict(os.environ, HYPOTHESIS_PROFILE="fuzz", BOUNDARIES_EXAMPLES=str(examples))
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_properties.py",
+           "--hypothesis-show-statistics", f"--hypothesis-seed={seed}"] + (["-k", k] if k else [])
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    return proc.returncode, proc.stdout + proc.stderr, time.perf_counter() - started
+
+
+def write_table(path: str, batches: list[dict], examples: int, n_batches: int, started_at: datetime) -> None:
+    import hypothesis
+
+    totals: dict = {}
+    for b in batches:
+        for s in b["stats"]:
+            if s["phase"] == "stop":
+                continue
+            key = (s["test"].split("::")[-1], s["phase"])
+            t = totals.setdefault(key, {"passing": 0, "failing": 0, "invalid": 0, "seconds": 0.0, "runtimes": ""})
+            for f in ("passing", "failing", "invalid"):
+                t[f] += s.get(f, 0)
+            t["seconds"] += s["seconds"]
+            t["runtimes"] = s.get("runtimes", t["runtimes"])
+    failed = [b for b in batches if b["code"] != 0]
+    seconds = sum(b["seconds"] for b in batches)
+    lines = [
+        "# Property-test fuzzing (`make fuzz`)",
+        "",
+        f"Started {started_at:%Y-%m-%d %H:%M} UTC on a {os.cpu_count()}-core machine shared with other work, "
+        f"Python {platform.python_version()}, hypothesis {hypothesis.__version__}; profile `fuzz` "
+        f"(`tests/test_properties.py`), {len(batches)} of {n_batches} batches of {examples:,} examples per property "
+        "test, batch *i* run with `--hypothesis-seed=i` (reproducible).",
+        "",
+        f"Outcome: **{'all passed' if not failed else f'{len(failed)} batch(es) FAILED'}** after "
+        f"{seconds / 60:.1f} min.",
+        "",
+        "| test | phase | passing | failing | invalid | seconds | typical runtimes (last batch) |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for (name, phase), t in totals.items():
+        lines.append(f"| `{name}` | {phase} | {t['passing']:,} | {t['failing']:,} | {t['invalid']:,} | "
+                     f"{t['seconds']:.0f} | {t['runtimes']} |")
+    lines += ["", "| batch (seed) | exit | minutes | pytest |", "|---:|---:|---:|---|"]
+    for b in batches:
+        lines.append(f"| {b['seed']} | {b['code']} | {b['seconds'] / 60:.1f} | {b['summary']} |")
+    for b in failed:
+        failing = [line for line in b["log"].splitlines()
+                   if "Falsifying" in line or "Error" in line or "reproduce_failure" in line][:20]
+        lines += ["", f"Batch {b['seed']} failures (first lines):", "", "```", *failing, "```"]
+    lines += ["", "Invalid examples are those the strategy rejected (`assume`), not failures. Passing counts "
+              "are test cases run; a property test that fails also shrinks (more cases).", ""]
+    Path(path).write_text("\n".join(lines), encoding="utf-8")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--examples", type=int, default=500, help="examples per property test per batch")
+    ap.add_argument("--batches", type=int, default=20, help="batches (default 20: 10,000 examples)")
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "FUZZ.md"))
+    ap.add_argument("-k", default=None, help="pytest -k expression (default: every property test)")
+    args = ap.parse_args(argv)
+
+    started_at = datetime.now(timezone.utc)
+    batches = []
+    for seed in range(args.batches):
+        code, log, seconds = run_batch(args.examples, seed, args.k)
+        summary = [line.strip() for line in log.splitlines() if re.search(r"\d+ (passed|failed)", line)]
+        batches.append({"seed": seed, "code": code, "log": log, "seconds": seconds,
+                        "stats": parse_statistics(log), "summary": summary[-1] if summary else "no summary"})
+        write_table(args.out, batches, args.examples, args.batches, started_at)  # after each batch
+        print(f"batch {seed}: exit {code} in {seconds / 60:.1f} min — {batches[-1]['summary']}", flush=True)
+        if code != 0:
+            sys.stdout.write(log)
+    print(f"wrote {args.out}")
+    return max(b["code"] for b in batches)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
