@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    := out/town
 
-.PHONY: install run test fuzz bench fixtures clean help
+.PHONY: install run test fuzz bench bench-national fixtures clean help
 
 help:
 	@echo "make run      set up .venv, then build the bundled example town into $(OUT)/"
@@ -14,8 +14,10 @@ help:
 	@echo "              result in benchmarks/FUZZ.md (make test runs them with a few fixed examples)"
 	@echo "make install  set up .venv only (then .venv/bin/boundaries is the command)"
 	@echo "make fixtures regenerate fixtures/town from its seeded script"
-	@echo "make bench    measure accuracy and speed against the plain-Voronoi yardstick (a few minutes;"
+	@echo "make bench    measure accuracy and speed against the plain-Voronoi yardstick (about half an hour;"
 	@echo "              needs ../shared/data) into benchmarks/RESULTS.md and the README table"
+	@echo "make bench-national  only its national-shape section (1, 4, 16 M generated rows, --all -j 2;"
+	@echo "              10-20 minutes), into the same files, the other sections kept"
 
 install: $(STAMP)
 
@@ -41,6 +43,9 @@ fuzz: install
 
 bench: install
 	$(BIN)/python -m benchmarks.run --out benchmarks/RESULTS.md
+
+bench-national: install
+	$(BIN)/python -m benchmarks.run --only national --out benchmarks/RESULTS.md
 
 fixtures: install
 	$(BIN)/python fixtures/make_town.py --out fixtures/town

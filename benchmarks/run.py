@@ -1,13 +1,21 @@
 """The bench: accuracy against the plain-Voronoi yardstick, speed, and how cost grows.
 
-    .venv/bin/python -m benchmarks.run [--quick] [--out benchmarks/RESULTS.md]
+    .venv/bin/python -m benchmarks.run [--quick] [--only national] [--out benchmarks/RESULTS.md]
 
 One run measures everything and writes a Markdown file (default
 ``benchmarks/RESULTS.md``); a full run also replaces the block between
 ``<!-- bench:start -->`` and ``<!-- bench:end -->`` in README.md with the summary
 table, and the same block in docs/method.md with the table of accuracy steps.
 ``--quick`` is a smoke test: the generated town only, one timed run, no scaling,
-README and docs untouched.
+the national section at 1 M rows only, README and docs untouched.
+
+The national section (all France at national shape: ``boundaries build … --all -j 2``
+on tables of 1, 4 and 16 M rows from ``benchmarks/synth.py``, ``-j 1`` against ``-j 2``,
+a resumed run) has its own time budget (``--national-budget``) and runs alone with
+``--only national``: its tables then replace that section of ``--out`` and its row of
+the README summary, the rest untouched. Its generated tables are kept between runs in
+``$BOUNDARIES_BENCH_CACHE`` (default ``~/.cache/boundaries-bench``, ``--cache``),
+keyed by the generator's arguments and source.
 
 Everything is seeded and deterministic except the timings. Real data is read from
 ``../shared/data`` (or ``$BOUNDARIES_SHARED_DATA``); generated inputs for the
@@ -21,6 +29,7 @@ import argparse
 import gzip
 import os
 import hashlib
+import json
 import platform
 import shutil
 import statistics
@@ -524,33 +533,149 @@ def town_reference() -> dict:
 # --------------------------------------------------------------------------- speed
 
 
+#: How often the launcher samples the memory of the measured process tree (seconds).
+SAMPLE_PERIOD = 0.2
+
 #: A small launcher between the bench and each measured command. On Linux a child's
 #: ``ru_maxrss`` includes the memory high-water of the process it was forked from (exec
 #: keeps it), so forking the command straight from this (large) bench process would
-#: report at least the bench's own RSS. The launcher is a bare interpreter (≈ 10 MiB);
-#: it times its only child and prints that child's own peak RSS from ``os.wait4``.
-_LAUNCHER = """
-import os, subprocess, sys, time
+#: report at least the bench's own RSS. The launcher is a bare interpreter (≈ 10 MiB,
+#: standard library only); it times its only child and reports:
+#:
+#: - ``mem``, the figure the tables give as peak memory: the peak physical memory of the
+#:   **process tree** (the command and every process under it, e.g. the pool workers of
+#:   ``-j 2``): the sum of their ``Pss`` (``/proc/PID/smaps_rollup``: pages shared after a
+#:   fork split between the processes sharing them), or ``rss_single`` if higher. Reading
+#:   ``Pss`` makes the kernel walk each process's page tables (~50 ms per GB), so it is
+#:   sampled only as often as keeps that under 2 % of one core (every ``SAMPLE_PERIOD`` s
+#:   for small processes, every few seconds for GB-sized ones; ``pss_samples`` counts the
+#:   samples): a peak shorter than that can be missed;
+#: - ``rss``: the peak of the tree's summed ``VmRSS`` (cheap: every ``SAMPLE_PERIOD`` s), or
+#:   ``rss_single`` if higher:
+#:   a page shared by a forked worker and its parent counts once per process, so this
+#:   over-counts physical memory;
+#: - ``pss``: the sampled peak of the summed ``Pss`` alone;
+#: - ``rss_single``: ``ru_maxrss`` from ``os.wait4``: the largest peak of any one process of
+#:   the tree (exact, but blind to the sum: what this bench reported before it sampled);
+#: - ``rss_upper``: the sum of every process's own peak (``VmHWM``), an upper bound of ``rss``;
+#: - ``cpu``: user + system seconds of the whole tree (reaped workers included).
+#:
+#: It runs the command in a session of its own, and kills that session (the command and
+#: its workers) after ``timeout`` seconds or when the launcher is told to stop.
+_LAUNCHER = r"""
+import json, os, signal, subprocess, sys, threading, time
+timeout = float(sys.argv[1])
+period = float(sys.argv[2])
+PSS_SHARE = 0.02
 t0 = time.perf_counter()
-p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+p = subprocess.Popen(sys.argv[3:], stdout=subprocess.DEVNULL, start_new_session=True)
+peak = {"rss": 0, "pss": 0, "procs": 0, "pss_samples": 0}
+hwm = {}
+cut = []
+done = threading.Event()
+
+def kill(*_):
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+def stopped(signum, frame):
+    kill()
+    sys.exit(128 + signum)
+
+def field(pid, name, key):
+    try:
+        with open(f"/proc/{pid}/{name}", "rb") as f:
+            for line in f:
+                if line.startswith(key):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+def tree():
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat", "rb") as f:
+                    s = f.read()
+            except OSError:
+                continue
+            children.setdefault(int(s[s.rindex(b")") + 2:].split()[1]), []).append(int(d))
+    out, todo = [], [p.pid]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out
+
+def sample():
+    n, next_pss = 0, 0.0
+    while not done.wait(0 if n == 0 else period):
+        if time.perf_counter() - t0 > timeout:
+            cut.append(True)
+            kill()
+            return
+        pids = tree()
+        rss = 0
+        for pid in pids:
+            r = field(pid, "status", b"VmRSS:")
+            h = field(pid, "status", b"VmHWM:")
+            rss += r or 0
+            if h:
+                hwm[pid] = h
+        peak["rss"] = max(peak["rss"], rss)
+        peak["procs"] = max(peak["procs"], len(pids))
+        if time.perf_counter() >= next_pss:
+            # PSS costs the kernel a walk of each process's page tables (~50 ms for 1 GB of small
+            # pages): read it only as often as keeps that under PSS_SHARE of one core
+            c0 = time.perf_counter()
+            peak["pss"] = max(peak["pss"], sum(field(pid, "smaps_rollup", b"Pss:") or 0 for pid in pids))
+            peak["pss_samples"] += 1
+            next_pss = time.perf_counter() + (time.perf_counter() - c0) / PSS_SHARE
+        n += 1
+
+signal.signal(signal.SIGTERM, stopped)
+signal.signal(signal.SIGINT, stopped)
+sampler = threading.Thread(target=sample, daemon=True)
+sampler.start()
 _, status, usage = os.wait4(p.pid, 0)
-p.returncode = os.waitstatus_to_exitcode(status)
-print(time.perf_counter() - t0, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime, p.returncode)
+seconds = time.perf_counter() - t0
+done.set()
+sampler.join()
+single = usage.ru_maxrss * 1024
+hwm[p.pid] = max(hwm.get(p.pid, 0), single)
+print(json.dumps({"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime,
+                  "rc": os.waitstatus_to_exitcode(status), "cut": bool(cut),
+                  "mem": max(peak["pss"], single), "rss": max(peak["rss"], single), "rss_single": single,
+                  "pss": peak["pss"],
+                  "rss_upper": sum(hwm.values()), "procs": peak["procs"], "samples_period": period,
+                  "pss_samples": peak["pss_samples"]}))
 """
 
 
-def run_child(cmd: list, cwd=ROOT) -> dict:
-    """Run ``cmd`` in a fresh process: wall ``seconds``, ``cpu`` seconds, its own peak ``rss`` (bytes), ``load``."""
+def run_child(cmd: list, cwd=ROOT, timeout: float | None = None) -> dict:
+    """Run ``cmd`` in a fresh process: wall ``seconds``, ``cpu`` seconds, peak memory in bytes (``mem``
+    of the process tree, and ``rss``, ``pss``, ``rss_single``, ``rss_upper``: see ``_LAUNCHER``), ``load``.
+
+    With ``timeout``, a command still running after that many seconds is killed with its
+    workers and the result says ``cut`` (its ``seconds`` are the time it ran).
+    """
     load = os.getloadavg()[0]
-    proc = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, *map(str, cmd)], cwd=cwd,
-                          capture_output=True, text=True, env=_CHILD_ENV)
+    proc = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, str(1e12 if timeout is None else max(timeout, 0.0)),
+                           str(SAMPLE_PERIOD), *map(str, cmd)], cwd=cwd, capture_output=True, text=True,
+                          env=_CHILD_ENV)
     try:
-        seconds, rss, cpu, rc = proc.stdout.split()
-    except ValueError:
-        rc = "?"
-    if proc.returncode != 0 or rc != "0":
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed (exit {rc}): {proc.stderr[-2000:]}")
-    return {"seconds": float(seconds), "rss": int(rss), "cpu": float(cpu), "load": load}  # ru_maxrss: kB on Linux
+        g = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        g = {"rc": "?"}
+    if g.get("cut"):
+        return {**g, "load": load}
+    if proc.returncode != 0 or g["rc"] != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed (exit {g['rc']}): {proc.stderr[-2000:]}")
+    return {**g, "load": load}
 
 
 def ours_cmd(csv, communes, out) -> list:
@@ -573,10 +698,10 @@ def speed(csv: Path, communes: Path, runs: int, warmup: int, work: Path, name: s
             got.append(run_child(make(csv, communes, out)))
             g = got[-1]
             log(f"speed {name}: {method} run {i + 1}/{runs}: {g['seconds']:.2f} s (CPU {g['cpu']:.2f} s), "
-                f"peak RSS {g['rss'] / 2 ** 20:.0f} MiB, load before {g['load']:.2f}")
+                f"peak memory {g['mem'] / 2 ** 20:.0f} MiB, load before {g['load']:.2f}")
         res[method] = {"seconds": statistics.median(g["seconds"] for g in got),
                        "cpu": statistics.median(g["cpu"] for g in got),
-                       "all": [g["seconds"] for g in got], "rss": max(g["rss"] for g in got),
+                       "all": [g["seconds"] for g in got], "rss": max(g["mem"] for g in got),
                        "load": max(g["load"] for g in got)}
     return res
 
@@ -590,7 +715,8 @@ def speed_lines(s: dict) -> list[str]:
                      f"{s['rows'] / r['seconds']:,.0f}", f"{r['rss'] / 2 ** 20:,.0f} MiB", f"{r['load']:.2f}"])
     ratio = s["yardstick"]["seconds"] / s["ours"]["seconds"]
     cpu_ratio = s["yardstick"]["cpu"] / s["ours"]["cpu"]
-    return table(["method", "median s", "runs (s)", "median CPU s", "rows/s", "peak RSS", "max load before"], rows) + [
+    header = ["method", "median s", "runs (s)", "median CPU s", "rows/s", "peak memory", "max load before"]
+    return table(header, rows) + [
         "", f"Ratio yardstick / ours (median wall times): **{ratio:.2f}** "
         f"({'ours is faster' if ratio > 1 else 'ours is slower'}); CPU time ratio {cpu_ratio:.2f}."]
 
@@ -654,20 +780,419 @@ def scaling(csv: Path, communes: Path, factors, folder: Path, deadline: float) -
         g = run_child(ours_cmd(a, b, folder / f"x{k}.out.geojson"))
         res.append({"k": k, "rows": rows, "communes": n_communes, "skipped": False, **g})
         log(f"scaling: {k}× ({rows:,} rows): {g['seconds']:.2f} s (CPU {g['cpu']:.2f} s), "
-            f"peak RSS {g['rss'] / 2 ** 20:.0f} MiB, load before {g['load']:.2f}")
+            f"peak memory {g['mem'] / 2 ** 20:.0f} MiB, load before {g['load']:.2f}")
     return res
 
 
 def scaling_lines(res: list[dict]) -> list[str]:
     base = res[0]
     rows = [[f"{r['k']}×", f"{r['rows']:,}", f"{r['communes']:,}", f"{r['seconds']:.2f}", f"{r['cpu']:.2f}",
-             f"{r['rows'] / r['seconds']:,.0f}", f"{r['rss'] / 2 ** 20:,.0f} MiB",
-             f"{r['seconds'] / base['seconds']:.2f}", f"{r['cpu'] / base['cpu']:.2f}", f"{r['rss'] / base['rss']:.2f}",
+             f"{r['rows'] / r['seconds']:,.0f}", f"{r['mem'] / 2 ** 20:,.0f} MiB",
+             f"{r['seconds'] / base['seconds']:.2f}", f"{r['cpu'] / base['cpu']:.2f}", f"{r['mem'] / base['mem']:.2f}",
              f"{r['load']:.2f}"] if not r["skipped"] else
             [f"{r['k']}×", f"{r['rows']:,}", f"{r['communes']:,}",
              f"not run: projected ≈ {r['projected']:.0f} s, past the bench's time budget"] + [""] * 7 for r in res]
-    return table(["size", "rows", "communes", "seconds", "CPU s", "rows/s", "peak RSS", "time / 1×", "CPU / 1×",
+    return table(["size", "rows", "communes", "seconds", "CPU s", "rows/s", "peak memory", "time / 1×", "CPU / 1×",
                   "memory / 1×", "load before"], rows)
+
+
+# --------------------------------------------------------------------------- national shape
+
+NATIONAL_ROWS = 1_000_000  # the 1× size
+NATIONAL_DEPARTEMENTS = 6  # at 1×, scaled with the rows (6 / 24 / 96)
+NATIONAL_FACTORS = (1, 4, 16)
+NATIONAL_SEED = 0
+NATIONAL_JOBS = 2
+NATIONAL_JOBS1_SIZES = 2  # -j 1 too at the first this many sizes (1 M and 4 M rows)
+NATIONAL_BUDGET = 1800.0  # seconds for the whole section (generation included), default
+MAX_DEPARTEMENTS = 96  # what benchmarks.synth writes at most
+#: The issue's targets: all France (16 M rows) with --jobs 2 on this 2-core, 24 GB machine.
+TARGET_ROWS, TARGET_SECONDS, TARGET_MEMORY = 16_000_000, 180.0, 4e9
+GB = 1e9
+#: Generated national-shape tables are kept here between bench runs (outside the repository).
+CACHE = Path(os.environ.get("BOUNDARIES_BENCH_CACHE")
+             or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "boundaries-bench")
+NAT_START, NAT_END = "<!-- national:start -->", "<!-- national:end -->"
+#: How a generated folder's rows cost in time, to project a generation not yet cached
+#: (measured: 16 M rows in ~90 s; doubled for a busy machine).
+SYNTH_SECONDS_PER_ROW = 12e-6
+
+
+def synth_key(rows: int, departements: int, seed: int) -> str:
+    """The cache folder's name: the generator's arguments and a hash of its source."""
+    gen = hashlib.sha256((ROOT / "benchmarks" / "synth.py").read_bytes()).hexdigest()[:12]
+    return f"synth-{rows}r-{departements}d-s{seed}-{gen}"
+
+
+def synth_inputs(rows: int, departements: int, seed: int, cache: Path, timeout: float | None = None) -> dict:
+    """``addresses.parquet``, ``communes.gpkg`` and ``summary.json`` for these arguments, in ``cache``.
+
+    Found there when an earlier run wrote them (same arguments, same ``benchmarks/synth.py``),
+    else written once by ``python -m benchmarks.synth`` in a child process, into a temporary
+    folder renamed when complete (a cut run leaves no half-written folder behind).
+    Returns ``folder``, ``summary``, ``cached`` and ``seconds`` (generation time, 0 if cached),
+    or ``cut`` if the generation ran past ``timeout``.
+    """
+    folder = Path(cache) / synth_key(rows, departements, seed)
+    names = ("addresses.parquet", "communes.gpkg", "summary.json")
+
+    def found(seconds, cached):
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        return {"folder": folder, "summary": summary, "cached": cached, "seconds": seconds,
+                "parquet_bytes": (folder / "addresses.parquet").stat().st_size}
+
+    if all((folder / n).is_file() for n in names):
+        return found(0.0, True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".tmp-", dir=folder.parent))
+    try:
+        g = run_child([sys.executable, "-m", "benchmarks.synth", "--rows", rows, "--departements", departements,
+                       "--seed", seed, "-o", tmp, "-q"], timeout=timeout)
+        if g.get("cut"):
+            return {"folder": folder, "cut": True, "seconds": g["seconds"]}
+        try:
+            if folder.exists() and not all((folder / n).is_file() for n in names):
+                shutil.rmtree(folder)  # incomplete: written by hand or by an older bench
+            tmp.rename(folder)
+        except OSError:  # written meanwhile by another bench run: keep that one
+            if not all((folder / n).is_file() for n in names):
+                raise
+        return found(g["seconds"], False)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def national_cmd(folder: Path, out: Path, jobs: int) -> list:
+    return [Path(sys.executable).parent / "boundaries", "build", folder / "addresses.parquet",
+            "--communes", folder / "communes.gpkg", "--all", "-j", jobs, "-q", "-o", out]
+
+
+def _remove_outputs(out: Path) -> None:
+    shutil.rmtree(Path(f"{out}.parts"), ignore_errors=True)
+    out.unlink(missing_ok=True)
+    out.with_suffix(".report.json").unlink(missing_ok=True)
+
+
+def national(work: Path, deadline: float, cache: Path = CACHE, rows: int = NATIONAL_ROWS,
+             departements: int = NATIONAL_DEPARTEMENTS, factors=NATIONAL_FACTORS, seed: int = NATIONAL_SEED,
+             jobs: int = NATIONAL_JOBS, jobs1_sizes: int = NATIONAL_JOBS1_SIZES, res: dict | None = None) -> dict:
+    """All France at national shape: ``boundaries build … --all -j 2`` on generated tables of
+    ``rows × k`` rows (``departements × k`` départements, at most 96) for each ``k`` of ``factors``.
+
+    Runs, in this order: ``-j jobs`` at each size; the same command again at the largest
+    size with its parts kept (``resume``); ``-j 1`` at the first ``jobs1_sizes`` sizes. Each
+    timed run but the resume starts without a parts folder, so nothing is reused. A run
+    whose projected time would end after ``deadline`` (a ``time.perf_counter()`` value) is
+    skipped, and one still going at the deadline is killed; either is said so in ``res``,
+    which holds whatever was measured (pass a dict to keep it if this raises).
+    """
+    res = {} if res is None else res
+    sizes = [{"k": k, "rows": rows * k, "departements": min(MAX_DEPARTEMENTS, departements * k)} for k in factors]
+    res.update(base_rows=rows, seed=seed, jobs=jobs, cache=str(cache), sizes=sizes, runs=[], inputs={},
+               started=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"), load_start=os.getloadavg())
+    plan = [("build", s, jobs) for s in sizes] + [("resume", sizes[-1], jobs)]
+    plan += [("build", s, 1) for s in sizes[:jobs1_sizes] if jobs != 1]
+    out_dir = work / "national"
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def done(kind, j=None):
+        return national_runs(res, kind, j)
+
+    for kind, size, j in plan:
+        n = size["rows"]
+        run = {"kind": kind, "k": size["k"], "rows": n, "departements": size["departements"], "jobs": j}
+        res["runs"].append(run)
+        # a projection of this run's time from what has run (None: nothing to go by)
+        same = [r for r in done("build", j) if r["rows"] == n]
+        first = [r for r in done("build", jobs) if r["rows"] == n]
+        projected = None
+        if kind == "build" and j == jobs and done("build", jobs):
+            prev = done("build", jobs)
+            last, base = prev[-1], prev[0]
+            growth = (max(1.0, (last["seconds"] / base["seconds"]) / (last["rows"] / base["rows"]))
+                      if len(prev) > 1 else 1.0)
+            projected = last["seconds"] * (n / last["rows"]) * growth
+        elif kind == "build" and first:  # -j 1 after -j 2 at this size: at most about twice
+            projected = 2 * first[0]["seconds"]
+        elif kind == "resume" and not same:
+            run.update(skipped=True, reason=f"no finished -j {j} run at this size to resume")
+            log(f"national: resume at {n:,} rows skipped: {run['reason']}")
+            continue
+        key = (n, size["departements"])
+        cached = (Path(cache) / synth_key(n, size["departements"], seed) / "summary.json").is_file()
+        if key not in res["inputs"] and projected is not None and not cached:
+            projected += SYNTH_SECONDS_PER_ROW * n
+        left = deadline - time.perf_counter()
+        if left <= 0 or (projected is not None and projected > left):
+            run.update(skipped=True, projected=projected, reason="past the deadline")
+            res["deadline_hit"] = res.get("deadline_hit") or left <= 0
+            log(f"national: {kind} -j {j} at {n:,} rows skipped: projected "
+                f"{'?' if projected is None else f'{projected:.0f}'} s, {max(left, 0):.0f} s left")
+            continue
+        if key not in res["inputs"]:
+            log(f"national: inputs {n:,} rows, {size['departements']} départements, seed {seed} (cache {cache})")
+            inp = synth_inputs(n, size["departements"], seed, Path(cache), timeout=left)
+            res["inputs"][key] = inp
+            if inp.get("cut"):
+                run.update(cut=True, seconds=inp["seconds"], reason="generating its inputs ran past the deadline")
+                res["deadline_hit"] = True
+                log(f"national: generating {n:,} rows cut at the deadline after {inp['seconds']:.0f} s")
+                continue
+            how = "found in the cache" if inp["cached"] else f"written in {inp['seconds']:.1f} s"
+            log(f"national: inputs {how}: {inp['summary']['communes']:,} communes, "
+                f"{inp['summary']['stations']:,} stations")
+        inp = res["inputs"][key]
+        if inp.get("cut"):
+            run.update(skipped=True, reason="its inputs were not generated")
+            continue
+        out = out_dir / f"n{n}-j{j}.gpkg"
+        if kind == "build":
+            _remove_outputs(out)  # nothing reused
+        try:
+            g = run_child(national_cmd(inp["folder"], out, j), timeout=deadline - time.perf_counter())
+        except RuntimeError as e:  # a failed build: said in the tables, the other runs go on
+            lines = [x.strip() for x in str(e).splitlines() if x.strip()]
+            run.update(error=lines[-1][-400:] if lines else "unknown error")
+            log(f"national: {kind} -j {j} at {n:,} rows FAILED: {e}")
+            _remove_outputs(out)
+            continue
+        run.update(g)
+        if g.get("cut"):
+            run["reason"] = "still running at the deadline: killed"
+            res["deadline_hit"] = True
+            log(f"national: {kind} -j {j} at {n:,} rows cut at the deadline after {g['seconds']:.0f} s")
+            _remove_outputs(out)
+            continue
+        rep = json.loads(out.with_suffix(".report.json").read_text(encoding="utf-8"))
+        deps = rep.get("departements") or {}
+        run.update(stations_out=rep["stations_out"], communes_built=rep["communes_built"],
+                   rows_used=rep["rows_used"], rows_read=rep["rows_read"], parts=len(deps),
+                   parts_reused=sum(bool(d.get("cached")) for d in deps.values()),
+                   stations_in_table=inp["summary"]["stations"], communes_in_table=inp["summary"]["communes"],
+                   output_bytes=out.stat().st_size)
+        log(f"national: {kind} -j {j} at {n:,} rows: {g['seconds']:.1f} s (CPU {g['cpu']:.1f} s), peak memory "
+            f"{g['mem'] / GB:.2f} GB (tree RSS {g['rss'] / GB:.2f} GB, largest process "
+            f"{g['rss_single'] / GB:.2f} GB), "
+            f"{run['stations_out']:,} stations in {run['communes_built']:,} communes, "
+            f"{run['parts_reused']}/{run['parts']} parts reused, load before {g['load']:.2f}")
+        if not (kind == "build" and j == jobs and size is sizes[-1]):  # that one is resumed next
+            _remove_outputs(out)
+    for size in sizes:
+        _remove_outputs(out_dir / f"n{size['rows']}-j{jobs}.gpkg")
+    res["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    res["load_end"] = os.getloadavg()
+    return res
+
+
+def _gb(v) -> str:
+    return f"{v / GB:.2f} GB"
+
+
+def _why_not(r: dict) -> str | None:
+    """Why a run has no numbers (None when it has them)."""
+    if r.get("skipped"):
+        if r.get("projected") is not None:
+            return f"not run: projected ≈ {r['projected']:.0f} s, past the section's deadline"
+        return f"not run: {r.get('reason', 'past the deadline')}"
+    if r.get("cut"):
+        return f"cut: {r.get('reason', 'at the deadline')} (after {r['seconds']:.0f} s)"
+    if r.get("error"):
+        return "failed (the error is below the tables)"
+    if "seconds" not in r:
+        return "interrupted"
+    return None
+
+
+def national_runs(n: dict, kind: str = "build", jobs: int | None = None) -> list[dict]:
+    """The runs of this kind and job count that finished, in order."""
+    return [r for r in n.get("runs", []) if r["kind"] == kind and (jobs is None or r["jobs"] == jobs)
+            and _why_not(r) is None]
+
+
+def national_target_run(n: dict) -> dict | None:
+    return next((r for r in national_runs(n, "build", 2) if r["rows"] == TARGET_ROWS), None)
+
+
+def national_lines(n: dict, env: dict | None = None) -> list[str]:
+    """Section 6: tables of the national runs, between ``NAT_START`` and ``NAT_END``.
+
+    With ``env`` (the section measured on its own, ``--only national``), a line says when
+    and on which code.
+    """
+    jobs = n["jobs"]
+    runs = n.get("runs", [])
+    L = [NAT_START, "## 6. All France at national shape", "",
+         f"`boundaries build DIR/addresses.parquet --communes DIR/communes.gpkg --all -j J -q -o OUT.gpkg` end to "
+         "end in a fresh subprocess (one run each), on tables written by `python -m benchmarks.synth --rows N "
+         f"--departements K --seed {n['seed']}` ({n['base_rows']:,} rows × "
+         f"{', '.join(str(s['k']) for s in n['sizes'])}, the départements scaled alike, at most 96; kept "
+         "between bench runs in a cache folder outside the repository, keyed by the arguments and "
+         f"the generator's source hash: `{n['cache']}`). Before each timed run the parts folder "
+         "`OUT.gpkg.parts/` is deleted, so nothing is reused, except in the *resume* run. Peak memory: that of the "
+         "whole process tree (the command and its pool workers): their summed PSS (pages shared after the fork "
+         "split between the processes), sampled from `/proc` every few seconds once the processes are GB-sized "
+         "(reading it costs the kernel a page-table walk, kept under 2 % of a core), with the summed RSS "
+         f"(every {SAMPLE_PERIOD:g} s; each shared page counted in every process: an over-count) and the largest "
+         "single process "
+         "(`ru_maxrss`) beside it; 1 GB = 10⁹ bytes. *Built*: the stations and communes the run's report "
+         "(`OUT.report.json`: `stations_out`, `communes_built`) says it built, against those of the generated "
+         "table."]
+    if env:
+        L += ["", f"Measured on its own (`python -m benchmarks.run --only national`) from {n['started']} to "
+              f"{n.get('finished', '?')}, commit {env['commit']}"
+              + (f" with uncommitted changes in {', '.join(env['modified'])}" if env["modified"] else "")
+              + f", package source hash `{env['measured']}`; load average "
+              + "{:.2f} {:.2f} {:.2f}".format(*n["load_start"]) + " at its start, "
+              + ("{:.2f} {:.2f} {:.2f}".format(*n["load_end"]) if "load_end" in n else "?") + " at its end."]
+    # inputs
+    rows = []
+    for s in n["sizes"]:
+        inp = n["inputs"].get((s["rows"], s["departements"]))
+        if inp is None or inp.get("cut"):
+            rows.append([f"{s['k']}×", f"{s['rows']:,}", s["departements"], "", "", "",
+                         "not generated" if inp is None else f"cut after {inp['seconds']:.0f} s"])
+            continue
+        sm = inp["summary"]
+        rows.append([f"{s['k']}×", f"{sm['rows']:,}", sm["departements"], f"{sm['communes']:,}", f"{sm['stations']:,}",
+                     f"{inp['parquet_bytes'] / 1e6:,.1f} MB",
+                     "from the cache" if inp["cached"] else f"written in {inp['seconds']:.0f} s"])
+    L += ["", "Inputs:", ""] + table(["size", "rows", "départements", "communes", "stations", "addresses.parquet",
+                                      "this run"], rows)
+    # scale
+    base = next((r for r in national_runs(n, "build", jobs) if r["k"] == n["sizes"][0]["k"]), None)
+    rows = []
+    for r in (r for r in runs if r["kind"] == "build" and r["jobs"] == jobs):
+        why = _why_not(r)
+        head = [f"{r['k']}×", f"{r['rows']:,}", r["departements"]]
+        if why:
+            rows.append(head + [why] + [""] * 10)
+            continue
+        rows.append(head + [
+            f"{r['stations_out']:,} / {r['communes_built']:,} "
+            f"(of {r['stations_in_table']:,} / {r['communes_in_table']:,})",
+            f"{r['seconds']:.1f}", f"{r['cpu']:.1f}", f"{r['rows'] / r['seconds']:,.0f}",
+            f"{r['seconds'] / (r['rows'] / 1e6):.2f}", _gb(r["mem"]), _gb(r["rss"]), _gb(r["rss_single"]),
+            f"{r['seconds'] / base['seconds']:.2f}" if base else "—",
+            f"{(r['seconds'] / base['seconds']) / (r['rows'] / base['rows']):.2f}" if base else "—",
+            f"{r['load']:.2f}"])
+    L += ["", f"By size, `-j {jobs}`:", ""]
+    L += table(["size", "rows", "départements", "stations / communes built (of the table's)", "wall s", "CPU s",
+                "rows/s", "s per M rows", "peak memory (tree PSS)", "tree RSS sum", "largest process",
+                "time / 1×", "time per row / 1×", "load before"], rows)
+    done = national_runs(n, "build", jobs)
+    if base and len(done) > 1:
+        L += ["", "Growth (linear: time / 1× equal to the row ratio, time per row / 1× equal to 1): " + "; ".join(
+            f"time({r['k'] / base['k']:g}×) / time(1×) = **{r['seconds'] / base['seconds']:.2f}** "
+            f"(per row {(r['seconds'] / base['seconds']) / (r['rows'] / base['rows']):.2f})"
+            for r in done[1:]) + "."]
+    # targets
+    t = national_target_run(n)
+    L += ["", f"Targets (issue): all France, {TARGET_ROWS:,} rows, `-j 2`, on this machine:", ""]
+    if t:
+        ok_t, ok_m = t["seconds"] <= TARGET_SECONDS, t["mem"] <= TARGET_MEMORY
+        L += table(["target", "measured", "met"], [
+            [f"wall time ≤ {TARGET_SECONDS:.0f} s", f"{t['seconds']:.1f} s",
+             "**yes**" if ok_t else f"**no** ({t['seconds'] / TARGET_SECONDS:.2f}× the target)"],
+            [f"peak memory ≤ {TARGET_MEMORY / GB:.0f} GB",
+             f"{_gb(t['mem'])} (tree PSS; tree RSS sum {_gb(t['rss'])}, largest process {_gb(t['rss_single'])})",
+             "**yes**" if ok_m else f"**no** ({t['mem'] / TARGET_MEMORY:.2f}× the target)"]])
+    else:
+        L += [f"Not measured in this run (no finished `-j 2` run at {TARGET_ROWS:,} rows)."]
+    # jobs 1 vs 2
+    j1_all = [r for r in runs if r["kind"] == "build" and r["jobs"] == 1]
+    if j1_all:
+        rows, noisy = [], False
+        for r in j1_all:
+            why = _why_not(r)
+            two = next((x for x in done if x["rows"] == r["rows"]), None)
+            if why or not two:
+                rows.append([f"{r['rows']:,}", why or "no `-j 2` run at this size"] + [""] * 6)
+                continue
+            rows.append([f"{r['rows']:,}", f"{r['seconds']:.1f}", f"{two['seconds']:.1f}",
+                         f"**{r['seconds'] / two['seconds']:.2f}**", f"{r['cpu']:.1f}", f"{two['cpu']:.1f}",
+                         _gb(r["mem"]), _gb(two["mem"])])
+            if r["seconds"] / two["seconds"] > 2.05:
+                noisy = True
+        L += ["", "`-j 1` against `-j 2` (2 cores; speed-up 2 is the most there is):", ""]
+        L += table(["rows", "`-j 1` wall s", "`-j 2` wall s", "speed-up", "`-j 1` CPU s", "`-j 2` CPU s",
+                    "`-j 1` peak memory", "`-j 2` peak memory"], rows)
+        if noisy:
+            L += ["", "A speed-up above 2 on 2 cores means the rest of the machine's load changed between the two "
+                  "runs (see the load before each run above); the CPU seconds are less affected."]
+    # resume
+    res_all = [r for r in runs if r["kind"] == "resume"]
+    if res_all:
+        r = res_all[0]
+        first = next((x for x in done if x["rows"] == r["rows"]), None)
+        why = _why_not(r)
+        L += ["", f"Resume: the same command run again at {r['rows']:,} rows with its parts folder kept:", ""]
+        if why or not first:
+            L += [why or "not run"]
+        else:
+            L += table(["run", "wall s", "CPU s", "peak memory", "parts reused", "stations / communes built"], [
+                [f"parts deleted first (`-j {jobs}`)", f"{first['seconds']:.1f}", f"{first['cpu']:.1f}",
+                 _gb(first["mem"]), f"{first['parts_reused']} of {first['parts']}",
+                 f"{first['stations_out']:,} / {first['communes_built']:,}"],
+                [f"parts kept (resume, `-j {r['jobs']}`)", f"{r['seconds']:.1f}", f"{r['cpu']:.1f}", _gb(r["mem"]),
+                 f"{r['parts_reused']} of {r['parts']}", f"{r['stations_out']:,} / {r['communes_built']:,}"]])
+            L += ["", f"The resume took **{100 * r['seconds'] / first['seconds']:.0f} %** of the first run's wall "
+                  "time (it still reads each département's rows to hash them, then merges the parts and writes "
+                  "the output)."]
+    failed = [r for r in runs if r.get("error")]
+    for r in failed:
+        L += ["", f"The {r['kind']} run with `-j {r['jobs']}` at {r['rows']:,} rows failed: `{r['error']}`"]
+    if n.get("interrupted"):
+        L += ["", "**The section was interrupted**: the runs above are those finished before."]
+    elif any(_why_not(r) for r in runs):
+        L += ["", f"Runs without numbers were skipped or cut to keep the section within its time budget "
+              f"(`--national-budget`, {n.get('budget', 0):.0f} s), or failed."]
+    return L + [NAT_END]
+
+
+def national_summary_row(n: dict) -> list | None:
+    """The README summary row: the 16 M run against the targets (or the largest run done)."""
+    t = national_target_run(n)
+    if t:
+        return [f"All France, national shape ({t['rows']:,} rows, {t['departements']} départements), "
+                f"`--all -j 2`: wall / peak memory (targets ≤ {TARGET_SECONDS:.0f} s / "
+                f"≤ {TARGET_MEMORY / GB:.0f} GB)",
+                f"{t['seconds']:.0f} s ({'met' if t['seconds'] <= TARGET_SECONDS else 'not met'}) / {_gb(t['mem'])} "
+                f"({'met' if t['mem'] <= TARGET_MEMORY else 'not met'})", "—"]
+    done = national_runs(n, "build", n["jobs"])
+    if not done:
+        return None
+    r = done[-1]
+    target = next((x for x in n.get("runs", []) if x["kind"] == "build" and x["jobs"] == 2
+                   and x["rows"] == TARGET_ROWS), None)
+    status = "not in this run" if target is None else (_why_not(target) or "").split(" (")[0].split(":")[0]
+    return [f"National shape, largest run ({r['rows']:,} rows, {r['departements']} départements), "
+            f"`--all -j {r['jobs']}`: wall / peak memory (all France, {TARGET_ROWS:,} rows: {status})",
+            f"{r['seconds']:.0f} s / {_gb(r['mem'])}", "—"]
+
+
+def national_caveats(n: dict) -> list[str]:
+    notes = []
+    t = national_target_run(n)
+    if t and t["seconds"] > TARGET_SECONDS:
+        notes.append(f"All France ({t['rows']:,} rows, `-j 2`): {t['seconds']:.0f} s, over the {TARGET_SECONDS:.0f} s "
+                     f"target ({t['seconds'] / TARGET_SECONDS:.2f}×).")
+    if t and t["mem"] > TARGET_MEMORY:
+        notes.append(f"All France ({t['rows']:,} rows, `-j 2`): peak memory {_gb(t['mem'])}, over the "
+                     f"{TARGET_MEMORY / GB:.0f} GB target.")
+    if not t:
+        notes.append(f"All France ({TARGET_ROWS:,} rows) was not measured in this run.")
+    done = national_runs(n, "build", n["jobs"])
+    if len(done) > 1:
+        base, last = done[0], done[-1]
+        k = last["rows"] / base["rows"]
+        if last["seconds"] / base["seconds"] > 1.25 * k:
+            notes.append(f"National shape: {k:g}× the rows cost {last['seconds'] / base['seconds']:.1f}× the wall "
+                         "time of 1× — more than linear.")
+    for r in n.get("runs", []):
+        why = _why_not(r)
+        if why and not r.get("skipped"):
+            notes.append(f"National shape, {r['kind']} `-j {r['jobs']}` at {r['rows']:,} rows: {why}.")
+    return notes
 
 
 # --------------------------------------------------------------------------- report
@@ -727,14 +1252,16 @@ def summary_lines(r: dict, quick: bool) -> list[str]:
     rows.append(["Generated town, 10 % hold-out, own station (mean of 3 seeds)", pct(m.ours_own_station),
                  pct(m.yardstick_own_station)])
     s = r["speed"]
-    rows.append([f"{s['name']} end to end, median of {s['runs']} (peak RSS)",
+    rows.append([f"{s['name']} end to end, median of {s['runs']} (peak memory)",
                  f"{s['ours']['seconds']:.2f} s ({s['ours']['rss'] / 2 ** 20:,.0f} MiB)",
                  f"{s['yardstick']['seconds']:.2f} s ({s['yardstick']['rss'] / 2 ** 20:,.0f} MiB)"])
     if "scaling" in r:
         last = [x for x in r["scaling"] if not x["skipped"]][-1]
         rows.append([f"{last['k']}× Val-de-Marne ({last['rows']:,} rows), ours: time / memory vs 1×",
                      f"{last['seconds']:.1f} s, ×{last['seconds'] / r['scaling'][0]['seconds']:.1f} / "
-                     f"{last['rss'] / 2 ** 20:,.0f} MiB", "—"])
+                     f"{last['mem'] / 2 ** 20:,.0f} MiB", "—"])
+    if r.get("national") and national_summary_row(r["national"]):
+        rows.append(national_summary_row(r["national"]))
     return table(["measure", "ours", "plain-Voronoi yardstick"], rows)
 
 
@@ -790,6 +1317,8 @@ def caveat_lines(r: dict) -> list[str]:
         if last["cpu"] / base["cpu"] > 1.25 * k or last["seconds"] / base["seconds"] > 1.25 * k:
             notes.append(f"Scaling: {k:g}× the rows cost {last['seconds'] / base['seconds']:.1f}× the wall time and "
                          f"{last['cpu'] / base['cpu']:.1f}× the CPU time of 1× — more than linear.")
+    if r.get("national"):
+        notes += national_caveats(r["national"])
     return notes
 
 
@@ -846,7 +1375,10 @@ def write_results(path: Path, env: dict, r: dict, quick: bool, seconds: float) -
           f"{s['name']} ({s['rows']:,} rows), end to end in a fresh subprocess each time (reading, building, "
           f"writing GeoJSON): median of {s['runs']} runs"
           + (f" after {s['warmup']} warm-up run" if s["warmup"] else " (no warm-up)")
-          + " each. Peak memory is the process's own `ru_maxrss` (from `os.wait4` in a small launcher, so the bench's own memory is not counted), the largest over the runs.", ""]
+          + " each. Peak memory is that of the whole process tree (the command and its worker processes): the "
+          "sum of their proportional set size (PSS, pages shared after a fork split between the processes "
+          "sharing them) sampled from `/proc` by a small launcher, or the largest single process's "
+          "`ru_maxrss` if higher (so the bench's own memory is not counted); the largest over the runs.", ""]
     L += speed_lines(s)
     if "scaling" in r:
         L += ["", "## 3. How cost grows", "",
@@ -868,6 +1400,8 @@ def write_results(path: Path, env: dict, r: dict, quick: bool, seconds: float) -
               "(`shapely.simplify` on each polygon alone, outline included), each checked by `boundaries check` "
               "against the commune outlines (overlaps and gaps counted above 1 m² and 5 cm wide).", ""]
         L += simplification_lines(r["simplification"])
+    if r.get("national"):
+        L += [""] + national_lines(r["national"])
     L += ["", f"Bench run time: {seconds:.0f} s."]
     text = "\n".join(L) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -892,6 +1426,62 @@ def update_block(path: Path, text: str, date: str) -> bool:
     return True
 
 
+def write_section(path: Path, env: dict, lines: list[str], quick: bool) -> None:
+    """Put the national section into ``path`` (``--only national``): in place of the one there, else
+    before its closing run-time line, else at its end; a new file gets the header first."""
+    block = "\n".join(lines)
+    if path.exists():
+        doc = path.read_text()
+        if NAT_START in doc and NAT_END in doc:
+            head, rest = doc.split(NAT_START, 1)
+            doc = head + block + rest.split(NAT_END, 1)[1]
+        elif "\nBench run time:" in doc:
+            head, tail = doc.rsplit("\nBench run time:", 1)
+            doc = head + "\n" + block + "\n\nBench run time:" + tail
+        else:
+            doc = doc.rstrip("\n") + "\n\n" + block + "\n"
+    else:
+        doc = "\n".join(header_lines(env, quick)) + "\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(doc)
+    tmp.replace(path)
+
+
+def update_row(path: Path, row: list, prefixes=("| All France", "| National shape")) -> bool:
+    """Replace the row starting with one of ``prefixes`` in the bench block of ``path``, or add it
+    after the block's last table row (``--only national``: the other rows stay as they were)."""
+    doc = path.read_text()
+    if MARK_START not in doc or MARK_END not in doc:
+        log(f"{path.name}: markers {MARK_START} … {MARK_END} not found; not updated")
+        return False
+    head, rest = doc.split(MARK_START, 1)
+    block, tail = rest.split(MARK_END, 1)
+    lines = block.split("\n")
+    line = "| " + " | ".join(str(c) for c in row) + " |"
+    found = [i for i, x in enumerate(lines) if x.startswith(prefixes)]
+    rows = [i for i, x in enumerate(lines) if x.startswith("|")]
+    if found:
+        lines[found[0]] = line
+    elif rows:
+        lines.insert(rows[-1] + 1, line)
+    else:
+        log(f"{path.name}: no summary table in the bench block; not updated")
+        return False
+    path.write_text(head + MARK_START + "\n".join(lines) + MARK_END + tail)
+    return True
+
+
+def _factors(text: str) -> tuple[int, ...]:
+    try:
+        out = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give whole numbers separated by commas, e.g. 1,4,16") from None
+    if not out or min(out) < 1 or list(out) != sorted(set(out)):
+        raise argparse.ArgumentTypeError(f"{text!r}: give increasing whole numbers ≥ 1, e.g. 1,4,16")
+    return out
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the town only, one timed run, no scaling")
@@ -900,10 +1490,26 @@ def main(argv=None) -> int:
                         help="do not update README.md and docs/method.md (never done with --quick)")
     parser.add_argument("--budget", type=float, default=840.0, metavar="SECONDS",
                         help="skip a scaling size whose projected time would end the run after this (default 840)")
+    parser.add_argument("--only", choices=["national"],
+                        help="run this section alone: its tables replace the same section of --out (the rest of "
+                             "the file is kept), and its row of the README summary")
+    parser.add_argument("--cache", type=Path, default=CACHE, metavar="DIR",
+                        help="where the generated national-shape tables are kept between runs "
+                             "(default $BOUNDARIES_BENCH_CACHE or ~/.cache/boundaries-bench)")
+    parser.add_argument("--national-rows", type=int, default=NATIONAL_ROWS, metavar="N",
+                        help=f"rows of the 1× national-shape table (default {NATIONAL_ROWS:,})")
+    parser.add_argument("--national-departements", type=int, default=NATIONAL_DEPARTEMENTS, metavar="K",
+                        help=f"its départements, scaled with the rows, at most 96 (default {NATIONAL_DEPARTEMENTS})")
+    parser.add_argument("--national-factors", type=_factors, default=None, metavar="1,4,16",
+                        help="sizes as multiples of --national-rows (default 1,4,16; 1 with --quick)")
+    parser.add_argument("--national-budget", type=float, default=NATIONAL_BUDGET, metavar="SECONDS",
+                        help="time for the national section, generation included: a run that would end later "
+                             f"is skipped, one still going is killed (default {NATIONAL_BUDGET:.0f})")
     args = parser.parse_args(argv)
+    factors = args.national_factors or ((1,) if args.quick else NATIONAL_FACTORS)
 
     started = time.perf_counter()
-    if not args.quick:
+    if not args.quick and not args.only:
         missing = [p for p in (SHARED / "val-de-marne-2016", SHARED / "paris-2017") if not p.exists()]
         if missing:
             print(f"bench: real data not found: {', '.join(map(str, missing))} (../shared/data beside the "
@@ -917,24 +1523,35 @@ def main(argv=None) -> int:
         measured = snapshot(work / "code")
         env = environment()
         env["measured"] = measured
-        log(f"{'quick' if args.quick else 'full'} bench on {env['cpu']}, load {env['load']}; measuring "
+        what = ("quick" if args.quick else "full") + (" bench, national section only," if args.only else " bench")
+        log(f"{what} on {env['cpu']}, load {env['load']}; measuring "
             f"boundaries/ as it is now (source {measured}, commit {env['commit']}); writing {args.out}")
 
-        log("town: reference IoU")
-        r["town"] = town_reference()
-        r["town_holdout"] = holdout_compare(TOWN / "addresses.csv", TOWN / "communes.geojson", SEEDS, "town")
-        if not args.quick:
-            r["vdm_holdout"] = holdout_compare(vdm_csv, vdm_communes, SEEDS, "val-de-marne")
-            r["paris"] = paris()
-            r["ablation"] = ablation(vdm_csv, vdm_communes, r["paris"].pop("_inputs"))
-            r["simplification"] = simplification(vdm_csv, vdm_communes, work)
-        if args.quick:
-            r["speed"] = speed(TOWN / "addresses.csv", TOWN / "communes.geojson", 1, 0, work, "town")
-            r["speed"].update(name="Generated town", warmup=0)
-        else:
-            r["speed"] = speed(vdm_csv, vdm_communes, 3, 1, work, "val-de-marne")
-            r["speed"].update(name="Val-de-Marne 2016", warmup=1)
-            r["scaling"] = scaling(vdm_csv, vdm_communes, SCALE_FACTORS, work, started + args.budget - 15)
+        if not args.only:
+            log("town: reference IoU")
+            r["town"] = town_reference()
+            r["town_holdout"] = holdout_compare(TOWN / "addresses.csv", TOWN / "communes.geojson", SEEDS, "town")
+            if not args.quick:
+                r["vdm_holdout"] = holdout_compare(vdm_csv, vdm_communes, SEEDS, "val-de-marne")
+                r["paris"] = paris()
+                r["ablation"] = ablation(vdm_csv, vdm_communes, r["paris"].pop("_inputs"))
+                r["simplification"] = simplification(vdm_csv, vdm_communes, work)
+            if args.quick:
+                r["speed"] = speed(TOWN / "addresses.csv", TOWN / "communes.geojson", 1, 0, work, "town")
+                r["speed"].update(name="Generated town", warmup=0)
+            else:
+                r["speed"] = speed(vdm_csv, vdm_communes, 3, 1, work, "val-de-marne")
+                r["speed"].update(name="Val-de-Marne 2016", warmup=1)
+                r["scaling"] = scaling(vdm_csv, vdm_communes, SCALE_FACTORS, work, started + args.budget - 15)
+        nat = r["national"] = {"budget": args.national_budget}
+        log(f"national: {args.national_rows:,} rows × {', '.join(map(str, factors))}, budget "
+            f"{args.national_budget:.0f} s, inputs cached in {args.cache}")
+        try:
+            national(work, time.perf_counter() + args.national_budget, args.cache, args.national_rows,
+                     args.national_departements, factors, res=nat)
+        except KeyboardInterrupt:
+            nat["interrupted"] = True
+            log("national: interrupted; writing what was measured")
     r["budget"] = args.budget
     env["load_end"] = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     env["tree_changed"] = fingerprint(ROOT / "boundaries") != measured
@@ -942,6 +1559,14 @@ def main(argv=None) -> int:
         log("note: boundaries/ changed in the working tree during the run; the snapshot taken at the start "
             "was measured throughout")
     seconds = time.perf_counter() - started
+    if args.only:
+        write_section(args.out, env, national_lines(nat, env), args.quick)
+        log(f"wrote the national section into {args.out}")
+        row = national_summary_row(nat)
+        if not args.quick and not args.no_readme and row and update_row(README, row):
+            log(f"updated the national row of the summary in {README}")
+        log(f"done in {seconds:.0f} s")
+        return 0
     summary = write_results(args.out, env, r, args.quick, seconds)
     log(f"wrote {args.out}")
     if not args.quick and not args.no_readme:

@@ -18,8 +18,10 @@ def _number(text: str) -> float:
 def test_quick_bench_writes_sections_and_numbers(tmp_path):
     readme_before = (ROOT / "README.md").read_text()
     out = tmp_path / "R.md"
+    # --quick runs the national section at 1 M rows; here at 20,000 (its own test checks it in depth)
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(out)],
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--out", str(out), "--cache", str(tmp_path / "cache"),
+         "--national-rows", "20000", "--national-departements", "2"],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
@@ -37,6 +39,10 @@ def test_quick_bench_writes_sections_and_numbers(tmp_path):
                     "### The generated town", "## 2. Speed"):
         assert section in text, section
     assert "## 3. How cost grows" not in text  # --quick: no scaling
+    # --quick: the national section at one size only (-j 2, its resume, -j 1)
+    assert "## 6. All France at national shape" in text
+    assert re.search(r"^\| 1× \| 20,000 \| 2 \| [\d,]+ / [\d,]+ \(of ", text, re.M)
+    assert "| 4× |" not in text and re.search(r"^\| 20,000 \| [\d.]+ \| [\d.]+ \| \*\*[\d.]+\*\* \|", text, re.M)
 
     # reference scores: ours and the yardstick, IoU in [0, 1], area right in %
     rows = {m: re.search(rf"^\| {m} \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) \| ([\d.]+) % \| (\d+) \|$", text, re.M)
@@ -71,3 +77,136 @@ def test_quick_bench_writes_sections_and_numbers(tmp_path):
 
     # a quick run never touches the README
     assert (ROOT / "README.md").read_text() == readme_before
+
+
+# --------------------------------------------------------------------------- the national section
+
+NATIONAL_TINY = ["--national-rows", "20000", "--national-departements", "2", "--national-factors", "1,2"]
+
+
+def _run_only_national(tmp_path, *extra):
+    out = tmp_path / "R.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--only", "national", "--out", str(out), "--no-readme",
+         "--cache", str(tmp_path / "cache"), *NATIONAL_TINY, *extra],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out.read_text(), proc.stderr
+
+
+def test_national_section_tiny(tmp_path):
+    """20,000 and 40,000 rows (2 and 4 départements): every table filled, with numbers that add up."""
+    readme_before = (ROOT / "README.md").read_text()
+    text, log = _run_only_national(tmp_path)
+    assert "national: build -j 2 at 20,000 rows" in log
+    assert text.count("<!-- national:start -->") == 1 and text.count("<!-- national:end -->") == 1
+    assert "## 6. All France at national shape" in text
+    assert "## 1. Accuracy" not in text  # the other sections did not run
+    # inputs, generated into the given cache (not the default one)
+    assert re.search(r"^\| 1× \| 20,000 \| 2 \| [\d,]+ \| [\d,]+ \| [\d.]+ MB \| written in \d+ s \|$", text, re.M)
+    assert re.search(r"^\| 2× \| 40,000 \| 4 \| ", text, re.M)
+    assert len(list((tmp_path / "cache").glob("synth-20000r-2d-s0-*/addresses.parquet"))) == 1
+
+    num = r"([\d.,]+)"
+    rows = {}
+    for k, n, deps in ((1, 20_000, 2), (2, 40_000, 4)):
+        m = re.search(rf"^\| {k}× \| {n:,} \| {deps} \| {num} / {num} \(of {num} / {num}\) \| {num} \| {num} \| {num} "
+                      rf"\| {num} \| {num} GB \| {num} GB \| {num} GB \| {num} \| {num} \| {num} \|$", text, re.M)
+        assert m, (k, text)
+        (st, co, st_table, co_table, wall, cpu, rate, per_m, mem, rss, single, ratio, per_row, load) = (
+            _number(g) for g in m.groups())
+        # the run did the work: every generated station and commune built
+        assert st > 0 and co > 0 and st == st_table and co == co_table, m.group(0)
+        assert wall > 0 and cpu > 0 and rate > 0
+        slack = 0.05 / wall + 0.005  # the wall time is shown to 0.1 s
+        assert abs(rate - n / wall) <= slack * rate + 1  # rows/s is rows over the wall time shown
+        assert abs(per_m - wall / (n / 1e6)) <= slack * per_m + 0.01
+        assert 0 < single <= rss + 0.01 and 0 < mem
+        rows[k] = (wall, ratio, per_row)
+    assert rows[1][1] == 1.00 and rows[1][2] == 1.00
+    assert abs(rows[2][1] - rows[2][0] / rows[1][0]) <= rows[2][1] * (0.05 / rows[1][0] + 0.05 / rows[2][0]) + 0.01
+    growth = re.search(r"time\(2×\) / time\(1×\) = \*\*([\d.]+)\*\* \(per row ([\d.]+)\)", text)
+    assert growth and abs(_number(growth.group(1)) - rows[2][1]) < 0.01
+    assert f"no finished `-j 2` run at {16_000_000:,} rows" in text  # the target size was not run
+
+    # -j 1 against -j 2 at both sizes
+    for n in (20_000, 40_000):
+        m = re.search(rf"^\| {n:,} \| {num} \| {num} \| \*\*{num}\*\* \| {num} \| {num} \| {num} GB \| {num} GB \|$",
+                      text, re.M)
+        assert m, n
+        one, two, speedup = (_number(g) for g in m.groups()[:3])
+        assert one > 0 and two > 0 and abs(speedup - one / two) <= 0.01 + speedup * (0.05 / one + 0.05 / two)
+    # the resume reuses every part of the largest size and builds the same stations
+    first = re.search(r"^\| parts deleted first \(`-j 2`\) \| [\d.]+ \| [\d.]+ \| [\d.]+ GB \| 0 of 4 \| ([\d,]+) / ",
+                      text, re.M)
+    again = re.search(r"^\| parts kept \(resume, `-j 2`\) \| ([\d.]+) \| [\d.]+ \| [\d.]+ GB \| 4 of 4 \| ([\d,]+) / ",
+                      text, re.M)
+    assert first and again and first.group(1) == again.group(2) and _number(again.group(1)) > 0
+    assert (ROOT / "README.md").read_text() == readme_before
+
+
+def test_national_section_past_its_deadline_still_writes(tmp_path):
+    """No time left: nothing runs or is generated, and the section says so instead of failing."""
+    text, _ = _run_only_national(tmp_path, "--national-budget", "0")
+    assert "## 6. All France at national shape" in text
+    assert text.count("not run: past the deadline") == 4  # -j 2 and -j 1 at both sizes
+    assert "not run: no finished -j 2 run at this size to resume" in text
+    assert text.count("| not generated |") == 2
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").iterdir())
+
+
+def test_synth_inputs_are_cached_by_their_arguments(tmp_path):
+    from benchmarks.run import synth_inputs
+
+    a = synth_inputs(5_000, 1, 0, tmp_path)
+    assert not a["cached"] and a["summary"]["rows"] == 5_000
+    b = synth_inputs(5_000, 1, 0, tmp_path)
+    assert b["cached"] and b["folder"] == a["folder"] and b["seconds"] == 0
+    c = synth_inputs(5_000, 1, 1, tmp_path)
+    assert not c["cached"] and c["folder"] != a["folder"]
+    assert not list(tmp_path.glob("*.tmp-*"))  # no temporary folder left
+
+
+def test_write_section_replaces_only_its_block(tmp_path):
+    from benchmarks.run import NAT_END, NAT_START, write_section
+
+    path = tmp_path / "R.md"
+    path.write_text("# Benchmarks\n\n## 5. Other\n\nkept\n\nBench run time: 9 s.\n")
+    write_section(path, {}, [NAT_START, "## 6. first", NAT_END], quick=False)
+    text = path.read_text()
+    assert text.index("kept") < text.index("## 6. first") < text.index("Bench run time: 9 s.")
+    write_section(path, {}, [NAT_START, "## 6. second", NAT_END], quick=False)
+    text = path.read_text()
+    assert "## 6. second" in text and "first" not in text and text.count(NAT_START) == 1
+    assert text.startswith("# Benchmarks\n\n## 5. Other\n\nkept\n") and text.endswith("Bench run time: 9 s.\n")
+
+
+_POOL = """
+import multiprocessing, time
+from concurrent.futures import ProcessPoolExecutor
+
+def hold(_):
+    block = bytearray(200 * 2 ** 20)  # 200 MiB, touched
+    time.sleep(1.5)
+    return len(block)
+
+if __name__ == "__main__":
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
+        print(sum(pool.map(hold, range(2))))
+"""
+
+
+def test_run_child_counts_the_workers_of_a_pool(tmp_path):
+    """Two workers holding 200 MiB each at once: the tree's peak is about twice the largest process's."""
+    from benchmarks.run import run_child
+
+    script = tmp_path / "pool.py"
+    script.write_text(_POOL)
+    g = run_child([sys.executable, script])
+    assert g["rss_single"] > 200 * 2 ** 20
+    assert g["mem"] > 400 * 2 ** 20 and g["mem"] > 1.6 * g["rss_single"]
+    assert g["rss"] >= g["mem"] * 0.9 and g["rss_upper"] >= g["rss"]
+    assert g["procs"] >= 3 and not g["cut"]
+    cut = run_child([sys.executable, script], timeout=0.5)
+    assert cut["cut"] and cut["seconds"] < 5
