@@ -452,6 +452,17 @@ def _valid_after_reprojection(gdf):
     if invalid.any():
         geoms = geoms.copy()
         geoms[invalid] = polygonal_parts(shapely.make_valid(geoms[invalid]))
+        # the repair adds a vertex its neighbours lack: node the unit's stations again, so
+        # they stay one coverage (simplify and check rely on it)
+        units = gdf["unit"].to_numpy(dtype=object)
+        for unit in sorted(set(units[invalid])):
+            idx = np.flatnonzero(units == unit)
+            if len(idx) < 2:
+                continue
+            cleaned = polygonal_parts(shapely.coverage_clean(geoms[idx]))
+            if shapely.is_valid(cleaned).all() and shapely.coverage_is_valid(cleaned) \
+                    and not shapely.is_empty(cleaned).any():
+                geoms[idx] = cleaned
         gdf = gdf.set_geometry(np.asarray(geoms, dtype=object), crs=gdf.crs)
     return gdf
 
