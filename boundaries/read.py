@@ -343,20 +343,10 @@ GDAL_OFFLINE = {
 
 
 def _gdal_offline():
-    import contextlib
+    """GDAL with remote fetching switched off (:data:`GDAL_OFFLINE`), for the duration of a block."""
+    from .write import _gdal_config
 
-    import pyogrio
-
-    @contextlib.contextmanager
-    def block():
-        before = {k: pyogrio.get_gdal_config_option(k) for k in GDAL_OFFLINE}
-        pyogrio.set_gdal_config_options(GDAL_OFFLINE)
-        try:
-            yield
-        finally:
-            pyogrio.set_gdal_config_options(before)
-
-    return block()
+    return _gdal_config(**GDAL_OFFLINE)
 
 
 def _refuse_indirection(path) -> None:
