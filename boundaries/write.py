@@ -19,6 +19,7 @@ import numpy as np
 import shapely
 
 from .errors import InputError
+from .geometry import polygonal_parts
 
 #: Decimal places of longitude/latitude in GeoJSON output (RFC 7946 advises ~7: ≈ 1 cm).
 GEOJSON_DECIMALS = 7
@@ -198,14 +199,20 @@ def to_wgs84(gdf):
     geoms = shapely.set_precision(out.geometry.values.to_numpy(), grid, mode="pointwise")
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
-        geoms[invalid] = shapely.set_precision(shapely.make_valid(out.geometry.values.to_numpy()[invalid]), grid)
+        # "structure" keeps polygons polygonal (no stray lines of a collapsed spike: a
+        # GeometryCollection that the coverage clean-up below would refuse)
+        fixed = shapely.make_valid(out.geometry.values.to_numpy()[invalid], method="structure", keep_collapsed=False)
+        geoms[invalid] = polygonal_parts(shapely.set_precision(fixed, grid))
     if "code_commune" in out.columns:
         # Two vertices a hair apart may round to neighbouring grid points: snap each
         # commune's stations back into a clean coverage on the grid.
         for idx in out.groupby("code_commune", sort=False).indices.values():
             part = geoms[idx]
             if len(part) > 1 and not shapely.coverage_is_valid(part):
-                cleaned = shapely.coverage_clean(part, snapping_distance=4 * grid)
+                try:
+                    cleaned = shapely.coverage_clean(part, snapping_distance=4 * grid)
+                except shapely.errors.GEOSException:  # left as rounded: valid, a hair off a coverage
+                    continue
                 cleaned = shapely.set_precision(cleaned, grid, mode="pointwise")
                 if shapely.is_valid(cleaned).all() and shapely.coverage_is_valid(cleaned):
                     geoms[idx] = cleaned

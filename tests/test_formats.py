@@ -183,3 +183,20 @@ def test_departement_name_comes_from_the_outlines(town, tmp_path):
     st = boundaries.build(town[0], path).stations
     assert set(st["nom_departement"]) == {"Fictif"} and set(st["code_departement"]) == {"99"}
     assert (st["numero_bv"] == st["code_bv"].str.split("_").str[1]).all()
+
+
+def test_to_wgs84_keeps_a_spiked_station_polygonal():
+    """A station with a collapsed spike (make_valid's default gives a GeometryCollection, which the
+    coverage clean-up refuses: the 16 M-row national write crashed on 8 such stations)."""
+    import geopandas as gpd
+    import shapely
+
+    from boundaries.write import to_wgs84
+
+    spike = shapely.Polygon([(0, 0), (0.002, 0), (0.002, 0.001), (0.003, 0.001), (0.002, 0.001),
+                             (0.002, 0.002), (0, 0.002)])
+    assert shapely.make_valid(spike).geom_type == "GeometryCollection"
+    g = gpd.GeoDataFrame({"code_commune": ["94001", "94001"]}, geometry=[spike, shapely.box(0.002, 0, 0.004, 0.002)],
+                         crs="EPSG:4326")
+    out = to_wgs84(g)
+    assert list(out.geometry.geom_type) == ["Polygon", "Polygon"] and shapely.is_valid(out.geometry.values).all()
