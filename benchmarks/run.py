@@ -656,26 +656,49 @@ print(json.dumps({"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime,
 """
 
 
+class ChildFailed(RuntimeError):
+    """A measured command exited with an error: its exit code ``rc`` and the end of its ``stderr``."""
+
+    def __init__(self, cmd, rc, stderr: str):
+        super().__init__(f"{' '.join(map(str, cmd))} failed (exit {rc}): {stderr}")
+        self.rc, self.stderr = rc, stderr
+
+
+def _busy_seconds() -> float | None:
+    """CPU seconds every core of the machine has spent busy since boot (``/proc/stat``), or None."""
+    try:
+        f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(f[:8]) - f[3] - (f[4] if len(f) > 4 else 0)) / os.sysconf("SC_CLK_TCK")  # less idle, iowait
+
+
 def run_child(cmd: list, cwd=ROOT, timeout: float | None = None) -> dict:
     """Run ``cmd`` in a fresh process: wall ``seconds``, ``cpu`` seconds, peak memory in bytes (``mem``
-    of the process tree, and ``rss``, ``pss``, ``rss_single``, ``rss_upper``: see ``_LAUNCHER``), ``load``.
+    of the process tree, and ``rss``, ``pss``, ``rss_single``, ``rss_upper``: see ``_LAUNCHER``), ``load``
+    (the 1-minute load average before), and ``others``: the cores that the rest of the machine kept
+    busy on average meanwhile (all busy CPU time less the command's, over the wall time; the
+    launcher's sampling is counted there), or None where ``/proc/stat`` cannot be read.
 
     With ``timeout``, a command still running after that many seconds is killed with its
     workers and the result says ``cut`` (its ``seconds`` are the time it ran).
     """
     load = os.getloadavg()[0]
+    busy0 = _busy_seconds()
     proc = subprocess.run([sys.executable, "-S", "-c", _LAUNCHER, str(1e12 if timeout is None else max(timeout, 0.0)),
                            str(SAMPLE_PERIOD), *map(str, cmd)], cwd=cwd, capture_output=True, text=True,
                           env=_CHILD_ENV)
+    busy1 = _busy_seconds()
     try:
         g = json.loads(proc.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         g = {"rc": "?"}
-    if g.get("cut"):
-        return {**g, "load": load}
-    if proc.returncode != 0 or g["rc"] != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed (exit {g['rc']}): {proc.stderr[-2000:]}")
-    return {**g, "load": load}
+    if proc.returncode != 0 or (g["rc"] != 0 and not g.get("cut")):
+        raise ChildFailed(cmd, g["rc"], proc.stderr[-2000:])
+    g["load"] = load
+    g["others"] = (None if busy0 is None or busy1 is None or g["seconds"] <= 0
+                   else max(0.0, (busy1 - busy0 - g["cpu"]) / g["seconds"]))
+    return g
 
 
 def ours_cmd(csv, communes, out) -> list:
@@ -879,42 +902,65 @@ def national(work: Path, deadline: float, cache: Path = CACHE, rows: int = NATIO
     """All France at national shape: ``boundaries build … --all -j 2`` on generated tables of
     ``rows × k`` rows (``departements × k`` départements, at most 96) for each ``k`` of ``factors``.
 
-    Runs, in this order: ``-j jobs`` at each size; the same command again at the largest
-    size with its parts kept (``resume``); ``-j 1`` at the first ``jobs1_sizes`` sizes. Each
-    timed run but the resume starts without a parts folder, so nothing is reused. A run
-    whose projected time would end after ``deadline`` (a ``time.perf_counter()`` value) is
-    skipped, and one still going at the deadline is killed; either is said so in ``res``,
-    which holds whatever was measured (pass a dict to keep it if this raises).
+    Runs, in this order: ``-j jobs`` at each size, followed at the first ``jobs1_sizes``
+    sizes by ``-j 1`` (right after, so that both see about the same load from the rest of
+    the machine); then the same command again at the largest size with its parts kept
+    (``resume``). Each timed run but the resume starts without a parts folder, so nothing is
+    reused. A run whose projected time would end after ``deadline`` (a
+    ``time.perf_counter()`` value) is skipped, and one still going at the deadline is
+    killed; either is said so in ``res``, which holds whatever was measured (pass a dict to
+    keep it if this raises). A ``-j 1`` run that would leave too little time for the larger
+    ``-j jobs`` runs is put off to the end.
     """
     res = {} if res is None else res
     sizes = [{"k": k, "rows": rows * k, "departements": min(MAX_DEPARTEMENTS, departements * k)} for k in factors]
     res.update(base_rows=rows, seed=seed, jobs=jobs, cache=str(cache), sizes=sizes, runs=[], inputs={},
                started=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"), load_start=os.getloadavg())
-    plan = [("build", s, jobs) for s in sizes] + [("resume", sizes[-1], jobs)]
-    plan += [("build", s, 1) for s in sizes[:jobs1_sizes] if jobs != 1]
+    plan = []
+    for i, s in enumerate(sizes):
+        plan.append(("build", s, jobs, False))
+        if i < jobs1_sizes and jobs != 1:
+            plan.append(("build", s, 1, False))
+    plan.append(("resume", sizes[-1], jobs, False))
     out_dir = work / "national"
     out_dir.mkdir(parents=True, exist_ok=True)
 
     def done(kind, j=None):
         return national_runs(res, kind, j)
 
-    for kind, size, j in plan:
+    def project(n):
+        """The time of ``-j jobs`` at ``n`` rows from the finished ones (growth no better than linear)."""
+        prev = done("build", jobs)
+        if not prev:
+            return None
+        last, base = prev[-1], prev[0]
+        growth = (max(1.0, (last["seconds"] / base["seconds"]) / (last["rows"] / base["rows"]))
+                  if len(prev) > 1 else 1.0)
+        return last["seconds"] * (n / last["rows"]) * growth
+
+    i = 0
+    while i < len(plan):
+        kind, size, j, deferred = plan[i]
+        i += 1
         n = size["rows"]
-        run = {"kind": kind, "k": size["k"], "rows": n, "departements": size["departements"], "jobs": j}
-        res["runs"].append(run)
         # a projection of this run's time from what has run (None: nothing to go by)
         same = [r for r in done("build", j) if r["rows"] == n]
         first = [r for r in done("build", jobs) if r["rows"] == n]
         projected = None
-        if kind == "build" and j == jobs and done("build", jobs):
-            prev = done("build", jobs)
-            last, base = prev[-1], prev[0]
-            growth = (max(1.0, (last["seconds"] / base["seconds"]) / (last["rows"] / base["rows"]))
-                      if len(prev) > 1 else 1.0)
-            projected = last["seconds"] * (n / last["rows"]) * growth
+        if kind == "build" and j == jobs:
+            projected = project(n)
         elif kind == "build" and first:  # -j 1 after -j 2 at this size: at most about twice
             projected = 2 * first[0]["seconds"]
-        elif kind == "resume" and not same:
+            later = [project(x["rows"]) or 0 for x in sizes if x["rows"] > n]
+            left = deadline - time.perf_counter()
+            if not deferred and later and projected + sum(later) > left >= sum(later):
+                plan.append((kind, size, j, True))
+                log(f"national: -j {j} at {n:,} rows put off to the end: ≈ {projected:.0f} s, and the larger "
+                    f"-j {jobs} runs need ≈ {sum(later):.0f} s of the {left:.0f} s left")
+                continue
+        run = {"kind": kind, "k": size["k"], "rows": n, "departements": size["departements"], "jobs": j}
+        res["runs"].append(run)
+        if kind == "resume" and not same:
             run.update(skipped=True, reason=f"no finished -j {j} run at this size to resume")
             log(f"national: resume at {n:,} rows skipped: {run['reason']}")
             continue
@@ -950,9 +996,9 @@ def national(work: Path, deadline: float, cache: Path = CACHE, rows: int = NATIO
             _remove_outputs(out)  # nothing reused
         try:
             g = run_child(national_cmd(inp["folder"], out, j), timeout=deadline - time.perf_counter())
-        except RuntimeError as e:  # a failed build: said in the tables, the other runs go on
-            lines = [x.strip() for x in str(e).splitlines() if x.strip()]
-            run.update(error=lines[-1][-400:] if lines else "unknown error")
+        except ChildFailed as e:  # a failed build: said in the tables, the other runs go on
+            lines = [x.strip() for x in e.stderr.splitlines() if x.strip()]
+            run.update(error=f"exit {e.rc}: " + (lines[-1][-400:] if lines else "no message"))
             log(f"national: {kind} -j {j} at {n:,} rows FAILED: {e}")
             _remove_outputs(out)
             continue
@@ -974,7 +1020,7 @@ def national(work: Path, deadline: float, cache: Path = CACHE, rows: int = NATIO
             f"{g['mem'] / GB:.2f} GB (tree RSS {g['rss'] / GB:.2f} GB, largest process "
             f"{g['rss_single'] / GB:.2f} GB), "
             f"{run['stations_out']:,} stations in {run['communes_built']:,} communes, "
-            f"{run['parts_reused']}/{run['parts']} parts reused, load before {g['load']:.2f}")
+            f"{run['parts_reused']}/{run['parts']} parts reused; others' CPU {_cores(g)}")
         if not (kind == "build" and j == jobs and size is sizes[-1]):  # that one is resumed next
             _remove_outputs(out)
     for size in sizes:
@@ -986,6 +1032,10 @@ def national(work: Path, deadline: float, cache: Path = CACHE, rows: int = NATIO
 
 def _gb(v) -> str:
     return f"{v / GB:.2f} GB"
+
+
+def _cores(r: dict) -> str:
+    return "?" if r.get("others") is None else f"{r['others']:.2f} cores"
 
 
 def _why_not(r: dict) -> str | None:
@@ -1036,7 +1086,9 @@ def national_lines(n: dict, env: dict | None = None) -> list[str]:
          "single process "
          "(`ru_maxrss`) beside it; 1 GB = 10⁹ bytes. *Built*: the stations and communes the run's report "
          "(`OUT.report.json`: `stations_out`, `communes_built`) says it built, against those of the generated "
-         "table."]
+         "table. *Others' CPU*: the cores the rest of the machine kept busy on average during the run (all busy "
+         "time in `/proc/stat` less the command's own CPU time, over its wall time): on 2 cores, anything above "
+         "0 slows the command's wall time down."]
     if env:
         L += ["", f"Measured on its own (`python -m benchmarks.run --only national`) from {n['started']} to "
               f"{n.get('finished', '?')}, commit {env['commit']}"
@@ -1074,11 +1126,11 @@ def national_lines(n: dict, env: dict | None = None) -> list[str]:
             f"{r['seconds'] / (r['rows'] / 1e6):.2f}", _gb(r["mem"]), _gb(r["rss"]), _gb(r["rss_single"]),
             f"{r['seconds'] / base['seconds']:.2f}" if base else "—",
             f"{(r['seconds'] / base['seconds']) / (r['rows'] / base['rows']):.2f}" if base else "—",
-            f"{r['load']:.2f}"])
+            _cores(r)])
     L += ["", f"By size, `-j {jobs}`:", ""]
     L += table(["size", "rows", "départements", "stations / communes built (of the table's)", "wall s", "CPU s",
                 "rows/s", "s per M rows", "peak memory (tree PSS)", "tree RSS sum", "largest process",
-                "time / 1×", "time per row / 1×", "load before"], rows)
+                "time / 1×", "time per row / 1×", "others' CPU"], rows)
     done = national_runs(n, "build", jobs)
     if base and len(done) > 1:
         L += ["", "Growth (linear: time / 1× equal to the row ratio, time per row / 1× equal to 1): " + "; ".join(
@@ -1106,19 +1158,22 @@ def national_lines(n: dict, env: dict | None = None) -> list[str]:
             why = _why_not(r)
             two = next((x for x in done if x["rows"] == r["rows"]), None)
             if why or not two:
-                rows.append([f"{r['rows']:,}", why or "no `-j 2` run at this size"] + [""] * 6)
+                rows.append([f"{r['rows']:,}", why or "no `-j 2` run at this size"] + [""] * 8)
                 continue
             rows.append([f"{r['rows']:,}", f"{r['seconds']:.1f}", f"{two['seconds']:.1f}",
                          f"**{r['seconds'] / two['seconds']:.2f}**", f"{r['cpu']:.1f}", f"{two['cpu']:.1f}",
-                         _gb(r["mem"]), _gb(two["mem"])])
-            if r["seconds"] / two["seconds"] > 2.05:
+                         _gb(r["mem"]), _gb(two["mem"]), _cores(r), _cores(two)])
+            if not 1 <= r["seconds"] / two["seconds"] <= 2.05:
                 noisy = True
         L += ["", "`-j 1` against `-j 2` (2 cores; speed-up 2 is the most there is):", ""]
         L += table(["rows", "`-j 1` wall s", "`-j 2` wall s", "speed-up", "`-j 1` CPU s", "`-j 2` CPU s",
-                    "`-j 1` peak memory", "`-j 2` peak memory"], rows)
+                    "`-j 1` peak memory", "`-j 2` peak memory", "others' CPU, `-j 1`", "others' CPU, `-j 2`"],
+                   rows)
         if noisy:
-            L += ["", "A speed-up above 2 on 2 cores means the rest of the machine's load changed between the two "
-                  "runs (see the load before each run above); the CPU seconds are less affected."]
+            L += ["", "On 2 cores a speed-up above 2 can only come from the rest of the machine taking more of it "
+                  "during the `-j 1` run than during the `-j 2` one (the *others' CPU* columns); one below 1 from "
+                  "the reverse, or from too few départements to share between the two workers while paying for "
+                  "the pool. The CPU seconds are less affected by the machine's load."]
     # resume
     res_all = [r for r in runs if r["kind"] == "resume"]
     if res_all:
@@ -1484,7 +1539,8 @@ def _factors(text: str) -> tuple[int, ...]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="the town only, one timed run, no scaling")
+    parser.add_argument("--quick", action="store_true",
+                        help="the town only, one timed run, no scaling, the national section at 1 M rows only")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md", help="Markdown output")
     parser.add_argument("--no-readme", action="store_true",
                         help="do not update README.md and docs/method.md (never done with --quick)")

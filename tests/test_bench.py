@@ -3,6 +3,7 @@
 Only the structure and the (seeded) accuracy numbers are checked, never timings.
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -99,7 +100,10 @@ def test_national_section_tiny(tmp_path):
     """20,000 and 40,000 rows (2 and 4 départements): every table filled, with numbers that add up."""
     readme_before = (ROOT / "README.md").read_text()
     text, log = _run_only_national(tmp_path)
-    assert "national: build -j 2 at 20,000 rows" in log
+    # -j 1 right after -j 2 at each size (the same load from the rest of the machine), then the resume
+    order = re.findall(r"national: ((?:build|resume) -j \d at [\d,]+ rows): ", log)
+    assert order == ["build -j 2 at 20,000 rows", "build -j 1 at 20,000 rows", "build -j 2 at 40,000 rows",
+                     "build -j 1 at 40,000 rows", "resume -j 2 at 40,000 rows"], order
     assert text.count("<!-- national:start -->") == 1 and text.count("<!-- national:end -->") == 1
     assert "## 6. All France at national shape" in text
     assert "## 1. Accuracy" not in text  # the other sections did not run
@@ -112,9 +116,9 @@ def test_national_section_tiny(tmp_path):
     rows = {}
     for k, n, deps in ((1, 20_000, 2), (2, 40_000, 4)):
         m = re.search(rf"^\| {k}× \| {n:,} \| {deps} \| {num} / {num} \(of {num} / {num}\) \| {num} \| {num} \| {num} "
-                      rf"\| {num} \| {num} GB \| {num} GB \| {num} GB \| {num} \| {num} \| {num} \|$", text, re.M)
+                      rf"\| {num} \| {num} GB \| {num} GB \| {num} GB \| {num} \| {num} \| {num} cores \|$", text, re.M)
         assert m, (k, text)
-        (st, co, st_table, co_table, wall, cpu, rate, per_m, mem, rss, single, ratio, per_row, load) = (
+        (st, co, st_table, co_table, wall, cpu, rate, per_m, mem, rss, single, ratio, per_row, others) = (
             _number(g) for g in m.groups())
         # the run did the work: every generated station and commune built
         assert st > 0 and co > 0 and st == st_table and co == co_table, m.group(0)
@@ -122,7 +126,7 @@ def test_national_section_tiny(tmp_path):
         slack = 0.05 / wall + 0.005  # the wall time is shown to 0.1 s
         assert abs(rate - n / wall) <= slack * rate + 1  # rows/s is rows over the wall time shown
         assert abs(per_m - wall / (n / 1e6)) <= slack * per_m + 0.01
-        assert 0 < single <= rss + 0.01 and 0 < mem
+        assert 0 < single <= rss + 0.01 and 0 < mem and 0 <= others <= (os.cpu_count() or 2) + 0.5
         rows[k] = (wall, ratio, per_row)
     assert rows[1][1] == 1.00 and rows[1][2] == 1.00
     assert abs(rows[2][1] - rows[2][0] / rows[1][0]) <= rows[2][1] * (0.05 / rows[1][0] + 0.05 / rows[2][0]) + 0.01
@@ -132,8 +136,8 @@ def test_national_section_tiny(tmp_path):
 
     # -j 1 against -j 2 at both sizes
     for n in (20_000, 40_000):
-        m = re.search(rf"^\| {n:,} \| {num} \| {num} \| \*\*{num}\*\* \| {num} \| {num} \| {num} GB \| {num} GB \|$",
-                      text, re.M)
+        m = re.search(rf"^\| {n:,} \| {num} \| {num} \| \*\*{num}\*\* \| {num} \| {num} \| {num} GB \| {num} GB "
+                      rf"\| {num} cores \| {num} cores \|$", text, re.M)
         assert m, n
         one, two, speedup = (_number(g) for g in m.groups()[:3])
         assert one > 0 and two > 0 and abs(speedup - one / two) <= 0.01 + speedup * (0.05 / one + 0.05 / two)
