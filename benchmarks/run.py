@@ -1459,11 +1459,17 @@ def write_results(path: Path, env: dict, r: dict, quick: bool, seconds: float) -
         L += [""] + national_lines(r["national"])
     L += ["", f"Bench run time: {seconds:.0f} s."]
     text = "\n".join(L) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    write_text(path, text)
     return "\n".join(summary)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all (the package's temporary-file-then-rename)."""
+    from boundaries.write import atomic_path
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(text)
 
 
 def update_block(path: Path, text: str, date: str) -> bool:
@@ -1497,10 +1503,7 @@ def write_section(path: Path, env: dict, lines: list[str], quick: bool) -> None:
             doc = doc.rstrip("\n") + "\n\n" + block + "\n"
     else:
         doc = "\n".join(header_lines(env, quick)) + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(doc)
-    tmp.replace(path)
+    write_text(path, doc)
 
 
 def update_row(path: Path, row: list, prefixes=("| All France", "| National shape")) -> bool:

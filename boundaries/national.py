@@ -59,8 +59,8 @@ def departements_of_table(addresses, columns: AddressColumns = AddressColumns())
                                  keep_default_na=False)[col]
     if values is not None:
         per_code = values.astype("string").str.strip().value_counts(dropna=False)
-    codes_ = [("0" + c if len(c) == 4 and c.isdigit() else c) if isinstance(c, str) else ""  # 4112 is 04112
-              for c in per_code.index]
+    known, _ = codes.repair_lost_zero(pd.Series(per_code.index, dtype="string").fillna(""))  # 4112 is 04112
+    codes_ = known.tolist()
     deps = [d if d and codes.is_departement_code(d) else "" for d in codes.departement_of(codes_)] if codes_ else []
     totals = pd.Series(per_code.to_numpy(dtype=np.int64), index=pd.Index(deps, dtype=object)).groupby(level=0).sum()
     out = {d: int(n) for d, n in sorted(totals.items()) if d}

@@ -44,3 +44,12 @@ def grid_town(code_prefix: str, crs: str, origin=(0.0, 0.0), size_m=2000.0, n=2,
     outl = gpd.GeoDataFrame(outlines, columns=["code", "nom", "geometry"], crs=crs).to_crs(4326)
     tru = gpd.GeoDataFrame(truth, columns=["id_bv", "code", "geometry"], crs=crs)
     return pts.drop(columns=["x", "y"]), outl, tru
+
+
+def synth_table(tmp_path_factory, rows: int, departements: int, seed: int):
+    """A small national-shape table (one Parquet file) and its outlines, generated into a temp folder."""
+    from benchmarks.synth import synth
+
+    folder = tmp_path_factory.mktemp("synth")
+    synth(rows, departements, seed=seed, folder=folder)
+    return folder / "addresses.parquet", folder / "communes.gpkg"

@@ -8,8 +8,8 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 import boundaries  # noqa: E402
-from benchmarks.synth import synth  # noqa: E402
 from boundaries.errors import InputError, PartitionError  # noqa: E402
+from helpers import synth_table  # noqa: E402
 from boundaries.national import build_departements  # noqa: E402
 from boundaries.parallel import connect, run_tasks  # noqa: E402
 from boundaries.write import write_stations  # noqa: E402
@@ -26,9 +26,7 @@ def cluster():
 @pytest.fixture(scope="module")
 def national(tmp_path_factory):
     """A small national-shape table: 3 départements, one Parquet file."""
-    folder = tmp_path_factory.mktemp("synth")
-    synth(15_000, 3, seed=7, folder=folder)
-    return folder / "addresses.parquet", folder / "communes.gpkg"
+    return synth_table(tmp_path_factory, 15_000, 3, seed=7)
 
 
 def _raise(error_class, message):

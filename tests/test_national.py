@@ -9,16 +9,14 @@ import pytest
 import shapely
 
 import boundaries
-from benchmarks.synth import synth
 from boundaries.national import build_departements
+from helpers import synth_table
 
 
 @pytest.fixture(scope="module")
 def national(tmp_path_factory):
     """A small national-shape table: 4 départements, one Parquet file."""
-    folder = tmp_path_factory.mktemp("synth")
-    synth(60_000, 4, seed=5, folder=folder)
-    return folder / "addresses.parquet", folder / "communes.gpkg"
+    return synth_table(tmp_path_factory, 60_000, 4, seed=5)
 
 
 def test_departement_by_departement_equals_one_build(national, tmp_path):
