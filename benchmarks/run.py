@@ -238,7 +238,7 @@ def holdout_compare(csv: Path, communes: Path, seeds, name: str) -> dict:
     import boundaries
     from benchmarks.yardstick import yardstick_build
     from boundaries.codes import canonical_station
-    from boundaries.evaluate import holdout_accuracy, holdout_split
+    from boundaries.scoring import holdout_accuracy, holdout_split
 
     tab = read_reu(csv)
     lon, lat = lonlat(tab)
@@ -333,7 +333,7 @@ def holdout_lines(h: dict, seeds) -> list[str]:
 
 
 def reference_scores(gdf, reference) -> dict:
-    from boundaries.evaluate import evaluate
+    from boundaries.scoring import evaluate
 
     return evaluate(gdf, reference=reference).summary
 
@@ -476,7 +476,7 @@ def simplification(csv: Path, communes: Path, folder: Path) -> list[dict]:
     import shapely
 
     import boundaries
-    from boundaries.check import check_stations
+    from boundaries.checks import check_stations
     from boundaries.simplify import simplify_stations
     from boundaries.write import write_stations
 
@@ -1386,9 +1386,9 @@ def write_results(path: Path, env: dict, r: dict, quick: bool, seconds: float) -
     L += ["", "## 1. Accuracy against the plain-Voronoi yardstick", ""]
     if "vdm_holdout" in r:
         L += ["### Val-de-Marne 2016 (real addresses, 10 % hold-out)", "",
-              f"`boundaries.evaluate.holdout_split(longitude, latitude, {HOLDOUT}, seed)` on the raw table picks "
+              f"`boundaries.scoring.holdout_split(longitude, latitude, {HOLDOUT}, seed)` on the raw table picks "
               "whole coordinates to hold out; ours is `boundaries.build` on the other rows, the yardstick "
-              "`yardstick_build` on the same rows; both are scored by `boundaries.evaluate.holdout_accuracy` in "
+              "`yardstick_build` on the same rows; both are scored by `boundaries.scoring.holdout_accuracy` in "
               "EPSG:2154 on the held-out rows whose commune has an outline, keys from "
               "`boundaries.codes.canonical_station`. *Own station*: share of test addresses inside their own "
               "station's polygon; *uncovered*: in no polygon (outside the simplified commune outlines).", ""]
@@ -1398,7 +1398,7 @@ def write_results(path: Path, env: dict, r: dict, quick: bool, seconds: float) -
         L += ["", "### Paris 2017, semi-synthetic (official sectors as truth)", "",
               f"{p['points']:,} points drawn uniformly inside the {p['sectors']} official sectors (one per "
               f"{PARIS_VOTERS_PER_POINT} French voters `nbr_elect_f`, at least {PARIS_MIN_POINTS}; seed {PARIS_SEED}), "
-              "labelled `751AA_N`, rebuilt by both methods and scored with `boundaries.evaluate.evaluate(..., "
+              "labelled `751AA_N`, rebuilt by both methods and scored with `boundaries.evaluate(..., "
               "reference=sectors)`. *Area right*: share of the sectors' area given to the right station.", ""]
         o = p["outlines"]
         L += table(["outlines"] + REF_HEADER, [
@@ -1421,7 +1421,7 @@ def write_results(path: Path, env: dict, r: dict, quick: bool, seconds: float) -
     t = r["town"]
     L += ["", "### The generated town (`fixtures/town`, true polygons known)", "",
           f"{t['stations']} true stations (`stations_truth.geojson`); both methods built from all of "
-          "`addresses.csv`, scored with `boundaries.evaluate.evaluate(..., reference=truth)`.", ""]
+          "`addresses.csv`, scored with `boundaries.evaluate(..., reference=truth)`.", ""]
     L += table(REF_HEADER, [reference_rows("ours", t["ours"]), reference_rows("yardstick", t["yardstick"])])
     L += ["", "10 % hold-out on the town, same protocol as Val-de-Marne:", ""]
     L += holdout_lines(r["town_holdout"], SEEDS)

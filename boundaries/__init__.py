@@ -2,7 +2,12 @@
 
 >>> import boundaries
 >>> result = boundaries.build("addresses.csv.gz", "communes.geojson", departement="94")  # doctest: +SKIP
->>> result.stations.head()  # doctest: +SKIP
+>>> result.write("stations.gpkg")  # doctest: +SKIP
+
+The API is :func:`build`, :func:`check` and :func:`evaluate` (see
+:mod:`boundaries.api`) and the names of ``__all__``; every other module is
+private and may change without notice. The output's columns are described by
+``schema/stations.schema.json``, whose version is :data:`SCHEMA_VERSION`.
 
 Public names are imported on first use, so that ``boundaries --help`` answers
 without loading the geo stack.
@@ -17,10 +22,15 @@ _PUBLIC = {
     "BoundariesError": "errors",
     "BuildResult": "pipeline",
     "InputError": "errors",
+    "LayerCheck": "checks",
     "Parameters": "params",
     "PartitionError": "errors",
     "Report": "report",
-    "build": "pipeline",
+    "SCHEMA_VERSION": "schema",
+    "Scores": "scoring",
+    "build": "api",
+    "check": "api",
+    "evaluate": "api",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

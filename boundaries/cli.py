@@ -73,10 +73,39 @@ def _progress(quiet: bool, label: str = "communes"):
     return bar
 
 
+def _help(name: str) -> str:
+    """An option's help: its one description in the API's numpydoc (boundaries.api.option_help)."""
+    import re
+
+    from .api import option_help
+
+    docs = option_help()
+    # the docstrings name keywords (work_dir); the command has flags (--work-dir)
+    flags = {k: "--all" if k == "all_departements" else "--" + k.replace("_", "-") for k in docs if "_" in k}
+    return re.sub(r"\b(" + "|".join(sorted(flags, key=len, reverse=True)) + r")\b",
+                  lambda m: flags[m.group(1)], docs[name])
+
+
+def _tolerance_options(command):
+    """One option per field of Parameters: flag, default, range and help all taken from it."""
+    from dataclasses import fields
+
+    from .params import Parameters
+
+    for f in reversed(fields(Parameters)):
+        meta = f.metadata
+        names = ["--" + f.name.replace("_", "-")] + ([meta["alias"]] if "alias" in meta else []) + [f.name]
+        low, high = meta.get("min", 0), meta.get("max")
+        kind = (click.IntRange(min=low, max=high) if f.type == "int" else
+                click.FloatRange(min=low, max=high, min_open=bool(meta.get("positive")),
+                                 max_open=bool(meta.get("max_open"))))
+        command = click.option(*names, type=kind, default=f.default, show_default=True, help=_help(f.name))(command)
+    return command
+
+
 @main.command(cls=_Command)
 @click.argument("addresses", type=click.Path(path_type=str))
-@click.option("--communes", "outlines", required=True, type=click.Path(path_type=str),
-              help="Commune outlines: any vector file GDAL reads (GeoJSON, shapefile, GeoPackage).")
+@click.option("--communes", "outlines", required=True, type=click.Path(path_type=str), help=_help("communes"))
 @click.option("-o", "--output", required=True, type=str,
               help="Output file, its format from the extension: .geojson (RFC 7946), .geojsonl/.geojsons "
                    "(one feature per line), .gpkg (stations + communes layers, QGIS style), .fgb, .parquet "
@@ -85,187 +114,72 @@ def _progress(quiet: bool, label: str = "communes"):
               default=None, help="Output format, when the extension does not say it (needed for -o - as geojsonseq).")
 @click.option("--split", type=click.Choice(["commune", "departement"]), default=None,
               help="Write one file per commune or département into the folder OUTPUT, plus index.csv.")
-@click.option("--simplify", default=None, metavar="METRES|LEVEL",
-              help="Simplify borders by this tolerance (m), or a level: fine (1 m), web (10 m, under two pixels "
-                   "up to zoom 15), overview (50 m). "
-                   "Neighbours keep one shared edge and each commune stays exactly partitioned (checked).")
-@click.option("--results", "results_path", type=click.Path(dir_okay=False, path_type=str), default=None,
-              help="A results table (CSV or Parquet, one row per station) whose columns are copied onto the "
-                   "stations, matched on codeBureauVote (94028_0012) or id_bv (94028_12).")
-@click.option("--results-id", default=None, help="Station-id column of --results (detected).")
-@click.option("--departement", "departement", multiple=True, metavar="CODE",
-              help="Keep only this département (94, 2A, 974). Repeatable.")
-@click.option("--all", "all_departements", is_flag=True,
-              help="Build every département of the table, one at a time (see --work-dir).")
-@click.option("--work-dir", type=click.Path(file_okay=False, path_type=str), default=None,
-              help="With --all or several --departement: folder of the per-département parts, reused by a rerun "
-                   "when their inputs and options are unchanged (default: OUTPUT.parts).")
-@click.option("--commune", "commune", multiple=True, metavar="CODE",
-              help="Keep only this commune (INSEE code; 75056 selects Paris's arrondissements). Repeatable.")
-@click.option("--method", type=click.Choice(["voronoi", "hull", "auto"]), default="voronoi", show_default=True,
-              help="How station cells are drawn: voronoi cells of the addresses; hull — each station's "
-                   "concave-hull core first, the rest of the commune by Voronoi; auto — per commune, the one "
-                   "that places more of 10 % held-out addresses in their own station.")
-@click.option("--hull-ratio", type=click.FloatRange(0, 1), default=0.3, show_default=True,
-              help="--method hull: concave-hull ratio, 0 (most concave) to 1 (convex hull).")
-@click.option("--hull-buffer", "hull_buffer_m", type=click.FloatRange(min=0), default=15.0, show_default=True,
-              help="--method hull: width (m) added around each station's hull.")
-@click.option("--auto-holdout", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True,
-              help="--method auto: share of a commune's address points held out to compare the methods.")
-@click.option("--auto-min-test", type=click.IntRange(min=0), default=20, show_default=True,
-              help="--method auto: with fewer held-out points than this, voronoi is kept.")
-@click.option("--auto-margin", type=click.FloatRange(0, 1), default=0.0, show_default=True,
-              help="--method auto: how much better (a share) hull must score to be chosen.")
 @click.option("--report", "report_path", type=str, default=None,
               help="Report file (JSON). Default: OUTPUT with .report.json (none with -o -).")
-@click.option("--id-column", default=None, help="Station id column (default id_brut_bv_reu).")
-@click.option("--commune-column", default=None, help="Commune code column (default code_commune_ref).")
-@click.option("--x-column", default=None, help="Longitude/x column (default longitude).")
-@click.option("--y-column", default=None, help="Latitude/y column (default latitude).")
-@click.option("--crs", default=None, help="CRS of the coordinates (default EPSG:4326, or the layer's).")
-@click.option("--commune-field", default=None,
-              help="Commune code field of the outlines (detected among code, code_insee, INSEE_COM, insee, codgeo).")
-@click.option("--outside-tolerance", "outside_tolerance_m", type=click.FloatRange(min=0), default=100.0,
-              show_default=True, help="Drop addresses farther than this (metres) outside their commune.")
-@click.option("--area-tolerance", "area_tolerance_m2", type=click.FloatRange(min=0), default=1.0,
-              show_default=True, help="Largest overlap/gap/spill per commune (m²) the partition check accepts.")
-@click.option("--imprecise-radius", "imprecise_radius_m", type=click.FloatRange(min=0), default=30.0,
-              show_default=True, help="A street-centre or locality geocode whose nearest house-number point "
-                                      "is another station's and closer than this (m) is not a seed; 0 turns it off.")
-@click.option("--outlier-neighbours", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Robust outliers: a point none of whose N nearest points is of its own station, and far from "
-                   "its station's centre, is not a seed; 0 (the default) turns it off.")
-@click.option("--outlier-spread", type=click.FloatRange(min=0), default=3.0, show_default=True,
-              help="How far (in robust spreads of its station) an alone point must be to be an outlier.")
-@click.option("--share-offset", "share_offset_m", type=click.FloatRange(min=0), default=3.0, show_default=True,
-              help="A station whose every address sits on coordinates won by bigger stations keeps a seed this "
-                   "far (m) from its heaviest one, so it still gets land; 0 reports it without polygon.")
-@click.option("--frontage-step", "frontage_step_m", type=click.FloatRange(min=0), default=20.0, show_default=True,
-              help="Street-aware seeds: spacing (m) of points added between consecutive same-station addresses "
-                   "of a street side (needs geo_adresse); 0 turns it off.")
-@click.option("--frontage-max-gap", "frontage_max_gap_m", type=click.FloatRange(min=0), default=150.0,
-              show_default=True, help="Consecutive addresses of a street side farther apart (m) are not joined.")
-@click.option("--fragment-max-rows", type=click.IntRange(min=-1), default=0, show_default=True,
-              help="Detached parts of a station holding at most this many address rows go to the neighbour "
-                   "with the longest shared border; -1 turns it off.")
-@click.option("--empty-land", "empty_land_m", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="Land farther than this (m) from every address is empty (parks, fields, water) and goes whole "
-                   "to the station sharing its longest border; 0 keeps the Voronoi split (the default: the bench "
-                   "shows no gain).")
-@click.option("--empty-land-max-area", "empty_land_max_m2", type=click.FloatRange(min=0), default=0.0,
-              show_default=True, help="Empty pieces larger than this (m²) keep their Voronoi split; 0: no limit.")
-@click.option("--smooth-window", "smooth_window_m", type=click.FloatRange(min=0), default=50.0, show_default=True,
-              help="Borders between stations are replaced by their moving average over this length (m), "
-                   "never moving an address to another station; 0 turns it off.")
+@click.option("--method", type=click.Choice(["voronoi", "hull", "auto"]), default="voronoi", show_default=True,
+              help=_help("method"))
+@click.option("--departement", "departement", multiple=True, metavar="CODE",
+              help=_help("departement") + " Repeatable.")
+@click.option("--all", "all_departements", is_flag=True, help=_help("all_departements"))
+@click.option("--work-dir", type=click.Path(file_okay=False, path_type=str), default=None,
+              help=_help("work_dir").replace("a temporary folder, removed afterwards", "OUTPUT.parts"))
+@click.option("--commune", "commune", multiple=True, metavar="CODE", help=_help("commune") + " Repeatable.")
+@click.option("--simplify", default=None, metavar="METRES|LEVEL", help=_help("simplify"))
+@click.option("--results", type=click.Path(dir_okay=False, path_type=str), default=None, help=_help("results"))
+@click.option("--results-id", default=None, help=_help("results_id"))
+@click.option("--id-column", default=None, help=_help("id_column"))
+@click.option("--commune-column", default=None, help=_help("commune_column"))
+@click.option("--x-column", default=None, help=_help("x_column"))
+@click.option("--y-column", default=None, help=_help("y_column"))
+@click.option("--crs", default=None, help=_help("crs"))
+@click.option("--commune-field", default=None, help=_help("commune_field"))
+@_tolerance_options
 @click.option("--holdout", type=click.FloatRange(0, 1, max_open=True), default=0.0, metavar="FRACTION",
-              help="Keep this share of unique coordinates out of the build and report how many of those "
-                   "addresses fall inside their own station (accuracy without any official map).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the --holdout choice.")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Build communes in this many processes, largest first (0: all cores). Same output for any value.")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="Dask scheduler (tcp://host:8786) to run the tasks on, or 'local' for a local cluster of --jobs "
-                   "workers; needs `pip install 'boundaries[cluster]'`.")
+              help=_help("holdout"))
+@click.option("--seed", type=int, default=0, show_default=True, help=_help("seed"))
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True, help=_help("jobs"))
+@click.option("--scheduler", default=None, metavar="ADDRESS", help=_help("scheduler"))
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary on stderr.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
-def build(addresses, outlines, output, fmt, split, simplify, results_path, results_id, departement, all_departements,
-          work_dir, commune, method, hull_ratio, hull_buffer_m,
-          auto_holdout, auto_min_test, auto_margin, report_path,
-          id_column,
-          commune_column, x_column, y_column, crs, commune_field, outside_tolerance_m,
-          area_tolerance_m2, imprecise_radius_m, outlier_neighbours, outlier_spread, share_offset_m,
-          frontage_step_m, frontage_max_gap_m, fragment_max_rows, empty_land_m, empty_land_max_m2, smooth_window_m,
-          holdout, seed, jobs, scheduler, quiet, as_json):
+def build(addresses, outlines, output, fmt, split, report_path, departement, all_departements, commune,
+          quiet, as_json, **options):
     """Build station polygons from ADDRESSES (REU CSV/CSV.gz/Parquet or any point table).
 
     Every commune is partitioned exactly between its stations and checked; rows
-    that cannot be used are counted by reason in the report.
+    that cannot be used are counted by reason in the report. Every option is also
+    a keyword of boundaries.build() in Python, with the same name and unit.
     """
-    from .params import Parameters
-    from .pipeline import build as run_build
-    from .read import AddressColumns
-    from .simplify import simplify_stations, tolerance_m
-    from .write import check_output_path, output_format, write_json, write_split, write_stations
+    from .api import build as run_build
+    from .simplify import tolerance_m
+    from .write import check_output_path, default_report_path, output_format
 
     if output == "-" and as_json:
         raise click.UsageError("--json prints on stdout, which -o - already uses; write to a file")
     if split and output == "-":
         raise click.UsageError("--split writes a folder; give one with -o")
-    tolerance = tolerance_m(simplify)
+    tolerance_m(options["simplify"])  # a bad level fails before the build
     fmt = fmt or ("geojson" if split else output_format(output))
     output_format(output if not split else "x." + fmt, fmt)
-    report_path = report_path or (None if output == "-" else _default_report(output))
-    check_output_path(output, [addresses, outlines, results_path], folder=bool(split))
-    if split:
-        Path(output).mkdir(exist_ok=True)
+    report_path = report_path or (None if output == "-" else default_report_path(output))
+    check_output_path(output, [addresses, outlines, options["results"]], folder=bool(split))
     if report_path:
         check_output_path(report_path, [addresses, outlines, output], "report", "--report", None)
-    params = Parameters(
-        outside_tolerance_m=outside_tolerance_m, area_tolerance_m2=area_tolerance_m2,
-        hull_ratio=hull_ratio, hull_buffer_m=hull_buffer_m,
-        imprecise_radius_m=imprecise_radius_m, outlier_neighbours=outlier_neighbours,
-        outlier_spread=outlier_spread, frontage_step_m=frontage_step_m, frontage_max_gap_m=frontage_max_gap_m,
-        fragment_max_rows=fragment_max_rows, smooth_window_m=smooth_window_m,
-        empty_land_m=empty_land_m, empty_land_max_m2=empty_land_max_m2, share_offset_m=share_offset_m,
-        auto_holdout=auto_holdout, auto_min_test=auto_min_test, auto_margin=auto_margin,
-    )
     national = all_departements or len(departement) > 1
-    if national and (commune or holdout):
+    if national and (commune or options["holdout"]):
         raise click.UsageError("--all and several --departement build whole départements: "
                                "without --commune and --holdout")
-    if national and output == "-" and not work_dir:
+    if national and output == "-" and not options["work_dir"]:
         raise click.UsageError("with -o -, say where the per-département parts go with --work-dir")
-    jobs = jobs or os.cpu_count() or 1
-    with contextlib.ExitStack() as stack:
-        if scheduler:  # connect before reading anything: an unreachable scheduler fails at once
-            from .parallel import connect
-
-            stack.enter_context(connect(scheduler, jobs))
-        if national:
-            from .national import build_departements
-
-            result = build_departements(
-                addresses, outlines, work_dir or f"{output.rstrip('/')}.parts",
-                departements=None if all_departements else list(departement), method=method,
-                columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column), crs=crs,
-                commune_field=commune_field, params=params, jobs=jobs,
-                progress=_progress(quiet, "départements"), scheduler=scheduler,
-            )
-        else:
-            result = run_build(
-                addresses,
-                outlines,
-                method=method,
-                departement=list(departement) or None,
-                commune=list(commune) or None,
-                columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column),
-                crs=crs,
-                commune_field=commune_field,
-                params=params,
-                holdout=holdout,
-                seed=seed,
-                progress=_progress(quiet),
-                jobs=jobs,
-                scheduler=scheduler,
-            )
+    if national and not options["work_dir"]:
+        options["work_dir"] = f"{output.rstrip('/')}.parts"
+    result = run_build(addresses, outlines, departement=list(departement) or None, commune=list(commune) or None,
+                       all_departements=all_departements,
+                       progress=_progress(quiet, "départements" if national else "communes"), **options)
     report = result.report
-    stations = result.stations
-    if tolerance > 0:
-        stations, report.simplify = simplify_stations(stations, tolerance, params.area_tolerance_m2)
-    if results_path:
-        from .results import join_results
-
-        stations, report.results = join_results(stations, results_path, results_id)
-    if split:
-        write_split(stations, output, split, fmt, communes=result.communes)
-    else:
-        write_stations(stations, output, fmt, communes=result.communes)
-    report.inputs["output"] = output
+    report_path = result.write(output, fmt, split=split, report=report_path)
     if not quiet:
         for warning in report.warnings:
             click.echo(f"boundaries: warning: {warning}", err=True)
-    if report_path:
-        write_json(report.to_dict(), report_path)
     if as_json:
         summary = report.summary()
         summary["output"] = output
@@ -281,16 +195,14 @@ def build(addresses, outlines, output, fmt, split, simplify, results_path, resul
 @main.command(cls=_Command)
 @click.argument("stations", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--communes", "outlines", required=True, type=click.Path(path_type=str),
-              help="Commune outlines: any vector file GDAL reads.")
-@click.option("--id-field", default=None,
-              help="Station id field (detected among id_bv, code_bv, codeBureauVote, id_brut_bv_reu…).")
-@click.option("--station-commune-field", default=None,
-              help="Commune field of the stations (detected, else the id's {insee}_ prefix).")
-@click.option("--commune-field", default=None, help="Commune code field of the outlines (detected).")
-@click.option("--min-area", "min_area_m2", type=click.FloatRange(min=0), default=1.0, show_default=True,
-              help="An overlap, gap or spill part smaller than this (m²) is ignored.")
-@click.option("--min-width", "min_width_m", type=click.FloatRange(min=0), default=0.05, show_default=True,
-              help="An overlap, gap or spill part thinner than this on average (m) is rounding noise.")
+              help=_help("check.communes"))
+@click.option("--id-field", default=None, help=_help("check.id_field"))
+@click.option("--station-commune-field", default=None, help=_help("check.station_commune_field"))
+@click.option("--commune-field", default=None, help=_help("check.commune_field"))
+@click.option("--min-area-m2", "--min-area", "min_area_m2", type=click.FloatRange(min=0), default=1.0,
+              show_default=True, help=_help("check.min_area_m2"))
+@click.option("--min-width-m", "--min-width", "min_width_m", type=click.FloatRange(min=0), default=0.05,
+              show_default=True, help=_help("check.min_width_m"))
 @click.option("--strict", is_flag=True, help="Count stations in several parts as problems too.")
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
               help="How many problems to list (worst first); 0 lists all.")
@@ -304,9 +216,9 @@ def check(stations, outlines, id_field, station_commune_field, commune_field, mi
     outline, overlaps, gaps, area outside the commune, and stations in several parts
     (a warning unless --strict). Exit 0 when clean, 1 when problems were found.
     """
-    from .check import check_stations
+    from .api import check as run_check
 
-    result = check_stations(
+    result = run_check(
         stations, outlines, id_field=id_field, station_commune_field=station_commune_field,
         commune_field=commune_field, min_area_m2=min_area_m2, min_width_m=min_width_m,
     )
@@ -334,17 +246,16 @@ def check(stations, outlines, id_field, station_commune_field, commune_field, mi
 
 @main.command(cls=_Command)
 @click.argument("stations", type=click.Path(dir_okay=False, path_type=str))
-@click.option("--reference", type=click.Path(path_type=str), default=None,
-              help="Official station polygons to compare with (IoU, area given to the right station).")
-@click.option("--reference-field", default=None, help="Station id field of the reference (detected).")
+@click.option("--reference", type=click.Path(path_type=str), default=None, help=_help("evaluate.reference"))
+@click.option("--reference-field", default=None, help=_help("evaluate.reference_field"))
 @click.option("--holdout", "holdout_path", type=click.Path(path_type=str), default=None, metavar="TEST_ADDRESSES",
-              help="Held-out address table: share of its addresses inside their own station's polygon.")
-@click.option("--id-field", default=None, help="Station id field of STATIONS (detected).")
-@click.option("--id-column", default=None, help="Station id column of the test addresses (default id_brut_bv_reu).")
-@click.option("--commune-column", default=None, help="Commune column of the test addresses.")
-@click.option("--x-column", default=None, help="Longitude/x column of the test addresses.")
-@click.option("--y-column", default=None, help="Latitude/y column of the test addresses.")
-@click.option("--crs", default=None, help="CRS of the test addresses (default EPSG:4326).")
+              help=_help("evaluate.holdout"))
+@click.option("--id-field", default=None, help=_help("evaluate.id_field"))
+@click.option("--id-column", default=None, help=_help("id_column") + " (test addresses)")
+@click.option("--commune-column", default=None, help=_help("commune_column") + " (test addresses)")
+@click.option("--x-column", default=None, help=_help("x_column") + " (test addresses)")
+@click.option("--y-column", default=None, help=_help("y_column") + " (test addresses)")
+@click.option("--crs", default=None, help=_help("evaluate.crs"))
 @click.option("--per-station", "per_station", type=str, default=None, metavar="PATH",
               help="Write the per-station scores to this CSV file.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr.")
@@ -355,8 +266,7 @@ def evaluate(stations, reference, reference_field, holdout_path, id_field, id_co
 
     Station ids are matched across the REU form (94068_7) and the results form (94068_0007).
     """
-    from .evaluate import evaluate as run_evaluate
-    from .read import AddressColumns
+    from .api import evaluate as run_evaluate
     from .write import atomic_path, check_output_path
 
     if (reference is None) == (holdout_path is None):
@@ -366,7 +276,7 @@ def evaluate(stations, reference, reference_field, holdout_path, id_field, id_co
                           "--per-station", None)
     scores = run_evaluate(
         stations, reference=reference, holdout=holdout_path, id_field=id_field, reference_field=reference_field,
-        columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column), crs=crs,
+        id_column=id_column, commune_column=commune_column, x_column=x_column, y_column=y_column, crs=crs,
     )
     if per_station:
         with atomic_path(per_station, suffix=".csv") as tmp:
@@ -436,15 +346,15 @@ def report(stations, output, build_report, outlines, addresses, min_confidence, 
            max_pictures, quiet):
     """Write one HTML page of the stations of STATIONS that need a human look, worst first, with pictures."""
     from .review import review_stations, write_review_html
-    from .write import check_output_path
+    from .write import check_output_path, default_report_path
 
     check_output_path(output, [stations, outlines, addresses, build_report], "page", "-o", (".html", ".htm"))
     if build_report is None:
-        guess = Path(_default_report(stations))
+        guess = Path(default_report_path(stations))
         build_report = str(guess) if guess.is_file() else None
     check = None
     if outlines:
-        from .check import check_stations
+        from .checks import check_stations
 
         check = check_stations(stations, outlines)
     flagged = review_stations(stations, build_report, check, min_confidence=min_confidence, max_parts=max_parts,
@@ -453,19 +363,6 @@ def report(stations, output, build_report, outlines, addresses, min_confidence, 
                       review=flagged, max_pictures=max_pictures)
     if not quiet:
         click.echo(f"{len(flagged):,} stations to review; wrote {output}", err=True)
-
-
-def _default_report(output: str) -> str:
-    from pathlib import Path
-
-    from .write import FORMATS
-
-    p = Path(output)
-    if p.is_dir() or not p.suffix:  # --split: the report goes into the folder
-        return str(p / "report.json")
-    if p.suffix.lower() in {s for suffixes in FORMATS.values() for s in suffixes}:
-        return str(p.with_suffix("")) + ".report.json"
-    return output + ".report.json"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
+
+import math
+import re
 
 
 @dataclass(frozen=True)
 class Parameters:
     """Tolerances and thresholds of a build. Every distance is in metres, every area in m².
+
+    Each attribute is also a keyword of :func:`boundaries.build` and an option of
+    ``boundaries build``: ``frontage_step_m=10`` is ``--frontage-step-m 10`` (the older
+    spelling without the unit, ``--frontage-step 10``, still works). This docstring is
+    the one description of each: ``boundaries build --help`` prints it.
 
     Attributes
     ----------
@@ -72,37 +80,77 @@ class Parameters:
         it off.
     """
 
-    outside_tolerance_m: float = 100.0
-    coordinate_grid_m: float = 0.01
+    outside_tolerance_m: float = field(default=100.0, metadata={"alias": "--outside-tolerance"})
+    coordinate_grid_m: float = field(default=0.01, metadata={"positive": True})
     voronoi_margin_m: float = 1000.0
-    area_tolerance_m2: float = 1.0
-    imprecise_radius_m: float = 30.0
+    area_tolerance_m2: float = field(default=1.0, metadata={"alias": "--area-tolerance"})
+    imprecise_radius_m: float = field(default=30.0, metadata={"alias": "--imprecise-radius"})
     outlier_neighbours: int = 0
     outlier_spread: float = 3.0
-    share_offset_m: float = 3.0
-    hull_ratio: float = 0.3
-    hull_buffer_m: float = 15.0
-    auto_holdout: float = 0.1
+    share_offset_m: float = field(default=3.0, metadata={"alias": "--share-offset"})
+    hull_ratio: float = field(default=0.3, metadata={"max": 1.0})
+    hull_buffer_m: float = field(default=15.0, metadata={"alias": "--hull-buffer"})
+    auto_holdout: float = field(default=0.1, metadata={"max": 1.0, "max_open": True})
     auto_min_test: int = 20
-    auto_margin: float = 0.0
-    frontage_step_m: float = 20.0
-    frontage_max_gap_m: float = 150.0
-    fragment_max_rows: int = 0
-    empty_land_m: float = 0.0
-    empty_land_max_m2: float = 0.0
-    smooth_window_m: float = 50.0
+    auto_margin: float = field(default=0.0, metadata={"max": 1.0})
+    frontage_step_m: float = field(default=20.0, metadata={"alias": "--frontage-step"})
+    frontage_max_gap_m: float = field(default=150.0, metadata={"alias": "--frontage-max-gap"})
+    fragment_max_rows: int = field(default=0, metadata={"min": -1})
+    empty_land_m: float = field(default=0.0, metadata={"alias": "--empty-land"})
+    empty_land_max_m2: float = field(default=0.0, metadata={"alias": "--empty-land-max-area"})
+    smooth_window_m: float = field(default=50.0, metadata={"alias": "--smooth-window"})
 
     def __post_init__(self):
         from .errors import InputError
 
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("fragment_max_rows",):  # -1 switches the step off
-                continue
-            if not (isinstance(value, (int, float)) and value >= 0):
-                raise InputError(f"parameter {f.name} must be a number ≥ 0, got {value!r}")
-        if self.coordinate_grid_m <= 0:
-            raise InputError("parameter coordinate_grid_m must be > 0")
+            low, high = f.metadata.get("min", 0), f.metadata.get("max")
+            kind = "a whole number" if f.type == "int" else "a number"
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                    f.type == "int" and not float(value).is_integer()) or not math.isfinite(value):
+                raise InputError(f"option {f.name} must be {kind}, got {value!r}")
+            if value < low or (high is not None and (value >= high if f.metadata.get("max_open") else value > high)):
+                bound = f"≥ {low}" if high is None else f"between {low} and {high}"
+                raise InputError(f"option {f.name} must be {bound}, got {value!r}")
+            if f.metadata.get("positive") and value <= 0:
+                raise InputError(f"option {f.name} must be > 0, got {value!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def numpydoc_items(doc: str | None, section: str) -> dict[str, str]:
+    """The entries of one section (``Parameters``, ``Attributes``) of a numpydoc docstring.
+
+    Returns ``{name: description}`` with the description on one line and Sphinx markup
+    (``:func:`x```, double back-quotes) removed, as ``--help`` shows it; an entry
+    ``a, b : float`` gives both names the same text.
+    """
+    import inspect
+
+    lines = inspect.cleandoc(doc or "").splitlines()
+    items: dict[str, list[str]] = {}
+    try:
+        start = next(i for i, line in enumerate(lines[:-1])
+                     if line.strip() == section and set(lines[i + 1].strip()) == {"-"}) + 2
+    except StopIteration:
+        return {}
+    names: list[str] = []
+    for i in range(start, len(lines)):
+        line = lines[i]
+        if line and not line.startswith(" "):
+            if i + 1 < len(lines) and set(lines[i + 1].strip()) == {"-"}:
+                break  # the next section
+            names = [n.strip() for n in line.split(" : ")[0].split(",")]
+            for n in names:
+                items[n] = []
+        elif line.strip() and names:
+            for n in names:
+                items[n].append(line.strip())
+    return {n: _plain(" ".join(text)) for n, text in items.items()}
+
+
+def _plain(text: str) -> str:
+    text = re.sub(r":[a-z]+:`~?([^`]+)`", r"\1", text)
+    return text.replace("``", "")

@@ -11,13 +11,13 @@ import pandas as pd
 import shapely
 
 from . import codes
-from .check import check_partition
+from .checks import check_partition
 from .clean import REASONS, flag_seed_quality, flag_unusable, resolve_contested
 from .colouring import neighbour_colours
 from .emptyland import assign_empty_land
 from .errors import InputError, PartitionError
 from .fragments import reassign_fragments
-from .evaluate import holdout_accuracy, holdout_split, neighbour_agreement
+from .scoring import holdout_accuracy, holdout_split, neighbour_agreement
 from .parallel import run_tasks
 from .params import Parameters
 from .read import AddressColumns, read_addresses, read_communes
@@ -68,6 +68,52 @@ class BuildResult:
     stations: object
     report: Report
     communes: object = None
+
+    def write(self, path: str, fmt: str | None = None, *, split: str | None = None,
+              report: str | None = "auto") -> str | None:
+        """Write the stations, atomically, and the report next to them.
+
+        Parameters
+        ----------
+        path : str
+            Output file, its format from the extension: ``.geojson`` (RFC 7946),
+            ``.geojsonl``/``.geojsons`` (one feature per line), ``.gpkg`` (stations +
+            communes layers, QGIS style), ``.fgb``, ``.parquet`` (GeoParquet); ``-`` for
+            standard output; a folder with ``split``.
+        fmt : str, optional
+            Output format when the extension does not say it (one of
+            :data:`boundaries.write.FORMATS`).
+        split : {"commune", "departement"}, optional
+            Write one file per commune or département into the folder ``path``, plus
+            ``index.csv``.
+        report : str, optional
+            Report file (JSON). ``"auto"``: ``path`` with ``.report.json`` (none with
+            ``-``); None writes none.
+
+        Returns
+        -------
+        str or None
+            The report's path.
+        """
+        from .write import default_report_path, output_format, write_json, write_split, write_stations
+
+        if split and path == "-":
+            raise InputError("split writes a folder: give its path, not -")
+        fmt = fmt or ("geojson" if split else output_format(path))
+        output_format(path if not split else "x." + fmt, fmt)
+        if report == "auto":
+            report = None if path == "-" else default_report_path(path)
+        if split:
+            from pathlib import Path
+
+            Path(path).mkdir(exist_ok=True)
+            write_split(self.stations, path, split, fmt, communes=self.communes)
+        else:
+            write_stations(self.stations, path, fmt, communes=self.communes)
+        self.report.inputs["output"] = path
+        if report:
+            write_json(self.report.to_dict(), report)
+        return report
 
 
 def _as_list(value) -> list[str]:
@@ -575,7 +621,7 @@ def confidence(stations: pd.DataFrame, agreement: pd.Series) -> np.ndarray:
 
     The product of two shares: the station's address rows kept by cleaning
     (``n_addresses / (n_addresses + n_dropped)``), and its seeds' leave-one-out
-    agreement (:func:`boundaries.evaluate.neighbour_agreement`), an estimate of the
+    agreement (:func:`boundaries.scoring.neighbour_agreement`), an estimate of the
     share of its addresses a rebuild without them would put back inside it. The
     only station of its commune has agreement 1; a station that kept only a share
     seed scores near 0, its nearest neighbour being the point it shares.

@@ -5,7 +5,7 @@ points of the flags it raises (so the order can be explained):
 
 - ``no_polygon`` (200): the build report lists the station without polygon, or its
   geometry is null or empty;
-- ``check`` (100 per kind of problem): :func:`boundaries.check.check_stations` names
+- ``check`` (100 per kind of problem): :func:`boundaries.checks.check_stations` names
   the station (invalid geometry, duplicate id, overlap, commune without outline);
 - ``commune_check`` (20): its commune fails a check (gap, spill, or the build
   report's partition check);
@@ -101,8 +101,8 @@ def review_stations(stations, report=None, check=None, *, min_confidence: float 
     report : dict, boundaries.Report or path, optional
         The build report (``*.report.json``): adds the stations without polygon and
         the communes whose partition check failed.
-    check : boundaries.check.LayerCheck or dict, optional
-        A :func:`boundaries.check.check_stations` result (or its ``to_dict()``, the
+    check : boundaries.checks.LayerCheck or dict, optional
+        A :func:`boundaries.checks.check_stations` result (or its ``to_dict()``, the
         ``boundaries check --json`` output).
     min_confidence : float
         A station whose ``confidence`` is below this is flagged ``low_confidence``.

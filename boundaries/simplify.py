@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 
 from . import codes
-from .check import check_partition
+from .checks import check_partition
 from .errors import InputError, PartitionError
 from .geometry import polygonal_parts
 

@@ -357,6 +357,19 @@ def write_split(gdf, folder: str, by: str, fmt: str = "geojson", communes=None, 
     return index
 
 
+def default_report_path(output: str) -> str:
+    """Where the report of ``output`` goes: ``stations.geojson`` → ``stations.report.json``.
+
+    A folder (``--split``) gets ``report.json`` inside it.
+    """
+    p = Path(output)
+    if p.is_dir() or not p.suffix:
+        return str(p / "report.json")
+    if p.suffix.lower() in {s for suffixes in FORMATS.values() for s in suffixes}:
+        return str(p.with_suffix("")) + ".report.json"
+    return output + ".report.json"
+
+
 def write_json(data: dict, path: str) -> None:
     """Write a JSON document atomically, keys in a stable order."""
     text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from boundaries.check import check_partition
+from boundaries.checks import check_partition
 from boundaries.fragments import reassign_fragments
 from boundaries.streets import frontage_seeds, parse_addresses
 from boundaries.tessellate import voronoi_partition
@@ -189,7 +189,7 @@ def test_empty_land_goes_whole_to_the_longest_border():
 
 
 def test_neighbour_agreement_counts_mixed_doors():
-    from boundaries.evaluate import neighbour_agreement
+    from boundaries.scoring import neighbour_agreement
 
     # A's doors at x = 0..9, B's at x = 20..29, plus one B door among A's
     xy = np.vstack([np.column_stack([np.arange(10.0), np.zeros(10)]),

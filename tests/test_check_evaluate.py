@@ -11,8 +11,8 @@ import pytest
 import shapely
 
 import boundaries
-from boundaries.check import check_stations
-from boundaries.evaluate import evaluate, holdout_split
+from boundaries.checks import check_stations
+from boundaries.scoring import evaluate, holdout_split
 from conftest import shared_path
 
 L93 = "EPSG:2154"

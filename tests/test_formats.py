@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 import boundaries
-from boundaries.check import check_partition
+from boundaries.checks import check_partition
 from boundaries.errors import InputError
 from boundaries.simplify import simplify_stations, tolerance_m
 from boundaries.write import output_format

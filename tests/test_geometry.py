@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import shapely
 
-from boundaries.check import check_partition
+from boundaries.checks import check_partition
 from boundaries.geometry import polygonal_parts
 from boundaries.repair import repair_partition
 from boundaries.tessellate import voronoi_partition

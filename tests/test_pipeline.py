@@ -6,7 +6,7 @@ import pytest
 import shapely
 
 import boundaries
-from boundaries.check import check_partition
+from boundaries.checks import check_partition
 from boundaries.errors import InputError
 
 from helpers import grid_town, iou

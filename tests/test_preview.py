@@ -262,7 +262,7 @@ def test_val_de_marne_preview_and_review(tmp_path):
         render_map(path, code, outline=folder / "communes.geojson", path_or_buffer=png)
         assert png.read_bytes().startswith(PNG_SIGNATURE) and png.stat().st_size > 50_000
     report = json.loads(json.dumps(result.report.to_dict()))
-    from boundaries.check import check_stations
+    from boundaries.checks import check_stations
 
     check = check_stations(path, folder / "communes.geojson")
     review = review_stations(path, report, check)

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 import boundaries
-from boundaries.check import check_partition
+from boundaries.checks import check_partition
 from boundaries.geometry import polygonal_parts
 from boundaries.params import Parameters
 

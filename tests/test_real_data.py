@@ -13,7 +13,7 @@ import pandas as pd
 import shapely
 
 import boundaries
-from boundaries.check import check_partition
+from boundaries.checks import check_partition
 from conftest import shared_path
 
 from helpers import iou, points_in
@@ -96,7 +96,7 @@ def test_finistere_reu_2022(tmp_path):
     from boundaries.write import write_geojson
 
     write_geojson(result.stations, str(out))
-    checked = boundaries.check.check_stations(out, folder / "communes.geojson")
+    checked = boundaries.checks.check_stations(out, folder / "communes.geojson")
     assert checked.ok(), [p.line() for p in checked.errors()]
 
 
@@ -142,7 +142,7 @@ def test_confidence_predicts_holdout_accuracy_per_station():
     """Stations with low ``confidence`` keep fewer of their held-out addresses (Val-de-Marne)."""
     from scipy.stats import spearmanr
 
-    from boundaries.evaluate import evaluate, holdout_split
+    from boundaries.scoring import evaluate, holdout_split
 
     folder = shared_path("val-de-marne-2016")
     tab = pd.read_csv(folder / "addresses.csv.gz", dtype=str)

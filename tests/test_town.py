@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 import boundaries
-from boundaries.check import check_partition
+from boundaries.checks import check_partition
 from helpers import iou
 
 

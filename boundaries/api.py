@@ -1,0 +1,301 @@
+"""The Python API: the three things the ``boundaries`` command does, without a shell.
+
+Each keyword is the command's option of the same name (``--frontage-step-m 10`` is
+``frontage_step_m=10``), with the same default and unit; the descriptions below and
+in :class:`boundaries.Parameters` are the ones ``boundaries … --help`` prints.
+
+>>> import boundaries
+>>> result = boundaries.build("fixtures/town/addresses.csv", "fixtures/town/communes.geojson", jobs=1)
+>>> len(result.stations), result.report.stations_out
+(14, 14)
+>>> problems = boundaries.check(result.stations, "fixtures/town/communes.geojson")
+>>> problems.ok()
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import tempfile
+from dataclasses import fields, replace
+
+from .errors import InputError
+from .params import Parameters
+
+#: The keywords of :func:`build` besides :class:`Parameters`' fields, with their defaults.
+BUILD_OPTIONS = {
+    "all_departements": False,
+    "work_dir": None,
+    "id_column": None,
+    "commune_column": None,
+    "x_column": None,
+    "y_column": None,
+    "crs": None,
+    "commune_field": None,
+    "holdout": 0.0,
+    "seed": 0,
+    "simplify": None,
+    "results": None,
+    "results_id": None,
+    "jobs": 0,
+    "scheduler": None,
+    "progress": None,
+}
+
+PARAMETER_NAMES = tuple(f.name for f in fields(Parameters))
+
+
+def _split_options(options: dict, params: Parameters | None) -> tuple[dict, Parameters]:
+    """Separate :class:`Parameters` fields from the other options; refuse unknown ones."""
+    known = set(BUILD_OPTIONS) | set(PARAMETER_NAMES)
+    for name in options:
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else "; see help(boundaries.build)"
+            raise InputError(f"boundaries.build got an unknown option {name!r}{hint}")
+    tolerances = {k: v for k, v in options.items() if k in PARAMETER_NAMES}
+    others = {**BUILD_OPTIONS, **{k: v for k, v in options.items() if k in BUILD_OPTIONS}}
+    return others, replace(params or Parameters(), **tolerances)
+
+
+def build(addresses, communes, method: str = "voronoi", departement=None, commune=None, *,
+          params: Parameters | None = None, **options):
+    """Build the polygon of every polling station: read → clean → tessellate → repair → check.
+
+    Every commune is partitioned exactly between its stations and checked; rows that
+    cannot be used are counted by reason in the report, and every station of the
+    selected communes is either given a polygon or listed with the reason why not.
+
+    Parameters
+    ----------
+    addresses : str, pathlib.Path, pandas.DataFrame or pyarrow.Table
+        The REU address table (CSV, CSV.gz, Parquet) or any point table or layer with
+        named columns (GeoPackage, GeoJSON…), as a path or already in memory.
+    communes : str, pathlib.Path or geopandas.GeoDataFrame
+        Commune outlines: any vector file GDAL reads (GeoJSON, shapefile, GeoPackage).
+    method : {"voronoi", "hull", "auto"}
+        How station cells are drawn: voronoi cells of the addresses; hull — each
+        station's concave-hull core first, the rest of the commune by Voronoi; auto —
+        per commune, the one that places more held-out addresses in their own station.
+    departement : str or list of str, optional
+        Keep only this département (94, 2A, 974); several are built one at a time
+        (see work_dir).
+    commune : str or list of str, optional
+        Keep only this commune (INSEE code; 75056 selects Paris's arrondissements).
+    all_departements : bool
+        Build every département of the table, one at a time (see work_dir).
+    work_dir : str, optional
+        With all_departements or several départements: folder of the per-département
+        parts, reused by a rerun when their inputs and options are unchanged (default:
+        a temporary folder, removed afterwards).
+    id_column : str, optional
+        Station id column (default id_brut_bv_reu).
+    commune_column : str, optional
+        Commune code column (default code_commune_ref).
+    x_column : str, optional
+        Longitude/x column (default longitude).
+    y_column : str, optional
+        Latitude/y column (default latitude).
+    crs : str, optional
+        CRS of the coordinates (default EPSG:4326, or the layer's).
+    commune_field : str, optional
+        Commune code field of the outlines (detected among code, code_insee, INSEE_COM,
+        insee, codgeo).
+    holdout : float
+        Keep this share (0 to 1) of unique coordinates out of the build and report how
+        many of those addresses fall inside their own station (accuracy without any
+        official map).
+    seed : int
+        Seed of the holdout choice.
+    simplify : float or str, optional
+        Simplify borders by this tolerance (m), or a level: fine (1 m), web (10 m,
+        under two pixels up to zoom 15), overview (50 m). Neighbours keep one shared
+        edge and each commune stays exactly partitioned (checked).
+    results : str or pandas.DataFrame, optional
+        A results table (CSV or Parquet, one row per station) whose columns are copied
+        onto the stations, matched on codeBureauVote (94028_0012) or id_bv (94028_12).
+    results_id : str, optional
+        Station-id column of results (detected).
+    jobs : int
+        Build communes in this many processes, largest first (0: all cores). Same
+        output for any value.
+    scheduler : str, optional
+        Dask scheduler (tcp://host:8786) to run the tasks on, or 'local' for a local
+        cluster of jobs workers; needs pip install 'boundaries[cluster]'.
+    progress : callable, optional
+        Python only: progress(total) returns a context manager with update(n), a
+        progress bar over the communes (click.progressbar(length=total) fits).
+    params : Parameters, optional
+        Tolerances and thresholds as one object; keywords named like its fields
+        (outside_tolerance_m=50, ...) override it.
+    **options
+        Any field of :class:`boundaries.Parameters`, by name, in its unit
+        (``frontage_step_m=10``, ``hull_ratio=0.5``).
+
+    Returns
+    -------
+    BuildResult
+        ``.stations`` (GeoDataFrame, EPSG:4326, the columns of the files), ``.report``
+        (:class:`boundaries.Report`), ``.communes`` (the outlines used);
+        ``.write(path)`` writes them.
+
+    Raises
+    ------
+    InputError
+        Bad input or option: one line saying what, where and how to fix it.
+    PartitionError
+        A commune's stations failed the partition check (a bug; nothing is returned).
+    """
+    from .pipeline import build as build_selection
+    from .read import AddressColumns
+
+    opts, params = _split_options(options, params)
+    departements = [departement] if isinstance(departement, str) else list(departement or [])
+    communes_selected = [commune] if isinstance(commune, str) else list(commune or [])
+    jobs = _jobs(opts["jobs"])
+    columns = AddressColumns(station=opts["id_column"], commune=opts["commune_column"], x=opts["x_column"],
+                             y=opts["y_column"])
+    tolerance = _simplify_tolerance(opts["simplify"])
+    national = bool(opts["all_departements"]) or len(departements) > 1
+    if national and (communes_selected or opts["holdout"]):
+        raise InputError("all_departements and several départements build whole départements: "
+                         "without commune and holdout")
+    with contextlib.ExitStack() as stack:
+        if opts["scheduler"]:  # connect before reading anything: an unreachable scheduler fails at once
+            from .parallel import connect
+
+            stack.enter_context(connect(opts["scheduler"], jobs))
+        if national:
+            from .national import build_departements
+
+            work_dir = opts["work_dir"] or stack.enter_context(tempfile.TemporaryDirectory(prefix="boundaries-"))
+            result = build_departements(
+                addresses, communes, work_dir, departements=None if opts["all_departements"] else departements,
+                method=method, columns=columns, crs=opts["crs"], commune_field=opts["commune_field"],
+                params=params, jobs=jobs, progress=opts["progress"], scheduler=opts["scheduler"],
+            )
+        else:
+            result = build_selection(
+                addresses, communes, method=method, departement=departements or None,
+                commune=communes_selected or None, columns=columns, crs=opts["crs"],
+                commune_field=opts["commune_field"], params=params, holdout=opts["holdout"], seed=opts["seed"],
+                progress=opts["progress"], jobs=jobs, scheduler=opts["scheduler"],
+            )
+    if tolerance > 0:
+        from .simplify import simplify_stations
+
+        result.stations, result.report.simplify = simplify_stations(result.stations, tolerance,
+                                                                    params.area_tolerance_m2)
+    if opts["results"] is not None:
+        from .results import join_results
+
+        result.stations, result.report.results = join_results(result.stations, opts["results"],
+                                                              opts["results_id"])
+    return result
+
+
+def _jobs(jobs) -> int:
+    import os
+
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0:
+        raise InputError(f"option jobs must be a whole number ≥ 0 (0: all cores), got {jobs!r}")
+    return jobs or os.cpu_count() or 1
+
+
+def _simplify_tolerance(simplify) -> float:
+    from .simplify import tolerance_m
+
+    if simplify is None:
+        return 0.0
+    return tolerance_m(str(simplify))
+
+
+def check(stations, communes, *, id_field: str | None = None, station_commune_field: str | None = None,
+          commune_field: str | None = None, min_area_m2: float = 1.0, min_width_m: float = 0.05):
+    """Validate any station layer (ours or another tool's) against commune outlines.
+
+    Finds null and invalid geometries, duplicate ids, stations of communes without
+    outline, overlaps, gaps, area outside the commune, and stations in several parts
+    (a warning unless strict). Areas are measured in each territory's metric CRS.
+
+    Parameters
+    ----------
+    stations : str, pathlib.Path or geopandas.GeoDataFrame
+        The station layer.
+    communes : str, pathlib.Path or geopandas.GeoDataFrame
+        Commune outlines: any vector file GDAL reads.
+    id_field : str, optional
+        Station id field (detected among id_bv, code_bv, codeBureauVote, id_brut_bv_reu…).
+    station_commune_field : str, optional
+        Commune field of the stations (detected, else the id's {insee}_ prefix).
+    commune_field : str, optional
+        Commune code field of the outlines (detected).
+    min_area_m2 : float
+        An overlap, gap or spill part smaller than this (m²) is ignored.
+    min_width_m : float
+        An overlap, gap or spill part thinner than this on average (m) is rounding noise.
+
+    Returns
+    -------
+    LayerCheck
+        ``.ok(strict=False)``, ``.errors(strict=False)``, ``.problems`` (worst first,
+        each with ``kind``, ``code_commune``, ``stations``, ``area_m2``, ``message``),
+        ``.totals``, ``.to_dict()``.
+    """
+    from .checks import check_stations
+
+    return check_stations(stations, communes, id_field=id_field, station_commune_field=station_commune_field,
+                          commune_field=commune_field, min_area_m2=min_area_m2, min_width_m=min_width_m)
+
+
+def evaluate(stations, *, reference=None, holdout=None, id_field: str | None = None,
+             reference_field: str | None = None, id_column: str | None = None, commune_column: str | None = None,
+             x_column: str | None = None, y_column: str | None = None, crs: str | None = None):
+    """Score a station layer against official polygons (reference) or held-out addresses (holdout).
+
+    Station ids are matched across the REU form (94068_7) and the results form (94068_0007).
+
+    Parameters
+    ----------
+    stations : str, pathlib.Path or geopandas.GeoDataFrame
+        The station layer to score (ours or any tool's).
+    reference : str, pathlib.Path or geopandas.GeoDataFrame, optional
+        Official station polygons to compare with (IoU, area given to the right station).
+    holdout : str, pathlib.Path, pandas.DataFrame or pyarrow.Table, optional
+        Held-out address table: share of its addresses inside their own station's polygon.
+    id_field : str, optional
+        Station id field of the stations (detected).
+    reference_field : str, optional
+        Station id field of the reference (detected).
+    id_column, commune_column, x_column, y_column : str, optional
+        Columns of the test addresses, as for build.
+    crs : str, optional
+        CRS of the test addresses (default EPSG:4326).
+
+    Returns
+    -------
+    Scores
+        ``.summary`` (a flat dict: ``mode``, then ``iou_mean``, ``iou_median``,
+        ``iou_min``, ``area_right``… or ``test_points``, ``own_station``,
+        ``uncovered``) and ``.per_station`` (a DataFrame).
+    """
+    from .read import AddressColumns
+    from .scoring import evaluate as score
+
+    if (reference is None) == (holdout is None):
+        raise InputError("give exactly one of reference or holdout")
+    return score(stations, reference=reference, holdout=holdout, id_field=id_field, reference_field=reference_field,
+                 columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column), crs=crs)
+
+
+def option_help() -> dict[str, str]:
+    """Every option's one description, by keyword: what ``--help`` prints."""
+    from .params import numpydoc_items
+
+    return {
+        **numpydoc_items(Parameters.__doc__, "Attributes"),
+        **numpydoc_items(build.__doc__, "Parameters"),
+        **{f"check.{k}": v for k, v in numpydoc_items(check.__doc__, "Parameters").items()},
+        **{f"evaluate.{k}": v for k, v in numpydoc_items(evaluate.__doc__, "Parameters").items()},
+    }
