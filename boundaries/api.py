@@ -169,6 +169,8 @@ def build(addresses, communes, method: str = "voronoi", departement=None, commun
         if national:
             from .national import build_departements
 
+            if hasattr(addresses, "schema") and hasattr(addresses, "to_pandas"):
+                addresses = addresses.to_pandas()  # a pyarrow Table: national reads DataFrames by département
             work_dir = opts["work_dir"] or stack.enter_context(tempfile.TemporaryDirectory(prefix="boundaries-"))
             result = build_departements(
                 addresses, communes, work_dir, departements=None if opts["all_departements"] else departements,
@@ -206,9 +208,7 @@ def _jobs(jobs) -> int:
 def _simplify_tolerance(simplify) -> float:
     from .simplify import tolerance_m
 
-    if simplify is None:
-        return 0.0
-    return tolerance_m(str(simplify))
+    return tolerance_m(simplify)
 
 
 def check(stations, communes, *, id_field: str | None = None, station_commune_field: str | None = None,

@@ -25,7 +25,7 @@ from . import codes
 from .errors import InputError
 from .parallel import run_tasks
 from .params import Parameters
-from .read import REU_COLUMNS, AddressColumns, _read_table, read_communes
+from .read import REU_COLUMNS, AddressColumns, _read_table, input_name, read_communes
 from .report import Report
 
 
@@ -232,8 +232,7 @@ def build_departements(
     if n_repaired:
         report.warnings.append(f"{outlines.attrs.get('where', 'outline layer')}: {n_repaired:,} invalid outline "
                                "geometries (self-intersections) repaired with make_valid")
-    report.inputs = {"addresses": str(addresses) if not isinstance(addresses, pd.DataFrame) else "<DataFrame>",
-                     "communes": str(communes) if not hasattr(communes, "columns") else "<GeoDataFrame>",
+    report.inputs = {"addresses": input_name(addresses), "communes": input_name(communes),
                      "departement": deps, "work_dir": str(work_dir)}
     report.departements = {d: {k: v for k, v in parts[d].items()
                                if k not in ("stations", "report", "communes", "departement")}

@@ -20,7 +20,7 @@ from .fragments import reassign_fragments
 from .scoring import holdout_accuracy, holdout_split, neighbour_agreement
 from .parallel import run_tasks
 from .params import Parameters
-from .read import AddressColumns, read_addresses, read_communes
+from .read import AddressColumns, input_name, read_addresses, read_communes
 from .report import Report
 from .smooth import smooth_partition
 from .streets import frontage_seeds, parse_addresses
@@ -290,7 +290,7 @@ def build(
 
     Parameters
     ----------
-    addresses : str, pathlib.Path or pandas.DataFrame
+    addresses : str, pathlib.Path, pandas.DataFrame or pyarrow.Table
         The REU address table or any point table (see :func:`boundaries.read.read_addresses`).
     communes : str, pathlib.Path or geopandas.GeoDataFrame
         Commune outlines (see :func:`boundaries.read.read_communes`).
@@ -350,8 +350,8 @@ def build(
     outline_info = dict(outlines.attrs)
     report = Report(parameters=params.to_dict(), method=method, rows_read=len(rows) + skipped)
     report.inputs = {
-        "addresses": str(addresses) if not hasattr(addresses, "columns") else "<DataFrame>",
-        "communes": str(communes) if not hasattr(communes, "columns") else "<GeoDataFrame>",
+        "addresses": input_name(addresses),
+        "communes": input_name(communes),
         "crs": src_crs,
         "departement": _as_list(departement) or None,
         "commune": _as_list(commune) or None,

@@ -389,13 +389,18 @@ def _as_code(values: pd.Series) -> pd.Series:
     return s.mask(s == "")
 
 
+def input_name(source) -> str:
+    """How the report names an input: its path, or its type when it was in memory."""
+    return os.fspath(source) if isinstance(source, (str, os.PathLike)) else f"<{type(source).__name__}>"
+
+
 def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str | None = None,
                    commune_prefixes: tuple[str, ...] | None = None):
     """Read an address table into the canonical address frame.
 
     Parameters
     ----------
-    source : str, pathlib.Path or pandas.DataFrame
+    source : str, pathlib.Path, pandas.DataFrame or pyarrow.Table
         The INSEE REU table (CSV, CSV.gz, Parquet) or any point table with named
         columns, or a point layer GDAL reads (GeoPackage, GeoJSON…).
     columns : AddressColumns
@@ -422,6 +427,8 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
     """
     layer_crs = None
     where = "address table"
+    if hasattr(source, "schema") and hasattr(source, "to_pandas") and not isinstance(source, pd.DataFrame):
+        source = source.to_pandas()  # a pyarrow Table (or RecordBatch)
     if isinstance(source, pd.DataFrame):
         df = source
         if hasattr(source, "geometry") and hasattr(source, "crs"):

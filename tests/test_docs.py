@@ -1,0 +1,134 @@
+"""Every example in the docs runs: README.md and docs/*.md, so they cannot rot.
+
+Fenced blocks marked ``python`` run in order, in one namespace per document; blocks marked
+``sh`` run one command at a time (``\\`` continues a line, ``#`` starts a comment) with bash,
+each expected to exit 0 (write ``|| echo …`` after a command meant to fail). Other blocks
+(``text``, output) are not run. Each document runs in its own empty folder holding a link to
+``fixtures/``, with ``boundaries`` and ``python`` the ones under test; ``make …`` lines are
+not run (``make test`` is this suite).
+
+The README's examples name a user's own files (``addresses.csv.gz``, ``communes.geojson``,
+``official.geojson``…) in département 94: they run on the bundled town (département 99) put
+under those names, with the codes changed to the town's (:data:`README_CODES`).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, TOWN
+
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+#: The README's département and commune codes, and the bundled town's in their place.
+README_CODES = {"--departement 94": "--departement 99", 'departement="94"': 'departement="99"',
+                "--commune 94028": "--commune 99001"}
+
+FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```\s*$", re.S | re.M)
+
+
+def blocks(path: Path) -> list[tuple[str, str]]:
+    """The (language, code) of each fenced block of a Markdown file, in order."""
+    return [(m.group(1), m.group(2)) for m in FENCE.finditer(path.read_text(encoding="utf-8"))]
+
+
+def commands(code: str) -> list[str]:
+    """The shell commands of an ``sh`` block: continuation lines joined, comments and make dropped."""
+    out = []
+    for line in code.replace("\\\n", " ").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or line.startswith("make "):
+            continue
+        out.append(line)
+    return out
+
+
+def _folder(tmp_path: Path, doc: Path) -> Path:
+    (tmp_path / "fixtures").symlink_to(ROOT / "fixtures", target_is_directory=True)
+    if doc.name == "README.md":
+        with open(TOWN / "addresses.csv", "rb") as src, gzip.open(tmp_path / "addresses.csv.gz", "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        shutil.copy(TOWN / "communes.geojson", tmp_path / "communes.geojson")
+        shutil.copy(TOWN / "stations_truth.geojson", tmp_path / "official.geojson")
+        shutil.copy(TOWN / "addresses.csv", tmp_path / "test-addresses.csv")
+    return tmp_path
+
+
+def _env(bin_dir: Path) -> dict:
+    env = dict(os.environ)
+    # `boundaries` and `python` are the ones of this interpreter, importing this checkout
+    env["PATH"] = f"{bin_dir}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def _bin(tmp_path_factory) -> Path:
+    """A folder with ``boundaries`` (this checkout's command) and ``.venv/bin/boundaries`` for the README."""
+    folder = tmp_path_factory.mktemp("bin")
+    script = folder / "boundaries"
+    script.write_text(f"#!/bin/sh\nexec {sys.executable} -m boundaries \"$@\"\n")
+    script.chmod(0o755)
+    return folder
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=[p.name for p in DOCS])
+def test_examples_run(doc, tmp_path, tmp_path_factory, monkeypatch):
+    found = [(lang, code) for lang, code in blocks(doc) if lang in ("python", "sh")]
+    if not found:
+        pytest.skip(f"{doc.name} has no python or sh example")
+    folder = _folder(tmp_path, doc)
+    bin_dir = _bin(tmp_path_factory)
+    venv = folder / ".venv" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "boundaries").symlink_to(bin_dir / "boundaries")
+    env = _env(bin_dir)
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("PYTHONPATH", env["PYTHONPATH"])
+    monkeypatch.setenv("PATH", env["PATH"])
+    namespace: dict = {"__name__": f"doc_{doc.stem}"}
+    for n, (lang, code) in enumerate(found, 1):
+        if doc.name == "README.md":
+            for old, new in README_CODES.items():
+                code = code.replace(old, new)
+        where = f"{doc.relative_to(ROOT)}, example {n}"
+        if lang == "python":
+            try:
+                exec(compile(code, where, "exec"), namespace)  # noqa: S102 — our own docs
+            except Exception as exc:  # say which example broke, and how
+                pytest.fail(f"{where} ({lang}) raised {type(exc).__name__}: {exc}\n{code}")
+        else:
+            for command in commands(code):
+                run = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=folder, env=env,
+                                     capture_output=True, text=True, timeout=600)
+                assert run.returncode == 0, f"{where}: `{command}` exited {run.returncode}:\n{run.stderr}"
+                assert "Traceback" not in run.stderr, f"{where}: `{command}`:\n{run.stderr}"
+
+
+def test_runner_sees_every_example():
+    """The runner itself: it finds the blocks, and a failing command fails."""
+    pipelines = ROOT / "docs" / "pipelines.md"
+    langs = [lang for lang, _ in blocks(pipelines)]
+    assert langs.count("python") >= 4 and langs.count("sh") >= 2
+    assert commands("a \\\n  b  # not a comment\n# comment\nmake test\nc") == ["a    b  # not a comment", "c"]
+    assert subprocess.run(["bash", "-o", "pipefail", "-c", "false | cat"]).returncode != 0
+
+
+def test_method_parameter_table_is_the_code():
+    """docs/method.md's table of parameters: every field, its option and default, and no other."""
+    from dataclasses import fields
+
+    from boundaries.params import Parameters
+
+    text = (ROOT / "docs" / "method.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \| `(--[\w-]+)` \| ([-\d.]+) \|", text, re.M)
+    assert rows, "docs/method.md has no parameter table"
+    table = {name: (flag, float(default)) for name, flag, default in rows}
+    expected = {f.name: ("--" + f.name.replace("_", "-"), float(f.default)) for f in fields(Parameters)}
+    assert table == expected
