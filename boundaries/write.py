@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -289,7 +290,8 @@ def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_
     Notes
     -----
     Every format but ``geojsonseq`` carries :func:`boundaries.schema.output_metadata`
-    (the tool's and the schema's versions) as noted below.
+    (the tool's and the schema's versions) as noted below. String properties stay
+    strings (GDAL would otherwise write a value such as ``[1, 2]`` as JSON).
 
     - ``geojson``: RFC 7946 (no ``crs`` member, counter-clockwise exteriors); the
       foreign member ``"boundaries": {"version": ..., "schema": ...}``.
@@ -312,13 +314,17 @@ def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_
     if fmt in ("geojson", "geojsonseq"):
         driver = "GeoJSON" if fmt == "geojson" else "GeoJSONSeq"
         if fmt == "geojson":
-            options = {"RFC7946": "YES", "WRITE_NAME": "NO",
+            options = {"RFC7946": "YES", "WRITE_NAME": "NO", "AUTODETECT_JSON_STRINGS": "NO",
                        "FOREIGN_MEMBERS_COLLECTION": f'{{"{METADATA_KEY}": {meta}}}'}
-        else:
-            options = {"RS": "YES" if str(path).lower().endswith(".geojsons") else "NO"}
+        else:  # GeoJSONSeq honours AUTODETECT_JSON_STRINGS without listing it: GDAL warns
+            options = {"RS": "YES" if str(path).lower().endswith(".geojsons") else "NO",
+                       "AUTODETECT_JSON_STRINGS": "NO"}
 
         def write(tmp):
-            pyogrio.write_dataframe(wgs, tmp, driver=driver, layer_options=options)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "dataset .* does not support layer creation option "
+                                        "AUTODETECT_JSON_STRINGS", RuntimeWarning)
+                pyogrio.write_dataframe(wgs, tmp, driver=driver, layer_options=options)
 
         if path == "-":
             with tempfile.TemporaryDirectory() as tmpdir:
