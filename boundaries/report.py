@@ -46,6 +46,10 @@ class Report:
         One line per repair of the input (printed on stderr by the CLI unless ``--quiet``).
     communes : dict
         Per commune code: rows read/used/dropped, stations, the partition check, seconds.
+
+    :meth:`to_dict` (the report file) starts with ``tool``: ``name``, ``version`` and
+    ``schema`` (:data:`boundaries.schema.SCHEMA_VERSION`); the ``report`` definition of
+    ``schema/stations.schema.json`` describes every field.
     """
 
     inputs: dict = field(default_factory=dict)
@@ -75,9 +79,10 @@ class Report:
 
     def to_dict(self) -> dict:
         from . import __version__
+        from .schema import SCHEMA_VERSION
 
         return {
-            "tool": {"name": "boundaries", "version": __version__},
+            "tool": {"name": "boundaries", "version": __version__, "schema": SCHEMA_VERSION},
             "inputs": self.inputs,
             "parameters": self.parameters,
             "method": self.method,

@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -222,6 +223,39 @@ def to_wgs84(gdf):
     return out
 
 
+#: Key of the version stamp in outputs (GeoJSON member, GDAL metadata item, Parquet metadata).
+METADATA_KEY = "boundaries"
+
+
+def metadata_json() -> str:
+    """:func:`boundaries.schema.output_metadata` as one line of JSON text."""
+    from .schema import output_metadata
+
+    return json.dumps(output_metadata(), ensure_ascii=False)
+
+
+def _write_geoparquet(gdf, path: str, metadata: dict) -> None:
+    """Write GeoParquet (WKB, snappy, as ``GeoDataFrame.to_parquet``) with extra file metadata.
+
+    ``to_parquet`` cannot add a key-value pair beside ``geo``: the table it would
+    write is made by geopandas' own helper, and given the extra keys. Should that
+    private helper change, the file is written by ``to_parquet`` and rewritten with
+    the keys added (same content, one more write).
+    """
+    import pyarrow.parquet as pq
+
+    extra = {k.encode(): v.encode() for k, v in metadata.items()}
+    try:
+        from geopandas.io.arrow import _geopandas_to_arrow
+
+        table = _geopandas_to_arrow(gdf, index=False, geometry_encoding="WKB", write_covering_bbox=False)
+    except (ImportError, TypeError):
+        gdf.to_parquet(path, index=False, geometry_encoding="WKB", write_covering_bbox=False)
+        table = pq.read_table(path)
+    pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **extra}), path,
+                   compression="snappy")
+
+
 def write_geojson(gdf, path: str) -> None:
     """Write a GeoDataFrame as RFC 7946 GeoJSON (WGS84, CCW exteriors, no ``crs``).
 
@@ -255,44 +289,67 @@ def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_
 
     Notes
     -----
-    - ``geojson``: RFC 7946 (no ``crs`` member, counter-clockwise exteriors).
+    Every format but ``geojsonseq`` carries :func:`boundaries.schema.output_metadata`
+    (the tool's and the schema's versions) as noted below. String properties stay
+    strings (GDAL would otherwise write a value such as ``[1, 2]`` as JSON).
+
+    - ``geojson``: RFC 7946 (no ``crs`` member, counter-clockwise exteriors); the
+      foreign member ``"boundaries": {"version": ..., "schema": ...}``.
     - ``geojsonseq``: one RFC 7946 feature per line (``.geojsons``: RFC 8142
-      record separators), for ``jq`` and ``ogr2ogr /vsistdin/``.
-    - ``gpkg``: GeoPackage 1.2 (read by older GDAL and QGIS without warnings).
-    - ``fgb``: FlatGeobuf with its spatial index (features in the index's order).
-    - ``parquet``: GeoParquet (WKB geometry, written by pyarrow).
+      record separators), for ``jq`` and ``ogr2ogr /vsistdin/``; no version stamp
+      (there is no place for one).
+    - ``gpkg``: GeoPackage 1.2 (read by older GDAL and QGIS without warnings); the
+      stamp, as JSON text, in the dataset metadata item ``boundaries``
+      (``gpkg_metadata``, time stamp fixed as ``last_change``'s).
+    - ``fgb``: FlatGeobuf with its spatial index (features in the index's order);
+      the stamp in the layer metadata item ``boundaries`` (the header's metadata).
+    - ``parquet``: GeoParquet (WKB geometry, written by pyarrow); the stamp in the
+      file's key-value metadata ``boundaries``, beside ``geo``.
     """
     import pyogrio
 
     fmt = output_format(path, fmt)
     wgs = to_wgs84(gdf)
-    rfc = {"RFC7946": "YES", "WRITE_NAME": "NO"}
+    meta = metadata_json()
     if fmt in ("geojson", "geojsonseq"):
         driver = "GeoJSON" if fmt == "geojson" else "GeoJSONSeq"
-        options = rfc if fmt == "geojson" else {"RS": "YES" if str(path).lower().endswith(".geojsons") else "NO"}
+        if fmt == "geojson":
+            options = {"RFC7946": "YES", "WRITE_NAME": "NO", "AUTODETECT_JSON_STRINGS": "NO",
+                       "FOREIGN_MEMBERS_COLLECTION": f'{{"{METADATA_KEY}": {meta}}}'}
+        else:  # GeoJSONSeq honours AUTODETECT_JSON_STRINGS without listing it: GDAL warns
+            options = {"RS": "YES" if str(path).lower().endswith(".geojsons") else "NO",
+                       "AUTODETECT_JSON_STRINGS": "NO"}
+
+        def write(tmp):
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "dataset .* does not support layer creation option "
+                                        "AUTODETECT_JSON_STRINGS", RuntimeWarning)
+                pyogrio.write_dataframe(wgs, tmp, driver=driver, layer_options=options)
+
         if path == "-":
             with tempfile.TemporaryDirectory() as tmpdir:
                 tmp = os.path.join(tmpdir, "stations.json")
-                pyogrio.write_dataframe(wgs, tmp, driver=driver, layer_options=options)
+                write(tmp)
                 with open(tmp, "rb") as f:
                     shutil.copyfileobj(f, sys.stdout.buffer)
                 sys.stdout.buffer.flush()
             return
         with atomic_path(path) as tmp:
-            pyogrio.write_dataframe(wgs, tmp, driver=driver, layer_options=options)
+            write(tmp)
         return
     with atomic_path(path) as tmp:
         if fmt == "parquet":
-            wgs.to_parquet(tmp, index=False, geometry_encoding="WKB", write_covering_bbox=False)
+            _write_geoparquet(wgs, tmp, {METADATA_KEY: meta})
         elif fmt == "fgb":
             # the layer named, not taken from the (random) temporary file name
             pyogrio.write_dataframe(wgs, tmp, layer="stations", driver="FlatGeobuf",
-                                    layer_options={"SPATIAL_INDEX": "YES"})
+                                    layer_options={"SPATIAL_INDEX": "YES"}, layer_metadata={METADATA_KEY: meta})
         else:  # gpkg
             gpkg = {"driver": "GPKG", "dataset_options": {"VERSION": "1.2"}}
             stamp = output_timestamp()
-            with _gdal_config(OGR_CURRENT_DATE=stamp):  # gpkg_contents.last_change: not the clock
-                pyogrio.write_dataframe(wgs, tmp, layer="stations", **gpkg)
+            # gpkg_contents.last_change and gpkg_metadata_reference.timestamp: not the clock
+            with _gdal_config(OGR_CURRENT_DATE=stamp):
+                pyogrio.write_dataframe(wgs, tmp, layer="stations", dataset_metadata={METADATA_KEY: meta}, **gpkg)
                 if communes is not None:
                     pyogrio.write_dataframe(to_wgs84(communes), tmp, layer="communes", append=True, **gpkg)
             if style_qml == "auto":

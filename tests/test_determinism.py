@@ -1,7 +1,8 @@
 """Same input, same bytes: in every output format, run after run, whatever ``--jobs``.
 
-GeoPackage stamps a time in ``gpkg_contents.last_change`` (and the style's
-``update_time``): it is fixed (``SOURCE_DATE_EPOCH``, else 2000-01-01), not the clock.
+GeoPackage stamps a time in ``gpkg_contents.last_change``, the style's ``update_time`` and
+the version metadata's ``gpkg_metadata_reference.timestamp``: it is fixed
+(``SOURCE_DATE_EPOCH``, else 2000-01-01), not the clock.
 FlatGeobuf's layer is named ``stations``, not after the temporary file.
 """
 
@@ -50,11 +51,14 @@ def test_geopackage_time_stamp_is_fixed_or_source_date_epoch(builds, tmp_path, m
     with sqlite3.connect(path) as con:
         stamps = {r[0] for r in con.execute("SELECT last_change FROM gpkg_contents")}
         stamps |= {r[0] for r in con.execute("SELECT update_time FROM layer_styles")}
+        stamps |= {r[0] for r in con.execute("SELECT timestamp FROM gpkg_metadata_reference")}
     assert stamps == {"2000-01-01T00:00:00.000Z"}
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1718409600")
     write_stations(builds[0].stations, str(path), "gpkg")
     with sqlite3.connect(path) as con:
-        assert {r[0] for r in con.execute("SELECT last_change FROM gpkg_contents")} == {"2024-06-15T00:00:00.000Z"}
+        stamps = {r[0] for r in con.execute("SELECT last_change FROM gpkg_contents UNION "
+                                            "SELECT timestamp FROM gpkg_metadata_reference")}
+    assert stamps == {"2024-06-15T00:00:00.000Z"}
     import pyogrio
 
     assert pyogrio.get_gdal_config_option("OGR_CURRENT_DATE") is None  # restored after the write
