@@ -31,6 +31,7 @@ _PUBLIC = {
     "build": "api",
     "check": "api",
     "evaluate": "api",
+    "load_schema": "schema",
 }
 
 __all__ = sorted(_PUBLIC) + ["__version__"]

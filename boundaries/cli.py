@@ -162,6 +162,8 @@ def build(addresses, outlines, output, fmt, split, report_path, departement, all
     output_format(output if not split else "x." + fmt, fmt)
     report_path = report_path or (None if output == "-" else default_report_path(output))
     check_output_path(output, [addresses, outlines, options["results"]], folder=bool(split))
+    if split:
+        Path(output).mkdir(exist_ok=True)  # its report goes inside: the folder must exist to check it
     if report_path:
         check_output_path(report_path, [addresses, outlines, output], "report", "--report", None)
     national = all_departements or len(departement) > 1
