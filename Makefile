@@ -10,7 +10,7 @@ OUT    := out/town
 help:
 	@echo "make run      set up .venv, then build the bundled example town into $(OUT)/"
 	@echo "make test     set up .venv, then run the test suite"
-	@echo "make fuzz     the property tests with 10,000 random examples (hours on 2 busy cores),"
+	@echo "make fuzz     the property tests with 10,000 random examples (2 batches at once; about half an hour),"
 	@echo "              result in benchmarks/FUZZ.md (make test runs them with a few fixed examples)"
 	@echo "make install  set up .venv only (then .venv/bin/boundaries is the command)"
 	@echo "make fixtures regenerate fixtures/town from its seeded script"
@@ -39,7 +39,7 @@ test: install
 	$(BIN)/python -m pytest -q
 
 fuzz: install
-	$(BIN)/python -m benchmarks.fuzz --out benchmarks/FUZZ.md
+	$(BIN)/python -m benchmarks.fuzz --parallel 2 --out benchmarks/FUZZ.md
 
 bench: install
 	$(BIN)/python -m benchmarks.run --out benchmarks/RESULTS.md

@@ -6,7 +6,7 @@ captures hypothesis's statistics and rewrites a small table after each batch
 (examples run, passing/failing/invalid, time, outcome): an interrupted run still
 records what it did.
 
-    python -m benchmarks.fuzz [--examples N] [--batches B] [--out benchmarks/FUZZ.md]
+    python -m benchmarks.fuzz [--examples N] [--batches B] [--parallel P] [--out benchmarks/FUZZ.md]
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -63,7 +64,8 @@ def run_batch(examples: int, seed: int, k: str | None) -> tuple[int, str, float]
     return proc.returncode, proc.stdout + proc.stderr, time.perf_counter() - started
 
 
-def write_table(path: str, batches: list[dict], examples: int, n_batches: int, started_at: datetime) -> None:
+def write_table(path: str, batches: list[dict], examples: int, n_batches: int, started_at: datetime,
+                parallel: int = 1) -> None:
     import hypothesis
 
     totals: dict = {}
@@ -88,7 +90,8 @@ def write_table(path: str, batches: list[dict], examples: int, n_batches: int, s
         "test, batch *i* run with `--hypothesis-seed=i` (reproducible).",
         "",
         f"Outcome: **{'all passed' if not failed else f'{len(failed)} batch(es) FAILED'}** after "
-        f"{seconds / 60:.1f} min.",
+        f"{seconds / 60:.1f} min of batches, {(datetime.now(timezone.utc) - started_at).total_seconds() / 60:.1f} "
+        f"min wall ({parallel} batch(es) at once).",
         "",
         "| test | phase | passing | failing | invalid | seconds | typical runtimes (last batch) |",
         "|---|---|---:|---:|---:|---:|---|",
@@ -113,20 +116,29 @@ def main(argv=None) -> int:
     ap.add_argument("--examples", type=int, default=500, help="examples per property test per batch")
     ap.add_argument("--batches", type=int, default=20, help="batches (default 20: 10,000 examples)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "FUZZ.md"))
+    ap.add_argument("--parallel", type=int, default=1, metavar="P",
+                    help="batches run at once, each in its own process (default 1)")
     ap.add_argument("-k", default=None, help="pytest -k expression (default: every property test)")
     args = ap.parse_args(argv)
 
     started_at = datetime.now(timezone.utc)
     batches = []
-    for seed in range(args.batches):
+
+    def one(seed: int) -> dict:
         code, log, seconds = run_batch(args.examples, seed, args.k)
         summary = [line.strip() for line in log.splitlines() if re.search(r"\d+ (passed|failed)", line)]
-        batches.append({"seed": seed, "code": code, "log": log, "seconds": seconds,
-                        "stats": parse_statistics(log), "summary": summary[-1] if summary else "no summary"})
-        write_table(args.out, batches, args.examples, args.batches, started_at)  # after each batch
-        print(f"batch {seed}: exit {code} in {seconds / 60:.1f} min — {batches[-1]['summary']}", flush=True)
-        if code != 0:
-            sys.stdout.write(log)
+        return {"seed": seed, "code": code, "log": log, "seconds": seconds,
+                "stats": parse_statistics(log), "summary": summary[-1] if summary else "no summary"}
+
+    # batches are independent pytest processes (seed i each): run --parallel of them at once
+    with ThreadPoolExecutor(max_workers=max(1, args.parallel)) as pool:
+        for batch in pool.map(one, range(args.batches)):  # in seed order
+            batches.append(batch)
+            write_table(args.out, batches, args.examples, args.batches, started_at, args.parallel)  # after each
+            print(f"batch {batch['seed']}: exit {batch['code']} in {batch['seconds'] / 60:.1f} min — "
+                  f"{batch['summary']}", flush=True)
+            if batch["code"] != 0:
+                sys.stdout.write(batch["log"])
     print(f"wrote {args.out}")
     return max(b["code"] for b in batches)
 
