@@ -69,18 +69,47 @@ def voronoi_partition(
         cells = cells.copy()
         cells[odd] = polygonal_parts(shapely.make_valid(cells[odd]))
     dissolved = np.array([dissolve(cells[g]) for g in groups], dtype=object)
+    # a self-intersecting cell (see dissolve) can pass the coverage union and leave its
+    # station invalid: one validity test per station, not per cell, finds it
+    invalid = ~shapely.is_valid(dissolved)
+    if invalid.any():
+        dissolved[invalid] = polygonal_parts(shapely.make_valid(dissolved[invalid]))
     shapely.prepare(outline)
-    clipped = shapely.intersection(dissolved, outline)
+    try:
+        clipped = shapely.intersection(dissolved, outline)
+    except shapely.errors.GEOSException:
+        clipped = shapely.intersection(dissolved, outline, grid_size=SNAP_GRID_M)
     return stations, polygonal_parts(clipped)
 
 
 
+#: Grid (m) of the snap-rounded union, the last resort of :func:`dissolve`: robust where
+#: GEOS's floating-point overlay fails, and far below any border's precision.
+SNAP_GRID_M = 0.001
+
+
 def dissolve(cells: np.ndarray):
-    """Union of one station's cells: the fast coverage union, or a full union on degenerate cells."""
+    """Union of one station's cells: the fast coverage union, else a full union of repaired cells.
+
+    Near-degenerate seeds (almost collinear, a hair apart) can make GEOS return a
+    self-intersecting Voronoi cell, on which both unions fail ("side location
+    conflict": seen once in 20 M cells of a generated national table). Those cells
+    are repaired with ``make_valid``; should the union still fail, it is snap-rounded
+    to :data:`SNAP_GRID_M`. Checking every cell's validity up front would cost more
+    than the Voronoi itself, so it is done only here, on failure.
+    """
     try:
         return shapely.coverage_union_all(cells)
     except shapely.errors.GEOSException:  # cells of degenerate input, not exactly noded
+        pass
+    invalid = ~shapely.is_valid(cells)
+    if invalid.any():
+        cells = cells.copy()
+        cells[invalid] = polygonal_parts(shapely.make_valid(cells[invalid]))
+    try:
         return shapely.union_all(cells)
+    except shapely.errors.GEOSException:
+        return shapely.union_all(cells, grid_size=SNAP_GRID_M)
 
 
 def hull_partition(
