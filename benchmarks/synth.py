@@ -289,6 +289,37 @@ def assign_stations(commune: np.ndarray, u: np.ndarray, v: np.ndarray, n_station
     return base + 1
 
 
+def layout(dep_communes: np.ndarray, gap_m: float = 2_000.0) -> list[tuple[float, float]]:
+    """South-west corners (Lambert-93) of the départements' squares, packed in rows around France's centre.
+
+    Each square's side is the one :func:`make_departement` gives its communes. Rows are filled
+    west to east up to the width of a square holding them all, so 96 départements at national
+    shape cover about as much land as France and stay inside its extent
+    (:data:`boundaries.codes.FRANCE_EXTENTS`): a grid sized by the largest one did not, and
+    the build refused it as coordinates outside France.
+    """
+    sides = np.ceil(np.sqrt(np.asarray(dep_communes) * COMMUNE_AREA_M2) / 100.0) * 100.0 + gap_m
+    width = float(np.sqrt((sides ** 2).sum()) * 1.1)
+    rows, row, used = [], [], 0.0
+    for d, side in enumerate(sides):
+        if row and used + side > width:
+            rows.append(row)
+            row, used = [], 0.0
+        row.append(d)
+        used += side
+    rows.append(row)
+    heights = [max(sides[d] for d in r) for r in rows]
+    y = LAYOUT_CENTRE[1] + sum(heights) / 2
+    origins: list = [None] * len(sides)
+    for r, height in zip(rows, heights):
+        y -= height
+        x = LAYOUT_CENTRE[0] - sum(sides[d] for d in r) / 2
+        for d in r:
+            origins[d] = (float(x), float(y))
+            x += sides[d]
+    return origins
+
+
 def make_departement(code: str, rows: int, n_communes: int, origin, rng: np.random.Generator):
     """Outlines and address rows of one département.
 
@@ -550,11 +581,7 @@ def synth(rows: int, departements: int, seed: int = 0, folder: Path = Path("."),
     plan_seq, *dep_seqs = root.spawn(1 + departements)
     codes, dep_rows, dep_communes = plan(rows, departements, np.random.default_rng(plan_seq))
     transformer = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
-    pitch = float(np.ceil(np.sqrt(dep_communes.max() * COMMUNE_AREA_M2) / 1000.0) * 1000.0) + 5_000.0
-    ncol = int(np.ceil(np.sqrt(departements)))
-    nrow = int(np.ceil(departements / ncol))
-    x_start = LAYOUT_CENTRE[0] - ncol * pitch / 2
-    y_start = LAYOUT_CENTRE[1] + nrow * pitch / 2 - pitch  # first row at the top (north)
+    origins = layout(dep_communes)
 
     schema = reu_schema()
     parquet_path = folder / "addresses.parquet"
@@ -572,7 +599,7 @@ def synth(rows: int, departements: int, seed: int = 0, folder: Path = Path("."),
     all_rows, all_st, first_id = [], [], 1
     big = {"stations": 0}
     for d, code in enumerate(codes):
-        origin = (x_start + (d % ncol) * pitch, y_start - (d // ncol) * pitch)
+        origin = origins[d]
         communes, cols = make_departement(code, int(dep_rows[d]), int(dep_communes[d]), origin,
                                           np.random.default_rng(dep_seqs[d]))
         table = to_arrow(cols, first_id, transformer)
