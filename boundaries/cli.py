@@ -82,8 +82,9 @@ def _help(name: str) -> str:
     docs = option_help()
     # the docstrings name keywords (work_dir); the command has flags (--work-dir)
     flags = {k: "--all" if k == "all_departements" else "--" + k.replace("_", "-") for k in docs if "_" in k}
+    text = re.sub(r" \(boundaries\.[\w.]+\)", "", docs[name])  # "(boundaries.smooth)": for the API docs
     return re.sub(r"\b(" + "|".join(sorted(flags, key=len, reverse=True)) + r")\b",
-                  lambda m: flags[m.group(1)], docs[name])
+                  lambda m: flags[m.group(1)], text)
 
 
 def _tolerance_options(command):
