@@ -60,7 +60,7 @@ def _split_options(options: dict, params: Parameters | None) -> tuple[dict, Para
 
 
 def build(addresses, communes, method: str = "voronoi", departement=None, commune=None, *,
-          params: Parameters | None = None, **options):
+          params: Parameters | None = None, columns=None, **options):
     """Build the polygon of every polling station: read → clean → tessellate → repair → check.
 
     Every commune is partitioned exactly between its stations and checked; rows that
@@ -129,6 +129,9 @@ def build(addresses, communes, method: str = "voronoi", departement=None, commun
     params : Parameters, optional
         Tolerances and thresholds as one object; keywords named like its fields
         (outside_tolerance_m=50, ...) override it.
+    columns : AddressColumns, optional
+        The four column names as one object; id_column, commune_column, x_column and
+        y_column override it.
     **options
         Any field of :class:`boundaries.Parameters`, by name, in its unit
         (``frontage_step_m=10``, ``hull_ratio=0.5``).
@@ -154,8 +157,9 @@ def build(addresses, communes, method: str = "voronoi", departement=None, commun
     departements = [departement] if isinstance(departement, str) else list(departement or [])
     communes_selected = [commune] if isinstance(commune, str) else list(commune or [])
     jobs = _jobs(opts["jobs"])
-    columns = AddressColumns(station=opts["id_column"], commune=opts["commune_column"], x=opts["x_column"],
-                             y=opts["y_column"])
+    given = columns or AddressColumns()
+    columns = AddressColumns(station=opts["id_column"] or given.station, commune=opts["commune_column"] or given.commune,
+                             x=opts["x_column"] or given.x, y=opts["y_column"] or given.y)
     tolerance = _simplify_tolerance(opts["simplify"])
     national = bool(opts["all_departements"]) or len(departements) > 1
     if national and (communes_selected or opts["holdout"]):

@@ -89,7 +89,7 @@ def test_every_command_option_is_a_keyword():
     """Same names: each option of `boundaries build` is a keyword of boundaries.build, and back."""
     command = main.commands["build"]
     dests = {p.name for p in command.params} - WRITE_OPTIONS
-    signature = set(inspect.signature(boundaries.build).parameters) - {"options", "params"}
+    signature = set(inspect.signature(boundaries.build).parameters) - {"options", "params", "columns"}
     keywords = signature | set(BUILD_OPTIONS) | {f.name for f in fields(Parameters)}
     assert dests - {"outlines"} <= keywords, dests - keywords
     assert keywords - dests == {"communes", "progress"}  # the outlines are --communes; progress is Python's
@@ -165,3 +165,14 @@ def test_import_is_light_and_module_entry_point_works(tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and "none.csv" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "s.geojson").exists()
+
+
+def test_columns_object_or_keywords(built):
+    """Renamed columns named by keyword (the CLI's --x-column) or by one AddressColumns object."""
+    frame = pd.read_csv(ADDRESSES, dtype=str).rename(columns={"longitude": "gx", "latitude": "gy"})
+    with pytest.raises(boundaries.InputError, match="--x-column|longitude"):
+        boundaries.build(frame, COMMUNES, jobs=1)
+    by_keyword = boundaries.build(frame, COMMUNES, x_column="gx", y_column="gy", jobs=1)
+    by_object = boundaries.build(frame, COMMUNES, columns=boundaries.AddressColumns(x="gx", y="gy"), jobs=1)
+    for other in (by_keyword, by_object):
+        assert other.stations.geometry.geom_equals_exact(built.stations.geometry, 1e-9).all()
