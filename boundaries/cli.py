@@ -158,6 +158,12 @@ def build(addresses, outlines, output, fmt, split, report_path, departement, all
         raise click.UsageError("--json prints on stdout, which -o - already uses; write to a file")
     if split and output == "-":
         raise click.UsageError("--split writes a folder; give one with -o")
+    national = all_departements or len(departement) > 1
+    if national and (commune or options["holdout"]):
+        raise click.UsageError("--all and several --departement build whole départements: "
+                               "without --commune and --holdout")
+    if national and output == "-" and not options["work_dir"]:
+        raise click.UsageError("with -o -, say where the per-département parts go with --work-dir")
     tolerance_m(options["simplify"])  # a bad level fails before the build
     fmt = fmt or ("geojson" if split else output_format(output))
     output_format(output if not split else "x." + fmt, fmt)
@@ -167,12 +173,6 @@ def build(addresses, outlines, output, fmt, split, report_path, departement, all
         Path(output).mkdir(exist_ok=True)  # its report goes inside: the folder must exist to check it
     if report_path:
         check_output_path(report_path, [addresses, outlines, output], "report", "--report", None)
-    national = all_departements or len(departement) > 1
-    if national and (commune or options["holdout"]):
-        raise click.UsageError("--all and several --departement build whole départements: "
-                               "without --commune and --holdout")
-    if national and output == "-" and not options["work_dir"]:
-        raise click.UsageError("with -o -, say where the per-département parts go with --work-dir")
     if national and not options["work_dir"]:
         options["work_dir"] = f"{output.rstrip('/')}.parts"
     result = run_build(addresses, outlines, departement=list(departement) or None, commune=list(commune) or None,
