@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import functools
 import tempfile
 from dataclasses import fields, replace
 
@@ -293,6 +294,7 @@ def evaluate(stations, *, reference=None, holdout=None, id_field: str | None = N
                  columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column), crs=crs)
 
 
+@functools.cache
 def option_help() -> dict[str, str]:
     """Every option's one description, by keyword: what ``--help`` prints."""
     from .params import numpydoc_items
