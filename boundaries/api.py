@@ -153,6 +153,7 @@ def build(addresses, communes, method: str = "voronoi", departement=None, commun
     """
     from .pipeline import build as build_selection
     from .read import AddressColumns
+    from .simplify import tolerance_m
 
     opts, params = _split_options(options, params)
     departements = [departement] if isinstance(departement, str) else list(departement or [])
@@ -161,7 +162,7 @@ def build(addresses, communes, method: str = "voronoi", departement=None, commun
     given = columns or AddressColumns()
     columns = AddressColumns(station=opts["id_column"] or given.station, commune=opts["commune_column"] or given.commune,
                              x=opts["x_column"] or given.x, y=opts["y_column"] or given.y)
-    tolerance = _simplify_tolerance(opts["simplify"])
+    tolerance = tolerance_m(opts["simplify"])
     national = bool(opts["all_departements"]) or len(departements) > 1
     if national and (communes_selected or opts["holdout"]):
         raise InputError("all_departements and several départements build whole départements: "
@@ -208,12 +209,6 @@ def _jobs(jobs) -> int:
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0:
         raise InputError(f"option jobs must be a whole number ≥ 0 (0: all cores), got {jobs!r}")
     return jobs or os.cpu_count() or 1
-
-
-def _simplify_tolerance(simplify) -> float:
-    from .simplify import tolerance_m
-
-    return tolerance_m(simplify)
 
 
 def check(stations, communes, *, id_field: str | None = None, station_commune_field: str | None = None,
