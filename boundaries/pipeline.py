@@ -367,8 +367,7 @@ def build(
     rows["station"] = rows["station"].fillna("")
     _check_coordinates(rows, src_crs, read_info.get("where", "address table"),
                        read_info.get("x_column", "longitude"), read_info.get("y_column", "latitude"))
-    report.duplicate_rows = int(rows.duplicated(["commune", "station", "x", "y", "geo_type", "address",
-                                                 "geo_score", "weight"]).sum())
+    report.duplicate_rows = _duplicate_rows(rows)
     rows["unit"] = match_units(rows["commune"].to_numpy(), outlines["code"])
     used_units = sorted(rows["unit"].dropna().unique())
     if not used_units:
@@ -522,7 +521,11 @@ def build_unit(unit: str, outline, s: pd.DataFrame, method: str, params: Paramet
     """
     t0 = time.perf_counter()
     chosen = choose_method(s, outline, params) if method == "auto" else method
-    keys, polys = tessellate(s, outline, chosen, params)
+    # plain arrays once: DataFrame indexing per step costs more than the small communes' geometry
+    xy = s[["sx", "sy"]].to_numpy()
+    station = s["station_key"].to_numpy()
+    n_rows = s["rows"].to_numpy()
+    keys, polys = _tessellate(xy, station, outline, chosen, params)
     # The optional steps below rebuild a partition from whatever they are given:
     # a tessellation bug must show before them. Overlaps or gaps change the area sum.
     balance = float(shapely.area(polys).sum() - shapely.area(outline))
@@ -533,21 +536,15 @@ def build_unit(unit: str, outline, s: pd.DataFrame, method: str, params: Paramet
             "nothing was written — please report it with the input"
         )
     moved = empty_moved = 0
-    real = s[s["rows"] > 0]
+    real = n_rows > 0
     if params.empty_land_m > 0:
         polys, empty_moved = assign_empty_land(
-            keys, polys, outline, s[["sx", "sy"]].to_numpy(), s["station_key"].to_numpy(),
-            params.empty_land_m, params.empty_land_max_m2,
+            keys, polys, outline, xy, station, params.empty_land_m, params.empty_land_max_m2,
         )
     if params.fragment_max_rows >= 0:
-        polys, moved = reassign_fragments(
-            keys, polys, real[["sx", "sy"]].to_numpy(), real["rows"].to_numpy(), params.fragment_max_rows
-        )
+        polys, moved = reassign_fragments(keys, polys, xy[real], n_rows[real], params.fragment_max_rows)
     if params.smooth_window_m > 0:
-        polys = smooth_partition(
-            polys, params.smooth_window_m, real[["sx", "sy"]].to_numpy(),
-            np.searchsorted(keys, real["station_key"].to_numpy()),
-        )
+        polys = smooth_partition(polys, params.smooth_window_m, xy[real], np.searchsorted(keys, station[real]))
     polys, actions = repair_partition(polys, params.area_tolerance_m2)
     result = check_partition(polys, outline, params.area_tolerance_m2, actions["coverage_valid"])
     if not result.ok:
@@ -572,7 +569,10 @@ def _build_unit_task(unit, *args):
 
 def tessellate(seeds: pd.DataFrame, outline, method: str, params: Parameters):
     """One commune's station keys and polygons from its seeds, by ``voronoi`` or ``hull``."""
-    xy, station = seeds[["sx", "sy"]].to_numpy(), seeds["station_key"].to_numpy()
+    return _tessellate(seeds[["sx", "sy"]].to_numpy(), seeds["station_key"].to_numpy(), outline, method, params)
+
+
+def _tessellate(xy: np.ndarray, station: np.ndarray, outline, method: str, params: Parameters):
     if method == "hull":
         return hull_partition(xy, station, outline, params.voronoi_margin_m, params.hull_ratio, params.hull_buffer_m)
     return voronoi_partition(xy, station, outline, params.voronoi_margin_m)
@@ -696,6 +696,19 @@ def _station_table(rows: pd.DataFrame) -> pd.DataFrame:
     drops = {k: {r: int(n) for r, n in row.items() if n} for k, row in counts.to_dict(orient="index").items()}
     st["drops"] = [drops.get(k, {}) for k in st["station_key"]]
     return st.sort_values(["code_commune", "number_key", "id_bv"], kind="stable").reset_index(drop=True)
+
+
+def _duplicate_rows(rows: pd.DataFrame) -> int:
+    """Rows equal to an earlier row in every field read (duplicated REU lines).
+
+    Only rows sharing their coordinates with another row can be duplicates: the
+    string columns are compared on those alone (a few percent of a national table).
+    """
+    same_place = rows.duplicated(["x", "y"], keep=False).to_numpy()
+    if not same_place.any():
+        return 0
+    return int(rows.loc[same_place].duplicated(
+        ["commune", "station", "x", "y", "geo_type", "address", "geo_score", "weight"]).sum())
 
 
 def _int_if_whole(values: np.ndarray) -> np.ndarray:

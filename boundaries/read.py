@@ -500,7 +500,8 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
         else None
     )
     ga = _find(cols, None, ("geo_adresse",))
-    out["address"] = df[ga].astype("string").to_numpy(dtype=object, na_value=None) if ga else None
+    # kept in Arrow: 16 M Python strings would cost more than parsing them (boundaries.streets)
+    out["address"] = df[ga].astype("string").array if ga else None
     gs = _find(cols, None, ("geo_score",))
     out["geo_score"] = _to_float(df[gs]) if gs else np.nan
     w = _find(cols, None, ("nb_adresses",))

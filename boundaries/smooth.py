@@ -21,25 +21,53 @@ from .geometry import polygonal_parts
 from .tessellate import dissolve
 
 
-def _smooth_line(coords: np.ndarray, window_m: float, spacing_m: float) -> np.ndarray:
-    """Moving average of a polyline over ``window_m``, ends fixed."""
-    seg = np.hypot(*np.diff(coords, axis=0).T)
-    length = seg.sum()
-    n = int(np.ceil(length / spacing_m))
-    if n < 3:
-        return coords
-    s = np.r_[0.0, np.cumsum(seg)]
-    t = np.linspace(0.0, length, n + 1)
-    pts = np.column_stack([np.interp(t, s, coords[:, 0]), np.interp(t, s, coords[:, 1])])
-    half = max(int(round(window_m / (2 * length / n))), 1)
-    # the window shrinks near the ends so that they stay where they are
-    idx = np.arange(n + 1)
-    reach = np.minimum(np.minimum(idx, n - idx), half)
+def _smooth_lines(chains: np.ndarray, window_m: float, spacing_m: float) -> np.ndarray:
+    """Moving average of each polyline over ``window_m`` of arc length, its ends fixed.
+
+    Each line is resampled every ``spacing_m`` or a little less (a whole number of
+    steps), then each point is replaced by the mean of the points within half a
+    window on either side; the window shrinks near the ends so that they stay where
+    they are. A line shorter than three steps is returned as it is. All lines are
+    done together, in flat arrays (a city has thousands).
+    """
+    coords, line = shapely.get_coordinates(chains, return_index=True)
+    n_lines = len(chains)
+    step = np.hypot(*np.diff(coords, axis=0).T)
+    step[line[1:] != line[:-1]] = 0.0  # no step from one line's end to the next one's start
+    along = np.r_[0.0, np.cumsum(step)]  # arc length, running over all the lines
+    first = np.searchsorted(line, np.arange(n_lines))
+    start = along[first]
+    length = np.bincount(line, weights=np.r_[0.0, step], minlength=n_lines)
+    n = np.ceil(length / spacing_m).astype(np.int64)
+    smooth = n >= 3
+    # samples: n + 1 per smoothed line, at k * length / n, as positions on the running arc
+    # length (lines are 1 m apart on it, so a sample never falls on another line)
+    gap = np.cumsum(np.r_[0.0, (length + 1.0)[:-1]])
+    key = along - start[line] + gap[line]
+    count = np.where(smooth, n + 1, 0)
+    sample_line = np.repeat(np.arange(n_lines), count)
+    k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    at = k * (length / np.maximum(n, 1))[sample_line] + gap[sample_line]
+    # relative to each line's first point: the running sums below stay small and exact
+    rel = coords - coords[first][line]
+    pts = np.column_stack([np.interp(at, key, rel[:, 0]), np.interp(at, key, rel[:, 1])])
+    half = np.maximum(np.round(window_m / (2 * length / np.maximum(n, 1))), 1).astype(np.int64)
+    reach = np.minimum(np.minimum(k, n[sample_line] - k), half[sample_line])
     csum = np.vstack([np.zeros((1, 2)), np.cumsum(pts, axis=0)])
-    lo, hi = idx - reach, idx + reach + 1
-    out = (csum[hi] - csum[lo]) / (hi - lo)[:, None]
-    out[0], out[-1] = coords[0], coords[-1]  # exactly: the borders must still meet
-    return out
+    at_index = np.arange(len(pts))
+    lo, hi = at_index - reach, at_index + reach + 1
+    pts = (csum[hi] - csum[lo]) / (hi - lo)[:, None] + coords[first][sample_line]
+    # the ends exactly where they were: the borders must still meet
+    head = np.cumsum(count) - count
+    pts[head[smooth]] = coords[first[smooth]]
+    last = np.r_[first[1:], len(coords)] - 1
+    pts[(head + count - 1)[smooth]] = coords[last[smooth]]
+    # the lines too short to smooth, as they were
+    keep = ~smooth[line]
+    out_xy = np.concatenate([pts, coords[keep]])
+    out_line = np.concatenate([sample_line, line[keep]])
+    order = np.argsort(out_line, kind="stable")
+    return shapely.linestrings(out_xy[order], indices=out_line[order])
 
 
 def _locate(points: np.ndarray, polygons: np.ndarray) -> np.ndarray:
@@ -93,12 +121,9 @@ def smooth_partition(
     if len(chains) == 0:
         return polygons
     spacing_m = spacing_m or window_m / 10
-    smoothed = np.array(
-        [shapely.linestrings(_smooth_line(shapely.get_coordinates(c), window_m, spacing_m)) for c in chains],
-        dtype=object,
-    )
+    smoothed = _smooth_lines(chains, window_m, spacing_m)
     # drop the resampled vertices that add nothing (ends are kept by simplify)
-    smoothed = shapely.simplify(smoothed, spacing_m / 20)
+    smoothed = shapely.simplify(smoothed, spacing_m / 20, preserve_topology=False)
     # The outer linework comes from the stations themselves, not from the outline:
     # the borders end exactly on its vertices, so the faces close.
     outer = shapely.boundary(shapely.coverage_union_all(geoms))  # same vertices as the stations
