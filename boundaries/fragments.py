@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from .geometry import points_in_polygons
 from .tessellate import dissolve
 
 
@@ -57,8 +58,7 @@ def reassign_fragments(
         x0, y0, x1, y1 = shapely.total_bounds(parts[split])
         near = np.flatnonzero((seed_xy[:, 0] >= x0) & (seed_xy[:, 0] <= x1)
                               & (seed_xy[:, 1] >= y0) & (seed_xy[:, 1] <= y1))
-        tree = shapely.STRtree(parts[split])
-        pt_idx, part_idx = tree.query(shapely.points(seed_xy[near]), predicate="intersects")
+        pt_idx, part_idx = points_in_polygons(shapely.points(seed_xy[near]), parts[split])
         first = np.unique(pt_idx, return_index=True)[1]  # a point on a border counts once
         np.add.at(rows_in, split[part_idx[first]], seed_rows[near[pt_idx[first]]])
     area = shapely.area(parts)

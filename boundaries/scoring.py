@@ -20,6 +20,7 @@ import shapely
 
 from . import codes
 from .errors import InputError
+from .geometry import points_in_polygons
 
 
 def holdout_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
@@ -133,8 +134,7 @@ def holdout_accuracy(geoms_by_key: dict, px: np.ndarray, py: np.ndarray, keys: n
     inside_own = shapely.intersects_xy(own, px, py)
     covered = np.zeros(n, dtype=bool)
     if len(polys):
-        tree = shapely.STRtree(polys)
-        hit = tree.query(shapely.points(px, py), predicate="intersects")[0]
+        hit = points_in_polygons(shapely.points(px, py), polys)[0]
         covered[np.unique(hit)] = True
     return {
         "test_points": int(n),

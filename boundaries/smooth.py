@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from .geometry import polygonal_parts
+from .geometry import points_in_polygons, polygonal_parts
 from .tessellate import dissolve
 
 
@@ -73,7 +73,7 @@ def _smooth_lines(chains: np.ndarray, window_m: float, spacing_m: float) -> np.n
 def _locate(points: np.ndarray, polygons: np.ndarray) -> np.ndarray:
     """Index of the polygon containing each point (-1 for none; the first one on a border)."""
     found = np.full(len(points), -1)
-    p, g = shapely.STRtree(polygons).query(points, predicate="intersects")
+    p, g = points_in_polygons(points, polygons)
     first = np.unique(p, return_index=True)[1]
     found[p[first]] = g[first]
     return found
@@ -154,7 +154,7 @@ def smooth_partition(
             pos = np.full(len(polygons), -1)
             pos[present] = np.arange(len(present))
             owner_of_seed = pos[np.asarray(seed_owner)]
-            p, q = shapely.STRtree(pieces[changing]).query(shapely.points(seed_xy), predicate="intersects")
+            p, q = points_in_polygons(shapely.points(seed_xy), pieces[changing])
             hit = owner_of_seed[p] == old[changing[q]]
             final[changing[np.unique(q[hit])]] = old[changing[np.unique(q[hit])]]
     out = polygons.copy()
