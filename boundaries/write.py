@@ -193,23 +193,28 @@ def to_wgs84(gdf):
 
     Coordinates are rounded point by point, so a border shared by two stations
     stays identical in both; the rare polygon that rounding makes invalid is
-    snap-rounded instead (``set_precision``), which keeps it valid.
+    snap-rounded instead (``set_precision``), which keeps it valid. A commune whose
+    stations rounding left as they were (already on the grid: a layer read back
+    from an output) is not checked again.
     """
     out = gdf.to_crs("EPSG:4326")
     grid = 10.0 ** -GEOJSON_DECIMALS
-    geoms = shapely.set_precision(out.geometry.values.to_numpy(), grid, mode="pointwise")
+    before = out.geometry.values.to_numpy()
+    geoms = shapely.set_precision(before, grid, mode="pointwise")
+    moved = ~shapely.equals_exact(before, geoms, tolerance=0.0)
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
         # "structure" keeps polygons polygonal (no stray lines of a collapsed spike: a
         # GeometryCollection that the coverage clean-up below would refuse)
         fixed = shapely.make_valid(out.geometry.values.to_numpy()[invalid], method="structure", keep_collapsed=False)
         geoms[invalid] = polygonal_parts(shapely.set_precision(fixed, grid))
-    if "code_commune" in out.columns:
+        moved |= invalid
+    if "code_commune" in out.columns and moved.any():
         # Two vertices a hair apart may round to neighbouring grid points: snap each
         # commune's stations back into a clean coverage on the grid.
         for idx in out.groupby("code_commune", sort=False).indices.values():
             part = geoms[idx]
-            if len(part) > 1 and not shapely.coverage_is_valid(part):
+            if len(part) > 1 and moved[idx].any() and not shapely.coverage_is_valid(part):
                 try:
                     cleaned = shapely.coverage_clean(part, snapping_distance=4 * grid)
                 except shapely.errors.GEOSException:  # left as rounded: valid, a hair off a coverage
