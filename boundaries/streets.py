@@ -171,8 +171,16 @@ def frontage_seeds(rows: pd.DataFrame, step_m: float, max_gap_m: float) -> pd.Da
     ok = rows["number"].notna() & rows["street"].notna()
     if step_m <= 0 or not ok.any():
         return empty
-    r = rows.loc[ok, ["unit", "station_key", "street", "number", "px", "py"]].copy()
-    r["side"] = (r["number"] % 2).astype(np.int8)
+    ok = ok.to_numpy()
+    # the string keys as integer codes in their sorted order: grouped, sorted and compared
+    # as numbers, in the same order as the strings
+    unit, unit_names = pd.factorize(rows["unit"].to_numpy(dtype=object)[ok], sort=True)
+    street = pd.factorize(rows["street"].to_numpy(dtype=object)[ok], sort=True)[0]
+    key, key_names = pd.factorize(rows["station_key"].to_numpy(dtype=object)[ok], sort=True)
+    number = rows["number"].to_numpy(dtype=float)[ok]
+    r = pd.DataFrame({"unit": unit, "street": street, "side": (number % 2).astype(np.int8), "number": number,
+                      "station_key": key, "px": rows["px"].to_numpy(dtype=float)[ok],
+                      "py": rows["py"].to_numpy(dtype=float)[ok]})
     # one point per house: the mean position of its rows, for its station
     houses = (
         r.groupby(["unit", "street", "side", "number", "station_key"], sort=True)[["px", "py"]].mean().reset_index()
@@ -199,8 +207,8 @@ def frontage_seeds(rows: pd.DataFrame, step_m: float, max_gap_m: float) -> pd.Da
     t = k * step_m / dist[seg]
     return pd.DataFrame(
         {
-            "unit": houses["unit"].to_numpy()[seg],
-            "station_key": houses["station_key"].to_numpy()[seg],
+            "unit": np.asarray(unit_names, dtype=object)[houses["unit"].to_numpy()[seg]],
+            "station_key": np.asarray(key_names, dtype=object)[houses["station_key"].to_numpy()[seg]],
             "sx": x[seg] + t * dx[seg],
             "sy": y[seg] + t * dy[seg],
         }
