@@ -69,12 +69,136 @@ def departements_of_table(addresses, columns: AddressColumns = AddressColumns())
     return out
 
 
-def _rows_of(addresses, dep: str, col: str) -> pd.DataFrame:
+def split_csv(path, folder, columns: AddressColumns = AddressColumns()) -> tuple[dict, dict]:
+    """Split a CSV(.gz) address table into one Parquet file per département, in one pass.
+
+    A national run builds each département from its own rows; read from one CSV, each
+    département would parse the whole file again (96 passes over 16 M rows). The
+    table is read once, in chunks (memory: one chunk), and each chunk's rows are
+    appended to their département's file, every column kept as text. The split is
+    kept in ``folder`` under a name made of the file's path, size and modification
+    time, and reused while the file is unchanged.
+
+    Returns
+    -------
+    (dict, dict)
+        Département → its Parquet file, and the rows per département (``""``: rows
+        without a usable commune code, not written), as :func:`departements_of_table`.
+        ``({}, {})`` when the table has no commune column to split by.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .read import _csv_header, csv_chunks
+
+    path = Path(path)
+    col = columns.commune or REU_COLUMNS["commune"]
+    header = _csv_header(path)
+    if col not in header:
+        return {}, {}
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{col}".encode()).hexdigest()[:16]
+    done = Path(folder) / f"input-{key}"
+    if (done / "split.json").is_file():
+        saved = json.loads((done / "split.json").read_text())
+        return {d: str(done / f) for d, f in saved["files"].items()}, saved["rows"]
+    tmp = Path(folder) / f"input-{key}.partial"
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    schema = pa.schema([(c, pa.string()) for c in header])
+    writers, rows = {}, {}
+
+    def route(table: pa.Table, commune: pd.Series) -> None:
+        # each distinct code once (a chunk has ~1,000 times fewer codes than rows)
+        which, distinct = pd.factorize(commune.fillna("").str.strip(), use_na_sentinel=False)
+        code, _ = codes.repair_lost_zero(pd.Series(np.asarray(distinct, dtype=object), dtype="string"))
+        code = code.fillna("").to_numpy(dtype=object)
+        dep = np.array([d if d and codes.is_departement_code(d) else "" for d in codes.departement_of(code)],
+                       dtype=object)[which] if len(code) else np.array([], dtype=object)
+        for d, idx in pd.Series(dep).groupby(dep, sort=True).indices.items():
+            rows[d] = rows.get(d, 0) + len(idx)
+            if not d:
+                continue
+            if d not in writers:
+                writers[d] = pq.ParquetWriter(tmp / f"{d}.parquet", schema)
+            writers[d].write_table(table.take(pa.array(idx)))
+
+    try:
+        try:
+            # Arrow's reader (threaded, ~20× faster than pandas'); anything it finds odd
+            # sends the file to the checked pandas reader below, which names the problem
+            for batch in _arrow_csv_batches(path, header):
+                table = pa.Table.from_batches([batch], schema=schema)
+                route(table, table.column(col).to_pandas())
+        except _NotPlain:
+            for w in writers.values():
+                w.close()
+            writers.clear()
+            rows.clear()
+            for chunk in csv_chunks(path):
+                route(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False), chunk[col])
+    finally:
+        for w in writers.values():
+            w.close()
+    (tmp / "split.json").write_text(json.dumps({"source": str(path), "rows": rows,
+                                                "files": {d: f"{d}.parquet" for d in sorted(writers)}}))
+    for old in Path(folder).glob("input-*"):  # splits of earlier versions of the file
+        if old.name != tmp.name:
+            shutil.rmtree(old, ignore_errors=True)
+    tmp.rename(done)
+    return {d: str(done / f"{d}.parquet") for d in sorted(writers)}, rows
+
+
+class _NotPlain(Exception):
+    """A CSV that Arrow's fast reader should leave to the checked one."""
+
+
+def _arrow_csv_batches(path: Path, header: list[str]):
+    """The rows of a plain CSV(.gz) as Arrow record batches of strings (raises :class:`_NotPlain`)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    from .read import MAX_FIELD_CHARS, _sniff_text
+
+    encoding, sep, _ = _sniff_text(path)
+    if len(set(header)) != len(header):
+        raise _NotPlain("repeated column names")
+    options = dict(
+        read_options=pcsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24,
+                                      encoding="utf8" if encoding.startswith("utf-8") else encoding),
+        parse_options=pcsv.ParseOptions(delimiter=sep, quote_char='"', double_quote=True, newlines_in_values=True),
+        convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in header}, null_values=[""],
+                                            strings_can_be_null=True, quoted_strings_can_be_null=True),
+    )
+    try:
+        with pcsv.open_csv(str(path), **options) as reader:
+            for batch in reader:
+                for column in batch.columns:
+                    longest = pc.max(pc.binary_length(column)).as_py()
+                    if longest is not None and longest > MAX_FIELD_CHARS:
+                        raise _NotPlain("a field over the size limit")
+                yield batch
+    except (pa.ArrowException, UnicodeError, OSError) as exc:
+        raise _NotPlain(str(exc)) from None
+
+
+def _is_csv(addresses) -> bool:
+    if isinstance(addresses, pd.DataFrame):
+        return False
+    name = "".join(Path(addresses).suffixes[-2:]).lower()
+    return name.endswith((".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz"))
+
+
+def _rows_of(addresses, dep: str, col: str, whole: bool = False) -> pd.DataFrame:
+    """The département's rows of the table; ``whole``: the file holds only them (a split)."""
     if isinstance(addresses, pd.DataFrame):
         code, _ = codes.repair_lost_zero(addresses[col].astype("string").fillna("").str.strip())
         keep = code.str.startswith(dep)
         return addresses.loc[keep.to_numpy()].reset_index(drop=True)
-    df, _ = _read_table(Path(addresses), (dep,), col)
+    df, _ = _read_table(Path(addresses), None if whole else (dep,), col)
     df.attrs.pop("rows_skipped", None)  # the other départements' rows are counted once, by the caller
     return df
 
@@ -121,14 +245,17 @@ def _table_digest(rows: pd.DataFrame) -> bytes:
 
 
 def _build_departement(addresses, outlines, dep: str, work_dir: str, method: str, params: Parameters,
-                       columns: AddressColumns, crs: str | None) -> dict:
-    """Build one département into its part (or find it done). Runs in a worker process or a Dask worker."""
+                       columns: AddressColumns, crs: str | None, split: bool = False) -> dict:
+    """Build one département into its part (or find it done). Runs in a worker process or a Dask worker.
+
+    ``split``: ``addresses`` is the département's own file, made by :func:`split_csv`.
+    """
     from .pipeline import build
     from .write import atomic_path
 
     t0 = time.perf_counter()
     col = columns.commune or REU_COLUMNS["commune"]
-    rows = _rows_of(addresses, dep, col)
+    rows = _rows_of(addresses, dep, col, whole=split)
     mine = outlines[np.asarray(codes.departement_of(outlines["code"].to_numpy(dtype=object))) == dep]
     key = part_key(rows, mine, dep, method, params, columns, crs)
     stations_path = Path(work_dir) / f"{dep}-{key}.parquet"
@@ -173,7 +300,8 @@ def build_departements(
     ----------
     addresses, communes, method, columns, crs, commune_field, params
         As for :func:`boundaries.build`; ``addresses`` is best a Parquet or CSV file
-        (each département's rows are read on their own).
+        (each département's rows are read on their own; a CSV is first split into one
+        Parquet file per département by :func:`split_csv`, kept in ``work_dir``).
     work_dir : str or pathlib.Path
         Folder of the per-département parts (created); keep it between runs to resume.
     departements : list of str, optional
@@ -205,7 +333,11 @@ def build_departements(
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     outlines, n_repaired = read_communes(communes, commune_field)
-    sizes = departements_of_table(addresses, columns)
+    split = {}
+    if _is_csv(addresses):
+        split, sizes = split_csv(addresses, work_dir, columns)
+    if not split:
+        sizes = departements_of_table(addresses, columns)
     if departements:
         unknown = [d for d in departements if not codes.is_departement_code(d)]
         if unknown:
@@ -224,8 +356,10 @@ def build_departements(
     todo = sorted((d for d in deps if d not in no_outline), key=lambda d: (-sizes[d], d))  # largest first
     # absolute paths: a Dask worker may not run in this folder
     source = addresses if isinstance(addresses, pd.DataFrame) else str(Path(addresses).resolve())
-    # each task gets its own département's outlines: less to send to each worker
-    tasks = [(source, outlines[outline_dep == d], d, str(work_dir.resolve()), method, params, columns, crs)
+    # each task gets its own département's outlines (less to send to each worker), and its
+    # own rows' file when the table was split
+    tasks = [(str(Path(split[d]).resolve()) if d in split else source, outlines[outline_dep == d], d,
+              str(work_dir.resolve()), method, params, columns, crs, d in split)
              for d in todo]
     parts = {info["departement"]: info
              for info in run_tasks(_build_departement, tasks, jobs, progress, scheduler=scheduler)}

@@ -186,6 +186,36 @@ def _read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref"
             raise InputError(f"cannot read address layer {path}: {exc}") from None
         crs = gdf.crs.to_string() if gdf.crs is not None else None
         return _points_to_columns(gdf), crs
+    header = _csv_header(path)
+    filtered = bool(prefixes) and commune_col in header
+    kept, skipped = [], 0
+    for chunk in csv_chunks(path):
+        if filtered:
+            code, _ = repair_lost_zero(chunk[commune_col].fillna("").str.strip())
+            keep = code.fillna("").str.startswith(tuple(prefixes))
+            skipped += int((~keep).sum())
+            chunk = chunk.loc[keep.to_numpy()]
+        kept.append(chunk)
+    df = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=header)
+    df.attrs["rows_skipped"] = skipped
+    return df, None
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The column names of a CSV(.gz) address table (InputError if it has none)."""
+    _, sep, header = _sniff_text(path)
+    if not header.strip():
+        raise InputError(f"address file {path} is empty: it needs a header line and rows")
+    return _split_header(header, sep)
+
+
+def csv_chunks(path: Path):
+    """A CSV(.gz) address table in chunks of :data:`CSV_CHUNK_ROWS` rows, every value a string.
+
+    The encoding and separator are sniffed; each chunk is checked (line and field
+    sizes) before it is yielded, and a file that cannot be parsed raises
+    :class:`InputError` naming it. Memory stays about one chunk, whatever the file's size.
+    """
     encoding, sep, header = _sniff_text(path)
     if not header.strip():
         raise InputError(f"address file {path} is empty: it needs a header line and rows")
@@ -198,30 +228,20 @@ def _read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref"
         quoting=csv.QUOTE_MINIMAL,
         low_memory=False,
     )
-    filtered = bool(prefixes) and commune_col in _split_header(header, sep)
-    kept, skipped, first_row = [], 0, 0
+    first_row = 0
     try:
-        # Read in chunks through a guard on line length: memory stays about one chunk
-        # (the rows kept), whatever the file's size, and a giant line or field is refused.
-        with _LineLimited(path, suffixes.endswith(".gz")) as raw, \
+        # Read through a guard on line length: a giant line or field is refused.
+        with _LineLimited(path, "".join(path.suffixes[-2:]).lower().endswith(".gz")) as raw, \
                 pd.read_csv(raw, chunksize=CSV_CHUNK_ROWS, **options) as chunks:
             for chunk in chunks:
                 _check_field_sizes(chunk, path, first_row)
                 first_row += len(chunk)
-                if filtered:
-                    code, _ = repair_lost_zero(chunk[commune_col].fillna("").str.strip())
-                    keep = code.fillna("").str.startswith(tuple(prefixes))
-                    skipped += int((~keep).sum())
-                    chunk = chunk.loc[keep.to_numpy()]
-                kept.append(chunk)
+                yield chunk
     except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"cannot parse address file {path} as a table: {msg}") from None
     except pd.errors.EmptyDataError:
         raise InputError(f"address file {path} is empty: it needs a header line and rows") from None
-    df = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=_split_header(header, sep))
-    df.attrs["rows_skipped"] = skipped
-    return df, None
 
 
 class _LineLimited(io.RawIOBase):

@@ -84,3 +84,55 @@ def test_cli_all_and_a_list_of_departements(national, tmp_path):
     bad = subprocess.run([*run, "--all", "--holdout", "0.1", "-o", str(tmp_path / "x.geojson")],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "--holdout" in bad.stderr
+
+
+def test_csv_table_is_split_once_and_builds_as_the_parquet(national, tmp_path):
+    """A national CSV is read once into per-département files, not once per département."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    from boundaries import national as nat
+
+    a, c = national
+    csv = tmp_path / "table.csv.gz"
+    import pyarrow as pa
+
+    with pa.CompressedOutputStream(str(csv), "gzip") as out:
+        pcsv.write_csv(pq.read_table(a), out)
+    reads = []
+    real = nat._read_table
+    nat._read_table = lambda path, *args: (reads.append(str(path)), real(path, *args))[1]
+    try:
+        from_csv = build_departements(csv, c, tmp_path / "work", jobs=1)
+    finally:
+        nat._read_table = real
+    from_parquet = build_departements(a, c, tmp_path / "work-pq", jobs=1)
+    assert not any(r.endswith(".csv.gz") for r in reads)  # every département read its own file
+    assert len(reads) == 4 and all("/input-" in r for r in reads)
+    assert shapely.equals_exact(from_csv.stations.geometry.values, from_parquet.stations.geometry.values, 0).all()
+    assert from_csv.report.rows_read == from_parquet.report.rows_read == 60_000
+    assert from_csv.report.stations_out == from_parquet.report.stations_out
+    # a rerun reuses the split and the parts
+    split = sorted((tmp_path / "work").glob("input-*"))
+    assert len(split) == 1 and (split[0] / "split.json").is_file()
+    again = build_departements(csv, c, tmp_path / "work", jobs=1)
+    assert all(d["cached"] for d in again.report.departements.values())
+
+
+def test_csv_split_falls_back_to_the_checked_reader(tmp_path):
+    """What Arrow's reader refuses goes through the checked one: same rows, or its clear error."""
+    from boundaries.errors import InputError
+    from boundaries.national import split_csv
+
+    short = tmp_path / "short.csv"  # a row with a missing last field: pandas pads it, Arrow refuses it
+    short.write_text("code_commune_ref,id_brut_bv_reu,longitude,latitude\n"
+                     "29001,29001_1,-4.1,48.2\n29002,29002_1,-4.2\n01004,01004_1,5.3,46.0\n")
+    files, rows = split_csv(short, tmp_path / "w1")
+    assert rows == {"29": 2, "01": 1} and sorted(files) == ["01", "29"]
+    lat = pd.read_parquet(files["29"])["latitude"]
+    assert lat.iloc[0] == "48.2" and pd.isna(lat.iloc[1])
+    broken = tmp_path / "broken.csv"  # an unclosed quote swallowing the rest of the file
+    broken.write_text("code_commune_ref,id_brut_bv_reu,longitude,latitude\n29001,\"29001_1,-4.1,48.2\n"
+                      + "29002,29002_1,-4.2,48.3\n" * 5)
+    with pytest.raises(InputError, match="broken.csv"):
+        split_csv(broken, tmp_path / "w2")
