@@ -118,16 +118,13 @@ def resolve_contested(
             "score": np.nan_to_num(rows["geo_score"].to_numpy(dtype=float), nan=-1.0),
         }
     )
-    per_station = (
-        frame.groupby(["unit", "gx", "gy", "station_key"], sort=False)
-        .agg(weight=("weight", "sum"), score=("score", "max"), rows=("weight", "size"))
-        .reset_index()
-    )
-    per_station = per_station.sort_values(
-        ["unit", "gx", "gy", "weight", "score", "station_key"],
-        ascending=[True, True, True, False, False, True],
-        kind="stable",
-    )
+    groups = frame.groupby(["unit", "gx", "gy", "station_key"], sort=False)
+    group_of_row = groups.ngroup().to_numpy()  # row i of per_station is group i
+    per_station = groups.agg(weight=("weight", "sum"), score=("score", "max"), rows=("weight", "size")).reset_index()
+    order = np.lexsort((per_station["station_key"].to_numpy(), -per_station["score"].to_numpy(),
+                        -per_station["weight"].to_numpy(), per_station["gy"].to_numpy(),
+                        per_station["gx"].to_numpy(), per_station["unit"].to_numpy()))
+    per_station = per_station.iloc[order]
     first = ~per_station.duplicated(["unit", "gx", "gy"], keep="first").to_numpy()
     winners = per_station.loc[first]
     # A station that won no coordinate at all (every address on points shared with
@@ -145,9 +142,10 @@ def resolve_contested(
             losers["n"] = losers.groupby(["unit", "gx", "gy"])["rank"].transform("max") + 1
             sharers = losers.drop_duplicates(["unit", "station_key"], keep="first")  # heaviest point first
             sharers = sharers.sort_values(["unit", "station_key"], kind="stable")
-    kept = pd.concat([winners[["unit", "gx", "gy", "station_key"]], sharers[["unit", "gx", "gy", "station_key"]]])
-    won = frame.merge(kept.assign(kept=True), on=["unit", "gx", "gy", "station_key"], how="left")
-    lost = won["kept"].isna().to_numpy()
+    kept = np.zeros(len(order), dtype=bool)
+    kept[winners.index.to_numpy()] = True
+    kept[sharers.index.to_numpy()] = True
+    lost = ~kept[group_of_row]
     angle = 2 * np.pi * sharers["rank"].to_numpy(dtype=float) / np.maximum(sharers["n"].to_numpy(dtype=float), 1)
     unit_names = np.asarray(unit_names, dtype=object)
     key_names = np.asarray(key_names, dtype=object)
