@@ -89,7 +89,7 @@ def split_csv(path, folder, columns: AddressColumns = AddressColumns()) -> tuple
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from .read import _csv_header, csv_chunks
+    from .read import NotPlainCSV, _csv_header, arrow_csv_batches, csv_chunks
 
     path = Path(path)
     col = columns.commune or REU_COLUMNS["commune"]
@@ -129,10 +129,10 @@ def split_csv(path, folder, columns: AddressColumns = AddressColumns()) -> tuple
         try:
             # Arrow's reader (threaded, ~20× faster than pandas'); anything it finds odd
             # sends the file to the checked pandas reader below, which names the problem
-            for batch in _arrow_csv_batches(path, header):
+            for batch in arrow_csv_batches(path, header):
                 table = pa.Table.from_batches([batch], schema=schema)
                 route(table, table.column(col).to_pandas())
-        except _NotPlain:
+        except NotPlainCSV:
             for w in writers.values():
                 w.close()
             writers.clear()
@@ -149,40 +149,6 @@ def split_csv(path, folder, columns: AddressColumns = AddressColumns()) -> tuple
             shutil.rmtree(old, ignore_errors=True)
     tmp.rename(done)
     return {d: str(done / f"{d}.parquet") for d in sorted(writers)}, rows
-
-
-class _NotPlain(Exception):
-    """A CSV that Arrow's fast reader should leave to the checked one."""
-
-
-def _arrow_csv_batches(path: Path, header: list[str]):
-    """The rows of a plain CSV(.gz) as Arrow record batches of strings (raises :class:`_NotPlain`)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pcsv
-
-    from .read import MAX_FIELD_CHARS, _sniff_text
-
-    encoding, sep, _ = _sniff_text(path)
-    if len(set(header)) != len(header):
-        raise _NotPlain("repeated column names")
-    options = dict(
-        read_options=pcsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24,
-                                      encoding="utf8" if encoding.startswith("utf-8") else encoding),
-        parse_options=pcsv.ParseOptions(delimiter=sep, quote_char='"', double_quote=True, newlines_in_values=True),
-        convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in header}, null_values=[""],
-                                            strings_can_be_null=True, quoted_strings_can_be_null=True),
-    )
-    try:
-        with pcsv.open_csv(str(path), **options) as reader:
-            for batch in reader:
-                for column in batch.columns:
-                    longest = pc.max(pc.binary_length(column)).as_py()
-                    if longest is not None and longest > MAX_FIELD_CHARS:
-                        raise _NotPlain("a field over the size limit")
-                yield batch
-    except (pa.ArrowException, UnicodeError, OSError) as exc:
-        raise _NotPlain(str(exc)) from None
 
 
 def _is_csv(addresses) -> bool:

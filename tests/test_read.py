@@ -142,3 +142,28 @@ def test_invalid_outline_repaired_and_split_outline_merged():
     assert repaired == 1 and shapely.is_valid(out.geometry.values).all()
     assert list(out["code"]) == ["04001", "04112"]
     assert out.geometry.iloc[0].area == pytest.approx(2)
+
+
+@pytest.mark.parametrize("encoding,sep", [("utf-8-sig", ","), ("utf-8", ";"), ("cp1252", "\t")])
+def test_fast_csv_reader_reads_what_the_checked_reader_reads(tmp_path, encoding, sep):
+    """Arrow's CSV reader (the fast path) and the pandas one (the checked path) give the same frame."""
+    from boundaries.read import _read_table, csv_chunks
+
+    rows = [["code_commune_ref", "id_brut_bv_reu", "geo_adresse", "longitude", "latitude", "nb_adresses"],
+            ["29001", "29001_1", f'"3 rue de l{sep}Église, bât. B 29000 Quimper"', "-4.1", "48.2", ""],
+            ["4112", "4112_2", '"1 Rue ""Haute""\n(2e ligne) 04000 Digne"', "6.2", "44.1", "3"],
+            ["29002", "29002_1", "", "", "48.3", "1"],
+            ["94028", "94028_1", "Allée des Érables 94000 Créteil", "2.4", "48.8", "2"]]
+    path = tmp_path / "table.csv"
+    path.write_bytes("\n".join(sep.join(r) for r in rows).encode(encoding) + b"\n")
+    from boundaries.read import _csv_header, arrow_csv_batches
+
+    assert sum(b.num_rows for b in arrow_csv_batches(path, _csv_header(path))) == 4  # the fast path took it
+    fast, _ = _read_table(path)
+    checked = pd.concat(list(csv_chunks(path)), ignore_index=True)
+    assert fast.equals(checked) and list(fast.dtypes) == list(checked.dtypes)
+    assert fast["geo_adresse"].iloc[1] == '1 Rue "Haute"\n(2e ligne) 04000 Digne'
+    assert pd.isna(fast["longitude"].iloc[2])
+    kept, _ = _read_table(path, ("04", "29"))  # filtered while read, the lost zero restored
+    assert kept["id_brut_bv_reu"].tolist() == ["29001_1", "4112_2", "29002_1"]
+    assert kept.attrs["rows_skipped"] == 1
