@@ -59,14 +59,22 @@ def departements_of_table(addresses, columns: AddressColumns = AddressColumns())
                                  keep_default_na=False)[col]
     if values is not None:
         per_code = values.astype("string").str.strip().value_counts(dropna=False)
-    known, _ = codes.repair_lost_zero(pd.Series(per_code.index, dtype="string").fillna(""))  # 4112 is 04112
-    codes_ = known.tolist()
-    deps = [d if d and codes.is_departement_code(d) else "" for d in codes.departement_of(codes_)] if codes_ else []
+    deps = _departements(per_code.index)
     totals = pd.Series(per_code.to_numpy(dtype=np.int64), index=pd.Index(deps, dtype=object)).groupby(level=0).sum()
     out = {d: int(n) for d, n in sorted(totals.items()) if d}
     if "" in totals.index:
         out[""] = int(totals[""])  # rows without a usable commune code
     return out
+
+
+def _departements(commune_codes) -> np.ndarray:
+    """The département of each commune code, lost zero restored (4112 is 04112); ``""`` for none."""
+    known, _ = codes.repair_lost_zero(pd.Series(np.asarray(commune_codes, dtype=object), dtype="string").fillna(""))
+    known = known.fillna("").tolist()
+    if not known:
+        return np.array([], dtype=object)
+    return np.array([d if d and codes.is_departement_code(d) else "" for d in codes.departement_of(known)],
+                    dtype=object)
 
 
 def split_csv(path, folder, columns: AddressColumns = AddressColumns()) -> tuple[dict, dict]:
@@ -113,10 +121,7 @@ def split_csv(path, folder, columns: AddressColumns = AddressColumns()) -> tuple
     def route(table: pa.Table, commune: pd.Series) -> None:
         # each distinct code once (a chunk has ~1,000 times fewer codes than rows)
         which, distinct = pd.factorize(commune.fillna("").str.strip(), use_na_sentinel=False)
-        code, _ = codes.repair_lost_zero(pd.Series(np.asarray(distinct, dtype=object), dtype="string"))
-        code = code.fillna("").to_numpy(dtype=object)
-        dep = np.array([d if d and codes.is_departement_code(d) else "" for d in codes.departement_of(code)],
-                       dtype=object)[which] if len(code) else np.array([], dtype=object)
+        dep = _departements(distinct)[which]
         for d, idx in pd.Series(dep).groupby(dep, sort=True).indices.items():
             rows[d] = rows.get(d, 0) + len(idx)
             if not d:

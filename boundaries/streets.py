@@ -92,27 +92,18 @@ def _parse_batch(values) -> tuple[np.ndarray, np.ndarray]:
     unsure = (head_end >= 0) & (postcode >= 0) & (postcode <= head_end)
     unsure |= pc.fill_null(pc.match_substring(low, "\n"), False).to_numpy(zero_copy_only=False)
     number = np.where(ok, number, np.nan)
-    street = _byte_slices(low, np.where(ok, head_end, -1), postcode)
-    odd = np.flatnonzero(pc.fill_null(pc.match_substring_regex(street, _ODD_SPACE_RE), False)
+    cut = _byte_slices(low, np.where(ok, head_end, -1), postcode)
+    street = pc.utf8_trim_whitespace(cut).to_numpy(zero_copy_only=False)  # object array
+    odd = np.flatnonzero(pc.fill_null(pc.match_substring_regex(cut, _ODD_SPACE_RE), False)
                          .to_numpy(zero_copy_only=False))
-    street = pc.utf8_trim_whitespace(street).to_numpy(zero_copy_only=False)
     if len(odd):
-        street = street.astype(object)
-        street[odd] = _single_spaced(_slices_of(low, odd, head_end, postcode))
+        street[odd] = _single_spaced(cut.take(pa.array(odd)))
     if unsure.any():
         idx = np.flatnonzero(unsure)
         full = pc.extract_regex(low.take(pa.array(idx)), _ADDRESS_RE)
         number[idx] = pc.cast(pc.struct_field(full, "number"), pa.float64()).to_numpy(zero_copy_only=False)
-        street = street.astype(object)
         street[idx] = _single_spaced(pc.struct_field(full, "street"))
     return number, street
-
-
-def _slices_of(values, rows, start, stop):
-    """The byte slices ``start:stop`` of ``rows`` of ``values``."""
-    import pyarrow as pa
-
-    return _byte_slices(values.take(pa.array(rows)), start[rows], stop[rows])
 
 
 def _single_spaced(street) -> np.ndarray:
