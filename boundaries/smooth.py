@@ -122,8 +122,13 @@ def smooth_partition(
         return polygons
     spacing_m = spacing_m or window_m / 10
     smoothed = _smooth_lines(chains, window_m, spacing_m)
-    # drop the resampled vertices that add nothing (ends are kept by simplify)
-    smoothed = shapely.simplify(smoothed, spacing_m / 20, preserve_topology=False)
+    # drop the resampled vertices that add nothing (ends are kept by simplify): plain
+    # Douglas-Peucker on open lines (the noding below rebuilds the topology, and it is
+    # several times faster), topology-preserving on loops (an enclave's border), which
+    # Douglas-Peucker could fold into an out-and-back line enclosing nothing
+    loop = shapely.is_closed(smoothed)
+    smoothed[~loop] = shapely.simplify(smoothed[~loop], spacing_m / 20, preserve_topology=False)
+    smoothed[loop] = shapely.simplify(smoothed[loop], spacing_m / 20)
     # The outer linework comes from the stations themselves, not from the outline:
     # the borders end exactly on its vertices, so the faces close.
     outer = shapely.boundary(shapely.coverage_union_all(geoms))  # same vertices as the stations
