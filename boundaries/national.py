@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -111,8 +112,6 @@ def split_csv(path, folder, columns: AddressColumns = AddressColumns()) -> tuple
         saved = json.loads((done / "split.json").read_text())
         return {d: str(done / f) for d, f in saved["files"].items()}, saved["rows"]
     tmp = Path(folder) / f"input-{key}.partial"
-    import shutil
-
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     schema = pa.schema([(c, pa.string()) for c in header])
