@@ -433,8 +433,10 @@ def default_report_path(output: str) -> str:
 
 
 def write_json(data: dict, path: str) -> None:
-    """Write a JSON document atomically, keys in a stable order."""
-    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+    """Write a JSON document atomically, keys in their order, laid out by :func:`boundaries.report.json_text`."""
+    from .report import json_text
+
+    text = json_text(data) + "\n"
     with atomic_path(path, suffix=".json") as tmp:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)

@@ -47,6 +47,20 @@ def test_build_returns_stations_and_report(built):
     assert set(d["communes"]) == set(st["code_commune"])
 
 
+def test_report_json_is_one_line_per_commune(built):
+    """Two levels laid out, deeper values on one line: the same document as json.dumps."""
+    text = built.report.to_json()
+    assert json.loads(text) == json.loads(json.dumps(built.report.to_dict()))
+    lines = text.splitlines()
+    codes = sorted(built.report.communes)
+    commune_lines = [ln for ln in lines if ln.startswith('    "') and ln.split('"')[1] in codes]
+    assert len(commune_lines) == len(codes)  # each commune: its key and its whole entry on one line
+    for ln in commune_lines:
+        code = ln.split('"')[1]
+        assert json.loads(ln.split(": ", 1)[1].rstrip(",")) == json.loads(json.dumps(built.report.communes[code]))
+    assert lines[0] == "{" and lines[-1] == "}" and any(ln.startswith('  "rows_read": ') for ln in lines)
+
+
 def test_api_and_command_write_the_same_bytes(built, tmp_path):
     """The command is a thin shell: the API's result written is the command's file."""
     built.write(str(tmp_path / "api.geojson"))
