@@ -67,6 +67,51 @@ def adjacency(geoms, distance: float = 0.0):
     return a
 
 
+def adjacency_across(geoms, block, inner_pairs):
+    """:func:`adjacency` (``distance`` 0) of geometries in blocks whose inner pairs are known.
+
+    A national run has each département's adjacency from its build; only the pairs
+    across départements are left to find, and few pairs of bounding boxes cross a
+    border: those are tested here as :func:`adjacency` tests them (``intersects``).
+
+    Parameters
+    ----------
+    geoms : array-like of shapely geometries
+    block : array-like of int, shape (n,)
+        The block (e.g. the département) of each geometry.
+    inner_pairs : (numpy.ndarray, numpy.ndarray)
+        Rows and columns (positions in ``geoms``) of the neighbour pairs inside
+        blocks, each pair once or twice; pairs across blocks are ignored.
+
+    Returns
+    -------
+    scipy.sparse.csr_array of bool, shape (n, n)
+        As :func:`adjacency` returns it.
+    """
+    import shapely
+    from scipy import sparse
+
+    geoms = np.asarray(geoms, dtype=object)
+    block = np.asarray(block)
+    n = len(geoms)
+    if n == 0:
+        return sparse.csr_array((0, 0), dtype=bool)
+    left, right = shapely.STRtree(geoms).query(geoms)  # bounding boxes only: cheap
+    cross = (left < right) & (block[left] != block[right])
+    left, right = left[cross], right[cross]
+    touch = shapely.intersects(geoms[left], geoms[right])
+    rows, cols = (np.asarray(p, dtype=np.int64) for p in inner_pairs)
+    inside = block[rows] == block[cols]
+    rows = np.concatenate([rows[inside], left[touch]])
+    cols = np.concatenate([cols[inside], right[touch]])
+    keep = rows != cols
+    rows, cols = rows[keep], cols[keep]
+    a = sparse.coo_array((np.ones(len(rows), dtype=bool), (rows, cols)), shape=(n, n)).tocsr()
+    a = (a + a.T).astype(bool)
+    a.sort_indices()
+    return a
+
+
 def neighbour_colours(geoms, n_colours: int = DEFAULT_N_COLOURS, distance: float = 0.0) -> np.ndarray:
     """Colour index of each geometry, never shared by two neighbours.
 
@@ -100,7 +145,25 @@ def neighbour_colours(geoms, n_colours: int = DEFAULT_N_COLOURS, distance: float
     """
     if n_colours < 1:
         raise ValueError(f"n_colours must be at least 1, got {n_colours}")
-    a = adjacency(geoms, distance)
+    return greedy_colours(adjacency(geoms, distance), n_colours)
+
+
+def greedy_colours(a, n_colours: int = DEFAULT_N_COLOURS) -> np.ndarray:
+    """The colours of :func:`neighbour_colours`, from an adjacency matrix already made.
+
+    Parameters
+    ----------
+    a : scipy.sparse.csr_array of bool, shape (n, n)
+        Symmetric, no diagonal, sorted indices (as :func:`adjacency` returns it).
+    n_colours : int
+        As for :func:`neighbour_colours`.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n,)
+    """
+    if n_colours < 1:
+        raise ValueError(f"n_colours must be at least 1, got {n_colours}")
     n = a.shape[0]
     colours = np.full(n, -1, dtype=np.int64)
     if n == 0:

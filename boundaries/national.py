@@ -30,6 +30,10 @@ from .read import REU_COLUMNS, AddressColumns, _read_table, input_name, read_com
 from .report import Report
 
 
+#: Changes when what a part holds changes (2: geometries on the output grid), so older parts are rebuilt.
+PART_FORMAT = 2
+
+
 def departements_of_table(addresses, columns: AddressColumns = AddressColumns()) -> dict[str, int]:
     """Rows per département of an address table, reading its commune column only.
 
@@ -179,7 +183,7 @@ def part_key(rows: pd.DataFrame, outlines, dep: str, method: str, params: Parame
     from . import __version__
 
     h = hashlib.sha256()
-    h.update(json.dumps({"version": __version__, "departement": dep, "method": method,
+    h.update(json.dumps({"version": __version__, "part_format": PART_FORMAT, "departement": dep, "method": method,
                          "params": params.to_dict(), "columns": vars(columns) if hasattr(columns, "__dict__")
                          else str(columns), "crs": crs}, sort_keys=True, default=str).encode())
     h.update(_table_digest(rows))
@@ -220,8 +224,10 @@ def _build_departement(addresses, outlines, dep: str, work_dir: str, method: str
 
     ``split``: ``addresses`` is the département's own file, made by :func:`split_csv`.
     """
+    from scipy import sparse
+
     from .pipeline import build
-    from .write import atomic_path
+    from .write import atomic_path, to_wgs84
 
     t0 = time.perf_counter()
     col = columns.commune or REU_COLUMNS["commune"]
@@ -231,17 +237,25 @@ def _build_departement(addresses, outlines, dep: str, work_dir: str, method: str
     stations_path = Path(work_dir) / f"{dep}-{key}.parquet"
     report_path = Path(work_dir) / f"{dep}-{key}.report.json"
     communes_path = Path(work_dir) / f"{dep}-{key}.communes.parquet"
-    paths = {"stations": str(stations_path), "report": str(report_path), "communes": str(communes_path)}
-    if stations_path.is_file() and report_path.is_file() and communes_path.is_file():
+    neighbours_path = Path(work_dir) / f"{dep}-{key}.neighbours.npy"
+    paths = {"stations": str(stations_path), "report": str(report_path), "communes": str(communes_path),
+             "neighbours": str(neighbours_path)}
+    if all(Path(p).is_file() for p in paths.values()):
         return {"departement": dep, "key": key, "cached": True, "rows": len(rows), **paths, "seconds": 0.0}
     result = build(rows, mine.reset_index(drop=True), method=method, columns=columns, crs=crs, params=params,
                    departement=dep, jobs=1)
     with atomic_path(report_path) as tmp:
         Path(tmp).write_text(result.report.to_json())
+    # On the output grid already, rounded and checked here, in parallel: the final
+    # write finds the merged layers on its grid and has nothing left to check.
     with atomic_path(communes_path) as tmp:
-        result.communes.to_parquet(tmp, index=False)
+        to_wgs84(result.communes).to_parquet(tmp, index=False)
+    # the stations that touch, as pairs of rows of the part: the merge finds only those across borders
+    pairs = sparse.triu(result.neighbours, k=1).tocoo()
+    with atomic_path(neighbours_path) as tmp, open(tmp, "wb") as f:
+        np.save(f, np.stack([pairs.row, pairs.col]).astype(np.int32))
     with atomic_path(stations_path) as tmp:  # the stations last: a part counts only when all exist
-        result.stations.to_parquet(tmp, index=False)
+        to_wgs84(result.stations).to_parquet(tmp, index=False)
     for old in Path(work_dir).glob(f"{dep}-*"):  # parts of earlier inputs of this département
         if not old.name.startswith(f"{dep}-{key}"):
             old.unlink(missing_ok=True)
@@ -292,11 +306,13 @@ def build_departements(
     -------
     BuildResult
         All stations (sorted by commune, then number) and one merged report, whose
-        ``departements`` lists each part, its hash and whether it was reused.
+        ``departements`` lists each part, its hash and whether it was reused. The
+        stations and the outlines are on the output grid already (as
+        :func:`boundaries.write.to_wgs84` leaves them): what is written, to the byte.
     """
     import geopandas as gpd
 
-    from .colouring import neighbour_colours
+    from .colouring import adjacency_across, greedy_colours
     from .pipeline import BuildResult
 
     started = time.perf_counter()
@@ -334,9 +350,15 @@ def build_departements(
     parts = {info["departement"]: info
              for info in run_tasks(_build_departement, tasks, jobs, progress, scheduler=scheduler)}
 
-    stations = _read_parts([parts[d]["stations"] for d in sorted(parts)])
-    # colours were chosen per département: choose them again across their borders
-    stations["colour"] = neighbour_colours(stations.geometry.values.to_numpy())
+    stations, lengths = _read_parts([parts[d]["stations"] for d in sorted(parts)])
+    # colours were chosen per département: choose them again across their borders, from
+    # each part's pairs of touching stations and the pairs found across borders
+    block = np.repeat(np.arange(len(parts)), lengths)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    inner = np.concatenate([np.load(parts[d]["neighbours"]).astype(np.int64) + start
+                            for d, start in zip(sorted(parts), starts)], axis=1)
+    neighbours = adjacency_across(stations.geometry.values.to_numpy(), block, (inner[0], inner[1]))
+    stations["colour"] = greedy_colours(neighbours)
     reports = [json.loads(Path(parts[d]["report"]).read_text()) for d in sorted(parts)]
     report = merge_reports(reports, params, method)
     report.outlines_repaired = n_repaired
@@ -347,7 +369,7 @@ def build_departements(
     report.inputs = {"addresses": input_name(addresses), "communes": input_name(communes),
                      "departement": deps, "work_dir": str(work_dir)}
     report.departements = {d: {k: v for k, v in parts[d].items()
-                               if k not in ("stations", "report", "communes", "departement")}
+                               if k not in ("stations", "report", "communes", "neighbours", "departement")}
                            for d in sorted(parts)}
     report.departements_without_outline = no_outline
     # rows never read by a département's build: other départements, no outline, no commune code
@@ -357,13 +379,14 @@ def build_departements(
     report.rows_out_of_scope += other
     report.rows_dropped["commune_without_outline"] = report.rows_dropped.get("commune_without_outline", 0) + unbuilt
     report.seconds = time.perf_counter() - started
-    outlines_used = _read_parts([parts[d]["communes"] for d in sorted(parts)])
+    outlines_used, _ = _read_parts([parts[d]["communes"] for d in sorted(parts)])
     outlines_used = outlines_used.sort_values("code", kind="stable").reset_index(drop=True)
-    return BuildResult(stations=stations, report=report, communes=outlines_used)
+    return BuildResult(stations=stations, report=report, communes=outlines_used, neighbours=neighbours)
 
 
 def _read_parts(paths: list[str]):
-    """The parts' GeoParquet files (WGS84, written by :func:`_build_departement`) as one frame.
+    """The parts' GeoParquet files (WGS84, written by :func:`_build_departement`) as one frame,
+    and the number of rows of each file.
 
     Read with pyarrow and joined before the geometries are parsed: ``read_parquet``
     per part would parse the same CRS definition once per file (96 × 2 files).
@@ -373,10 +396,11 @@ def _read_parts(paths: list[str]):
     import pyarrow.parquet as pq
     import shapely
 
-    table = pa.concat_tables([pq.read_table(p) for p in paths])
-    df = table.to_pandas()
+    tables = [pq.read_table(p) for p in paths]
+    df = pa.concat_tables(tables).to_pandas()
     geometry = shapely.from_wkb(df["geometry"].to_numpy())
-    return gpd.GeoDataFrame(df.drop(columns="geometry"), geometry=geometry, crs="EPSG:4326")[list(df.columns)]
+    return (gpd.GeoDataFrame(df.drop(columns="geometry"), geometry=geometry, crs="EPSG:4326")[list(df.columns)],
+            [t.num_rows for t in tables])
 
 
 def merge_reports(reports: list[dict], params: Parameters, method: str) -> Report:

@@ -13,7 +13,7 @@ import shapely
 from . import codes
 from .checks import check_partition
 from .clean import REASONS, flag_seed_quality, flag_unusable, resolve_contested
-from .colouring import neighbour_colours
+from .colouring import adjacency, greedy_colours
 from .emptyland import assign_empty_land
 from .errors import InputError, PartitionError
 from .fragments import reassign_fragments
@@ -26,6 +26,10 @@ from .smooth import smooth_partition
 from .streets import frontage_seeds, parse_addresses
 from .repair import repair_partition
 from .tessellate import METHODS, hull_partition, voronoi_partition
+from .write import GEOJSON_DECIMALS
+
+#: The grid outputs are rounded to (degrees): 7 decimals, about 1 cm.
+OUTPUT_GRID = 10.0 ** -GEOJSON_DECIMALS
 
 #: The reason of the rows kept out of the build to measure it (not a drop).
 HELD_OUT = "held_out"
@@ -63,11 +67,16 @@ class BuildResult:
     communes : geopandas.GeoDataFrame
         The outlines used (``code``, ``nom``), EPSG:4326, with per-outline counts
         ``n_stations``, ``n_addresses``, ``n_dropped`` and the ``method`` used.
+    neighbours : scipy.sparse.csr_array of bool
+        Which stations touch, rows and columns in the order of ``stations`` as
+        built (:func:`boundaries.colouring.adjacency` on the output grid): the
+        graph the ``colour`` column was chosen from.
     """
 
     stations: object
     report: Report
     communes: object = None
+    neighbours: object = None
 
     def write(self, path: str, fmt: str | None = None, *, split: str | None = None,
               report: str | None = "auto") -> str | None:
@@ -466,8 +475,10 @@ def build(
     else:
         gdf = gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
     gdf = gdf.sort_values(["code_commune", "number_key", "id_bv"], kind="stable")
-    # a colour index per station, no two touching stations alike (maps, the QGIS style)
-    gdf["colour"] = neighbour_colours(gdf.geometry.values.to_numpy())
+    # a colour index per station, no two touching stations alike (maps, the QGIS style), as
+    # written: on the output grid, where two stations a hair apart may come to touch
+    neighbours = adjacency(shapely.set_precision(gdf.geometry.values.to_numpy(), OUTPUT_GRID, mode="pointwise"))
+    gdf["colour"] = greedy_colours(neighbours)
     gdf = gpd.GeoDataFrame(gdf[STATION_COLUMNS + ["geometry"]], geometry="geometry", crs="EPSG:4326")
     gdf = gdf.reset_index(drop=True)
 
@@ -485,7 +496,7 @@ def build(
             "uncovered": None if acc["uncovered"] is None else round(acc["uncovered"], 6),
         }
     report.seconds = time.perf_counter() - started
-    return BuildResult(stations=gdf, report=report, communes=communes_used)
+    return BuildResult(stations=gdf, report=report, communes=communes_used, neighbours=neighbours)
 
 
 def _valid_after_reprojection(gdf):

@@ -10,6 +10,7 @@ import shapely
 
 import boundaries
 from boundaries.national import build_departements
+from boundaries.write import to_wgs84
 from helpers import synth_table
 
 
@@ -24,12 +25,16 @@ def test_departement_by_departement_equals_one_build(national, tmp_path):
     parts = build_departements(a, c, tmp_path / "work", jobs=1)
     whole = boundaries.build(a, c, jobs=1)
     assert list(parts.stations["id_bv"]) == list(whole.stations["id_bv"])
-    assert shapely.equals_exact(parts.stations.geometry.values, whole.stations.geometry.values, 0).all()
+    # the parts hold what is written: the stations on the output grid
+    assert shapely.equals_exact(parts.stations.geometry.values, to_wgs84(whole.stations).geometry.values, 0).all()
     assert (parts.stations["colour"] == whole.stations["colour"]).all()  # chosen again across borders
+    # from the parts' own pairs and those found across borders: the whole build's graph
+    assert parts.neighbours.shape == whole.neighbours.shape and (parts.neighbours != whole.neighbours).nnz == 0
+    assert parts.neighbours.nnz > len(parts.stations)
     # the outlines layer (GeoPackage "communes") too
     cols = ["code", "nom", "n_stations", "n_addresses", "n_dropped", "method"]
     pd.testing.assert_frame_equal(pd.DataFrame(parts.communes[cols]), pd.DataFrame(whole.communes[cols]))
-    assert shapely.equals_exact(parts.communes.geometry.values, whole.communes.geometry.values, 0).all()
+    assert shapely.equals_exact(parts.communes.geometry.values, to_wgs84(whole.communes).geometry.values, 0).all()
     r = parts.report
     assert r.rows_read == whole.report.rows_read == 60_000
     assert r.rows_read == r.rows_out_of_scope + r.rows_used + sum(r.rows_dropped.values())
@@ -53,7 +58,7 @@ def test_rerun_reuses_parts_and_rebuilds_only_what_changed(national, tmp_path):
     third = build_departements(changed, c, work, jobs=1)
     rebuilt = [d for d, info in third.report.departements.items() if not info["cached"]]
     assert rebuilt == [dep]
-    assert len(list(work.glob(f"{dep}-*"))) == 3  # the stale part is gone: stations, communes, report
+    assert len(list(work.glob(f"{dep}-*"))) == 4  # the stale part is gone: stations, communes, report, neighbours
     assert third.report.rows_read == len(table) - len(drop)
 
 

@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 import boundaries
-from boundaries.colouring import adjacency, neighbour_colours
+from boundaries.colouring import adjacency, adjacency_across, greedy_colours, neighbour_colours
 from boundaries.errors import InputError
 from boundaries.preview import render_map
 from boundaries.review import review_stations, write_review_html
@@ -50,6 +50,29 @@ def town_built(tmp_path_factory):
 
 # --------------------------------------------------------------------------------------
 # colouring
+
+
+def test_adjacency_across_blocks_is_the_whole_adjacency():
+    """Inner pairs given per block, pairs across blocks found: the same graph as adjacency()."""
+    rng = np.random.default_rng(11)
+    centres = rng.uniform(0, 100, size=(80, 2))
+    geoms = shapely.buffer(shapely.points(centres), rng.uniform(2, 9, size=80))
+    geoms[5] = None
+    block = (centres[:, 0] // 34).astype(int)  # three vertical strips
+    order = np.argsort(block, kind="stable")
+    geoms, block = geoms[order], block[order]
+    whole = adjacency(geoms)
+    rows, cols = whole.nonzero()
+    inner = block[rows] == block[cols]
+    got = adjacency_across(geoms, block, (rows[inner], cols[inner]))
+    assert (block[rows] != block[cols]).any()  # there are pairs across blocks to find
+    assert (got != whole).nnz == 0
+    # pairs given across blocks are not taken on trust: a false one is dropped
+    fake_r, fake_c = np.array([0]), np.array([len(geoms) - 1])
+    assert block[0] != block[-1] and not whole[0, len(geoms) - 1]
+    got = adjacency_across(geoms, block, (np.r_[rows[inner], fake_r], np.r_[cols[inner], fake_c]))
+    assert (got != whole).nnz == 0
+    assert np.array_equal(greedy_colours(got), neighbour_colours(geoms))
 
 
 def test_grid_corner_touches_count_and_four_colours_suffice():
