@@ -159,9 +159,23 @@ def smooth_partition(
             pos = np.full(len(polygons), -1)
             pos[present] = np.arange(len(present))
             owner_of_seed = pos[np.asarray(seed_owner)]
-            p, q = points_in_polygons(shapely.points(seed_xy), pieces[changing])
-            hit = owner_of_seed[p] == old[changing[q]]
-            final[changing[np.unique(q[hit])]] = old[changing[np.unique(q[hit])]]
+            # each station's changing pieces as one prepared MultiPolygon, tested against
+            # that station's addresses only (no Point made): few addresses are in one
+            by_owner = np.argsort(old[changing], kind="stable")
+            owners, first_piece = np.unique(old[changing][by_owner], return_index=True)
+            mine = np.full(len(geoms), None, dtype=object)
+            mine[owners] = shapely.multipolygons(pieces[changing][by_owner],
+                                                 indices=np.repeat(np.arange(len(owners)),
+                                                                   np.diff(np.r_[first_piece, len(changing)])))
+            shapely.prepare(mine)
+            valid = owner_of_seed >= 0
+            inside = np.zeros(len(seed_xy), dtype=bool)
+            inside[valid] = shapely.intersects_xy(mine[owner_of_seed[valid]], seed_xy[valid, 0], seed_xy[valid, 1])
+            if inside.any():
+                at = np.flatnonzero(inside)
+                p, q = points_in_polygons(shapely.points(seed_xy[at]), pieces[changing])
+                hit = owner_of_seed[at[p]] == old[changing[q]]
+                final[changing[np.unique(q[hit])]] = old[changing[np.unique(q[hit])]]
     out = polygons.copy()
     for k, i in enumerate(present):
         mine = pieces[final == k]

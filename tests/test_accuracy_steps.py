@@ -136,6 +136,14 @@ def test_smoothing_straightens_a_zigzag_border_but_respects_addresses():
     own = np.searchsorted(keys, st)
     assert shapely.contains_xy(smoothed[own], xy[:, 0], xy[:, 1]).all()
     assert smooth_partition(polys, 0.0) is polys or (smooth_partition(polys, 0.0) == polys).all()
+    # an address of A across the straight border: its piece would go to B, and stays with A
+    xy, st = np.vstack([xy, [[212.0, 100.0]]]), np.r_[st, ["A"]]
+    keys, polys = voronoi_partition(xy, st, outline, 500)
+    own = np.searchsorted(keys, st)
+    assert not shapely.contains_xy(smooth_partition(polys, 80.0)[own[-1]], 212.0, 100.0)  # no address given
+    smoothed = smooth_partition(polys, 80.0, xy, own)
+    assert shapely.contains_xy(smoothed[own], xy[:, 0], xy[:, 1]).all()
+    assert check_partition(smoothed, outline, 1e-3).ok
 
 
 def test_hull_method_is_an_exact_partition_and_keeps_cores():
