@@ -63,11 +63,11 @@ def main():
 
 
 def _progress(quiet: bool, label: str = "communes"):
-    """A click progress bar (over communes), only on a terminal and without --quiet."""
+    """A click progress bar (over communes, or as ``label`` says), only on a terminal and without --quiet."""
     if quiet or not sys.stderr.isatty():
         return None
 
-    def bar(total):
+    def bar(total, label=label):
         return click.progressbar(length=total, label=label, file=sys.stderr, show_eta=True, show_pos=True)
 
     return bar
@@ -177,7 +177,7 @@ def build(addresses, outlines, output, fmt, split, report_path, departement, all
         options["work_dir"] = f"{output.rstrip('/')}.parts"
     result = run_build(addresses, outlines, departement=list(departement) or None, commune=list(commune) or None,
                        all_departements=all_departements,
-                       progress=_progress(quiet, "départements" if national else "communes"), **options)
+                       progress=_progress(quiet), **options)
     report = result.report
     report_path = result.write(output, fmt, split=split, report=report_path)
     if not quiet:

@@ -13,6 +13,7 @@ processes and whichever parts were reused.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -82,7 +83,7 @@ def _departements(commune_codes) -> np.ndarray:
                     dtype=object)
 
 
-def split_csv(path, folder, columns: AddressColumns = AddressColumns()) -> tuple[dict, dict]:
+def split_csv(path, folder, columns: AddressColumns = AddressColumns(), progress=None) -> tuple[dict, dict]:
     """Split a CSV(.gz) address table into one Parquet file per département, in one pass.
 
     A national run builds each département from its own rows; read from one CSV, each
@@ -91,6 +92,9 @@ def split_csv(path, folder, columns: AddressColumns = AddressColumns()) -> tuple
     appended to their département's file, every column kept as text. The split is
     kept in ``folder`` under a name made of the file's path, size and modification
     time, and reused while the file is unchanged.
+
+    ``progress``: as for :func:`build_departements`; a bar over the megabytes read
+    is shown when it takes a ``label``.
 
     Returns
     -------
@@ -102,7 +106,7 @@ def split_csv(path, folder, columns: AddressColumns = AddressColumns()) -> tuple
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from .read import NotPlainCSV, _csv_header, arrow_csv_batches, csv_chunks
+    from .read import _csv_header
 
     path = Path(path)
     col = columns.commune or REU_COLUMNS["commune"]
@@ -133,11 +137,59 @@ def split_csv(path, folder, columns: AddressColumns = AddressColumns()) -> tuple
                 writers[d] = pq.ParquetWriter(tmp / f"{d}.parquet", schema)
             writers[d].write_table(table.take(pa.array(idx)))
 
+    megabytes = -(-stat.st_size // MEGABYTE)
+    with contextlib.ExitStack() as stack:
+        bar = _labelled_bar(progress, megabytes, "reading the table (MB)")
+        bar = stack.enter_context(bar) if bar is not None else None
+        shown = [0]
+
+        def read_bytes(n: int) -> None:
+            if bar is not None:
+                now = min(megabytes, -(-n // MEGABYTE))
+                bar.update(now - shown[0])
+                shown[0] = now
+
+        _split_batches(path, header, schema, col, route, writers, rows, read_bytes)
+        read_bytes(stat.st_size)
+    (tmp / "split.json").write_text(json.dumps({"source": str(path), "rows": rows,
+                                                "files": {d: f"{d}.parquet" for d in sorted(writers)}}))
+    for old in Path(folder).glob("input-*"):  # splits of earlier versions of the file
+        if old.name != tmp.name:
+            shutil.rmtree(old, ignore_errors=True)
+    tmp.rename(done)
+    return {d: str(done / f"{d}.parquet") for d in sorted(writers)}, rows
+
+
+#: Bytes in the megabyte of the split's progress bar.
+MEGABYTE = 1_000_000
+
+
+def _labelled_bar(progress, total: int, label: str):
+    """``progress(total, label=label)`` when the callable takes a label (the command's bars do), else None."""
+    import inspect
+
+    if progress is None:
+        return None
+    try:
+        parameters = inspect.signature(progress).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.name == "label" or p.kind is p.VAR_KEYWORD for p in parameters):
+        return progress(total, label=label)
+    return None
+
+
+def _split_batches(path, header, schema, col, route, writers, rows, read_bytes) -> None:
+    """Route every chunk of the CSV to its départements' files (Arrow's reader, else the checked one)."""
+    import pyarrow as pa
+
+    from .read import NotPlainCSV, arrow_csv_batches, csv_chunks
+
     try:
         try:
             # Arrow's reader (threaded, ~20× faster than pandas'); anything it finds odd
             # sends the file to the checked pandas reader below, which names the problem
-            for batch in arrow_csv_batches(path, header):
+            for batch in arrow_csv_batches(path, header, read_bytes):
                 table = pa.Table.from_batches([batch], schema=schema)
                 route(table, table.column(col).to_pandas())
         except NotPlainCSV:
@@ -150,13 +202,6 @@ def split_csv(path, folder, columns: AddressColumns = AddressColumns()) -> tuple
     finally:
         for w in writers.values():
             w.close()
-    (tmp / "split.json").write_text(json.dumps({"source": str(path), "rows": rows,
-                                                "files": {d: f"{d}.parquet" for d in sorted(writers)}}))
-    for old in Path(folder).glob("input-*"):  # splits of earlier versions of the file
-        if old.name != tmp.name:
-            shutil.rmtree(old, ignore_errors=True)
-    tmp.rename(done)
-    return {d: str(done / f"{d}.parquet") for d in sorted(writers)}, rows
 
 
 def _is_csv(addresses) -> bool:
@@ -293,7 +338,10 @@ def build_departements(
     jobs : int
         Départements built at once, each in its own process (largest first).
     progress : callable, optional
-        ``progress(total)``: a progress bar over the départements.
+        ``progress(total)``: a progress bar over the communes (outlines) of the
+        départements, advanced by each département's communes when it is done. If
+        it also takes a ``label`` keyword, a CSV table's split shows a bar of its own
+        (``label="reading the table (MB)"``, total in megabytes).
     scheduler : str, optional
         Build the départements on a Dask cluster instead (each département one
         task, its communes built in turn): the scheduler's address
@@ -321,7 +369,7 @@ def build_departements(
     outlines, n_repaired = read_communes(communes, commune_field)
     split = {}
     if _is_csv(addresses):
-        split, sizes = split_csv(addresses, work_dir, columns)
+        split, sizes = split_csv(addresses, work_dir, columns, progress)
     if not split:
         sizes = departements_of_table(addresses, columns)
     if departements:
@@ -347,8 +395,12 @@ def build_departements(
     tasks = [(str(Path(split[d]).resolve()) if d in split else source, outlines[outline_dep == d], d,
               str(work_dir.resolve()), method, params, columns, crs, d in split)
              for d in todo]
+    # the bar counts communes (each département's, when it is done), for an ETA that
+    # weighs a Paris against a Lozère
+    communes_of = [int((outline_dep == d).sum()) for d in todo]
     parts = {info["departement"]: info
-             for info in run_tasks(_build_departement, tasks, jobs, progress, scheduler=scheduler)}
+             for info in run_tasks(_build_departement, tasks, jobs, progress, scheduler=scheduler,
+                                   weights=communes_of)}
 
     stations, lengths = _read_parts([parts[d]["stations"] for d in sorted(parts)])
     # colours were chosen per département: choose them again across their borders, from

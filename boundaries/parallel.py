@@ -80,7 +80,8 @@ def connect(scheduler: str, jobs: int = 1):
         yield client
 
 
-def run_tasks(func, tasks: list, jobs: int = 1, progress=None, already_done: int = 0, scheduler: str | None = None):
+def run_tasks(func, tasks: list, jobs: int = 1, progress=None, already_done: int = 0, scheduler: str | None = None,
+              weights: list[int] | None = None):
     """Yield ``func(*task)`` for each task, as it finishes: in ``jobs`` processes when > 1, or on a Dask cluster.
 
     Results come back in completion order; callers put them back in their own
@@ -100,6 +101,9 @@ def run_tasks(func, tasks: list, jobs: int = 1, progress=None, already_done: int
         ``progress(total)`` returns a context manager with ``update(n)``.
     already_done : int
         Units of work settled before these tasks, counted in the bar's total.
+    weights : list of int, optional
+        Units of work of each task (default 1 each): the bar advances by a task's
+        weight when it finishes (e.g. a département's communes).
     scheduler : str, optional
         A Dask scheduler address (``tcp://host:8786``) or ``"local"`` (see
         :func:`connect`): each task becomes one Dask future, submitted in order.
@@ -120,8 +124,9 @@ def run_tasks(func, tasks: list, jobs: int = 1, progress=None, already_done: int
         Whatever a task raised, of the same class (e.g. :class:`~boundaries.errors.PartitionError`);
         the tasks not yet finished are cancelled.
     """
+    weights = [1] * len(tasks) if weights is None else [int(w) for w in weights]
     with contextlib.ExitStack() as stack:
-        bar = stack.enter_context(progress(already_done + len(tasks))) if progress else None
+        bar = stack.enter_context(progress(already_done + sum(weights))) if progress else None
         if bar is not None and already_done:
             bar.update(already_done)
         if scheduler and tasks:
@@ -132,17 +137,18 @@ def run_tasks(func, tasks: list, jobs: int = 1, progress=None, already_done: int
 
             pool = stack.enter_context(ProcessPoolExecutor(
                 max_workers=min(jobs, len(tasks)), mp_context=multiprocessing.get_context("fork")))
-            results = (f.result() for f in as_completed([pool.submit(func, *t) for t in tasks]))
+            futures = {pool.submit(func, *t): i for i, t in enumerate(tasks)}
+            results = ((futures[f], f.result()) for f in as_completed(futures))
         else:
-            results = (func(*t) for t in tasks)
-        for result in results:
+            results = ((i, func(*t)) for i, t in enumerate(tasks))
+        for i, result in results:
             if bar is not None:
-                bar.update(1)
+                bar.update(weights[i])
             yield result
 
 
 def _on_cluster(stack: contextlib.ExitStack, func, tasks: list, jobs: int, scheduler: str):
-    """Submit one future per task (in order) on the scheduler's cluster; their results as they finish."""
+    """Submit one future per task (in order) on the scheduler's cluster; ``(task index, result)`` as they finish."""
     distributed = _distributed()
     client = stack.enter_context(connect(scheduler, jobs))
     first = tasks[0]
@@ -153,4 +159,5 @@ def _on_cluster(stack: contextlib.ExitStack, func, tasks: list, jobs: int, sched
     futures = [client.submit(func, *(sent.get(i, a) for i, a in enumerate(t)), pure=False) for t in tasks]
     # runs before a client opened here is closed: on a reused client, drop what is left
     stack.callback(client.cancel, futures + list(sent.values()))
-    return (f.result() for f in distributed.as_completed(futures, loop=client.loop))
+    index = {f.key: i for i, f in enumerate(futures)}
+    return ((index[f.key], f.result()) for f in distributed.as_completed(futures, loop=client.loop))

@@ -121,6 +121,9 @@ def _sniff_text(path: Path) -> tuple[str, str, str]:
 #: Rows per chunk when a CSV is filtered while read.
 CSV_CHUNK_ROWS = 500_000
 
+#: Bytes of CSV text Arrow's reader parses per batch (one batch of rows in memory at a time).
+ARROW_CSV_BLOCK_BYTES = 1 << 24
+
 
 def _read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref") -> tuple[pd.DataFrame, str | None]:
     """Read a CSV(.gz)/Parquet table, or a point layer, as strings. Returns (frame, crs).
@@ -238,8 +241,15 @@ class NotPlainCSV(Exception):
     """A CSV that Arrow's fast reader should leave to the checked one."""
 
 
-def arrow_csv_batches(path: Path, header: list[str]):
-    """The rows of a plain CSV(.gz) as Arrow record batches of strings (raises :class:`NotPlainCSV`)."""
+def arrow_csv_batches(path: Path, header: list[str], read_bytes=None):
+    """The rows of a plain CSV(.gz) as Arrow record batches of strings (raises :class:`NotPlainCSV`).
+
+    ``read_bytes``, if given, is called after each batch with about how far into
+    the file its rows reach, in bytes: a progress bar's position. For a plain file,
+    the text of the rows parsed so far (fields, separators, line ends; quotes
+    uncounted); for ``.gz``, the compressed bytes read, which Arrow's read-ahead
+    keeps a few blocks in front of the rows.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
@@ -248,20 +258,28 @@ def arrow_csv_batches(path: Path, header: list[str]):
     if len(set(header)) != len(header):
         raise NotPlainCSV("repeated column names")
     options = dict(
-        read_options=pcsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24,
+        read_options=pcsv.ReadOptions(column_names=header, skip_rows=1, block_size=ARROW_CSV_BLOCK_BYTES,
                                       encoding="utf8" if encoding.startswith("utf-8") else encoding),
         parse_options=pcsv.ParseOptions(delimiter=sep, quote_char='"', double_quote=True, newlines_in_values=True),
         convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in header}, null_values=[""],
                                             strings_can_be_null=True, quoted_strings_can_be_null=True),
     )
+    gz = Path(path).suffix.lower() == ".gz"
     try:
-        with pcsv.open_csv(str(path), **options) as reader:
-            for batch in reader:
-                for column in batch.columns:
-                    longest = pc.max(pc.binary_length(column)).as_py()
-                    if longest is not None and longest > MAX_FIELD_CHARS:
-                        raise NotPlainCSV("a field over the size limit")
-                yield batch
+        with pa.OSFile(str(path)) as raw:
+            source = pa.CompressedInputStream(raw, "gzip") if gz else raw
+            parsed = 0  # the header line: a few hundred bytes, left out
+            with pcsv.open_csv(source, **options) as reader:
+                for batch in reader:
+                    for column in batch.columns:
+                        lengths = pc.binary_length(column)
+                        longest = pc.max(lengths).as_py()
+                        if longest is not None and longest > MAX_FIELD_CHARS:
+                            raise NotPlainCSV("a field over the size limit")
+                        parsed += (pc.sum(lengths).as_py() or 0) + batch.num_rows  # + a separator or line end
+                    if read_bytes is not None:
+                        read_bytes(raw.tell() if gz else parsed)
+                    yield batch
     except (pa.ArrowException, UnicodeError, OSError) as exc:
         raise NotPlainCSV(str(exc)) from None
 

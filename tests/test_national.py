@@ -141,3 +141,50 @@ def test_csv_split_falls_back_to_the_checked_reader(tmp_path):
                       + "29002,29002_1,-4.2,48.3\n" * 5)
     with pytest.raises(InputError, match="broken.csv"):
         split_csv(broken, tmp_path / "w2")
+
+
+class _Bars:
+    """A progress callable taking a label, as the command's: records each bar's total and steps."""
+
+    def __init__(self):
+        self.bars = []
+
+    def __call__(self, total, label="communes"):
+        import contextlib
+
+        bar = {"label": label, "total": total, "steps": []}
+        self.bars.append(bar)
+
+        class Bar:
+            def update(self, n):
+                bar["steps"].append(n)
+
+        return contextlib.nullcontext(Bar())
+
+
+def test_progress_counts_communes_and_the_csv_split_in_megabytes(national, tmp_path, monkeypatch):
+    """The bar counts the départements' communes (outlines) as each is done; a CSV's split has a bar of bytes."""
+    import geopandas as gpd
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    a, c = national
+    csv = tmp_path / "table.csv"
+    pcsv.write_csv(pq.read_table(a), csv)
+    bars = _Bars()
+    monkeypatch.setattr("boundaries.read.ARROW_CSV_BLOCK_BYTES", 1 << 20)  # batches of 1 MiB: several here
+    built = build_departements(csv, c, tmp_path / "work", jobs=2, progress=bars)
+    split, communes = bars.bars
+    assert split["label"] == "reading the table (MB)"
+    assert split["total"] == -(-csv.stat().st_size // 1_000_000) and sum(split["steps"]) == split["total"]
+    assert len(split["steps"]) > 1  # it moves while the file is read, not only at the end
+    outlines = gpd.read_file(c)
+    assert communes["label"] == "communes" and communes["total"] == len(outlines) == sum(communes["steps"])
+    per_dep = outlines["code"].str[:2].value_counts()
+    assert sorted(communes["steps"]) == sorted(per_dep.tolist())  # one step per département, its communes
+    assert len(built.report.departements) == 4
+    # a plain progress(total) callable gets the communes' bar only
+    totals = []
+    build_departements(csv, c, tmp_path / "work", jobs=1, progress=lambda total: (totals.append(total),
+                                                                                     _Bars()(total))[1])
+    assert totals == [len(outlines)]
