@@ -47,6 +47,24 @@ def test_build_returns_stations_and_report(built):
     assert set(d["communes"]) == set(st["code_commune"])
 
 
+def test_text_columns_have_the_callers_string_dtype(built):
+    """The build works on object columns (faster), and hands back pandas' own string dtype, option restored."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        infer = pd.get_option("future.infer_string")
+    expected = pd.Series(["a"]).dtype  # what pandas makes of text here (str under pandas 3, object before)
+    for layer in (built.stations, built.communes):
+        text = [c for c in layer.columns if c != "geometry" and pd.api.types.infer_dtype(layer[c]) == "string"]
+        assert "id_bv" in text or "code" in text
+        assert all(layer[c].dtype == expected for c in text), {c: layer[c].dtype for c in text}
+        assert layer.columns.dtype == pd.Index(["a"]).dtype
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert pd.get_option("future.infer_string") == infer
+
+
 def test_report_json_is_one_line_per_commune(built):
     """Two levels laid out, deeper values on one line: the same document as json.dumps."""
     text = built.report.to_json()
