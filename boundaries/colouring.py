@@ -58,10 +58,16 @@ def adjacency(geoms, distance: float = 0.0):
         left, right = tree.query(geoms, predicate="dwithin", distance=distance)
     else:
         left, right = tree.query(geoms, predicate="intersects")
-    keep = left != right
-    left, right = left[keep], right[keep]
-    data = np.ones(len(left), dtype=bool)
-    a = sparse.coo_array((data, (left, right)), shape=(n, n)).tocsr()
+    return _from_pairs(left, right, n)
+
+
+def _from_pairs(rows: np.ndarray, cols: np.ndarray, n: int):
+    """The symmetric boolean CSR matrix of these pairs (either order, repeats allowed), no diagonal."""
+    from scipy import sparse
+
+    keep = rows != cols
+    rows, cols = rows[keep], cols[keep]
+    a = sparse.coo_array((np.ones(len(rows), dtype=bool), (rows, cols)), shape=(n, n)).tocsr()
     a = (a + a.T).astype(bool)  # symmetric even if a predicate were not
     a.sort_indices()
     return a
@@ -102,14 +108,7 @@ def adjacency_across(geoms, block, inner_pairs):
     touch = shapely.intersects(geoms[left], geoms[right])
     rows, cols = (np.asarray(p, dtype=np.int64) for p in inner_pairs)
     inside = block[rows] == block[cols]
-    rows = np.concatenate([rows[inside], left[touch]])
-    cols = np.concatenate([cols[inside], right[touch]])
-    keep = rows != cols
-    rows, cols = rows[keep], cols[keep]
-    a = sparse.coo_array((np.ones(len(rows), dtype=bool), (rows, cols)), shape=(n, n)).tocsr()
-    a = (a + a.T).astype(bool)
-    a.sort_indices()
-    return a
+    return _from_pairs(np.concatenate([rows[inside], left[touch]]), np.concatenate([cols[inside], right[touch]]), n)
 
 
 def neighbour_colours(geoms, n_colours: int = DEFAULT_N_COLOURS, distance: float = 0.0) -> np.ndarray:

@@ -162,11 +162,9 @@ def smooth_partition(
             # each station's changing pieces as one prepared MultiPolygon, tested against
             # that station's addresses only (no Point made): few addresses are in one
             by_owner = np.argsort(old[changing], kind="stable")
-            owners, first_piece = np.unique(old[changing][by_owner], return_index=True)
+            owners, group = np.unique(old[changing][by_owner], return_inverse=True)
             mine = np.full(len(geoms), None, dtype=object)
-            mine[owners] = shapely.multipolygons(pieces[changing][by_owner],
-                                                 indices=np.repeat(np.arange(len(owners)),
-                                                                   np.diff(np.r_[first_piece, len(changing)])))
+            mine[owners] = shapely.multipolygons(pieces[changing][by_owner], indices=group)
             shapely.prepare(mine)
             valid = owner_of_seed >= 0
             inside = np.zeros(len(seed_xy), dtype=bool)
