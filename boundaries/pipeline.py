@@ -28,10 +28,7 @@ from .smooth import smooth_partition
 from .streets import frontage_seeds, parse_addresses
 from .repair import repair_partition
 from .tessellate import METHODS, hull_partition, voronoi_partition
-from .write import GEOJSON_DECIMALS
-
-#: The grid outputs are rounded to (degrees): 7 decimals, about 1 cm.
-OUTPUT_GRID = 10.0 ** -GEOJSON_DECIMALS
+from .write import OUTPUT_GRID
 
 #: The reason of the rows kept out of the build to measure it (not a drop).
 HELD_OUT = "held_out"

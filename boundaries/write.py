@@ -25,6 +25,9 @@ from .geometry import polygonal_parts
 #: Decimal places of longitude/latitude in GeoJSON output (RFC 7946 advises ~7: ≈ 1 cm).
 GEOJSON_DECIMALS = 7
 
+#: The grid outputs are rounded to (degrees): 7 decimals, about 1 cm.
+OUTPUT_GRID = 10.0 ** -GEOJSON_DECIMALS
+
 
 def output_timestamp() -> str:
     """The time stamped in outputs that hold one (GeoPackage ``last_change``, style ``update_time``).
@@ -198,7 +201,7 @@ def to_wgs84(gdf):
     from an output) is not checked again.
     """
     out = gdf.to_crs("EPSG:4326")
-    grid = 10.0 ** -GEOJSON_DECIMALS
+    grid = OUTPUT_GRID
     before = out.geometry.values.to_numpy()
     geoms = shapely.set_precision(before, grid, mode="pointwise")
     moved = ~shapely.equals_exact(before, geoms, tolerance=0.0)
