@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "AddressColumns": "read",
     "BoundariesError": "errors",
-    "BuildResult": "pipeline",
+    "BuildResult": "result",
     "InputError": "errors",
     "LayerCheck": "checks",
     "Parameters": "params",

@@ -15,49 +15,10 @@ True
 
 from __future__ import annotations
 
-import contextlib
-import difflib
 import functools
-import tempfile
-from dataclasses import fields, replace
 
 from .errors import InputError
 from .params import Parameters
-
-#: The keywords of :func:`build` besides :class:`Parameters`' fields, with their defaults.
-BUILD_OPTIONS = {
-    "all_departements": False,
-    "work_dir": None,
-    "id_column": None,
-    "commune_column": None,
-    "x_column": None,
-    "y_column": None,
-    "crs": None,
-    "commune_field": None,
-    "holdout": 0.0,
-    "seed": 0,
-    "simplify": None,
-    "results": None,
-    "results_id": None,
-    "jobs": 0,
-    "scheduler": None,
-    "progress": None,
-}
-
-PARAMETER_NAMES = tuple(f.name for f in fields(Parameters))
-
-
-def _split_options(options: dict, params: Parameters | None) -> tuple[dict, Parameters]:
-    """Separate :class:`Parameters` fields from the other options; refuse unknown ones."""
-    known = set(BUILD_OPTIONS) | set(PARAMETER_NAMES)
-    for name in options:
-        if name not in known:
-            close = difflib.get_close_matches(name, sorted(known), n=1)
-            hint = f"; did you mean {close[0]}?" if close else "; see help(boundaries.build)"
-            raise InputError(f"boundaries.build got an unknown option {name!r}{hint}")
-    tolerances = {k: v for k, v in options.items() if k in PARAMETER_NAMES}
-    others = {**BUILD_OPTIONS, **{k: v for k, v in options.items() if k in BUILD_OPTIONS}}
-    return others, replace(params or Parameters(), **tolerances)
 
 
 def build(addresses, communes, method: str = "voronoi", departement=None, commune=None, *,
@@ -81,15 +42,16 @@ def build(addresses, communes, method: str = "voronoi", departement=None, commun
         per commune, the one that places more held-out addresses in their own station.
     departement : str or list of str, optional
         Keep only this département (94, 2A, 974); several are built one at a time
-        (see work_dir).
+        (see work_dir). Without departement or commune, a table that covers several
+        départements is built one département at a time too, in bounded memory.
     commune : str or list of str, optional
         Keep only this commune (INSEE code; 75056 selects Paris's arrondissements).
     all_departements : bool
         Build every département of the table, one at a time (see work_dir).
     work_dir : str, optional
-        With all_departements or several départements: folder of the per-département
-        parts, reused by a rerun when their inputs and options are unchanged (default:
-        a temporary folder, removed afterwards).
+        When départements are built one at a time: folder of the table's split and of
+        the per-département parts, reused by a rerun when their inputs and options are
+        unchanged (default: a temporary folder, removed afterwards).
     id_column : str, optional
         Station id column (default id_brut_bv_reu).
     commune_column : str, optional
@@ -151,64 +113,11 @@ def build(addresses, communes, method: str = "voronoi", departement=None, commun
     PartitionError
         A commune's stations failed the partition check (a bug; nothing is returned).
     """
-    from .pipeline import build as build_selection
-    from .read import AddressColumns
-    from .simplify import tolerance_m
+    from .pipeline import run
+    from .request import BuildRequest
 
-    opts, params = _split_options(options, params)
-    departements = [departement] if isinstance(departement, str) else list(departement or [])
-    communes_selected = [commune] if isinstance(commune, str) else list(commune or [])
-    jobs = _jobs(opts["jobs"])
-    given = columns or AddressColumns()
-    columns = AddressColumns(station=opts["id_column"] or given.station, commune=opts["commune_column"] or given.commune,
-                             x=opts["x_column"] or given.x, y=opts["y_column"] or given.y)
-    tolerance = tolerance_m(opts["simplify"])
-    national = bool(opts["all_departements"]) or len(departements) > 1
-    if national and (communes_selected or opts["holdout"]):
-        raise InputError("all_departements and several départements build whole départements: "
-                         "without commune and holdout")
-    with contextlib.ExitStack() as stack:
-        if opts["scheduler"]:  # connect before reading anything: an unreachable scheduler fails at once
-            from .parallel import connect
-
-            stack.enter_context(connect(opts["scheduler"], jobs))
-        if national:
-            from .national import build_departements
-
-            if hasattr(addresses, "schema") and hasattr(addresses, "to_pandas"):
-                addresses = addresses.to_pandas()  # a pyarrow Table: national reads DataFrames by département
-            work_dir = opts["work_dir"] or stack.enter_context(tempfile.TemporaryDirectory(prefix="boundaries-"))
-            result = build_departements(
-                addresses, communes, work_dir, departements=None if opts["all_departements"] else departements,
-                method=method, columns=columns, crs=opts["crs"], commune_field=opts["commune_field"],
-                params=params, jobs=jobs, progress=opts["progress"], scheduler=opts["scheduler"],
-            )
-        else:
-            result = build_selection(
-                addresses, communes, method=method, departement=departements or None,
-                commune=communes_selected or None, columns=columns, crs=opts["crs"],
-                commune_field=opts["commune_field"], params=params, holdout=opts["holdout"], seed=opts["seed"],
-                progress=opts["progress"], jobs=jobs, scheduler=opts["scheduler"],
-            )
-    if tolerance > 0:
-        from .simplify import simplify_stations
-
-        result.stations, result.report.simplify = simplify_stations(result.stations, tolerance,
-                                                                    params.area_tolerance_m2)
-    if opts["results"] is not None:
-        from .results import join_results
-
-        result.stations, result.report.results = join_results(result.stations, opts["results"],
-                                                              opts["results_id"])
-    return result
-
-
-def _jobs(jobs) -> int:
-    import os
-
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0:
-        raise InputError(f"option jobs must be a whole number ≥ 0 (0: all cores), got {jobs!r}")
-    return jobs or os.cpu_count() or 1
+    return run(BuildRequest.create(addresses, communes, method=method, departement=departement, commune=commune,
+                                   params=params, columns=columns, **options))
 
 
 def check(stations, communes, *, id_field: str | None = None, station_commune_field: str | None = None,

@@ -7,6 +7,8 @@ the first reason that applies.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import shapely
@@ -231,3 +233,103 @@ def flag_seed_quality(
             out = alone & far & (reason[idx] == None)  # noqa: E711
             reason[idx[out]] = "station_outlier"
     return reason
+
+
+#: The reason of the rows kept out of the build to measure it (not a drop).
+HELD_OUT = "held_out"
+
+
+@dataclass
+class Seeding:
+    """What :func:`seed_stations` decides: each row's fate and each unit's seeds.
+
+    Attributes
+    ----------
+    seeds : pandas.DataFrame
+        ``unit``, ``station_key``, ``sx``, ``sy`` (metres) and ``rows`` (address rows at the
+        point; 0 for the street-aware extra seeds, which come last).
+    held : numpy.ndarray of bool
+        The rows held out to measure the build.
+    agreement : pandas.Series
+        Each station's leave-one-out agreement (:func:`boundaries.scoring.neighbour_agreement`).
+    shared : set of str
+        Units split between several stations: only they are tessellated.
+    address_seeds : pandas.Series
+        Per unit, its seeds from addresses (the frontage seeds not counted).
+    first_key : pandas.Series
+        Per unit, its first station: the only one where the unit has one.
+    """
+
+    seeds: pd.DataFrame
+    held: np.ndarray
+    agreement: pd.Series
+    shared: set
+    address_seeds: pd.Series
+    first_key: pd.Series
+
+
+def seed_stations(scope, params, holdout: float = 0.0, seed: int = 0) -> Seeding:
+    """Set the hold-out aside, give every row of ``scope`` its reason, and place the seeds.
+
+    Adds the ``reason`` column to ``scope.rows`` (None: the row seeds its station).
+    """
+    from .scoring import holdout_split, neighbour_agreement
+
+    rows = scope.rows
+    held = holdout_split(rows["x"].to_numpy(), rows["y"].to_numpy(), holdout, seed) & rows["unit"].notna().to_numpy()
+    reason = flag_unusable(rows, pd.Series(scope.unit_geom), params.outside_tolerance_m)
+    reason[held] = HELD_OUT
+    usable = np.flatnonzero(reason == None)  # noqa: E711
+    reason[usable] = flag_seed_quality(
+        rows.iloc[usable], params.imprecise_radius_m, params.outlier_neighbours, params.outlier_spread
+    )
+    usable = np.flatnonzero(reason == None)  # noqa: E711
+    lost, seeds = resolve_contested(rows.iloc[usable], params.coordinate_grid_m, params.share_offset_m)
+    reason[usable[lost]] = "contested_coordinate"
+    rows["reason"] = reason
+    agreement = neighbour_agreement(seeds)
+    # Only communes split between stations are tessellated, and need frontage seeds: most
+    # communes have one station, and get no per-commune frame of their own.
+    stations_per_unit = seeds.groupby("unit")["station_key"].nunique()
+    shared = set(stations_per_unit.index[stations_per_unit.to_numpy() > 1])
+    extra = frontage(rows, seeds, params, shared)
+    address_seeds = seeds.groupby("unit").size()
+    first_key = seeds.groupby("unit")["station_key"].first()
+    seeds = pd.concat([seeds, extra], ignore_index=True) if len(extra) else seeds
+    return Seeding(seeds, held, agreement, shared, address_seeds, first_key)
+
+
+def frontage(rows: pd.DataFrame, seeds: pd.DataFrame, params, units: set) -> pd.DataFrame:
+    """Street-aware extra seeds of ``units`` (:mod:`boundaries.streets`), snapped to the grid, never on an address seed."""
+    from .streets import frontage_seeds, parse_addresses
+
+    if params.frontage_step_m <= 0 or rows["address"].isna().all() or not units:
+        return seeds.iloc[:0]
+    used = rows.loc[rows["reason"].isna() & rows["unit"].isin(units)]
+    seeds = seeds[seeds["unit"].isin(units)]
+    parsed = parse_addresses(used["address"])
+    extra = frontage_seeds(
+        used.assign(number=parsed["number"].to_numpy(), street=parsed["street"].to_numpy()),
+        params.frontage_step_m,
+        params.frontage_max_gap_m,
+    )
+    if extra.empty:
+        return seeds.iloc[:0]
+    grid = params.coordinate_grid_m
+    extra["gx"] = np.round(extra["sx"].to_numpy() / grid).astype(np.int64)
+    extra["gy"] = np.round(extra["sy"].to_numpy() / grid).astype(np.int64)
+    taken = pd.DataFrame({
+        "unit": seeds["unit"],
+        "gx": np.round(seeds["sx"].to_numpy() / grid).astype(np.int64),
+        "gy": np.round(seeds["sy"].to_numpy() / grid).astype(np.int64),
+        "taken": True,
+    })
+    extra = extra.drop_duplicates(["unit", "gx", "gy"]).merge(taken, on=["unit", "gx", "gy"], how="left")
+    extra = extra[extra["taken"].isna()]
+    return pd.DataFrame({
+        "unit": extra["unit"].to_numpy(),
+        "station_key": extra["station_key"].to_numpy(),
+        "sx": extra["gx"].to_numpy() * grid,
+        "sy": extra["gy"].to_numpy() * grid,
+        "rows": 0,
+    })

@@ -1,14 +1,19 @@
-"""Many départements, one at a time: bounded memory, parallel, resumable.
+"""National runs: an execution strategy for tables that cover several départements.
 
-A national run builds each département on its own — reading only its rows of the
-table (:func:`boundaries.read.read_addresses` filters while reading) — and writes
-each result as a *part* in a work folder, named by a content hash of everything
-that decides it: the département's rows, its outlines, the method, the
-parameters and the version of ``boundaries``. A rerun finds the parts whose hash
-still matches and skips them, so a crash costs one département, and a refresh of
-the table rebuilds only the départements whose rows changed. The parts are then
-merged in département order; the output is the same whatever the number of
-processes and whichever parts were reused.
+A build whose table covers several départements — ``all_departements``, several
+``departement``, or simply a national table given with no selection — runs here:
+the table is cut once by département (:func:`partition`: a CSV or an unsorted
+Parquet file in one pass into per-département Parquet files under the work folder;
+a Parquet file whose row groups each hold one département is read in place), then
+the same build (:func:`boundaries.pipeline.build`) runs on each part, ``jobs`` at a
+time, each writing its result as a *part* named by a content hash of everything
+that decides it (the rows, the outlines, the method, the parameters, the version).
+A rerun with the same work folder reuses the parts whose hash still matches, so a
+crash costs one département. The rows that no département's outlines cover are
+built as one more part, where they are reported (reason ``commune_without_outline``)
+exactly as a single build reports them. :meth:`boundaries.report.Report.merge` joins
+the reports; the stations are those of a single build, to the byte, whatever the
+table's order, the number of processes and the parts reused.
 """
 
 from __future__ import annotations
@@ -17,60 +22,527 @@ import contextlib
 import hashlib
 import json
 import shutil
+import tempfile
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import codes
-from .errors import InputError
+from .errors import InputError, option
 from .parallel import run_tasks
 from .params import Parameters
-from .read import REU_COLUMNS, AddressColumns, _read_table, input_name, read_communes
+from .read import REU_COLUMNS, AddressColumns, input_name, read_communes, read_table
 from .report import Report
-
 
 #: Changes when what a part holds changes (2: geometries on the output grid), so older parts are rebuilt.
 PART_FORMAT = 2
+#: The label of the part holding the rows no département's outline covers.
+LEFTOVER = "none"
+#: File name, in a split, of the rows whose commune code gives no département.
+NO_DEPARTEMENT_FILE = "_no_departement.parquet"
+#: Rows per batch when a Parquet table is split (one batch in memory at a time).
+SPLIT_BATCH_ROWS = 1_000_000
 
 
-def departements_of_table(addresses, columns: AddressColumns = AddressColumns()) -> dict[str, int]:
-    """Rows per département of an address table, reading its commune column only.
+def applies(request) -> bool:
+    """Whether ``request`` runs by département: asked for, or a whole table covering several."""
+    if request.national:
+        return True
+    if request.departement or not request.whole_departements:
+        return False
+    return spans_departements(request.addresses, request.columns)
 
-    Rows whose commune code gives no département are counted under ``""``.
+
+def spans_departements(addresses, columns: AddressColumns = AddressColumns()) -> bool:
+    """Whether a table's rows belong to more than one département, read as little as possible.
+
+    Parquet: from the row groups' statistics when they tell (else its commune column);
+    CSV: its commune column, stopping at the second département; a frame: its column.
+    A table without a commune column, or a point layer, is read whole by one build: False.
     """
     col = columns.commune or REU_COLUMNS["commune"]
     if isinstance(addresses, pd.DataFrame):
-        values = addresses[col]
-    else:
-        path = Path(addresses)
-        if path.suffix.lower() in (".parquet", ".pq"):
-            import pyarrow.compute as pc
+        return col in addresses.columns and _several(addresses[col].dropna().unique())
+    if not isinstance(addresses, (str, Path)) or not Path(addresses).is_file():
+        return False
+    path = Path(addresses)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return _parquet_spans(path, col)
+    if _is_csv(path):
+        from .read import commune_column_batches
+
+        seen: set = set()
+        for values in commune_column_batches(path, col):
+            seen |= set(_departements(pd.unique(values)))
+            if len(seen - {""}) > 1:
+                return True
+    return False
+
+
+def _several(commune_codes) -> bool:
+    return len(set(_departements(commune_codes)) - {""}) > 1
+
+
+def _parquet_spans(path: Path, col: str) -> bool:
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+        if col not in schema.names or b"geo" in (schema.metadata or {}):
+            return False
+        groups = _row_group_departements(path, col)
+        if groups is not None:
+            return len(set(groups)) > 1
+        return _several(pq.read_table(path, columns=[col]).column(col).unique().to_pandas().astype(str))
+    except Exception:  # an unreadable file: the single build names the problem
+        return False
+
+
+def _row_group_departements(path: Path, col: str) -> list | None:
+    """The département of each row group, from its statistics; None unless each holds exactly one.
+
+    A row group whose smallest and largest codes (text) start with the same
+    département holds only that département's rows: every code between them does too.
+    """
+    import pyarrow.parquet as pq
+
+    import pyarrow as pa
+
+    meta = pq.ParquetFile(path).metadata
+    index = meta.schema.to_arrow_schema().get_field_index(col)
+    kind = meta.schema.to_arrow_schema().field(index).type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return None
+    out = []
+    for g in range(meta.num_row_groups):
+        stats = meta.row_group(g).column(index).statistics
+        if stats is None or not stats.has_min_max or stats.null_count:
+            return None
+        low, high = _departements([str(stats.min), str(stats.max)])
+        if low != high or not low:
+            return None
+        out.append(low)
+    return out
+
+
+@dataclass
+class Partition:
+    """An address table cut by département.
+
+    Attributes
+    ----------
+    sizes : dict
+        Rows per département (``""``: rows whose commune code gives none).
+    kind : {"files", "filter", "frame"}
+        How a département's rows are had: its own Parquet file of a split
+        (``files``), a filtered read of the table (``filter``: a Parquet file whose row
+        groups each hold one département), or a slice of the frame (``frame``).
+    files : dict
+        With ``files``: département → its file.
+    table : object
+        With ``filter``, the table's path; with ``frame``, the frame.
+    row_deps : numpy.ndarray
+        With ``frame``, each row's département.
+    column : str
+        The commune column.
+    """
+
+    sizes: dict
+    kind: str
+    column: str
+    files: dict | None = None
+    table: object = None
+    row_deps: np.ndarray | None = None
+
+    def source(self, deps: list) -> tuple:
+        """What a task needs to read the rows of ``deps`` (see :func:`rows_of`): small, picklable."""
+        if self.kind == "files":
+            return ("files", [self.files[d] for d in deps if d in self.files])
+        if self.kind == "filter":
+            return ("filter", self.table, tuple(deps), self.column)
+        return ("frame", self.table.loc[np.isin(self.row_deps, deps)].reset_index(drop=True))
+
+
+def partition(addresses, folder, columns: AddressColumns = AddressColumns(), progress=None) -> Partition:
+    """Cut an address table by département, once (see :class:`Partition`).
+
+    A CSV, or a Parquet file whose row groups mix départements, is split in one
+    pass into one Parquet file per département under ``folder`` (kept, and reused
+    while the file is unchanged: :func:`split_table`); a Parquet file sorted by
+    département is read in place; a frame is sliced in memory.
+    """
+    col = columns.commune or REU_COLUMNS["commune"]
+    if isinstance(addresses, pd.DataFrame):
+        if col not in addresses.columns:
+            raise InputError(f"address table has no column {col!r} to cut by département; name it with "
+                             f"{option('commune_column')}")
+        which, distinct = pd.factorize(addresses[col].astype("string").fillna("").str.strip(), use_na_sentinel=False)
+        row_deps = _departements(distinct)[which]
+        labels, counts = np.unique(row_deps.astype(str), return_counts=True)
+        return Partition(_sizes_by_departement(labels, counts), "frame", col, table=addresses, row_deps=row_deps)
+    path = Path(addresses)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        groups = _row_group_departements(path, col)
+        if groups is not None:
             import pyarrow.parquet as pq
 
-            import pyarrow as pa
+            meta = pq.ParquetFile(path).metadata
+            sizes = _sizes_by_departement(groups, [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
+            return Partition(sizes, "filter", col, table=str(path.resolve()))
+    files, sizes = split_table(path, folder, columns, progress)
+    return Partition(sizes, "files", col, files={d: str(Path(f).resolve()) for d, f in files.items()})
 
-            # counted in Arrow, per distinct code: a national column has 16 M values, 35,000 distinct
-            column = pq.read_table(path, columns=[col]).column(col)
-            tally = pc.value_counts(pc.utf8_trim_whitespace(pc.cast(column, pa.string())))
-            values = None
-            per_code = pd.Series(tally.field("counts").to_numpy(zero_copy_only=False),
-                                 index=tally.field("values").to_numpy(zero_copy_only=False))
-        else:
-            from .read import _sniff_text
 
-            encoding, sep, _ = _sniff_text(path)
-            values = pd.read_csv(path, sep=sep, encoding=encoding, usecols=[col], dtype=str,
-                                 keep_default_na=False)[col]
-    if values is not None:
-        per_code = values.astype("string").str.strip().value_counts(dropna=False)
-    deps = _departements(per_code.index)
-    totals = pd.Series(per_code.to_numpy(dtype=np.int64), index=pd.Index(deps, dtype=object)).groupby(level=0).sum()
+def _sizes_by_departement(deps, counts) -> dict:
+    """Rows per département from counts per département (repeated labels added up), ``""`` last."""
+    totals = pd.Series(np.asarray(counts, dtype=np.int64), index=pd.Index(list(deps), dtype=object)) \
+        .groupby(level=0).sum()
     out = {d: int(n) for d, n in sorted(totals.items()) if d}
     if "" in totals.index:
-        out[""] = int(totals[""])  # rows without a usable commune code
+        out[""] = int(totals[""])
     return out
+
+
+def rows_of(source: tuple) -> pd.DataFrame:
+    """The rows a :meth:`Partition.source` names, as the table's own columns."""
+    kind = source[0]
+    if kind == "frame":
+        return source[1]
+    if kind == "filter":
+        _, path, deps, col = source
+        return read_table(Path(path), deps, col)[0]
+    frames = [read_table(Path(f))[0] for f in source[1]]
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def split_table(path, folder, columns: AddressColumns = AddressColumns(), progress=None) -> tuple[dict, dict]:
+    """Split a CSV(.gz) or Parquet address table into one Parquet file per département, in one pass.
+
+    Read from one unsorted file, each département would parse the whole file again
+    (96 passes over 16 M rows). The table is read once, a batch at a time (memory:
+    one batch), and each batch's rows are appended to their département's file (a
+    CSV's columns as text, a Parquet file's as they are), in the table's order. The
+    rows whose commune code gives no département go to :data:`NO_DEPARTEMENT_FILE`.
+    The split is kept in ``folder`` under a name made of the file's path, size and
+    modification time, and reused while the file is unchanged.
+
+    ``progress``: as for :func:`boundaries.pipeline.run`; a bar over the megabytes
+    read is shown when it takes a ``label``.
+
+    Returns
+    -------
+    (dict, dict)
+        Département (``""`` for none) → its Parquet file, and the rows per département.
+    """
+    path = Path(path)
+    col = columns.commune or REU_COLUMNS["commune"]
+    batches, schema = _table_batches(path, col)
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{col}".encode()).hexdigest()[:16]
+    done = Path(folder) / f"input-{key}"
+    if (done / "split.json").is_file():
+        saved = json.loads((done / "split.json").read_text())
+        return {d: str(done / f) for d, f in saved["files"].items()}, saved["rows"]
+    tmp = Path(folder) / f"input-{key}.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    files, rows = _write_split(tmp, batches, schema, col, progress, stat.st_size)
+    (tmp / "split.json").write_text(json.dumps({"source": str(path), "rows": rows, "files": files}))
+    for old in Path(folder).glob("input-*"):  # splits of earlier versions of the file
+        if old.name != tmp.name:
+            shutil.rmtree(old, ignore_errors=True)
+    tmp.rename(done)
+    return {d: str(done / f) for d, f in files.items()}, rows
+
+
+def _table_batches(path: Path, col: str):
+    """A function yielding ``(batch, bytes read so far)`` over the table, and the batches' schema.
+
+    A CSV is read by Arrow's reader, falling back to the checked pandas reader on
+    anything odd (which names the problem); a Parquet file by row batches.
+    """
+    import pyarrow as pa
+
+    from .read import NotPlainCSV, arrow_csv_batches, check_file, csv_chunks, csv_header
+
+    check_file(path, "address", "ADDRESSES")
+    if path.suffix.lower() in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        try:
+            schema = pq.read_schema(path)
+        except Exception as exc:
+            raise InputError(f"cannot read Parquet address file {path}: {str(exc).splitlines()[0]}") from None
+        if col not in schema.names:
+            raise InputError(f"address file {path} has no column {col!r} to cut by département; name it with "
+                             f"{option('commune_column')}")
+        # the schema kept whole, its pandas metadata too: a part reads back as the table's own rows
+
+        def parquet():
+            size, done = path.stat().st_size, 0
+            file = pq.ParquetFile(path)
+            for batch in file.iter_batches(batch_size=SPLIT_BATCH_ROWS):
+                done += batch.num_rows
+                yield pa.Table.from_batches([batch], schema=schema), size * done // max(file.metadata.num_rows, 1)
+        return parquet, schema
+    header = csv_header(path)
+    if col not in header:
+        raise InputError(f"address file {path} has no column {col!r} to cut by département; name it with "
+                         f"{option('commune_column')}")
+    schema = pa.schema([(c, pa.string()) for c in header])
+
+    def csv():
+        read = [0]
+        try:
+            for batch in arrow_csv_batches(path, header, lambda n: read.__setitem__(0, n)):
+                yield pa.Table.from_batches([batch], schema=schema), read[0]
+        except NotPlainCSV:
+            yield None, 0  # start again, with the checked reader
+            for chunk in csv_chunks(path):
+                yield pa.Table.from_pandas(chunk, schema=schema, preserve_index=False), 0
+    return csv, schema
+
+
+def _write_split(folder: Path, batches, schema, col: str, progress, size: int) -> tuple[dict, dict]:
+    """Route every batch's rows to their département's file; returns (files, rows per département)."""
+    import pyarrow.parquet as pq
+
+    writers: dict = {}
+    rows: dict = {}
+    megabytes = -(-size // MEGABYTE)
+    with contextlib.ExitStack() as stack:
+        bar = _labelled_bar(progress, megabytes, "reading the table (MB)")
+        bar = stack.enter_context(bar) if bar is not None else None
+        stack.callback(lambda: [w.close() for w in writers.values()])
+        shown = 0
+        for table, read in batches():
+            if table is None:  # the fast reader gave up: the checked one starts from the top
+                for w in writers.values():
+                    w.close()
+                writers.clear()
+                rows.clear()
+                continue
+            for dep, part in _by_departement(table, col):
+                rows[dep] = rows.get(dep, 0) + part.num_rows
+                if dep not in writers:
+                    writers[dep] = pq.ParquetWriter(folder / (f"{dep}.parquet" if dep else NO_DEPARTEMENT_FILE),
+                                                    schema)
+                writers[dep].write_table(part)
+            if bar is not None:
+                now = min(megabytes, -(-read // MEGABYTE))
+                bar.update(now - shown)
+                shown = now
+        if bar is not None:
+            bar.update(megabytes - shown)
+    files = {d: (f"{d}.parquet" if d else NO_DEPARTEMENT_FILE) for d in sorted(writers)}
+    return files, {d: rows[d] for d in sorted(rows, key=lambda d: (d == "", d))}
+
+
+def _by_departement(table, col: str):
+    """``(département, its rows of table)`` for each département present, in the table's order."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = table.column(col)
+    if pa.types.is_floating(column.type):  # a numeric column: 4112.0 is 04112
+        column = pc.cast(column, pa.int64())
+    commune = pc.cast(column, pa.string()).to_pandas()
+    # each distinct code once (a batch has ~1,000 times fewer codes than rows)
+    which, distinct = pd.factorize(commune.fillna("").str.strip(), use_na_sentinel=False)
+    dep = _departements(distinct)[which]
+    for d, idx in pd.Series(dep).groupby(dep, sort=True).indices.items():
+        yield d, table.take(pa.array(idx))
+
+
+def _is_csv(path) -> bool:
+    name = "".join(Path(path).suffixes[-2:]).lower()
+    return name.endswith((".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz"))
+
+
+@dataclass
+class Plan:
+    """Which parts a national run builds.
+
+    Attributes
+    ----------
+    departements : list of str
+        The départements asked for (all those of the table by default).
+    todo : list of str
+        Those with outlines, largest first.
+    without_outline : list of str
+        Those without any outline: their rows are only reported.
+    leftover : list of str
+        The départements (``""``: none) of the rows built in the :data:`LEFTOVER` part.
+    out_of_scope : int
+        Rows of the table not asked for.
+    """
+
+    departements: list
+    todo: list
+    without_outline: list
+    leftover: list
+    out_of_scope: int
+
+
+def plan(request, sizes: dict, outline_deps: np.ndarray) -> Plan:
+    """The parts of ``request`` for a table of ``sizes`` rows per département."""
+    known = [d for d in sizes if d]
+    whole = request.all_departements or not request.departement  # the whole table, not a selection
+    if not whole:
+        missing = [d for d in request.departement if d not in sizes]
+        if missing:
+            raise InputError(f"no address in département {', '.join(missing)} (the table has: "
+                             f"{', '.join(known[:20])})")
+    deps = known if whole else list(request.departement)
+    if not deps:
+        raise InputError(f"no address with a département code in the table; check the commune column "
+                         f"({option('commune_column')})")
+    with_outline = set(outline_deps.tolist())
+    without = [d for d in deps if d not in with_outline]
+    todo = sorted((d for d in deps if d in with_outline), key=lambda d: (-sizes[d], d))  # largest first
+    # rows without a département are the whole table's, not a selection's
+    leftover = [d for d in without if sizes.get(d)] + ([""] if whole and sizes.get("") else [])
+    out_of_scope = sum(sizes.values()) - sum(sizes.get(d, 0) for d in set(deps) | set(leftover))
+    return Plan(deps, todo, without, leftover, out_of_scope)
+
+
+def build(request):
+    """Build ``request`` by département (see the module docstring): a :class:`~boundaries.result.BuildResult`.
+
+    The stations and the outlines come back on the output grid already (as
+    :func:`boundaries.write.to_wgs84` leaves them): what is written, to the byte. The
+    report's ``departements`` lists each part, its hash and whether it was reused.
+    """
+    started = time.perf_counter()
+    layer = read_communes(request.communes, request.commune_field)
+    outline_deps = np.asarray(codes.departement_of(layer.outlines["code"].to_numpy(dtype=object)), dtype=object)
+    with _work_folder(request.work_dir) as work_dir:
+        table = partition(request.addresses, work_dir, request.columns, request.progress)
+        parts_plan = plan(request, table.sizes, outline_deps)
+        parts = build_parts(parts_plan, table, layer.outlines, outline_deps, work_dir, request)
+        result = merge(parts, parts_plan, layer, request)
+    result.report.seconds = time.perf_counter() - started
+    return result
+
+
+@contextlib.contextmanager
+def _work_folder(work_dir):
+    """The work folder (created), or a temporary one removed afterwards."""
+    if work_dir is not None:
+        Path(work_dir).mkdir(parents=True, exist_ok=True)
+        yield Path(work_dir).resolve()  # absolute: a Dask worker may not run in this folder
+        return
+    with tempfile.TemporaryDirectory(prefix="boundaries-") as tmp:
+        yield Path(tmp)
+
+
+def build_parts(parts_plan: Plan, table: Partition, outlines, outline_deps, work_dir: Path, request) -> dict:
+    """Build every part (:func:`build_part`), ``request.jobs`` at a time: label → the part's files."""
+    tasks, weights = [], []
+    for dep in parts_plan.todo:
+        # each task gets its own département's outlines: less to send to each worker
+        tasks.append((table.source([dep]), outlines[outline_deps == dep], dep, str(work_dir), request.for_part(dep)))
+        weights.append(int((outline_deps == dep).sum()))
+    if parts_plan.leftover:
+        mine = np.isin(outline_deps, parts_plan.leftover)
+        tasks.append((table.source(parts_plan.leftover), outlines[mine] if mine.any() else outlines, LEFTOVER,
+                      str(work_dir), request.for_part(None, outlines_required=False)))
+        weights.append(int(mine.sum()))
+    # the bar counts communes (each département's, when it is done), for an ETA that
+    # weighs a Paris against a Lozère
+    return {info["departement"]: info for info in run_tasks(build_part, tasks, request.jobs, request.progress,
+                                                             scheduler=request.scheduler, weights=weights)}
+
+
+def build_part(source: tuple, outlines, label: str, work_dir: str, request) -> dict:
+    """Build one part into the work folder (or find it done). Runs in a worker process or a Dask worker."""
+    from .pipeline import build as build_one
+
+    t0 = time.perf_counter()
+    rows = rows_of(source)
+    key = part_key(rows, outlines, label, request.method, request.params, request.columns, request.crs)
+    paths = {kind: str(Path(work_dir) / f"{label}-{key}{suffix}") for kind, suffix in PART_FILES.items()}
+    info = {"departement": label, "key": key, "rows": len(rows), **paths}
+    if all(Path(p).is_file() for p in paths.values()):
+        return {**info, "cached": True, "seconds": 0.0}
+    result = build_one(replace(request, addresses=rows, communes=outlines.reset_index(drop=True)))
+    _save_part(result, paths)
+    for old in Path(work_dir).glob(f"{label}-*"):  # parts of earlier inputs of this département
+        if not old.name.startswith(f"{label}-{key}"):
+            old.unlink(missing_ok=True)
+    return {**info, "cached": False, "seconds": round(time.perf_counter() - t0, 3)}
+
+
+#: The files of a part, by what they hold (the stations last: a part counts only when all exist).
+PART_FILES = {"report": ".report.json", "communes": ".communes.parquet", "neighbours": ".neighbours.npy",
+              "stations": ".parquet"}
+
+
+def _save_part(result, paths: dict) -> None:
+    """Write a part's files, each atomically.
+
+    On the output grid already, rounded and checked here, in parallel: the final
+    write finds the merged layers on its grid and has nothing left to check.
+    """
+    from scipy import sparse
+
+    from .write import atomic_path, to_wgs84
+
+    with atomic_path(paths["report"]) as tmp:
+        Path(tmp).write_text(result.report.to_json())
+    with atomic_path(paths["communes"]) as tmp:
+        to_wgs84(result.communes).to_parquet(tmp, index=False)
+    # the stations that touch, as pairs of rows of the part: the merge finds only those across borders
+    pairs = sparse.triu(result.neighbours, k=1).tocoo()
+    with atomic_path(paths["neighbours"]) as tmp, open(tmp, "wb") as f:
+        np.save(f, np.stack([pairs.row, pairs.col]).astype(np.int32))
+    with atomic_path(paths["stations"]) as tmp:
+        to_wgs84(result.stations).to_parquet(tmp, index=False)
+
+
+def merge(parts: dict, parts_plan: Plan, layer, request):
+    """One result from the parts: stations in département order, colours chosen again across borders."""
+    from .colouring import adjacency_across, greedy_colours
+    from .result import BuildResult
+
+    order = sorted(parts, key=lambda d: (d == LEFTOVER, d))
+    stations, lengths = _read_parts([parts[d]["stations"] for d in order])
+    # colours were chosen per département: choose them again across their borders, from
+    # each part's pairs of touching stations and the pairs found across borders
+    block = np.repeat(np.arange(len(order)), lengths)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    inner = np.concatenate([np.load(parts[d]["neighbours"]).astype(np.int64).reshape(2, -1) + start
+                            for d, start in zip(order, starts)], axis=1)
+    neighbours = adjacency_across(stations.geometry.values.to_numpy(), block, (inner[0], inner[1]))
+    stations["colour"] = greedy_colours(neighbours)
+    reports = [json.loads(Path(parts[d]["report"]).read_text()) for d in order]
+    report = Report.merge(reports + [Report(rows_read=parts_plan.out_of_scope,
+                                            rows_out_of_scope=parts_plan.out_of_scope)],
+                          request.params.to_dict(), request.method)
+    crs = next((r["inputs"].get("crs") for r in reports if r.get("inputs")), None)
+    _national_details(report, parts, parts_plan, layer, request, crs)
+    communes, _ = _read_parts([parts[d]["communes"] for d in order])
+    communes = communes.sort_values("code", kind="stable").reset_index(drop=True)
+    return BuildResult(stations=stations, report=report, communes=communes, neighbours=neighbours)
+
+
+def _national_details(report: Report, parts: dict, parts_plan: Plan, layer, request, crs) -> None:
+    """What only the whole run knows: its inputs, the outline repairs (read once), its parts."""
+    report.outlines_repaired = layer.repaired
+    report.codes_repaired["outlines"] = layer.codes_repaired
+    if layer.repaired:
+        report.warnings.append(f"{layer.where}: {layer.repaired:,} invalid outline geometries (self-intersections) "
+                               "repaired with make_valid")
+    report.inputs = {"addresses": input_name(request.addresses), "communes": input_name(request.communes),
+                     "crs": crs or request.crs,
+                     "departement": parts_plan.departements,
+                     "work_dir": str(request.work_dir) if request.work_dir is not None else None}
+    report.departements = {d: {k: v for k, v in parts[d].items() if k in ("key", "cached", "rows", "seconds")}
+                           for d in sorted(parts) if d != LEFTOVER}
+    report.departements_without_outline = parts_plan.without_outline
 
 
 def _departements(commune_codes) -> np.ndarray:
@@ -81,83 +553,6 @@ def _departements(commune_codes) -> np.ndarray:
         return np.array([], dtype=object)
     return np.array([d if d and codes.is_departement_code(d) else "" for d in codes.departement_of(known)],
                     dtype=object)
-
-
-def split_csv(path, folder, columns: AddressColumns = AddressColumns(), progress=None) -> tuple[dict, dict]:
-    """Split a CSV(.gz) address table into one Parquet file per département, in one pass.
-
-    A national run builds each département from its own rows; read from one CSV, each
-    département would parse the whole file again (96 passes over 16 M rows). The
-    table is read once, in chunks (memory: one chunk), and each chunk's rows are
-    appended to their département's file, every column kept as text. The split is
-    kept in ``folder`` under a name made of the file's path, size and modification
-    time, and reused while the file is unchanged.
-
-    ``progress``: as for :func:`build_departements`; a bar over the megabytes read
-    is shown when it takes a ``label``.
-
-    Returns
-    -------
-    (dict, dict)
-        Département → its Parquet file, and the rows per département (``""``: rows
-        without a usable commune code, not written), as :func:`departements_of_table`.
-        ``({}, {})`` when the table has no commune column to split by.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from .read import _csv_header
-
-    path = Path(path)
-    col = columns.commune or REU_COLUMNS["commune"]
-    header = _csv_header(path)
-    if col not in header:
-        return {}, {}
-    stat = path.stat()
-    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{col}".encode()).hexdigest()[:16]
-    done = Path(folder) / f"input-{key}"
-    if (done / "split.json").is_file():
-        saved = json.loads((done / "split.json").read_text())
-        return {d: str(done / f) for d, f in saved["files"].items()}, saved["rows"]
-    tmp = Path(folder) / f"input-{key}.partial"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    schema = pa.schema([(c, pa.string()) for c in header])
-    writers, rows = {}, {}
-
-    def route(table: pa.Table, commune: pd.Series) -> None:
-        # each distinct code once (a chunk has ~1,000 times fewer codes than rows)
-        which, distinct = pd.factorize(commune.fillna("").str.strip(), use_na_sentinel=False)
-        dep = _departements(distinct)[which]
-        for d, idx in pd.Series(dep).groupby(dep, sort=True).indices.items():
-            rows[d] = rows.get(d, 0) + len(idx)
-            if not d:
-                continue
-            if d not in writers:
-                writers[d] = pq.ParquetWriter(tmp / f"{d}.parquet", schema)
-            writers[d].write_table(table.take(pa.array(idx)))
-
-    megabytes = -(-stat.st_size // MEGABYTE)
-    with contextlib.ExitStack() as stack:
-        bar = _labelled_bar(progress, megabytes, "reading the table (MB)")
-        bar = stack.enter_context(bar) if bar is not None else None
-        shown = [0]
-
-        def read_bytes(n: int) -> None:
-            if bar is not None:
-                now = min(megabytes, -(-n // MEGABYTE))
-                bar.update(now - shown[0])
-                shown[0] = now
-
-        _split_batches(path, header, schema, col, route, writers, rows, read_bytes)
-        read_bytes(stat.st_size)
-    (tmp / "split.json").write_text(json.dumps({"source": str(path), "rows": rows,
-                                                "files": {d: f"{d}.parquet" for d in sorted(writers)}}))
-    for old in Path(folder).glob("input-*"):  # splits of earlier versions of the file
-        if old.name != tmp.name:
-            shutil.rmtree(old, ignore_errors=True)
-    tmp.rename(done)
-    return {d: str(done / f"{d}.parquet") for d in sorted(writers)}, rows
 
 
 #: Bytes in the megabyte of the split's progress bar.
@@ -177,49 +572,6 @@ def _labelled_bar(progress, total: int, label: str):
     if any(p.name == "label" or p.kind is p.VAR_KEYWORD for p in parameters):
         return progress(total, label=label)
     return None
-
-
-def _split_batches(path, header, schema, col, route, writers, rows, read_bytes) -> None:
-    """Route every chunk of the CSV to its départements' files (Arrow's reader, else the checked one)."""
-    import pyarrow as pa
-
-    from .read import NotPlainCSV, arrow_csv_batches, csv_chunks
-
-    try:
-        try:
-            # Arrow's reader (threaded, ~20× faster than pandas'); anything it finds odd
-            # sends the file to the checked pandas reader below, which names the problem
-            for batch in arrow_csv_batches(path, header, read_bytes):
-                table = pa.Table.from_batches([batch], schema=schema)
-                route(table, table.column(col).to_pandas())
-        except NotPlainCSV:
-            for w in writers.values():
-                w.close()
-            writers.clear()
-            rows.clear()
-            for chunk in csv_chunks(path):
-                route(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False), chunk[col])
-    finally:
-        for w in writers.values():
-            w.close()
-
-
-def _is_csv(addresses) -> bool:
-    if isinstance(addresses, pd.DataFrame):
-        return False
-    name = "".join(Path(addresses).suffixes[-2:]).lower()
-    return name.endswith((".csv", ".csv.gz", ".txt", ".txt.gz", ".tsv", ".tsv.gz"))
-
-
-def _rows_of(addresses, dep: str, col: str, whole: bool = False) -> pd.DataFrame:
-    """The département's rows of the table; ``whole``: the file holds only them (a split)."""
-    if isinstance(addresses, pd.DataFrame):
-        code, _ = codes.repair_lost_zero(addresses[col].astype("string").fillna("").str.strip())
-        keep = code.str.startswith(dep)
-        return addresses.loc[keep.to_numpy()].reset_index(drop=True)
-    df, _ = _read_table(Path(addresses), None if whole else (dep,), col)
-    df.attrs.pop("rows_skipped", None)  # the other départements' rows are counted once, by the caller
-    return df
 
 
 def part_key(rows: pd.DataFrame, outlines, dep: str, method: str, params: Parameters,
@@ -263,179 +615,6 @@ def _table_digest(rows: pd.DataFrame) -> bytes:
     return h.digest()
 
 
-def _build_departement(addresses, outlines, dep: str, work_dir: str, method: str, params: Parameters,
-                       columns: AddressColumns, crs: str | None, split: bool = False) -> dict:
-    """Build one département into its part (or find it done). Runs in a worker process or a Dask worker.
-
-    ``split``: ``addresses`` is the département's own file, made by :func:`split_csv`.
-    """
-    from scipy import sparse
-
-    from .pipeline import build
-    from .write import atomic_path, to_wgs84
-
-    t0 = time.perf_counter()
-    col = columns.commune or REU_COLUMNS["commune"]
-    rows = _rows_of(addresses, dep, col, whole=split)
-    mine = outlines[np.asarray(codes.departement_of(outlines["code"].to_numpy(dtype=object))) == dep]
-    key = part_key(rows, mine, dep, method, params, columns, crs)
-    stations_path = Path(work_dir) / f"{dep}-{key}.parquet"
-    report_path = Path(work_dir) / f"{dep}-{key}.report.json"
-    communes_path = Path(work_dir) / f"{dep}-{key}.communes.parquet"
-    neighbours_path = Path(work_dir) / f"{dep}-{key}.neighbours.npy"
-    paths = {"stations": str(stations_path), "report": str(report_path), "communes": str(communes_path),
-             "neighbours": str(neighbours_path)}
-    if all(Path(p).is_file() for p in paths.values()):
-        return {"departement": dep, "key": key, "cached": True, "rows": len(rows), **paths, "seconds": 0.0}
-    result = build(rows, mine.reset_index(drop=True), method=method, columns=columns, crs=crs, params=params,
-                   departement=dep, jobs=1)
-    with atomic_path(report_path) as tmp:
-        Path(tmp).write_text(result.report.to_json())
-    # On the output grid already, rounded and checked here, in parallel: the final
-    # write finds the merged layers on its grid and has nothing left to check.
-    with atomic_path(communes_path) as tmp:
-        to_wgs84(result.communes).to_parquet(tmp, index=False)
-    # the stations that touch, as pairs of rows of the part: the merge finds only those across borders
-    pairs = sparse.triu(result.neighbours, k=1).tocoo()
-    with atomic_path(neighbours_path) as tmp, open(tmp, "wb") as f:
-        np.save(f, np.stack([pairs.row, pairs.col]).astype(np.int32))
-    with atomic_path(stations_path) as tmp:  # the stations last: a part counts only when all exist
-        to_wgs84(result.stations).to_parquet(tmp, index=False)
-    for old in Path(work_dir).glob(f"{dep}-*"):  # parts of earlier inputs of this département
-        if not old.name.startswith(f"{dep}-{key}"):
-            old.unlink(missing_ok=True)
-    return {"departement": dep, "key": key, "cached": False, "rows": len(rows), **paths,
-            "seconds": round(time.perf_counter() - t0, 3)}
-
-
-def build_departements(
-    addresses,
-    communes,
-    work_dir,
-    *,
-    departements=None,
-    method: str = "voronoi",
-    columns: AddressColumns = AddressColumns(),
-    crs: str | None = None,
-    commune_field: str | None = None,
-    params: Parameters = Parameters(),
-    jobs: int = 1,
-    progress=None,
-    scheduler: str | None = None,
-):
-    """Build several départements (default: every one of the table) one at a time, resumably.
-
-    Parameters
-    ----------
-    addresses, communes, method, columns, crs, commune_field, params
-        As for :func:`boundaries.build`; ``addresses`` is best a Parquet or CSV file
-        (each département's rows are read on their own; a CSV is first split into one
-        Parquet file per département by :func:`split_csv`, kept in ``work_dir``).
-    work_dir : str or pathlib.Path
-        Folder of the per-département parts (created); keep it between runs to resume.
-    departements : list of str, optional
-        The départements to build; default all those of the table.
-    jobs : int
-        Départements built at once, each in its own process (largest first).
-    progress : callable, optional
-        ``progress(total)``: a progress bar over the communes (outlines) of the
-        départements, advanced by each département's communes when it is done. If
-        it also takes a ``label`` keyword, a CSV table's split shows a bar of its own
-        (``label="reading the table (MB)"``, total in megabytes).
-    scheduler : str, optional
-        Build the départements on a Dask cluster instead (each département one
-        task, its communes built in turn): the scheduler's address
-        (``tcp://host:8786``), or ``"local"`` for a local cluster of ``jobs``
-        workers (needs ``boundaries[cluster]``). The workers read ``addresses`` and
-        write into ``work_dir`` by the same paths as here (made absolute): on a
-        cluster of several machines both must be on a filesystem they all see.
-
-    Returns
-    -------
-    BuildResult
-        All stations (sorted by commune, then number) and one merged report, whose
-        ``departements`` lists each part, its hash and whether it was reused. The
-        stations and the outlines are on the output grid already (as
-        :func:`boundaries.write.to_wgs84` leaves them): what is written, to the byte.
-    """
-    import geopandas as gpd
-
-    from .colouring import adjacency_across, greedy_colours
-    from .pipeline import BuildResult
-
-    started = time.perf_counter()
-    work_dir = Path(work_dir)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    outlines, n_repaired = read_communes(communes, commune_field)
-    split = {}
-    if _is_csv(addresses):
-        split, sizes = split_csv(addresses, work_dir, columns, progress)
-    if not split:
-        sizes = departements_of_table(addresses, columns)
-    if departements:
-        unknown = [d for d in departements if not codes.is_departement_code(d)]
-        if unknown:
-            raise InputError(f"--departement {unknown[0]!r} is not a département code (2 digits, 2A/2B, or 971…978)")
-        missing = [d for d in departements if d not in sizes]
-        if missing:
-            raise InputError(f"no address in département {', '.join(missing)} (the table has: "
-                             f"{', '.join(list(sizes)[:20])})")
-        deps = list(dict.fromkeys(departements))
-    else:
-        deps = [d for d in sizes if d]
-    if not deps:
-        raise InputError("no address with a département code in the table; check the commune column")
-    outline_dep = np.asarray(codes.departement_of(outlines["code"].to_numpy(dtype=object)))
-    no_outline = [d for d in deps if d not in set(outline_dep)]
-    todo = sorted((d for d in deps if d not in no_outline), key=lambda d: (-sizes[d], d))  # largest first
-    # absolute paths: a Dask worker may not run in this folder
-    source = addresses if isinstance(addresses, pd.DataFrame) else str(Path(addresses).resolve())
-    # each task gets its own département's outlines (less to send to each worker), and its
-    # own rows' file when the table was split
-    tasks = [(str(Path(split[d]).resolve()) if d in split else source, outlines[outline_dep == d], d,
-              str(work_dir.resolve()), method, params, columns, crs, d in split)
-             for d in todo]
-    # the bar counts communes (each département's, when it is done), for an ETA that
-    # weighs a Paris against a Lozère
-    communes_of = [int((outline_dep == d).sum()) for d in todo]
-    parts = {info["departement"]: info
-             for info in run_tasks(_build_departement, tasks, jobs, progress, scheduler=scheduler,
-                                   weights=communes_of)}
-
-    stations, lengths = _read_parts([parts[d]["stations"] for d in sorted(parts)])
-    # colours were chosen per département: choose them again across their borders, from
-    # each part's pairs of touching stations and the pairs found across borders
-    block = np.repeat(np.arange(len(parts)), lengths)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    inner = np.concatenate([np.load(parts[d]["neighbours"]).astype(np.int64) + start
-                            for d, start in zip(sorted(parts), starts)], axis=1)
-    neighbours = adjacency_across(stations.geometry.values.to_numpy(), block, (inner[0], inner[1]))
-    stations["colour"] = greedy_colours(neighbours)
-    reports = [json.loads(Path(parts[d]["report"]).read_text()) for d in sorted(parts)]
-    report = merge_reports(reports, params, method)
-    report.outlines_repaired = n_repaired
-    report.codes_repaired["outlines"] = int(outlines.attrs.get("codes_repaired", 0))
-    if n_repaired:
-        report.warnings.append(f"{outlines.attrs.get('where', 'outline layer')}: {n_repaired:,} invalid outline "
-                               "geometries (self-intersections) repaired with make_valid")
-    report.inputs = {"addresses": input_name(addresses), "communes": input_name(communes),
-                     "departement": deps, "work_dir": str(work_dir)}
-    report.departements = {d: {k: v for k, v in parts[d].items()
-                               if k not in ("stations", "report", "communes", "neighbours", "departement")}
-                           for d in sorted(parts)}
-    report.departements_without_outline = no_outline
-    # rows never read by a département's build: other départements, no outline, no commune code
-    unbuilt = sum(sizes[d] for d in no_outline) + sizes.get("", 0)
-    other = sum(sizes.values()) - sum(sizes[d] for d in deps) - sizes.get("", 0)
-    report.rows_read += other + unbuilt
-    report.rows_out_of_scope += other
-    report.rows_dropped["commune_without_outline"] = report.rows_dropped.get("commune_without_outline", 0) + unbuilt
-    report.seconds = time.perf_counter() - started
-    outlines_used, _ = _read_parts([parts[d]["communes"] for d in sorted(parts)])
-    outlines_used = outlines_used.sort_values("code", kind="stable").reset_index(drop=True)
-    return BuildResult(stations=stations, report=report, communes=outlines_used, neighbours=neighbours)
-
-
 def _read_parts(paths: list[str]):
     """The parts' GeoParquet files (WGS84, written by :func:`_build_departement`) as one frame,
     and the number of rows of each file.
@@ -449,26 +628,9 @@ def _read_parts(paths: list[str]):
     import shapely
 
     tables = [pq.read_table(p) for p in paths]
-    df = pa.concat_tables(tables).to_pandas()
+    # a part without stations (the rows no outline covers) has no types to agree with
+    full = [t for t in tables if t.num_rows] or tables[:1]
+    df = pa.concat_tables(full).to_pandas()
     geometry = shapely.from_wkb(df["geometry"].to_numpy())
     return (gpd.GeoDataFrame(df.drop(columns="geometry"), geometry=geometry, crs="EPSG:4326")[list(df.columns)],
             [t.num_rows for t in tables])
-
-
-def merge_reports(reports: list[dict], params: Parameters, method: str) -> Report:
-    """One report from the per-département ones: counts added, lists and per-commune details joined."""
-    out = Report(parameters=params.to_dict(), method=method)
-    out.rows_dropped = {}
-    for r in reports:
-        for k in ("rows_read", "rows_out_of_scope", "rows_used", "rows_held_out", "stations_in", "stations_out",
-                  "communes_built"):
-            setattr(out, k, getattr(out, k) + int(r.get(k) or 0))
-        for k, v in (r.get("rows_dropped") or {}).items():
-            out.rows_dropped[k] = out.rows_dropped.get(k, 0) + int(v)
-        out.duplicate_rows += int(r.get("duplicate_rows") or 0)
-        out.codes_repaired["rows"] += int((r.get("codes_repaired") or {}).get("rows") or 0)
-        out.warnings += [w for w in r.get("warnings") or [] if w not in out.warnings]
-        out.stations_without_polygon += r.get("stations_without_polygon") or []
-        out.communes_without_outline += r.get("communes_without_outline") or []
-        out.communes.update(r.get("communes") or {})
-    return out

@@ -77,11 +77,11 @@ def load_stations(source):
 
     import geopandas as gpd
 
-    from .read import _check_file, read_stations, read_vector
+    from .read import check_file, read_stations, read_vector
 
     gdf = source
     if not isinstance(source, gpd.GeoDataFrame):
-        _check_file(Path(source), "station", "STATIONS")
+        check_file(Path(source), "station", "STATIONS")
         try:
             gdf = read_vector(source, "stations")
         except Exception:  # read_stations phrases the error
@@ -139,14 +139,17 @@ def _read_points(addresses, selected: set[str] | None, crs: str) -> np.ndarray:
                 break
         pts = pts.to_crs(crs)
         return np.column_stack([pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()])
-    if isinstance(addresses, tuple):
-        df, src_crs = addresses
+    from .read import AddressTable
+
+    if isinstance(addresses, AddressTable):
+        df, src_crs = addresses.rows, addresses.crs
     elif isinstance(addresses, pd.DataFrame):
         df, src_crs = addresses, "EPSG:4326"
     else:
         from .read import read_addresses
 
-        df, src_crs = read_addresses(addresses)
+        table = read_addresses(addresses)
+        df, src_crs = table.rows, table.crs
     if selected is not None and "commune" in df.columns:
         commune = df["commune"].astype("string")
         city = commune.map(ARRONDISSEMENT_CITY)
@@ -173,7 +176,7 @@ def prepare_map(stations, commune: str | None = None, addresses=None, outline=No
         None draws every station of the layer.
     addresses : str, path, GeoDataFrame, (DataFrame, crs) or DataFrame, optional
         Address points to draw: a file :func:`boundaries.read.read_addresses` reads,
-        a point layer, the pair it returns, or a frame with ``x``/``y`` in EPSG:4326.
+        a point layer, the table it returns, or a frame with ``x``/``y`` in EPSG:4326.
     outline : str, path or GeoDataFrame, optional
         Commune outlines (:func:`boundaries.read.read_communes`). Without it, or when
         the commune is not in it, the union of its stations stands in.
@@ -217,7 +220,7 @@ def prepare_map(stations, commune: str | None = None, addresses=None, outline=No
     if outline is not None:
         from .read import read_communes
 
-        out, _ = read_communes(outline)
+        out = read_communes(outline).outlines
         out = out[_outline_rows(out["code"], commune, present_codes)]
         if commune is not None:
             names = out.loc[out["code"] == commune, "nom"].dropna()

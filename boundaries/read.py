@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .codes import repair_lost_zero
-from .errors import InputError
+from .errors import InputError, option
 
 #: Column names of the INSEE REU address table.
 REU_COLUMNS = {
@@ -76,17 +76,18 @@ def check_local_path(source, what: str, option: str) -> None:
         )
 
 
-def _check_file(path: Path, what: str, option: str) -> None:
-    check_local_path(path, what, option)
+def check_file(path: Path, what: str, flag: str) -> None:
+    """Refuse a missing, folder or unreadable input file, in one line naming ``flag``."""
+    check_local_path(path, what, flag)
     if not path.exists():
-        raise InputError(f"{what} file not found: {path} (check the path given as {option})")
+        raise InputError(f"{what} file not found: {path} (check the path given as {flag})")
     if path.is_dir():
-        raise InputError(f"{what} path is a folder, not a file: {path} ({option} takes a file)")
+        raise InputError(f"{what} path is a folder, not a file: {path} ({flag} takes a file)")
     if not os.access(path, os.R_OK):
         raise InputError(f"{what} file is not readable: {path} (check its permissions)")
 
 
-def _sniff_text(path: Path) -> tuple[str, str, str]:
+def sniff_text(path: Path) -> tuple[str, str, str]:
     """Return (encoding, separator, header line) of a CSV, gzipped or not."""
     import gzip
 
@@ -125,71 +126,81 @@ CSV_CHUNK_ROWS = 500_000
 ARROW_CSV_BLOCK_BYTES = 1 << 24
 
 
-def _read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref") -> tuple[pd.DataFrame, str | None]:
-    """Read a CSV(.gz)/Parquet table, or a point layer, as strings. Returns (frame, crs).
+def read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref") -> tuple[pd.DataFrame, str | None, int]:
+    """Read a CSV(.gz)/Parquet table, or a point layer, as strings. Returns (frame, crs, rows skipped).
 
     With ``prefixes``, only rows whose ``commune_col`` starts with one of them are
     kept, filtered while reading (a table without that column is read whole).
     """
-    suffixes = "".join(path.suffixes[-2:]).lower()
     if path.suffix.lower() in (".parquet", ".pq", ".geoparquet"):
-        try:
-            import pyarrow.parquet as pq
-
-            skipped = 0
-            schema = pq.read_schema(path)
-            if prefixes and commune_col in schema.names and b"geo" not in (schema.metadata or {}):
-                import pyarrow.compute as pc
-                import pyarrow.dataset as ds
-
-                import pyarrow as pa
-
-                cond = None
-                for p in prefixes:
-                    if p and (pa.types.is_string(schema.field(commune_col).type)
-                              or pa.types.is_large_string(schema.field(commune_col).type)):
-                        # "29" ≤ code < "2:" is exactly "starts with 29", and a range is checked
-                        # against each row group's min/max: the others are never read
-                        field = ds.field(commune_col)
-                        c = (field >= p) & (field < p[:-1] + chr(ord(p[-1]) + 1))
-                    else:
-                        # a numeric column lost the leading zeros: 4112 is 04112
-                        text = ds.field(commune_col).cast(pa.string())
-                        c = pc.starts_with(pc.utf8_lpad(text, width=5, padding="0"), pattern=p)
-                    cond = c if cond is None else (cond | c)
-                table = ds.dataset(path, format="parquet").to_table(filter=cond)
-                skipped = pq.ParquetFile(path).metadata.num_rows - table.num_rows
-            else:
-                table = pq.read_table(path)
-        except Exception as exc:  # pyarrow raises many kinds
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            with open(path, "rb") as f:
-                magic = f.read(4)
-            if magic != b"PAR1":
-                raise InputError(f"address file {path} is not a Parquet file (it does not start with PAR1); "
-                                 "give a CSV, CSV.gz or Parquet table, or rename it to its real format") from None
-            raise InputError(f"cannot read Parquet address file {path}: {msg}") from None
-        df = table.to_pandas()
-        _check_field_sizes(df, path)
-        df.attrs["rows_skipped"] = skipped
-        crs = None
-        if b"geo" in (table.schema.metadata or {}):
-            import geopandas as gpd
-
-            gdf = gpd.read_parquet(path)
-            crs = gdf.crs.to_string() if gdf.crs else None
-            df = _points_to_columns(gdf)
-        return df, crs
+        return _read_parquet(path, prefixes, commune_col)
     if path.suffix.lower() in VECTOR_SUFFIXES:
-        import geopandas as gpd
-
         try:
             gdf = read_vector(path)
         except Exception as exc:
             raise InputError(f"cannot read address layer {path}: {exc}") from None
-        crs = gdf.crs.to_string() if gdf.crs is not None else None
-        return _points_to_columns(gdf), crs
-    header = _csv_header(path)
+        return _points_to_columns(gdf), (gdf.crs.to_string() if gdf.crs is not None else None), 0
+    df, skipped = _read_csv(path, prefixes, commune_col)
+    return df, None, skipped
+
+
+def _prefix_filter(schema, prefixes, commune_col: str):
+    """A pyarrow dataset filter: the commune code starts with one of ``prefixes``."""
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    import pyarrow as pa
+
+    cond = None
+    kind = schema.field(commune_col).type
+    for p in prefixes:
+        if p and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            # "29" ≤ code < "2:" is exactly "starts with 29", and a range is checked
+            # against each row group's min/max: the others are never read
+            field = ds.field(commune_col)
+            c = (field >= p) & (field < p[:-1] + chr(ord(p[-1]) + 1))
+        else:
+            # a numeric column lost the leading zeros: 4112 is 04112
+            text = ds.field(commune_col).cast(pa.string())
+            c = pc.starts_with(pc.utf8_lpad(text, width=5, padding="0"), pattern=p)
+        cond = c if cond is None else (cond | c)
+    return cond
+
+
+def _read_parquet(path: Path, prefixes, commune_col: str) -> tuple[pd.DataFrame, str | None, int]:
+    """A Parquet table (filtered by row group with ``prefixes``), or a GeoParquet point layer."""
+    try:
+        import pyarrow.dataset as ds
+        import pyarrow.parquet as pq
+
+        skipped = 0
+        schema = pq.read_schema(path)
+        if prefixes and commune_col in schema.names and b"geo" not in (schema.metadata or {}):
+            table = ds.dataset(path, format="parquet").to_table(filter=_prefix_filter(schema, prefixes, commune_col))
+            skipped = pq.ParquetFile(path).metadata.num_rows - table.num_rows
+        else:
+            table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises many kinds
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        with open(path, "rb") as f:
+            magic = f.read(4)
+        if magic != b"PAR1":
+            raise InputError(f"address file {path} is not a Parquet file (it does not start with PAR1); "
+                             "give a CSV, CSV.gz or Parquet table, or rename it to its real format") from None
+        raise InputError(f"cannot read Parquet address file {path}: {msg}") from None
+    df = table.to_pandas()
+    check_field_sizes(df, path)
+    if b"geo" in (table.schema.metadata or {}):
+        import geopandas as gpd
+
+        gdf = gpd.read_parquet(path)
+        return _points_to_columns(gdf), (gdf.crs.to_string() if gdf.crs else None), skipped
+    return df, None, skipped
+
+
+def _read_csv(path: Path, prefixes, commune_col: str) -> tuple[pd.DataFrame, int]:
+    """A CSV(.gz) table as strings, filtered with ``prefixes``: (frame, rows skipped)."""
+    header = csv_header(path)
     filtered = bool(prefixes) and commune_col in header
     try:
         # Arrow's reader first (threaded, several times faster); anything it finds odd
@@ -204,9 +215,7 @@ def _read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref"
                 batch = batch.filter(pa.array(keep))
             batches.append(batch)
         schema = pa.schema([(c, pa.string()) for c in header])
-        df = pa.Table.from_batches(batches, schema=schema).to_pandas()
-        df.attrs["rows_skipped"] = skipped
-        return df, None
+        return pa.Table.from_batches(batches, schema=schema).to_pandas(), skipped
     except NotPlainCSV:
         pass
     kept, skipped = [], 0
@@ -216,9 +225,7 @@ def _read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref"
             skipped += int((~keep).sum())
             chunk = chunk.loc[keep]
         kept.append(chunk)
-    df = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=header)
-    df.attrs["rows_skipped"] = skipped
-    return df, None
+    return (pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=header)), skipped
 
 
 def _code_starts_with(commune: pd.Series, prefixes) -> np.ndarray:
@@ -229,9 +236,9 @@ def _code_starts_with(commune: pd.Series, prefixes) -> np.ndarray:
         else np.zeros(len(commune), dtype=bool)
 
 
-def _csv_header(path: Path) -> list[str]:
+def csv_header(path: Path) -> list[str]:
     """The column names of a CSV(.gz) address table (InputError if it has none)."""
-    _, sep, header = _sniff_text(path)
+    _, sep, header = sniff_text(path)
     if not header.strip():
         raise InputError(f"address file {path} is empty: it needs a header line and rows")
     return _split_header(header, sep)
@@ -254,7 +261,7 @@ def arrow_csv_batches(path: Path, header: list[str], read_bytes=None):
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
 
-    encoding, sep, _ = _sniff_text(path)
+    encoding, sep, _ = sniff_text(path)
     if len(set(header)) != len(header):
         raise NotPlainCSV("repeated column names")
     options = dict(
@@ -284,6 +291,36 @@ def arrow_csv_batches(path: Path, header: list[str], read_bytes=None):
         raise NotPlainCSV(str(exc)) from None
 
 
+def commune_column_batches(path: Path, column: str):
+    """The values of one column of a CSV(.gz), a batch at a time (numpy arrays of strings or None).
+
+    Arrow's reader parses that column alone; a file it finds odd is read by the
+    checked reader. Nothing is yielded when the file has no such column.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+
+    header = csv_header(path)
+    if column not in header:
+        return
+    encoding, sep, _ = sniff_text(path)
+    try:
+        with pcsv.open_csv(str(path), read_options=pcsv.ReadOptions(
+                column_names=header, skip_rows=1, block_size=ARROW_CSV_BLOCK_BYTES,
+                encoding="utf8" if encoding.startswith("utf-8") else encoding),
+                parse_options=pcsv.ParseOptions(delimiter=sep, quote_char='"', double_quote=True,
+                                                newlines_in_values=True),
+                convert_options=pcsv.ConvertOptions(include_columns=[column], column_types={column: pa.string()},
+                                                    strings_can_be_null=True)) as reader:
+            for batch in reader:
+                yield batch.column(0).to_numpy(zero_copy_only=False)
+        return
+    except (pa.ArrowException, UnicodeError, OSError):
+        pass
+    for chunk in csv_chunks(path):
+        yield chunk[column].to_numpy(dtype=object)
+
+
 def csv_chunks(path: Path):
     """A CSV(.gz) address table in chunks of :data:`CSV_CHUNK_ROWS` rows, every value a string.
 
@@ -291,7 +328,7 @@ def csv_chunks(path: Path):
     sizes) before it is yielded, and a file that cannot be parsed raises
     :class:`InputError` naming it. Memory stays about one chunk, whatever the file's size.
     """
-    encoding, sep, header = _sniff_text(path)
+    encoding, sep, header = sniff_text(path)
     if not header.strip():
         raise InputError(f"address file {path} is empty: it needs a header line and rows")
     options = dict(
@@ -309,7 +346,7 @@ def csv_chunks(path: Path):
         with _LineLimited(path, "".join(path.suffixes[-2:]).lower().endswith(".gz")) as raw, \
                 pd.read_csv(raw, chunksize=CSV_CHUNK_ROWS, **options) as chunks:
             for chunk in chunks:
-                _check_field_sizes(chunk, path, first_row)
+                check_field_sizes(chunk, path, first_row)
                 first_row += len(chunk)
                 yield chunk
     except (pd.errors.ParserError, UnicodeDecodeError, EOFError, OSError) as exc:
@@ -372,7 +409,7 @@ class _LineLimited(io.RawIOBase):
         super().close()
 
 
-def _check_field_sizes(df: pd.DataFrame, where, first_row: int = 0) -> None:
+def check_field_sizes(df: pd.DataFrame, where, first_row: int = 0) -> None:
     """Refuse a field longer than :data:`MAX_FIELD_CHARS` (a broken quote swallowing lines, or junk)."""
     for col in df.columns:
         values = df[col]
@@ -439,9 +476,9 @@ GDAL_OFFLINE = {
 
 def _gdal_offline():
     """GDAL with remote fetching switched off (:data:`GDAL_OFFLINE`), for the duration of a block."""
-    from .write import _gdal_config
+    from .write import gdal_config
 
-    return _gdal_config(**GDAL_OFFLINE)
+    return gdal_config(**GDAL_OFFLINE)
 
 
 def _refuse_indirection(path) -> None:
@@ -489,8 +526,40 @@ def input_name(source) -> str:
     return os.fspath(source) if isinstance(source, (str, os.PathLike)) else f"<{type(source).__name__}>"
 
 
+@dataclass
+class AddressTable:
+    """What :func:`read_addresses` returns: the canonical rows and what reading learnt.
+
+    Attributes
+    ----------
+    rows : pandas.DataFrame
+        The canonical address frame (see the module docstring).
+    crs : str
+        CRS of ``x``/``y``.
+    where : str
+        How messages name the source (``address file …``, or ``address table`` in memory).
+    x_column, y_column : str
+        The columns the coordinates came from.
+    rows_skipped : int
+        Rows left out while reading (other départements than ``commune_prefixes``).
+    codes_repaired : int
+        Rows whose commune code or station id had lost its leading zero.
+    codes_repaired_example : str or None
+        One such repair, for the report's warning.
+    """
+
+    rows: pd.DataFrame
+    crs: str
+    where: str = "address table"
+    x_column: str = "longitude"
+    y_column: str = "latitude"
+    rows_skipped: int = 0
+    codes_repaired: int = 0
+    codes_repaired_example: str | None = None
+
+
 def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str | None = None,
-                   commune_prefixes: tuple[str, ...] | None = None):
+                   commune_prefixes: tuple[str, ...] | None = None) -> AddressTable:
     """Read an address table into the canonical address frame.
 
     Parameters
@@ -507,65 +576,86 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
         Keep only rows whose commune code starts with one of these (a
         département's code), filtered while a CSV or Parquet file is read, so a
         national table never sits in memory whole (Parquet: pyarrow dataset
-        filter; CSV: read in chunks). The number of rows skipped is in the
-        frame's ``attrs["rows_skipped"]``.
+        filter; CSV: read in chunks). The number of rows skipped is the result's
+        ``rows_skipped``.
 
     Returns
     -------
-    (pandas.DataFrame, str)
-        The canonical frame (see the module docstring) and the CRS of ``x``/``y``.
+    AddressTable
 
     Raises
     ------
     InputError
         When the file is missing or unreadable or a required column is absent.
     """
-    layer_crs = None
-    where = "address table"
+    df, layer_crs, where, skipped = _load_addresses(source, columns, commune_prefixes)
+    if len(df.columns) == 0:
+        raise InputError(f"{where} has no columns: it needs a header line and rows")
+    df.columns = [str(c) for c in df.columns]
+    names = _address_columns(list(df.columns), columns, where)
+    if len(df) == 0 and skipped:
+        raise InputError(f"no address in département {', '.join(commune_prefixes)} in {where}; "
+                         f"check {option('departement')} / {option('commune')}")
+    if len(df) == 0:
+        raise InputError(f"{where} has a header but no rows: give the table with its address rows")
+    station, commune, fixed, example = _codes(df, names, where)
+    out = pd.DataFrame({
+        "row": np.arange(len(df), dtype=np.int64),
+        "commune": commune.to_numpy(dtype=object, na_value=None),
+        "station": station.to_numpy(dtype=object, na_value=None),
+        "x": _to_float(df[names["x"]]),
+        "y": _to_float(df[names["y"]]),
+    })
+    _add_geocoding(out, df)
+    return AddressTable(out, crs or layer_crs or "EPSG:4326", where=where, x_column=names["x"],
+                        y_column=names["y"], rows_skipped=skipped, codes_repaired=int(fixed.sum()),
+                        codes_repaired_example=example)
+
+
+def _load_addresses(source, columns: AddressColumns, prefixes):
+    """The raw table of ``source``: (frame, layer CRS, how messages name it, rows skipped while read)."""
     if hasattr(source, "schema") and hasattr(source, "to_pandas") and not isinstance(source, pd.DataFrame):
         source = source.to_pandas()  # a pyarrow Table (or RecordBatch)
     if isinstance(source, pd.DataFrame):
-        df = source
         if hasattr(source, "geometry") and hasattr(source, "crs"):
-            layer_crs = source.crs.to_string() if source.crs is not None else None
-            df = _points_to_columns(source)
-    else:
-        check_local_path(source, "address file", "ADDRESSES")
-        path = Path(source)
-        _check_file(path, "address", "ADDRESSES")
-        df, layer_crs = _read_table(path, commune_prefixes, columns.commune or REU_COLUMNS["commune"])
-        where = f"address file {path}"
-    skipped = int(df.attrs.get("rows_skipped", 0))
-    if len(df.columns) == 0:
-        raise InputError(f"{where} has no columns: it needs a header line and rows")
-    cols = [str(c) for c in df.columns]
-    df.columns = cols
+            return _points_to_columns(source), (source.crs.to_string() if source.crs is not None else None), \
+                "address table", 0
+        return source, None, "address table", 0
+    check_local_path(source, "address file", "ADDRESSES")
+    path = Path(source)
+    check_file(path, "address", "ADDRESSES")
+    df, layer_crs, skipped = read_table(path, prefixes, columns.commune or REU_COLUMNS["commune"])
+    return df, layer_crs, f"address file {path}", skipped
 
-    def need(key: str, option: str, aliases: tuple[str, ...]) -> str:
+
+def _address_columns(cols: list[str], columns: AddressColumns, where: str) -> dict:
+    """The table's column for each of station, x, y and commune (None: taken from the station id)."""
+    def need(key: str, keyword: str, aliases: tuple[str, ...]) -> str:
         name = _find(cols, getattr(columns, key), aliases)
         if name is None:
             wanted = getattr(columns, key) or " or ".join(repr(a) for a in aliases[:3])
             shown = ", ".join(cols[:12]) + (", …" if len(cols) > 12 else "")
             raise InputError(
-                f"{where} has no column {wanted} for the {key} (columns: {shown}); name it with {option}"
+                f"{where} has no column {wanted} for the {key} (columns: {shown}); name it with {option(keyword)}"
             )
         return name
 
-    station_col = need("station", "--id-column", (REU_COLUMNS["station"],))
-    x_col = need("x", "--x-column", _X_ALIASES)
-    y_col = need("y", "--y-column", _Y_ALIASES)
-    commune_col = _find(cols, columns.commune, (REU_COLUMNS["commune"],))
-    if commune_col is None and columns.commune:
-        need("commune", "--commune-column", (columns.commune,))
-    if len(df) == 0 and skipped:
-        raise InputError(f"no address in département {', '.join(commune_prefixes)} in {where}; "
-                         "check --departement / --commune")
-    if len(df) == 0:
-        raise InputError(f"{where} has a header but no rows: give the table with its address rows")
+    names = {"station": need("station", "id_column", (REU_COLUMNS["station"],)),
+             "x": need("x", "x_column", _X_ALIASES), "y": need("y", "y_column", _Y_ALIASES),
+             "commune": _find(cols, columns.commune, (REU_COLUMNS["commune"],))}
+    if names["commune"] is None and columns.commune:
+        need("commune", "commune_column", (columns.commune,))
+    return names
 
-    station, station_fixed = repair_lost_zero(_as_code(df[station_col]), station=True)
-    if commune_col is not None:
-        raw_commune = _as_code(df[commune_col])
+
+def _codes(df: pd.DataFrame, names: dict, where: str):
+    """Station ids and commune codes as text, lost leading zeros restored.
+
+    Returns (station, commune, repaired mask, an example of a repair or None).
+    """
+    station, station_fixed = repair_lost_zero(_as_code(df[names["station"]]), station=True)
+    if names["commune"] is not None:
+        raw_commune = _as_code(df[names["commune"]])
         commune, commune_fixed = repair_lost_zero(raw_commune)
     else:
         # No commune column: the REU station id starts with the commune code.
@@ -573,26 +663,27 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
         if prefix.isna().mean() > 0.5:
             raise InputError(
                 f"{where} has no commune column ('code_commune_ref') and its station ids do not start "
-                f"with a commune code; name the column with --commune-column"
+                f"with a commune code; name the column with {option('commune_column')}"
             )
         commune = prefix.astype("string")
         raw_commune, commune_fixed = commune, np.zeros(len(df), dtype=bool)
     fixed = station_fixed | commune_fixed
+    example = None
+    if fixed.any():
+        i = int(np.flatnonzero(fixed)[0])
+        before = raw_commune.iloc[i] if commune_fixed[i] else df[names["station"]].iloc[i]
+        after = commune.iloc[i] if commune_fixed[i] else station.iloc[i]
+        column = names["commune"] if commune_fixed[i] else names["station"]
+        example = f"{column} {str(before).strip()} → {after} on data row {i + 1}"
+    return station, commune, fixed, example
 
-    out = pd.DataFrame(
-        {
-            "row": np.arange(len(df), dtype=np.int64),
-            "commune": commune.to_numpy(dtype=object, na_value=None),
-            "station": station.to_numpy(dtype=object, na_value=None),
-            "x": _to_float(df[x_col]),
-            "y": _to_float(df[y_col]),
-        }
-    )
+
+def _add_geocoding(out: pd.DataFrame, df: pd.DataFrame) -> None:
+    """The optional REU columns: ``geo_type``, ``address``, ``geo_score`` and ``weight`` (1 when absent)."""
+    cols = list(df.columns)
     gt = _find(cols, None, ("geo_type",))
     out["geo_type"] = (
-        df[gt].astype("string").str.strip().str.lower().to_numpy(dtype=object, na_value=None)
-        if gt
-        else None
+        df[gt].astype("string").str.strip().str.lower().to_numpy(dtype=object, na_value=None) if gt else None
     )
     ga = _find(cols, None, ("geo_adresse",))
     # kept in Arrow: 16 M Python strings would cost more than parsing them (boundaries.streets)
@@ -603,20 +694,32 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
     weight = _to_float(df[w]) if w else np.ones(len(df))
     weight[~(weight > 0)] = 1.0  # a missing or non-positive weight counts once
     out["weight"] = weight
-    out.attrs["rows_skipped"] = skipped
-    out.attrs["x_column"], out.attrs["y_column"] = x_col, y_col
-    out.attrs["where"] = where
-    out.attrs["codes_repaired"] = int(fixed.sum())
-    if fixed.any():
-        i = int(np.flatnonzero(fixed)[0])
-        before = raw_commune.iloc[i] if commune_fixed[i] else df[station_col].iloc[i]
-        after = commune.iloc[i] if commune_fixed[i] else station.iloc[i]
-        column = commune_col if commune_fixed[i] else station_col
-        out.attrs["codes_repaired_example"] = f"{column} {str(before).strip()} → {after} on data row {i + 1}"
-    return out, crs or layer_crs or "EPSG:4326"
 
 
-def read_communes(source, commune_field: str | None = None):
+@dataclass
+class OutlineLayer:
+    """What :func:`read_communes` returns: the outlines and what reading repaired.
+
+    Attributes
+    ----------
+    outlines : geopandas.GeoDataFrame
+        ``code``, ``nom``, ``nom_dep`` (None where the file has no such field) and the
+        geometry in the file's CRS, one row per commune code, sorted by code.
+    where : str
+        How messages name the source.
+    repaired : int
+        Invalid outlines (self-intersections) repaired with ``make_valid``.
+    codes_repaired : int
+        Codes that had lost their leading zero (a numeric code field).
+    """
+
+    outlines: object
+    where: str = "outline layer"
+    repaired: int = 0
+    codes_repaired: int = 0
+
+
+def read_communes(source, commune_field: str | None = None) -> OutlineLayer:
     """Read commune outlines, one row per commune code.
 
     Parameters
@@ -629,28 +732,9 @@ def read_communes(source, commune_field: str | None = None):
 
     Returns
     -------
-    (geopandas.GeoDataFrame, int)
-        Columns ``code``, ``nom`` and ``nom_dep`` (None where the file has no such field) and ``geometry`` in the file's CRS,
-        sorted by code; and the number of invalid outlines that were repaired.
+    OutlineLayer
     """
-    import geopandas as gpd
-    import shapely
-
-    where = "outline layer"
-    if isinstance(source, gpd.GeoDataFrame):
-        gdf = source
-    else:
-        check_local_path(source, "outline file", "--communes")
-        path = Path(source)
-        _check_file(path, "outline", "--communes")
-        where = f"outline file {path}"
-        try:
-            gdf = read_vector(path, "communes")
-        except Exception as exc:
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise InputError(
-                f"cannot read {where} as a vector layer ({msg}); give GeoJSON, shapefile or GeoPackage"
-            ) from None
+    gdf, where = _load_outlines(source)
     if gdf.crs is None:
         raise InputError(f"{where} has no CRS; add one (e.g. a .prj file, or ogr2ogr -a_srs EPSG:2154)")
     cols = [c for c in gdf.columns if c != gdf.geometry.name]
@@ -660,46 +744,69 @@ def read_communes(source, commune_field: str | None = None):
             raise InputError(f"{where} has no field {commune_field!r} (fields: {', '.join(cols)})")
         raise InputError(
             f"{where} has no commune-code field (looked for {', '.join(COMMUNE_FIELDS)}; fields: "
-            f"{', '.join(cols) or 'none'}); name it with --commune-field"
+            f"{', '.join(cols) or 'none'}); name it with {option('commune_field')}"
         )
-    name_field = _find(cols, None, NAME_FIELDS)
-    dep_name_field = _find(cols, None, DEPARTEMENT_NAME_FIELDS)
-    geom = gdf.geometry.values
-    polygonal = np.isin(shapely.get_type_id(geom), (3, 6))
-    if not polygonal.any():
-        raise InputError(f"{where} has no polygon: commune outlines must be polygons or multipolygons")
-    gdf = gdf.loc[polygonal]
-    code, code_fixed = repair_lost_zero(_as_code(gdf[field]))
-    out = gpd.GeoDataFrame(
-        {
-            "code": code.to_numpy(dtype=object, na_value=None),
-            "nom": gdf[name_field].astype("string").to_numpy(dtype=object, na_value=None)
-            if name_field
-            else None,
-            "nom_dep": gdf[dep_name_field].astype("string").to_numpy(dtype=object, na_value=None)
-            if dep_name_field
-            else None,
-        },
-        geometry=gdf.geometry.values,
-        crs=gdf.crs,
-    )
-    out = out[out["code"].notna()]
-    invalid = ~shapely.is_valid(out.geometry.values)
-    n_invalid = int(invalid.sum())
-    if n_invalid:
-        from .geometry import polygonal_parts
-
-        fixed = shapely.make_valid(out.geometry.values[invalid])
-        out.loc[invalid, "geometry"] = polygonal_parts(fixed)
+    out, code_fixed = _outline_frame(gdf, field, cols, where)
+    out, n_invalid = _repaired(out)
     if out["code"].duplicated().any():  # a commune in several features: one outline
         first = out.groupby("code", sort=True)[["nom", "nom_dep"]].first()
         merged = out.dissolve(by="code", sort=True, aggfunc="first")
         merged[["nom", "nom_dep"]] = first
         out = merged.reset_index()[["code", "nom", "nom_dep", "geometry"]]
     out = out.sort_values("code", kind="stable").reset_index(drop=True)
-    out.attrs["codes_repaired"] = int(code_fixed.sum())
-    out.attrs["where"] = where
-    return out, n_invalid
+    return OutlineLayer(out, where=where, repaired=n_invalid, codes_repaired=int(code_fixed.sum()))
+
+
+def _load_outlines(source):
+    """The outline layer of ``source`` (a path or a GeoDataFrame) and how messages name it."""
+    import geopandas as gpd
+
+    if isinstance(source, gpd.GeoDataFrame):
+        return source, "outline layer"
+    check_local_path(source, "outline file", "--communes")
+    path = Path(source)
+    check_file(path, "outline", "--communes")
+    where = f"outline file {path}"
+    try:
+        return read_vector(path, "communes"), where
+    except Exception as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(
+            f"cannot read {where} as a vector layer ({msg}); give GeoJSON, shapefile or GeoPackage"
+        ) from None
+
+
+def _outline_frame(gdf, field: str, cols: list[str], where: str):
+    """The polygons of ``gdf`` as ``code``, ``nom``, ``nom_dep``, geometry; and which codes were repaired."""
+    import geopandas as gpd
+    import shapely
+
+    name_field = _find(cols, None, NAME_FIELDS)
+    dep_name_field = _find(cols, None, DEPARTEMENT_NAME_FIELDS)
+    polygonal = np.isin(shapely.get_type_id(gdf.geometry.values), (3, 6))
+    if not polygonal.any():
+        raise InputError(f"{where} has no polygon: commune outlines must be polygons or multipolygons")
+    gdf = gdf.loc[polygonal]
+    code, code_fixed = repair_lost_zero(_as_code(gdf[field]))
+
+    def text(name):
+        return gdf[name].astype("string").to_numpy(dtype=object, na_value=None) if name else None
+
+    out = gpd.GeoDataFrame({"code": code.to_numpy(dtype=object, na_value=None), "nom": text(name_field),
+                            "nom_dep": text(dep_name_field)}, geometry=gdf.geometry.values, crs=gdf.crs)
+    return out[out["code"].notna()], code_fixed
+
+
+def _repaired(out):
+    """Invalid outlines made valid (their polygonal parts); and how many there were."""
+    import shapely
+
+    invalid = ~shapely.is_valid(out.geometry.values)
+    if invalid.any():
+        from .geometry import polygonal_parts
+
+        out.loc[invalid, "geometry"] = polygonal_parts(shapely.make_valid(out.geometry.values[invalid]))
+    return out, int(invalid.sum())
 
 
 #: Fields accepted as a station layer's station id (case-insensitive), in order.
@@ -737,7 +844,7 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
     else:
         check_local_path(source, f"{what} file", what.upper())
         path = Path(source)
-        _check_file(path, what, what.upper())
+        check_file(path, what, what.upper())
         where = f"{what} file {path}"
         try:
             gdf = read_vector(path, "stations")

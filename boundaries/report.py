@@ -5,6 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import numpy as np
+import pandas as pd
+
+from .clean import HELD_OUT, REASONS
+
 
 #: Levels of a JSON document :func:`json_text` spreads over lines; deeper values stay on one line.
 JSON_LEVELS = 2
@@ -138,6 +143,29 @@ class Report:
             "communes": self.communes,
         }
 
+    @classmethod
+    def merge(cls, reports: list, parameters: dict, method: str) -> Report:
+        """One report from several builds' (national parts): counts added, lists and per-commune details joined.
+
+        Each of ``reports`` is a :class:`Report` or its :meth:`to_dict`. The two
+        invariants hold for the sum when they hold for each; warnings repeated by
+        several parts are kept once.
+        """
+        out = cls(parameters=parameters, method=method)
+        out.rows_dropped = {}
+        for r in (r.to_dict() if isinstance(r, Report) else r for r in reports):
+            for k in ("rows_read", "rows_out_of_scope", "rows_used", "rows_held_out", "stations_in", "stations_out",
+                      "communes_built", "duplicate_rows"):
+                setattr(out, k, getattr(out, k) + int(r.get(k) or 0))
+            for k, v in (r.get("rows_dropped") or {}).items():
+                out.rows_dropped[k] = out.rows_dropped.get(k, 0) + int(v)
+            out.codes_repaired["rows"] += int((r.get("codes_repaired") or {}).get("rows") or 0)
+            out.warnings += [w for w in r.get("warnings") or [] if w not in out.warnings]
+            out.stations_without_polygon += r.get("stations_without_polygon") or []
+            out.communes_without_outline += r.get("communes_without_outline") or []
+            out.communes.update(r.get("communes") or {})
+        return out
+
     def summary(self) -> dict:
         """The run-level counts, without the per-commune details."""
         d = self.to_dict()
@@ -205,3 +233,149 @@ class Report:
                          f"{r['stations_without_result']:,} without a result, "
                          f"{r['results_without_station']:,} results rows without a station")
         return "\n".join(lines)
+
+
+#: Why a station has no polygon, for the report's ``detail``.
+NO_POLYGON_DETAILS = {
+    "commune_without_outline": "its commune is not in the outline file",
+    "all_rows_dropped": "every address row was dropped",
+    "all_rows_held_out": "every address row was held out to measure the build",
+    "no_land_inside_outline": "its addresses lie outside the outline and their cells miss it",
+}
+
+
+def start_report(request, table, layer) -> Report:
+    """The report of a build as reading leaves it: inputs, parameters, rows read, input repairs.
+
+    ``table`` and ``layer`` are what :func:`boundaries.read.read_addresses` and
+    :func:`boundaries.read.read_communes` returned for ``request``.
+    """
+    from .read import input_name
+
+    report = Report(parameters=request.params.to_dict(), method=request.method,
+                    rows_read=len(table.rows) + table.rows_skipped)
+    report.inputs = {
+        "addresses": input_name(request.addresses),
+        "communes": input_name(request.communes),
+        "crs": table.crs,
+        "departement": list(request.departement) or None,
+        "commune": list(request.commune) or None,
+    }
+    report.outlines_repaired = layer.repaired
+    _report_repairs(report, table, layer)
+    return report
+
+
+def _report_repairs(report: Report, table, layer) -> None:
+    """Record the input repairs in the report: counts, and one warning line for each."""
+    n_rows = table.codes_repaired
+    n_outlines = layer.codes_repaired
+    report.codes_repaired = {"rows": n_rows, "outlines": n_outlines}
+    if n_rows:
+        report.warnings.append(
+            f"{table.where}: {n_rows:,} rows had a commune code that lost its leading "
+            f"zero, repaired to five characters (e.g. {table.codes_repaired_example}); "
+            "keep the codes as text to silence this"
+        )
+    if n_outlines:
+        report.warnings.append(
+            f"{layer.where}: {n_outlines:,} commune codes had lost their leading zero, "
+            "repaired to five characters; store the code field as text to silence this"
+        )
+    if layer.repaired:
+        report.warnings.append(
+            f"{layer.where}: {layer.repaired:,} invalid outline geometries "
+            "(self-intersections) repaired with make_valid"
+        )
+
+
+def fill_report(report: Report, scope, seeding, assembly, unit_info: dict, holdout: float = 0.0,
+                seed: int = 0) -> None:
+    """Fill ``report`` from a build's stages: rows by reason, stations, per commune, the hold-out score."""
+    report.rows_out_of_scope = scope.rows_out_of_scope
+    report.duplicate_rows = scope.duplicate_rows
+    _fill_counts(report, scope.rows, assembly.table, assembly.has_polygon, unit_info)
+    report.communes = _per_commune(scope.rows, assembly.table, assembly.has_polygon, unit_info)
+    if holdout:
+        report.holdout = holdout_score(scope.rows.loc[seeding.held], assembly.geom_by_key, holdout, seed)
+
+
+def holdout_score(test, geom_by_key: dict, fraction: float, seed: int) -> dict:
+    """The report's ``holdout``: the share of held-out rows inside their own station's polygon."""
+    from .scoring import holdout_accuracy
+
+    acc = holdout_accuracy(geom_by_key, test["px"].to_numpy(), test["py"].to_numpy(), test["station_key"].to_numpy())
+    return {
+        "fraction": fraction,
+        "seed": seed,
+        "test_points": acc["test_points"],
+        "own_station": None if acc["own_station"] is None else round(acc["own_station"], 6),
+        "uncovered": None if acc["uncovered"] is None else round(acc["uncovered"], 6),
+    }
+
+
+def _fill_counts(report: Report, rows, stations, has_polygon, unit_info) -> None:
+    """The run-level counts of rows and stations, and the stations left without a polygon."""
+    reasons = rows["reason"]
+    report.rows_used = int(reasons.isna().sum())
+    counts = reasons.value_counts()
+    report.rows_dropped = {r: int(counts.get(r, 0)) for r in REASONS}
+    report.rows_held_out = int(counts.get(HELD_OUT, 0))
+    report.stations_in = len(stations)
+    report.stations_out = int(has_polygon.sum())
+    missing = stations.loc[~has_polygon]
+    report.stations_without_polygon = [
+        {
+            "id_bv": r.id_bv,
+            "code_bv": r.code_bv,
+            "code_commune": r.code_commune,
+            "reason": r.reason,
+            "detail": NO_POLYGON_DETAILS[r.reason]
+            + (" (" + ", ".join(f"{k} {v}" for k, v in r.drops.items()) + ")" if r.drops else ""),
+        }
+        for r in missing.itertuples()
+    ]
+    report.communes_without_outline = sorted(set(rows.loc[rows["unit"].isna(), "commune"]))
+    report.communes_built = sum(1 for info in unit_info.values() if info.get("partition"))
+
+
+def _per_commune(rows, stations, has_polygon, unit_info) -> dict:
+    """Per commune: rows read, used, held out and dropped; stations; how its unit was built."""
+    missing = stations.loc[~has_polygon]
+    # Per commune, from group counts (one pass each), not one groupby slice per commune:
+    # a national run has 35,000 communes.
+    reason_of = rows["reason"].fillna("")  # "" = used
+    counts = rows.groupby(["commune", reason_of], sort=True).size()
+    by_reason: dict = {}
+    for (code, why), n in zip(counts.index, counts.to_numpy()):
+        by_reason.setdefault(code, {})[why] = int(n)
+    unit_of = rows.groupby("commune", sort=True)["unit"].first()
+    st_code = stations["code_commune"].to_numpy(dtype=object)
+    st_in = pd.Series(1, index=st_code).groupby(level=0).sum()
+    st_out = pd.Series(has_polygon.astype(np.int64), index=st_code).groupby(level=0).sum()
+    missing_by: dict = {}
+    for r in missing.itertuples():
+        missing_by.setdefault(r.code_commune, []).append({"id_bv": r.id_bv, "reason": r.reason})
+    per_commune = {}
+    for code, n_by in by_reason.items():
+        unit = unit_of.get(code)
+        unit = unit if isinstance(unit, str) else None
+        info = unit_info.get(unit, {}) if unit is not None else {}
+        per_commune[code] = {
+            "outline": unit,
+            "rows_read": sum(n_by.values()),
+            "rows_used": n_by.get("", 0),
+            "rows_held_out": n_by.get(HELD_OUT, 0),
+            "rows_dropped": {r: n_by[r] for r in REASONS if r in n_by},
+            "stations_in": int(st_in.get(code, 0)),
+            "stations_out": int(st_out.get(code, 0)),
+            "stations_without_polygon": missing_by.get(code, []),
+            "method": info.get("method"),
+            "seeds": info.get("seeds", 0),
+            "frontage_seeds": info.get("frontage_seeds", 0),
+            "fragments_moved": info.get("fragments_moved", 0),
+            "empty_land_moved": info.get("empty_land_moved", 0),
+            "partition": info.get("partition"),
+            "seconds": info.get("seconds", 0.0),
+        }
+    return per_commune

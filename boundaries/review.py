@@ -320,7 +320,7 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
     if outline is not None and not hasattr(outline, "geometry"):
         from .read import read_communes
 
-        outline, _ = read_communes(outline)
+        outline = read_communes(outline).outlines
     if addresses is not None and isinstance(addresses, (str, os.PathLike)):
         from .read import read_addresses
 

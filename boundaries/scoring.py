@@ -242,7 +242,8 @@ def evaluate(
         }
         return Scores(summary, per)
 
-    rows, src_crs = read_addresses(holdout, columns or AddressColumns(), crs)
+    table = read_addresses(holdout, columns or AddressColumns(), crs)
+    rows, src_crs = table.rows, table.crs
     metric = _metric_crs(rows["commune"].dropna().unique())
     from pyproj import Transformer
 

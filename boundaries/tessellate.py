@@ -180,3 +180,38 @@ def _cores_over_cells(cores: np.ndarray, cells: np.ndarray, grid_size: float | N
     present = ~shapely.is_empty(out)
     out[present] = polygonal_parts(shapely.coverage_clean(out[present]))
     return out
+
+
+def tessellate(xy: np.ndarray, station: np.ndarray, outline, method: str, params):
+    """One commune's station keys and polygons from its seeds (``xy`` in metres), by ``voronoi`` or ``hull``."""
+    if method == "hull":
+        return hull_partition(xy, station, outline, params.voronoi_margin_m, params.hull_ratio, params.hull_buffer_m)
+    return voronoi_partition(xy, station, outline, params.voronoi_margin_m)
+
+
+def choose_method(seeds, outline, params) -> str:
+    """``method="auto"``: the method whose cells hold more held-out addresses of this commune.
+
+    A share ``auto_holdout`` of the commune's address seeds (a frame with ``sx``,
+    ``sy``, ``station_key``, ``rows``) is kept out; both methods are built from the
+    rest and scored on it (rows-weighted share inside their own station). Hull must
+    win by more than ``auto_margin`` to be chosen; too few test points (under
+    ``auto_min_test``) or a station lost to the split mean voronoi.
+    """
+    from .scoring import holdout_accuracy, holdout_split
+
+    real = seeds["rows"].to_numpy() > 0
+    test = np.zeros(len(seeds), dtype=bool)
+    test[real] = holdout_split(seeds["sx"].to_numpy()[real], seeds["sy"].to_numpy()[real], params.auto_holdout, 0)
+    train = seeds.loc[~test]
+    if test.sum() < params.auto_min_test or train["station_key"].nunique() < seeds["station_key"].nunique():
+        return "voronoi"
+    t = seeds.loc[test]
+    scores = {}
+    for m in ("voronoi", "hull"):
+        keys, polys = tessellate(train[["sx", "sy"]].to_numpy(), train["station_key"].to_numpy(), outline, m, params)
+        acc = holdout_accuracy(dict(zip(keys, polys)), t["sx"].to_numpy(), t["sy"].to_numpy(),
+                               t["station_key"].to_numpy())
+        w = t["rows"].to_numpy()
+        scores[m] = float((acc["inside_own"] * w).sum() / w.sum())
+    return "hull" if scores["hull"] > scores["voronoi"] + params.auto_margin else "voronoi"

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from .errors import InputError
+from .errors import InputError, option
 from .geometry import polygonal_parts
 
 #: Decimal places of longitude/latitude in GeoJSON output (RFC 7946 advises ~7: ≈ 1 cm).
@@ -43,7 +43,7 @@ def output_timestamp() -> str:
 
 
 @contextlib.contextmanager
-def _gdal_config(**options):
+def gdal_config(**options):
     """Set GDAL config options for the duration of the block, then restore them."""
     import pyogrio
 
@@ -65,6 +65,10 @@ FORMATS = {
 }
 
 
+#: How ``split`` cuts the output into files.
+SPLITS = ("commune", "departement")
+
+
 def output_format(path: str, fmt: str | None = None) -> str:
     """The format of an output: ``fmt`` when given, else from ``path``'s extension.
 
@@ -73,9 +77,9 @@ def output_format(path: str, fmt: str | None = None) -> str:
     if fmt:
         fmt = fmt.lower()
         if fmt not in FORMATS:
-            raise InputError(f"--format {fmt}: unknown; choose one of {', '.join(FORMATS)}")
+            raise InputError(f"{option('fmt', fmt)}: unknown format; choose one of {', '.join(FORMATS)}")
         if path == "-" and fmt not in ("geojson", "geojsonseq"):
-            raise InputError(f"--format {fmt} cannot be streamed to stdout; write a file, or use geojson/geojsonseq")
+            raise InputError(f"{option('fmt', fmt)} cannot be streamed to stdout; write a file, or use geojson/geojsonseq")
         return fmt
     if path == "-":
         return "geojson"
@@ -85,7 +89,7 @@ def output_format(path: str, fmt: str | None = None) -> str:
             return name
     known = ", ".join(s for suffixes in FORMATS.values() for s in suffixes)
     raise InputError(f"output {path}: unknown format {suffix or '(no extension)'!r}; use one of {known}, "
-                     "or --format")
+                     f"or {option('fmt')}")
 
 
 def check_output_path(
@@ -103,7 +107,7 @@ def check_output_path(
     p = Path(path)
     if folder:
         if p.exists() and not p.is_dir():
-            raise InputError(f"{what} {path} is a file; --split writes a folder: give a folder path")
+            raise InputError(f"{what} {path} is a file; {option('split')} writes a folder: give a folder path")
         parent = p if p.is_dir() else (p.parent if str(p.parent) else Path("."))
     else:
         if suffixes and p.suffix.lower() not in suffixes:
@@ -356,7 +360,7 @@ def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_
             gpkg = {"driver": "GPKG", "dataset_options": {"VERSION": "1.2"}}
             stamp = output_timestamp()
             # gpkg_contents.last_change and gpkg_metadata_reference.timestamp: not the clock
-            with _gdal_config(OGR_CURRENT_DATE=stamp):
+            with gdal_config(OGR_CURRENT_DATE=stamp):
                 pyogrio.write_dataframe(wgs, tmp, layer="stations", dataset_metadata={METADATA_KEY: meta}, **gpkg)
                 if communes is not None:
                     pyogrio.write_dataframe(to_wgs84(communes), tmp, layer="communes", append=True, **gpkg)

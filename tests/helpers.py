@@ -53,3 +53,18 @@ def synth_table(tmp_path_factory, rows: int, departements: int, seed: int):
     folder = tmp_path_factory.mktemp("synth")
     synth(rows, departements, seed=seed, folder=folder)
     return folder / "addresses.parquet", folder / "communes.gpkg"
+
+
+def national_build(addresses, communes, work_dir, **options):
+    """``boundaries.build`` département by département, its parts in ``work_dir`` (``all_departements``)."""
+    import boundaries
+
+    return boundaries.build(addresses, communes, all_departements=True, work_dir=str(work_dir), **options)
+
+
+def single_build(addresses, communes, **options):
+    """The whole table in one build, in this process (what a national run must equal)."""
+    from boundaries.pipeline import build
+    from boundaries.request import BuildRequest
+
+    return build(BuildRequest.create(addresses, communes, **options))

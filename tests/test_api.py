@@ -17,7 +17,8 @@ import shapely
 from click.testing import CliRunner
 
 import boundaries
-from boundaries.api import BUILD_OPTIONS, option_help
+from boundaries.api import option_help
+from boundaries.request import KEYWORDS
 from boundaries.cli import main
 from boundaries.params import Parameters
 from conftest import ROOT, TOWN
@@ -122,9 +123,9 @@ def test_every_command_option_is_a_keyword():
     command = main.commands["build"]
     dests = {p.name for p in command.params} - WRITE_OPTIONS
     signature = set(inspect.signature(boundaries.build).parameters) - {"options", "params", "columns"}
-    keywords = signature | set(BUILD_OPTIONS) | {f.name for f in fields(Parameters)}
-    assert dests - {"outlines"} <= keywords, dests - keywords
-    assert keywords - dests == {"communes", "progress"}  # the outlines are --communes; progress is Python's
+    keywords = (signature | set(KEYWORDS) | {f.name for f in fields(Parameters)}) - {"params", "columns"}
+    assert dests <= keywords, dests - keywords
+    assert keywords - dests == {"progress"}  # progress is Python's
 
 
 def test_every_parameter_is_a_command_option_with_its_documentation():

@@ -10,7 +10,7 @@ distributed = pytest.importorskip("distributed")
 import boundaries  # noqa: E402
 from boundaries.errors import InputError, PartitionError  # noqa: E402
 from helpers import synth_table  # noqa: E402
-from boundaries.national import build_departements  # noqa: E402
+from helpers import national_build  # noqa: E402
 from boundaries.parallel import connect, run_tasks  # noqa: E402
 from boundaries.write import write_stations  # noqa: E402
 
@@ -57,8 +57,8 @@ def test_town_on_the_cluster_equals_a_local_run(cluster, town, tmp_path):
 
 def test_national_on_the_cluster_equals_a_local_run(cluster, national, tmp_path):
     a, c = national
-    remote = build_departements(a, c, tmp_path / "remote", scheduler=cluster.scheduler_address)
-    local = build_departements(a, c, tmp_path / "local", jobs=1)
+    remote = national_build(a, c, tmp_path / "remote", scheduler=cluster.scheduler_address)
+    local = national_build(a, c, tmp_path / "local", jobs=1)
     assert len(remote.report.departements) == 3
     assert sorted(p.name for p in (tmp_path / "remote").iterdir()) == sorted(
         p.name for p in (tmp_path / "local").iterdir())  # the same parts, by content hash

@@ -9,9 +9,8 @@ import pytest
 import shapely
 
 import boundaries
-from boundaries.national import build_departements
 from boundaries.write import to_wgs84
-from helpers import synth_table
+from helpers import national_build, single_build, synth_table
 
 
 @pytest.fixture(scope="module")
@@ -22,8 +21,8 @@ def national(tmp_path_factory):
 
 def test_departement_by_departement_equals_one_build(national, tmp_path):
     a, c = national
-    parts = build_departements(a, c, tmp_path / "work", jobs=1)
-    whole = boundaries.build(a, c, jobs=1)
+    parts = national_build(a, c, tmp_path / "work", jobs=1)
+    whole = single_build(a, c, jobs=1)
     assert list(parts.stations["id_bv"]) == list(whole.stations["id_bv"])
     # the parts hold what is written: the stations on the output grid
     assert shapely.equals_exact(parts.stations.geometry.values, to_wgs84(whole.stations).geometry.values, 0).all()
@@ -45,8 +44,8 @@ def test_departement_by_departement_equals_one_build(national, tmp_path):
 def test_rerun_reuses_parts_and_rebuilds_only_what_changed(national, tmp_path):
     a, c = national
     work = tmp_path / "work"
-    first = build_departements(a, c, work, jobs=2)
-    again = build_departements(a, c, work, jobs=1)
+    first = national_build(a, c, work, jobs=2)
+    again = national_build(a, c, work, jobs=1)
     assert all(d["cached"] for d in again.report.departements.values())
     assert first.stations.to_wkb().equals(again.stations.to_wkb())
     # a refresh of the table that changes one département's rows rebuilds that one only
@@ -55,7 +54,7 @@ def test_rerun_reuses_parts_and_rebuilds_only_what_changed(national, tmp_path):
     drop = table.index[table["code_commune_ref"].str.startswith(dep)][:50]
     changed = tmp_path / "changed.parquet"
     table.drop(index=drop).to_parquet(changed)
-    third = build_departements(changed, c, work, jobs=1)
+    third = national_build(changed, c, work, jobs=1)
     rebuilt = [d for d, info in third.report.departements.items() if not info["cached"]]
     assert rebuilt == [dep]
     assert len(list(work.glob(f"{dep}-*"))) == 4  # the stale part is gone: stations, communes, report, neighbours
@@ -105,13 +104,13 @@ def test_csv_table_is_split_once_and_builds_as_the_parquet(national, tmp_path):
     with pa.CompressedOutputStream(str(csv), "gzip") as out:
         pcsv.write_csv(pq.read_table(a), out)
     reads = []
-    real = nat._read_table
-    nat._read_table = lambda path, *args: (reads.append(str(path)), real(path, *args))[1]
+    real = nat.read_table
+    nat.read_table = lambda path, *args: (reads.append(str(path)), real(path, *args))[1]
     try:
-        from_csv = build_departements(csv, c, tmp_path / "work", jobs=1)
+        from_csv = national_build(csv, c, tmp_path / "work", jobs=1)
     finally:
-        nat._read_table = real
-    from_parquet = build_departements(a, c, tmp_path / "work-pq", jobs=1)
+        nat.read_table = real
+    from_parquet = national_build(a, c, tmp_path / "work-pq", jobs=1)
     assert not any(r.endswith(".csv.gz") for r in reads)  # every département read its own file
     assert len(reads) == 4 and all("/input-" in r for r in reads)
     assert shapely.equals_exact(from_csv.stations.geometry.values, from_parquet.stations.geometry.values, 0).all()
@@ -120,19 +119,19 @@ def test_csv_table_is_split_once_and_builds_as_the_parquet(national, tmp_path):
     # a rerun reuses the split and the parts
     split = sorted((tmp_path / "work").glob("input-*"))
     assert len(split) == 1 and (split[0] / "split.json").is_file()
-    again = build_departements(csv, c, tmp_path / "work", jobs=1)
+    again = national_build(csv, c, tmp_path / "work", jobs=1)
     assert all(d["cached"] for d in again.report.departements.values())
 
 
 def test_csv_split_falls_back_to_the_checked_reader(tmp_path):
     """What Arrow's reader refuses goes through the checked one: same rows, or its clear error."""
     from boundaries.errors import InputError
-    from boundaries.national import split_csv
+    from boundaries.national import split_table
 
     short = tmp_path / "short.csv"  # a row with a missing last field: pandas pads it, Arrow refuses it
     short.write_text("code_commune_ref,id_brut_bv_reu,longitude,latitude\n"
                      "29001,29001_1,-4.1,48.2\n29002,29002_1,-4.2\n01004,01004_1,5.3,46.0\n")
-    files, rows = split_csv(short, tmp_path / "w1")
+    files, rows = split_table(short, tmp_path / "w1")
     assert rows == {"29": 2, "01": 1} and sorted(files) == ["01", "29"]
     lat = pd.read_parquet(files["29"])["latitude"]
     assert lat.iloc[0] == "48.2" and pd.isna(lat.iloc[1])
@@ -140,7 +139,7 @@ def test_csv_split_falls_back_to_the_checked_reader(tmp_path):
     broken.write_text("code_commune_ref,id_brut_bv_reu,longitude,latitude\n29001,\"29001_1,-4.1,48.2\n"
                       + "29002,29002_1,-4.2,48.3\n" * 5)
     with pytest.raises(InputError, match="broken.csv"):
-        split_csv(broken, tmp_path / "w2")
+        split_table(broken, tmp_path / "w2")
 
 
 class _Bars:
@@ -173,7 +172,7 @@ def test_progress_counts_communes_and_the_csv_split_in_megabytes(national, tmp_p
     pcsv.write_csv(pq.read_table(a), csv)
     bars = _Bars()
     monkeypatch.setattr("boundaries.read.ARROW_CSV_BLOCK_BYTES", 1 << 20)  # batches of 1 MiB: several here
-    built = build_departements(csv, c, tmp_path / "work", jobs=2, progress=bars)
+    built = national_build(csv, c, tmp_path / "work", jobs=2, progress=bars)
     split, communes = bars.bars
     assert split["label"] == "reading the table (MB)"
     assert split["total"] == -(-csv.stat().st_size // 1_000_000) and sum(split["steps"]) == split["total"]
@@ -185,6 +184,101 @@ def test_progress_counts_communes_and_the_csv_split_in_megabytes(national, tmp_p
     assert len(built.report.departements) == 4
     # a plain progress(total) callable gets the communes' bar only
     totals = []
-    build_departements(csv, c, tmp_path / "work", jobs=1, progress=lambda total: (totals.append(total),
+    national_build(csv, c, tmp_path / "work", jobs=1, progress=lambda total: (totals.append(total),
                                                                                      _Bars()(total))[1])
     assert totals == [len(outlines)]
+
+
+def _shuffled(a, tmp_path):
+    """The table's rows in a seeded random order: a Parquet file whose row groups each mix every
+    département, and the same rows as CSV (the layouts of a table no tool sorted)."""
+    import numpy as np
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(a)
+    table = table.take(np.random.default_rng(3).permutation(table.num_rows))
+    parquet, csv = tmp_path / "shuffled.parquet", tmp_path / "shuffled.csv"
+    pq.write_table(table, parquet, row_group_size=7_000)
+    pcsv.write_csv(table, csv)
+    return parquet, csv
+
+
+def test_natural_command_on_unsorted_tables_gives_one_builds_bytes(national, tmp_path):
+    """`boundaries build TABLE --communes C -o OUT` on a table covering several départements (no --all):
+    built département by département whatever the table's order, the same bytes as one build of it."""
+    from click.testing import CliRunner
+
+    from boundaries.cli import main
+
+    a, c = national
+    single_build(a, c, jobs=1).write(str(tmp_path / "one.fgb"), report=None)
+    for table in (a, *_shuffled(a, tmp_path)):
+        out = tmp_path / f"{table.name}.fgb"
+        res = CliRunner().invoke(main, ["build", str(table), "--communes", str(c), "-o", str(out), "-j", "2",
+                                        "-q"])
+        assert res.exit_code == 0, res.output
+        assert out.read_bytes() == (tmp_path / "one.fgb").read_bytes(), table.name
+        report = json.loads(out.with_suffix(".report.json").read_text())
+        assert len(report["departements"]) == 4  # it took the national path
+        assert report["rows_read"] == 60_000 and report["inputs"]["work_dir"] is None
+        assert not list(tmp_path.glob("*.parts"))  # the natural command leaves no work folder behind
+
+
+def test_partition_reads_a_sorted_parquet_in_place_and_splits_the_others_once(national, tmp_path):
+    from boundaries.national import partition
+
+    a, c = national
+    sorted_part = partition(a, tmp_path / "w0")
+    assert sorted_part.kind == "filter" and not (tmp_path / "w0").exists()
+    parquet, csv = _shuffled(a, tmp_path)
+    for source in (parquet, csv):
+        part = partition(source, tmp_path / "w1")
+        assert part.kind == "files" and part.sizes == sorted_part.sizes
+        assert sum(part.sizes.values()) == 60_000
+        # each file holds its département's rows only, in the table's order
+        for dep, path in part.files.items():
+            codes = pd.read_parquet(path)["code_commune_ref"].astype(str)
+            assert codes.str.startswith(dep).all() and len(codes) == part.sizes[dep]
+
+
+def test_a_station_of_an_unknown_departement_is_reported_as_by_one_build(national, tmp_path):
+    """A row whose commune code names no département (2C116) stays in the report, with its station,
+    whether the run goes by département (--all, or the natural command) or is one build."""
+    a, c = national
+    table = pd.read_parquet(a)
+    odd = table.iloc[:3].copy()
+    odd["code_commune_ref"], odd["id_brut_bv_reu"] = "2C116", "2C116_1"
+    path = tmp_path / "odd.parquet"
+    pd.concat([table, odd], ignore_index=True).to_parquet(path)
+    one = single_build(path, c, jobs=1).report
+    expected = [s for s in one.stations_without_polygon if s["id_bv"] == "2C116_1"]
+    assert expected and expected[0]["reason"] == "commune_without_outline"
+    for result in (national_build(path, c, tmp_path / "work", jobs=2), boundaries.build(path, c, jobs=2)):
+        r = result.report
+        assert [s for s in r.stations_without_polygon if s["id_bv"] == "2C116_1"] == expected
+        assert "2C116" in r.communes_without_outline and r.communes["2C116"] == one.communes["2C116"]
+        assert r.rows_read == one.rows_read == 60_003
+        assert r.rows_dropped == one.rows_dropped and r.rows_used == one.rows_used
+        assert r.rows_read == r.rows_out_of_scope + r.rows_used + r.rows_held_out + sum(r.rows_dropped.values())
+        assert r.stations_in == r.stations_out + len(r.stations_without_polygon) == one.stations_in
+
+
+def test_departements_without_outline_are_reported_not_lost(national, tmp_path):
+    """Asked for two départements, one of which has no outline: its rows and stations are in the report."""
+    import geopandas as gpd
+
+    a, c = national
+    outlines = gpd.read_file(c)
+    deps = sorted(outlines["code"].str[:2].unique())
+    kept = tmp_path / "outlines.gpkg"
+    outlines[outlines["code"].str[:2] != deps[1]].to_file(kept)
+    result = boundaries.build(a, kept, departement=deps[:2], work_dir=str(tmp_path / "w"), jobs=1)
+    r = result.report
+    assert r.departements_without_outline == [deps[1]] and list(r.departements) == [deps[0]]
+    lost = {s["code_commune"][:2] for s in r.stations_without_polygon}
+    assert lost == {deps[1]} and all(s["reason"] == "commune_without_outline" for s in r.stations_without_polygon)
+    assert r.rows_read == 60_000
+    assert r.rows_read == r.rows_out_of_scope + r.rows_used + r.rows_held_out + sum(r.rows_dropped.values())
+    assert r.rows_dropped["commune_without_outline"] == sum(n for code, n in pd.read_parquet(a)[
+        "code_commune_ref"].str[:2].value_counts().items() if code == deps[1])

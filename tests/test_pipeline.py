@@ -174,8 +174,8 @@ def test_files_are_filtered_by_departement_while_read(tmp_path, monkeypatch, fmt
     path = tmp_path / f"national.{fmt}"
     table.to_csv(path, index=False) if fmt == "csv" else table.to_parquet(path)
     monkeypatch.setattr(boundaries.read, "CSV_CHUNK_ROWS", 97)  # many chunks, 94 across their borders
-    rows, _ = boundaries.read.read_addresses(path, commune_prefixes=("94",))
-    assert len(rows) == len(a1) and rows.attrs["rows_skipped"] == 2 * len(a2)
+    table = boundaries.read.read_addresses(path, commune_prefixes=("94",))
+    assert len(table.rows) == len(a1) and table.rows_skipped == 2 * len(a2)
     outlines = pd.concat([o1, o2])
     from_file = boundaries.build(path, outlines, departement="94")
     in_memory = boundaries.build(a1, o1)

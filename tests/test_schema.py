@@ -20,7 +20,8 @@ import pytest
 import boundaries
 from boundaries.clean import REASONS
 from boundaries.params import Parameters
-from boundaries.pipeline import _DETAILS, STATION_COLUMNS
+from boundaries.report import NO_POLYGON_DETAILS as _DETAILS
+from boundaries.stations import STATION_COLUMNS
 from boundaries.report import Report
 from boundaries.schema import SCHEMA_FILE, SCHEMA_VERSION, load_schema, output_metadata
 from boundaries.tessellate import METHODS

@@ -56,7 +56,7 @@ def test_local_names_with_a_colon_still_read(tmp_path):
     odd = tmp_path / "data:2024.csv"
     odd.write_bytes((TOWN / "addresses.csv").read_bytes())
     check_local_path(str(odd), "address file", "ADDRESSES")  # exists: a file, not a connection string
-    rows, _ = read_addresses(odd)
+    rows = read_addresses(odd).rows
     assert len(rows) > 0
 
 
@@ -117,7 +117,7 @@ def test_a_long_field_within_a_line_is_refused(tmp_path):
     with pytest.raises(InputError, match=r"row 2, column 'geo_adresse' holds a field of 65,537 characters"):
         read_addresses(path)
     ok = header_row(tmp_path, "ok.csv", "y" * 1000)
-    assert len(read_addresses(ok)[0]) == 3
+    assert len(read_addresses(ok).rows) == 3
 
 
 def test_a_long_field_in_parquet_is_refused(tmp_path):

@@ -1,0 +1,161 @@
+"""The command's options: shared decorators, and the build's options generated from the request.
+
+Every option of ``boundaries build`` that is a keyword of :func:`boundaries.build`
+is generated here from :data:`boundaries.request.KEYWORDS` and the fields of
+:class:`boundaries.Parameters` — its flag from its keyword (``x_column`` is
+``--x-column``), its help from the one numpydoc description, its default from the
+code — so the command and the API cannot drift apart. Options several commands
+share (``--communes``, ``-q``, ``--json``, the address columns) are declared once.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import click
+
+#: Flags whose name is not the keyword's (``all_departements`` is ``--all``).
+FLAGS = {"all_departements": "--all", "fmt": "--format", "jobs": "--jobs", "addresses": "ADDRESSES",
+         "communes": "--communes", "report_path": "--report", "output": "-o"}
+
+
+def flag(keyword: str, value: str | None = None) -> str:
+    """The command-line spelling of an option named by its keyword in a library message."""
+    name = FLAGS.get(keyword, "--" + keyword.replace("_", "-"))
+    return name if value is None else f"{name} {value}"
+
+
+@functools.cache
+def _docs() -> dict:
+    from .api import option_help
+
+    return option_help()
+
+
+def help_of(name: str) -> str:
+    """An option's help: its one description in the API's numpydoc (:func:`boundaries.api.option_help`).
+
+    The docstrings name keywords (``work_dir``); the command has flags (``--work-dir``).
+    """
+    docs = _docs()
+    keywords = {k: flag(k) for k in docs if "_" in k}
+    text = re.sub(r" \(boundaries\.[\w.]+\)", "", docs[name])  # "(boundaries.smooth)": for the API docs
+    return re.sub(r"\b(" + "|".join(sorted(keywords, key=len, reverse=True)) + r")\b",
+                  lambda m: keywords[m.group(1)], text)
+
+
+def communes_option(help: str, required: bool = True):
+    """``--communes``: the commune outlines."""
+    return click.option("--communes", "communes", required=required,
+                        type=click.Path(path_type=str, **({} if required else {"dir_okay": False})),
+                        default=None, help=help)
+
+
+def quiet_option(help: str = "Print nothing."):
+    return click.option("-q", "--quiet", is_flag=True, help=help)
+
+
+def json_option(help: str):
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def column_options(suffix: str = ""):
+    """``--id-column``, ``--commune-column``, ``--x-column``, ``--y-column`` (:data:`boundaries.request.COLUMN_KEYWORDS`)."""
+    from .request import COLUMN_KEYWORDS
+
+    def decorate(command):
+        for keyword in reversed(COLUMN_KEYWORDS):
+            command = click.option(flag(keyword), keyword, default=None, help=help_of(keyword) + suffix)(command)
+        return command
+
+    return decorate
+
+
+#: How the build's keywords become options, where their default alone does not say it.
+_BUILD = {
+    "method": lambda: dict(type=click.Choice(_methods()), show_default=True),
+    "departement": lambda: dict(multiple=True, metavar="CODE", help=help_of("departement") + " Repeatable."),
+    "all_departements": lambda: dict(is_flag=True),
+    "work_dir": lambda: dict(type=click.Path(file_okay=False, path_type=str),
+                             help=help_of("work_dir").replace("a temporary folder, removed afterwards",
+                                                              "OUTPUT.parts with --all or several --departement, "
+                                                              "else a temporary folder, removed afterwards")),
+    "commune": lambda: dict(multiple=True, metavar="CODE", help=help_of("commune") + " Repeatable."),
+    "simplify": lambda: dict(metavar="METRES|LEVEL"),
+    "results": lambda: dict(type=click.Path(dir_okay=False, path_type=str)),
+    "holdout": lambda: dict(type=click.FloatRange(0, 1, max_open=True), metavar="FRACTION"),
+    "seed": lambda: dict(type=int, show_default=True),
+    "jobs": lambda: dict(flags=("-j", "--jobs"), type=click.IntRange(min=0), show_default=True),
+    "scheduler": lambda: dict(metavar="ADDRESS"),
+}
+#: The order of the build's options in ``--help`` (the tolerances come after ``commune_field``).
+_BUILD_ORDER = ("method", "departement", "all_departements", "work_dir", "commune", "simplify", "results",
+                "results_id", "id_column", "commune_column", "x_column", "y_column", "crs", "commune_field",
+                "parameters", "holdout", "seed", "jobs", "scheduler")
+#: Keywords of :func:`boundaries.build` that are Python's only (no option).
+PYTHON_ONLY = ("progress", "params", "columns")
+
+
+def _methods():
+    from .tessellate import METHODS
+
+    return METHODS
+
+
+def build_options(command):
+    """Every keyword of :func:`boundaries.build` as an option of ``command`` (see the module docstring)."""
+    from .request import KEYWORDS, PARAMETER_NAMES, BuildRequest
+
+    defaults = {f: getattr(BuildRequest, f, None) for f in KEYWORDS}
+    defaults["jobs"] = 0  # the keyword's: all cores
+    wanted = [k for k in KEYWORDS if k not in PARAMETER_NAMES and k not in PYTHON_ONLY]
+    assert set(wanted) <= set(_BUILD_ORDER), set(wanted) - set(_BUILD_ORDER)  # a new keyword needs its place
+    for keyword in reversed(_BUILD_ORDER):
+        if keyword == "parameters":
+            command = parameter_options(command)
+            continue
+        spec = {"default": defaults.get(keyword), "help": None, **_BUILD.get(keyword, lambda: {})()}
+        flags = spec.pop("flags", (flag(keyword),))
+        spec["help"] = spec["help"] or help_of(keyword)
+        if spec.get("is_flag") or spec.get("multiple"):
+            spec.pop("default")
+        command = click.option(*flags, keyword, **spec)(command)
+    return command
+
+
+def parameter_options(command):
+    """One option per field of :class:`boundaries.Parameters`: flag, default, range and help all taken from it."""
+    from dataclasses import fields
+
+    from .params import Parameters
+
+    for f in reversed(fields(Parameters)):
+        meta = f.metadata
+        names = [flag(f.name)] + ([meta["alias"]] if "alias" in meta else []) + [f.name]
+        low, high = meta.get("min", 0), meta.get("max")
+        kind = (click.IntRange(min=low, max=high) if f.type == "int" else
+                click.FloatRange(min=low, max=high, min_open=bool(meta.get("positive")),
+                                 max_open=bool(meta.get("max_open"))))
+        command = click.option(*names, type=kind, default=f.default, show_default=True, help=help_of(f.name))(command)
+    return command
+
+
+def write_options(command):
+    """Where ``boundaries build`` writes: ``-o``, ``--format``, ``--split``, ``--report`` (:class:`boundaries.result.OutputSpec`)."""
+    from .write import FORMATS, SPLITS
+
+    for decorator in reversed((
+        click.option("-o", "--output", required=True, type=str,
+                     help="Output file, its format from the extension: .geojson (RFC 7946), .geojsonl/.geojsons "
+                          "(one feature per line), .gpkg (stations + communes layers, QGIS style), .fgb, .parquet "
+                          "(GeoParquet); - for standard output; a folder with --split."),
+        click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default=None,
+                     help="Output format, when the extension does not say it (needed for -o - as geojsonseq)."),
+        click.option("--split", type=click.Choice(SPLITS), default=None,
+                     help="Write one file per commune or département into the folder OUTPUT, plus index.csv."),
+        click.option("--report", "report_path", type=str, default=None,
+                     help="Report file (JSON). Default: OUTPUT with .report.json (none with -o -)."),
+    )):
+        command = decorator(command)
+    return command

@@ -1,0 +1,155 @@
+"""One build, described once: what to read, what to select, how to build, where to run.
+
+A :class:`BuildRequest` is made by :func:`boundaries.build` from its keywords and by
+``boundaries build`` from its options (both through :meth:`BuildRequest.create`),
+validated once, here, and then handed whole to :func:`boundaries.pipeline.run`.
+National runs (:mod:`boundaries.national`) derive one request per département from
+it with :meth:`BuildRequest.for_part`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+
+from . import codes
+from .errors import InputError, option
+from .params import Parameters
+from .read import AddressColumns
+
+
+def as_codes(value) -> tuple[str, ...]:
+    """A code, a list of codes, or a comma/space separated string of them, as a tuple of strings."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    return tuple(dict.fromkeys(str(v).strip() for v in value if str(v).strip()))
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """Everything one build needs, validated.
+
+    Each attribute is the keyword of :func:`boundaries.build` of the same name, and
+    means what its documentation says there (the one description of each option,
+    which ``boundaries build --help`` prints too); only what differs is noted here:
+
+    - ``departement`` and ``commune`` are tuples of codes (a string of several, or a
+      list, is accepted and normalised);
+    - ``simplify_m`` is the ``simplify`` keyword resolved to metres (0: none);
+    - ``jobs`` is at least 1 (the keyword's 0, all cores, is resolved by :meth:`create`);
+    - ``columns`` carries ``id_column``, ``commune_column``, ``x_column`` and ``y_column``;
+    - ``outlines_required``, not a keyword: False for the rows of a national run that
+      no outline covers, which are reported rather than refused.
+    """
+
+    addresses: object
+    communes: object
+    method: str = "voronoi"
+    departement: tuple = ()
+    commune: tuple = ()
+    all_departements: bool = False
+    columns: AddressColumns = AddressColumns()
+    crs: str | None = None
+    commune_field: str | None = None
+    params: Parameters = Parameters()
+    holdout: float = 0.0
+    seed: int = 0
+    simplify_m: float = 0.0
+    results: object = None
+    results_id: str | None = None
+    jobs: int = 1
+    scheduler: str | None = None
+    work_dir: str | None = None
+    progress: Callable | None = field(default=None, compare=False)
+    outlines_required: bool = True
+
+    def __post_init__(self):
+        from .tessellate import METHODS
+
+        set_ = object.__setattr__
+        set_(self, "departement", as_codes(self.departement))
+        set_(self, "commune", as_codes(self.commune))
+        if self.method not in METHODS:
+            raise InputError(f"unknown method {self.method!r} ({option('method')}); choose one of {', '.join(METHODS)}")
+        for d in self.departement:
+            if not codes.is_departement_code(d):
+                raise InputError(f"{option('departement')} {d!r} is not a département code "
+                                 "(2 digits, 2A/2B, or 971…978)")
+        for c in self.commune:
+            if not codes.is_commune_code(c):
+                raise InputError(f"{option('commune')} {c!r} is not a 5-character INSEE code (e.g. 94028, 2A004)")
+        if not (isinstance(self.holdout, (int, float)) and 0 <= self.holdout < 1):
+            raise InputError(f"{option('holdout')} must be a share from 0 to 1 (excluded), got {self.holdout!r}")
+        if self.national and (self.commune or self.holdout):
+            raise InputError(f"{option('all_departements')} and several {option('departement')} build whole "
+                             f"départements: without {option('commune')} and {option('holdout')}")
+        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
+            raise InputError(f"{option('jobs')} must be a whole number ≥ 0 (0: all cores), got {self.jobs!r}")
+
+    @classmethod
+    def create(cls, addresses, communes, *, params: Parameters | None = None, columns: AddressColumns | None = None,
+               **options) -> BuildRequest:
+        """A request from :func:`boundaries.build`'s keywords (the command's options, by keyword).
+
+        Keywords named like a :class:`Parameters` field override ``params``; ``id_column``,
+        ``commune_column``, ``x_column`` and ``y_column`` override ``columns``; ``jobs=0``
+        means every core; ``simplify`` is a tolerance in metres or a level name.
+        Unknown keywords are refused, with the closest known one.
+        """
+        from .simplify import tolerance_m
+
+        tolerances = {k: options.pop(k) for k in list(options) if k in PARAMETER_NAMES}
+        names = {k: options.pop(k, None) for k in COLUMN_KEYWORDS}
+        _refuse_unknown(options)
+        given = columns or AddressColumns()
+        columns = AddressColumns(**{attr: names[kw] or getattr(given, attr) for kw, attr in COLUMN_KEYWORDS.items()})
+        jobs = options.pop("jobs", 0)
+        if isinstance(jobs, int) and not isinstance(jobs, bool) and jobs == 0:
+            jobs = os.cpu_count() or 1
+        simplify = tolerance_m(options.pop("simplify", None))
+        return cls(addresses, communes, params=replace(params or Parameters(), **tolerances), columns=columns,
+                   jobs=jobs, simplify_m=simplify, **options)
+
+    @property
+    def national(self) -> bool:
+        """Asked for several départements (``all_departements``, or more than one ``departement``)."""
+        return bool(self.all_departements) or len(self.departement) > 1
+
+    @property
+    def whole_departements(self) -> bool:
+        """Builds whole départements: no commune selection and no hold-out (so it may run by département)."""
+        return not self.commune and not self.holdout
+
+    def for_part(self, departement: str | None, outlines_required: bool = True) -> BuildRequest:
+        """The request of one part of a national run (its rows and outlines still to be set): one process.
+
+        ``departement``: the part's (None for the rows no département's outline covers,
+        built with ``outlines_required`` False so that they are reported, not refused).
+        """
+        return replace(self, addresses=None, communes=None, departement=(departement,) if departement else (),
+                       all_departements=False, jobs=1, scheduler=None, work_dir=None, progress=None,
+                       simplify_m=0.0, results=None, results_id=None, outlines_required=outlines_required)
+
+
+#: The keywords of :func:`boundaries.build` that name columns, and the :class:`AddressColumns` field each sets.
+COLUMN_KEYWORDS = {"id_column": "station", "commune_column": "commune", "x_column": "x", "y_column": "y"}
+
+#: The keywords that are :class:`Parameters` fields.
+PARAMETER_NAMES = tuple(f.name for f in fields(Parameters))
+
+#: Every keyword :func:`boundaries.build` takes besides the two inputs.
+KEYWORDS = tuple(f.name for f in fields(BuildRequest)
+                 if f.name not in ("addresses", "communes", "simplify_m", "outlines_required")) \
+    + ("simplify",) + tuple(COLUMN_KEYWORDS) + PARAMETER_NAMES
+
+
+def _refuse_unknown(options: dict) -> None:
+    for name in options:
+        if name not in KEYWORDS:
+            close = difflib.get_close_matches(name, sorted(KEYWORDS), n=1)
+            hint = f"; did you mean {close[0]}?" if close else "; see help(boundaries.build)"
+            raise InputError(f"boundaries.build got an unknown option {name!r}{hint}")

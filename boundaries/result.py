@@ -1,0 +1,103 @@
+"""What a build returns, and where it is written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import InputError, option
+from .report import Report
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """Where and how a build is written, validated before any work.
+
+    Attributes
+    ----------
+    path : str
+        Output file, its format from the extension: ``.geojson`` (RFC 7946),
+        ``.geojsonl``/``.geojsons`` (one feature per line), ``.gpkg`` (stations +
+        communes layers, QGIS style), ``.fgb``, ``.parquet`` (GeoParquet); ``-`` for
+        standard output; a folder with ``split``.
+    fmt : str or None
+        Output format when the extension does not say it (one of
+        :data:`boundaries.write.FORMATS`); resolved from ``path`` when None.
+    split : {"commune", "departement"} or None
+        Write one file per commune or département into the folder ``path``, plus ``index.csv``.
+    report : str or None
+        Report file (JSON). ``"auto"``: ``path`` with ``.report.json`` (none with ``-``); None writes none.
+    """
+
+    path: str
+    fmt: str | None = None
+    split: str | None = None
+    report: str | None = "auto"
+
+    def __post_init__(self):
+        from .write import SPLITS, default_report_path, output_format
+
+        if self.split is not None and self.split not in SPLITS:
+            raise InputError(f"{option('split', self.split)}: choose one of {', '.join(SPLITS)}")
+        if self.split and self.path == "-":
+            raise InputError(f"{option('split')} writes a folder: give its path, not -")
+        fmt = self.fmt or ("geojson" if self.split else output_format(self.path))
+        output_format(self.path if not self.split else "x." + fmt, fmt)
+        object.__setattr__(self, "fmt", fmt)
+        if self.report == "auto":
+            object.__setattr__(self, "report", None if self.path == "-" else default_report_path(self.path))
+
+
+@dataclass
+class BuildResult:
+    """What :func:`boundaries.build` returns.
+
+    Attributes
+    ----------
+    stations : geopandas.GeoDataFrame
+        One polygon per station, EPSG:4326, columns :data:`boundaries.stations.STATION_COLUMNS`,
+        sorted by commune then station number.
+    report : Report
+    communes : geopandas.GeoDataFrame
+        The outlines used (``code``, ``nom``), EPSG:4326, with per-outline counts
+        ``n_stations``, ``n_addresses``, ``n_dropped`` and the ``method`` used.
+    neighbours : scipy.sparse.csr_array of bool
+        Which stations touch, rows and columns in the order of ``stations`` as
+        built (:func:`boundaries.colouring.adjacency` on the output grid): the
+        graph the ``colour`` column was chosen from.
+    """
+
+    stations: object
+    report: Report
+    communes: object = None
+    neighbours: object = None
+
+    def write(self, path: str | OutputSpec, fmt: str | None = None, *, split: str | None = None,
+              report: str | None = "auto") -> str | None:
+        """Write the stations, atomically, and the report next to them.
+
+        Parameters
+        ----------
+        path : str or OutputSpec
+            Output file (see :class:`OutputSpec`), or the whole output spec.
+        fmt, split, report
+            As in :class:`OutputSpec` (ignored when ``path`` is one).
+
+        Returns
+        -------
+        str or None
+            The report's path.
+        """
+        from pathlib import Path
+
+        from .write import write_json, write_split, write_stations
+
+        spec = path if isinstance(path, OutputSpec) else OutputSpec(path, fmt, split, report)
+        if spec.split:
+            Path(spec.path).mkdir(exist_ok=True)
+            write_split(self.stations, spec.path, spec.split, spec.fmt, communes=self.communes)
+        else:
+            write_stations(self.stations, spec.path, spec.fmt, communes=self.communes)
+        self.report.inputs["output"] = spec.path
+        if spec.report:
+            write_json(self.report.to_dict(), spec.report)
+        return spec.report
