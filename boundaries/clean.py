@@ -103,6 +103,33 @@ def resolve_contested(
         One row per unique coordinate: ``unit``, ``station_key``, ``sx``, ``sy`` and
         ``rows`` (the winner's rows there), sorted by unit then coordinate.
     """
+    per_station, group_of_row, unit_names, key_names = _station_points(rows, grid_m)
+    first = ~per_station.duplicated(["unit", "gx", "gy"], keep="first").to_numpy()
+    winners = per_station.loc[first]
+    sharers = _sharers(per_station.loc[~first].copy(), winners, share_offset_m)
+    kept = np.zeros(len(per_station), dtype=bool)
+    kept[winners.index.to_numpy()] = True
+    kept[sharers.index.to_numpy()] = True
+    lost = ~kept[group_of_row]
+    seeds = _seed_table(winners, sharers, unit_names, key_names, grid_m, share_offset_m)
+    return lost, seeds
+
+
+def _station_points(rows: pd.DataFrame, grid_m: float):
+    """Each station's total at each snapped coordinate, best claim first at each coordinate.
+
+    Returns
+    -------
+    per_station : pandas.DataFrame
+        One row per (unit, ``gx``, ``gy``, station) group, ``unit`` and
+        ``station_key`` as integer codes, with the group's ``weight`` (sum), ``score``
+        (max) and ``rows``; sorted by unit, coordinate, then the winning rule
+        (heaviest, best score, smallest key). Its index is the group number.
+    group_of_row : numpy.ndarray
+        The group of each row.
+    unit_names, key_names : pandas.Index
+        The names of the integer codes.
+    """
     gx = np.round(rows["px"].to_numpy() / grid_m).astype(np.int64)
     gy = np.round(rows["py"].to_numpy() / grid_m).astype(np.int64)
     # grouped and sorted as integer codes (in the strings' order): ~3× faster than strings
@@ -124,15 +151,18 @@ def resolve_contested(
     order = np.lexsort((per_station["station_key"].to_numpy(), -per_station["score"].to_numpy(),
                         -per_station["weight"].to_numpy(), per_station["gy"].to_numpy(),
                         per_station["gx"].to_numpy(), per_station["unit"].to_numpy()))
-    per_station = per_station.iloc[order]
-    first = ~per_station.duplicated(["unit", "gx", "gy"], keep="first").to_numpy()
-    winners = per_station.loc[first]
-    # A station that won no coordinate at all (every address on points shared with
-    # a bigger station) still gets a share: a seed a few metres off its heaviest
-    # point, in a direction set by its rank there, so its cell is carved out of
-    # the winner's instead of vanishing.
-    losers = per_station.loc[~first].copy()
-    sharers = per_station.iloc[:0].assign(rank=np.int64(0), n=np.int64(0))
+    return per_station.iloc[order], group_of_row, unit_names, key_names
+
+
+def _sharers(losers: pd.DataFrame, winners: pd.DataFrame, share_offset_m: float) -> pd.DataFrame:
+    """The share seed of each station that won no coordinate: its heaviest lost point.
+
+    A station that won no coordinate at all (every address on points shared with a
+    bigger station) still gets a share: a seed a few metres off its heaviest point,
+    in a direction set by its ``rank`` among the ``n`` claims there, so its cell is
+    carved out of the winner's instead of vanishing. Empty when sharing is off.
+    """
+    sharers = losers.iloc[:0].assign(rank=np.int64(0), n=np.int64(0))
     if share_offset_m > 0 and len(losers):
         # a station key names its commune, hence its unit: the key alone says who has a seed
         orphan = ~losers["station_key"].isin(winners["station_key"].unique())
@@ -142,10 +172,15 @@ def resolve_contested(
             losers["n"] = losers.groupby(["unit", "gx", "gy"])["rank"].transform("max") + 1
             sharers = losers.drop_duplicates(["unit", "station_key"], keep="first")  # heaviest point first
             sharers = sharers.sort_values(["unit", "station_key"], kind="stable")
-    kept = np.zeros(len(order), dtype=bool)
-    kept[winners.index.to_numpy()] = True
-    kept[sharers.index.to_numpy()] = True
-    lost = ~kept[group_of_row]
+    return sharers
+
+
+def _seed_table(winners: pd.DataFrame, sharers: pd.DataFrame, unit_names, key_names, grid_m: float,
+                share_offset_m: float) -> pd.DataFrame:
+    """The seeds: every winner at its grid point, then every share seed moved off its point.
+
+    An offset seed is snapped to the grid too, and dropped if it lands on another seed.
+    """
     angle = 2 * np.pi * sharers["rank"].to_numpy(dtype=float) / np.maximum(sharers["n"].to_numpy(dtype=float), 1)
     unit_names = np.asarray(unit_names, dtype=object)
     key_names = np.asarray(key_names, dtype=object)
@@ -164,8 +199,7 @@ def resolve_contested(
         }
     )
     # an offset seed must not land on another seed
-    seeds = seeds.drop_duplicates(["unit", "sx", "sy"], keep="first").reset_index(drop=True)
-    return lost, seeds
+    return seeds.drop_duplicates(["unit", "sx", "sy"], keep="first").reset_index(drop=True)
 
 
 def flag_seed_quality(
