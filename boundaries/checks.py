@@ -235,14 +235,19 @@ def check_stations(
         found, figures = _check_territory(st, outlines, fixed, usable, of_crs, crs, n_parts, min_area_m2, min_width_m)
         problems += found
         per_commune.update(figures)
-    ids = st["id_bv"].to_numpy(dtype=object)
-    for i in np.flatnonzero((n_parts > 1) & ~missing):
-        problems.append(Problem("multipart", st["code_commune"].iloc[i], (ids[i],), None,
-                                f"station {ids[i]} is in {int(n_parts[i])} parts"))
+    problems += _multipart(st, n_parts, missing)
     for u, info in per_commune.items():
         info["null"] = int((missing & (st["unit"] == u).to_numpy()).sum())
         info["invalid"] = int((invalid & (st["unit"] == u).to_numpy()).sum())
     return _layer_check(problems, per_commune, len(st), min_area_m2, min_width_m)
+
+
+def _multipart(st, n_parts: np.ndarray, missing: np.ndarray) -> list[Problem]:
+    """A warning for each station with a geometry in several parts."""
+    ids = st["id_bv"].to_numpy(dtype=object)
+    return [Problem("multipart", st["code_commune"].iloc[i], (ids[i],), None,
+                    f"station {ids[i]} is in {int(n_parts[i])} parts")
+            for i in np.flatnonzero((n_parts > 1) & ~missing)]
 
 
 def _feature_problems(st, geoms: np.ndarray, missing: np.ndarray, invalid: np.ndarray) -> list[Problem]:
