@@ -28,6 +28,7 @@ experiment (a row was altered one field at a time and the file reopened in QGIS)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from xml.sax.saxutils import quoteattr
@@ -137,7 +138,22 @@ def qml_style(colour_field: str = "colour", label_field: str = "numero_bv") -> s
     categories += f'<category render="true" value="" symbol="{len(PALETTE)}" label="other"/>'
     symbols = "".join(_fill_symbol(str(i), c) for i, c in enumerate(PALETTE))
     symbols += _fill_symbol(str(len(PALETTE)), OTHER_COLOUR)
-    label = (
+    label = _labeling(label_field)
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+        '<qgis version="3.22.16" styleCategories="Symbology|Labeling" labelsEnabled="1">\n'
+        f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(colour_field)} symbollevels="0"'
+        ' forceraster="0" enableorderby="0">'
+        f"<categories>{categories}</categories><symbols>{symbols}</symbols>"
+        "</renderer-v2>\n"
+        f"{label}\n"
+        "</qgis>\n"
+    )
+
+
+def _labeling(label_field: str) -> str:
+    """QGIS simple labeling: ``label_field`` in bold over each station's interior, with a white halo."""
+    return (
         '<labeling type="simple"><settings calloutType="simple">'
         f'<text-style fieldName={quoteattr(label_field)} isExpression="0" fontFamily="Sans Serif"'
         ' fontSize="9" fontSizeUnit="Point" fontWeight="75" textColor="20,20,20,255" textOpacity="1"'
@@ -150,16 +166,6 @@ def qml_style(colour_field: str = "colour", label_field: str = "numero_bv") -> s
         '<rendering drawLabels="1" obstacle="1" obstacleType="1" displayAll="0" labelPerPart="0"'
         ' upsidedownLabels="0" scaleVisibility="0" fontMinPixelSize="3" fontLimitPixelSize="0"/>'
         "</settings></labeling>"
-    )
-    return (
-        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
-        '<qgis version="3.22.16" styleCategories="Symbology|Labeling" labelsEnabled="1">\n'
-        f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(colour_field)} symbollevels="0"'
-        ' forceraster="0" enableorderby="0">'
-        f"<categories>{categories}</categories><symbols>{symbols}</symbols>"
-        "</renderer-v2>\n"
-        f"{label}\n"
-        "</qgis>\n"
     )
 
 
@@ -217,17 +223,22 @@ def write_gpkg_style(
     path = os.fspath(gpkg_path)
     if not os.path.isfile(path):
         raise FileNotFoundError(path)
-    style_name = style_name or layer_name
+    with _transaction(path) as con:
+        key = ("", "", layer_name, _geometry_column(con, path, layer_name))
+        _create_layer_styles(con, timestamp)
+        return _replace_style(con, key, style_name or layer_name, qml, description, use_as_default, timestamp)
+
+
+@contextlib.contextmanager
+def _transaction(path: str):
+    """A connection to ``path`` inside one transaction: committed on success, rolled back on error."""
     # Autocommit mode plus an explicit BEGIN, so the CREATE TABLE is inside the transaction too
     # (Python's implicit transactions start only at INSERT/UPDATE/DELETE).
     con = sqlite3.connect(path, isolation_level=None)
     try:
         con.execute("BEGIN")
-        with con:  # one transaction: committed on success, rolled back on error
-            geometry_column = _geometry_column(con, path, layer_name)
-            _create_layer_styles(con, timestamp)
-            key = ("", "", layer_name, geometry_column)
-            return _replace_style(con, key, style_name, qml, description, use_as_default, timestamp)
+        with con:
+            yield con
     finally:
         con.close()
 
