@@ -232,8 +232,6 @@ def flag_seed_quality(
     numpy.ndarray of object
         ``imprecise_geocode``, ``station_outlier`` or None for each row.
     """
-    from scipy.spatial import cKDTree
-
     reason = np.full(len(rows), None, dtype=object)
     if len(rows) == 0:
         return reason
@@ -243,25 +241,40 @@ def flag_seed_quality(
     for idx in rows.groupby("unit", sort=True).indices.values():
         st = station[idx]
         if len(np.unique(st)) < 2:
-            continue
+            continue  # one station: nothing to outvote, no one to be an outlier among
         pts = xy[idx]
         if imprecise_radius_m > 0 and (~precise[idx]).any() and precise[idx].any():
-            p_idx = np.flatnonzero(precise[idx])
-            q_idx = np.flatnonzero(~precise[idx])
-            dist, nn = cKDTree(pts[p_idx]).query(pts[q_idx], k=1)
-            bad = (dist < imprecise_radius_m) & (st[p_idx[nn]] != st[q_idx])
-            reason[idx[q_idx[bad]]] = "imprecise_geocode"
+            reason[idx[_imprecise(pts, st, precise[idx], imprecise_radius_m)]] = "imprecise_geocode"
         if outlier_neighbours > 0 and len(idx) > outlier_neighbours + 1:
-            k = outlier_neighbours + 1
-            _, nn = cKDTree(pts).query(pts, k=k)
-            alone = (st[nn[:, 1:]] != st[:, None]).all(axis=1)
-            if not alone.any():
-                continue
-            frame = pd.DataFrame({"st": st, "x": pts[:, 0], "y": pts[:, 1]})
-            centre = frame.groupby("st")[["x", "y"]].transform("median").to_numpy()
-            d = np.hypot(*(pts - centre).T)
-            spread = pd.Series(d).groupby(st).transform("median").to_numpy()
-            far = d > outlier_spread * np.maximum(spread, 1.0)
-            out = alone & far & (reason[idx] == None)  # noqa: E711
+            out = _outliers(pts, st, outlier_neighbours, outlier_spread) & (reason[idx] == None)  # noqa: E711
             reason[idx[out]] = "station_outlier"
     return reason
+
+
+def _imprecise(pts: np.ndarray, st: np.ndarray, precise: np.ndarray, radius_m: float) -> np.ndarray:
+    """Positions (in ``pts``) of the imprecise points whose nearest precise point is another station's, near."""
+    from scipy.spatial import cKDTree
+
+    p_idx = np.flatnonzero(precise)
+    q_idx = np.flatnonzero(~precise)
+    dist, nn = cKDTree(pts[p_idx]).query(pts[q_idx], k=1)
+    bad = (dist < radius_m) & (st[p_idx[nn]] != st[q_idx])
+    return q_idx[bad]
+
+
+def _outliers(pts: np.ndarray, st: np.ndarray, neighbours: int, spread_factor: float) -> np.ndarray:
+    """True for the points of one unit that are alone among their neighbours and far from their station.
+
+    See :func:`flag_seed_quality` (``outlier_neighbours``, ``outlier_spread``).
+    """
+    from scipy.spatial import cKDTree
+
+    _, nn = cKDTree(pts).query(pts, k=neighbours + 1)
+    alone = (st[nn[:, 1:]] != st[:, None]).all(axis=1)
+    if not alone.any():
+        return alone
+    frame = pd.DataFrame({"st": st, "x": pts[:, 0], "y": pts[:, 1]})
+    centre = frame.groupby("st")[["x", "y"]].transform("median").to_numpy()
+    d = np.hypot(*(pts - centre).T)
+    spread = pd.Series(d).groupby(st).transform("median").to_numpy()
+    return alone & (d > spread_factor * np.maximum(spread, 1.0))
