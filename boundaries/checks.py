@@ -230,108 +230,182 @@ def check_stations(
     -------
     LayerCheck
     """
-    from . import codes
     from .read import read_communes, read_stations
     from .scope import match_units
 
     st = read_stations(stations, id_field, station_commune_field)
     outlines = read_communes(communes, commune_field).outlines
-    problems: list[Problem] = []
     geoms = st.geometry.values.to_numpy()
-    ids = st["id_bv"].to_numpy(dtype=object)
     st["unit"] = match_units(st["code_commune"].fillna("").to_numpy(), outlines["code"])
-
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    for i in np.flatnonzero(missing):
-        problems.append(Problem("null_geometry", st["code_commune"].iloc[i], (ids[i],), None,
-                                f"station {ids[i]} has no geometry"))
-    valid = shapely.is_valid(geoms)
-    invalid = ~valid & ~missing
-    reasons = shapely.is_valid_reason(geoms)
-    for i in np.flatnonzero(invalid):
-        problems.append(Problem("invalid_geometry", st["code_commune"].iloc[i], (ids[i],), None,
-                                f"station {ids[i]}: {reasons[i]}"))
-    dup = st["key"].duplicated(keep=False) & st["key"].notna()
-    for key, group in st[dup].groupby("key", sort=True):
-        problems.append(Problem("duplicate_id", group["code_commune"].iloc[0], tuple(group["id_bv"]), None,
-                                f"{len(group)} features for station {key}: {', '.join(group['id_bv'])}"))
-    no_outline = st["unit"].isna().to_numpy()
-    for code, group in st[no_outline].groupby(st["code_commune"].fillna("?")[no_outline], sort=True):
-        problems.append(Problem("commune_without_outline", code, tuple(group["id_bv"]), None,
-                                f"{len(group)} station(s) of commune {code}, which is not in the outline file"))
-
-    n_parts = shapely.get_num_geometries(geoms)
-    per_commune: dict = {}
-    usable = ~missing & ~no_outline
+    invalid = ~shapely.is_valid(geoms) & ~missing
+    problems = _feature_problems(st, geoms, missing, invalid)
+    # areas are measured on repaired copies of the invalid geometries
     fixed = geoms.copy()
     if invalid.any():
         from .geometry import polygonal_parts
 
         fixed[invalid] = polygonal_parts(shapely.make_valid(geoms[invalid]))
-    unit_crs = st["unit"].map(lambda u: codes.territory_crs(codes.departement_of(u)) if isinstance(u, str) else None)
-    for crs in sorted(set(unit_crs.dropna())):
-        of_crs = (unit_crs == crs).to_numpy()
-        idx = np.flatnonzero(usable & of_crs)
-        projected = shapely.from_wkb(
-            st.iloc[idx].set_geometry(fixed[idx], crs=st.crs).to_crs(crs).geometry.to_wkb().to_numpy()
-        )
-        units = st["unit"].to_numpy()[idx]
-        # every commune with a station, even one whose stations all lack a geometry
-        sel = outlines[outlines["code"].isin(set(st["unit"].to_numpy()[of_crs]))]
-        outline_of = dict(zip(sel["code"], sel.to_crs(crs).geometry.values))
-        # overlaps: candidate pairs from an STRtree, then their intersection areas
-        tree = shapely.STRtree(projected)
-        left, right = tree.query(projected, predicate="intersects")
-        pair = left < right
-        left, right = left[pair], right[pair]
-        overlap_by_unit: dict = {}
-        if len(left):
-            inter = shapely.intersection(projected[left], projected[right])
-            for a, b, g in zip(left, right, inter):
-                area, parts = significant_area(g, min_area_m2, min_width_m)
-                if parts:
-                    ia, ib = idx[a], idx[b]
-                    unit = units[a]
-                    overlap_by_unit[unit] = overlap_by_unit.get(unit, 0.0) + area
-                    problems.append(Problem("overlap", st["code_commune"].iloc[ia], (ids[ia], ids[ib]), area,
-                                            f"{ids[ia]} and {ids[ib]} overlap on {area:,.1f} m²"))
-        for unit in sorted(outline_of):
-            members = units == unit
-            outline = outline_of[unit]
-            union = shapely.union_all(projected[members]) if members.any() else shapely.Polygon()
-            gap, gap_parts = significant_area(shapely.difference(outline, union), min_area_m2, min_width_m)
-            spill, spill_parts = significant_area(shapely.difference(union, outline), min_area_m2, min_width_m)
-            sids = tuple(ids[idx[members]])
-            if gap_parts:
-                share = gap / max(outline.area, 1e-9)
-                problems.append(Problem("gap", unit, (), gap, f"{gap:,.1f} m² ({share:.2%} of the commune) "
-                                        f"in {gap_parts} part(s) covered by no station"))
-            if spill_parts:
-                problems.append(Problem("spill", unit, sids, spill, f"{spill:,.1f} m² of stations outside the "
-                                        f"commune, in {spill_parts} part(s)"))
-            member_geoms = projected[members]
-            coverage_ok = bool(len(member_geoms) < 2 or shapely.coverage_is_valid(member_geoms))
-            per_commune[unit] = {
-                "stations": int(members.sum()),
-                "area_m2": round(float(outline.area), 1),
-                "overlap_m2": round(overlap_by_unit.get(unit, 0.0), 2),
-                "gap_m2": round(gap, 2),
-                "spill_m2": round(spill, 2),
-                "multipart": int((n_parts[idx[members]] > 1).sum()),
-                "coverage_edges_match": coverage_ok,
-            }
-    for i in np.flatnonzero((n_parts > 1) & ~missing):
-        problems.append(Problem("multipart", st["code_commune"].iloc[i], (ids[i],), None,
-                                f"station {ids[i]} is in {int(n_parts[i])} parts"))
+    n_parts = shapely.get_num_geometries(geoms)
+    usable = ~missing & st["unit"].notna().to_numpy()
+    per_commune: dict = {}
+    for crs, of_crs in _territories(st["unit"]):
+        found, figures = _check_territory(st, outlines, fixed, usable, of_crs, crs, n_parts, min_area_m2, min_width_m)
+        problems += found
+        per_commune.update(figures)
+    problems += _multipart(st, n_parts, missing)
     for u, info in per_commune.items():
         info["null"] = int((missing & (st["unit"] == u).to_numpy()).sum())
         info["invalid"] = int((invalid & (st["unit"] == u).to_numpy()).sum())
+    return _layer_check(problems, per_commune, len(st), min_area_m2, min_width_m)
 
+
+def _multipart(st, n_parts: np.ndarray, missing: np.ndarray) -> list[Problem]:
+    """A warning for each station with a geometry in several parts."""
+    ids = st["id_bv"].to_numpy(dtype=object)
+    return [Problem("multipart", st["code_commune"].iloc[i], (ids[i],), None,
+                    f"station {ids[i]} is in {int(n_parts[i])} parts")
+            for i in np.flatnonzero((n_parts > 1) & ~missing)]
+
+
+def _feature_problems(st, geoms: np.ndarray, missing: np.ndarray, invalid: np.ndarray) -> list[Problem]:
+    """Problems of single features and ids: null or invalid geometry, duplicate id, no outline."""
+    ids = st["id_bv"].to_numpy(dtype=object)
+    commune = st["code_commune"]
+    problems = [Problem("null_geometry", commune.iloc[i], (ids[i],), None, f"station {ids[i]} has no geometry")
+                for i in np.flatnonzero(missing)]
+    bad = np.flatnonzero(invalid)
+    for i, reason in zip(bad, shapely.is_valid_reason(geoms[bad])):
+        problems.append(Problem("invalid_geometry", commune.iloc[i], (ids[i],), None, f"station {ids[i]}: {reason}"))
+    dup = st["key"].duplicated(keep=False) & st["key"].notna()
+    for key, group in st[dup].groupby("key", sort=True):
+        problems.append(Problem("duplicate_id", group["code_commune"].iloc[0], tuple(group["id_bv"]), None,
+                                f"{len(group)} features for station {key}: {', '.join(group['id_bv'])}"))
+    no_outline = st["unit"].isna().to_numpy()
+    for code, group in st[no_outline].groupby(commune.fillna("?")[no_outline], sort=True):
+        problems.append(Problem("commune_without_outline", code, tuple(group["id_bv"]), None,
+                                f"{len(group)} station(s) of commune {code}, which is not in the outline file"))
+    return problems
+
+
+def _territories(units):
+    """``(crs, mask)`` for each territory CRS the stations' units are in, in CRS order."""
+    from . import codes
+
+    unit_crs = units.map(lambda u: codes.territory_crs(codes.departement_of(u)) if isinstance(u, str) else None)
+    for crs in sorted(set(unit_crs.dropna())):
+        yield crs, (unit_crs == crs).to_numpy()
+
+
+def _check_territory(st, outlines, fixed, usable, of_crs, crs, n_parts, min_area_m2, min_width_m):
+    """Overlaps, gaps and spills of the communes of one territory, measured in its metric ``crs``.
+
+    Parameters
+    ----------
+    st : geopandas.GeoDataFrame
+        The stations (with ``unit``); ``fixed`` their geometries repaired, ``n_parts``
+        their part counts.
+    outlines : geopandas.GeoDataFrame
+        The commune outlines (``code``).
+    usable, of_crs : numpy.ndarray of bool
+        Stations with a geometry and an outline; stations of this territory.
+    crs : str
+        The territory's metric CRS.
+    min_area_m2, min_width_m : float
+        As for :func:`check_stations`.
+
+    Returns
+    -------
+    problems : list of Problem
+    figures : dict
+        Per-commune figures, for every commune of the territory with a station (even
+        one whose stations all lack a geometry), in commune order.
+    """
+    ids = st["id_bv"].to_numpy(dtype=object)
+    idx = np.flatnonzero(usable & of_crs)
+    projected = shapely.from_wkb(
+        st.iloc[idx].set_geometry(fixed[idx], crs=st.crs).to_crs(crs).geometry.to_wkb().to_numpy()
+    )
+    units = st["unit"].to_numpy()[idx]
+    sel = outlines[outlines["code"].isin(set(st["unit"].to_numpy()[of_crs]))]
+    outline_of = dict(zip(sel["code"], sel.to_crs(crs).geometry.values))
+    problems, overlap_by_unit = _overlaps(st["code_commune"].iloc[idx], ids[idx], projected, units,
+                                          min_area_m2, min_width_m)
+    figures = {}
+    for unit in sorted(outline_of):
+        members = units == unit
+        found, figures[unit] = _check_commune(
+            unit, outline_of[unit], projected[members], tuple(ids[idx[members]]), overlap_by_unit.get(unit, 0.0),
+            int((n_parts[idx[members]] > 1).sum()), min_area_m2, min_width_m,
+        )
+        problems += found
+    return problems, figures
+
+
+def _overlaps(commune, ids: np.ndarray, projected: np.ndarray, units: np.ndarray, min_area_m2: float,
+              min_width_m: float) -> tuple[list[Problem], dict]:
+    """Significant overlaps between the stations ``projected``.
+
+    ``commune`` (a Series), ``ids`` and ``units`` are those stations' commune codes,
+    ids and outline units. Candidate pairs come from an STRtree, then their
+    intersection areas are measured. Returns the problems and each unit's overlap area.
+    """
+    tree = shapely.STRtree(projected)
+    left, right = tree.query(projected, predicate="intersects")
+    pair = left < right
+    left, right = left[pair], right[pair]
+    problems: list[Problem] = []
+    overlap_by_unit: dict = {}
+    if not len(left):
+        return problems, overlap_by_unit
+    inter = shapely.intersection(projected[left], projected[right])
+    for a, b, g in zip(left, right, inter):
+        area, parts = significant_area(g, min_area_m2, min_width_m)
+        if parts:
+            overlap_by_unit[units[a]] = overlap_by_unit.get(units[a], 0.0) + area
+            problems.append(Problem("overlap", commune.iloc[a], (ids[a], ids[b]), area,
+                                    f"{ids[a]} and {ids[b]} overlap on {area:,.1f} m²"))
+    return problems, overlap_by_unit
+
+
+def _check_commune(unit: str, outline, members: np.ndarray, sids: tuple, overlap_m2: float, multipart: int,
+                   min_area_m2: float, min_width_m: float) -> tuple[list[Problem], dict]:
+    """Gap and spill of one commune's stations ``members`` (ids ``sids``), and its figures.
+
+    ``overlap_m2`` and ``multipart`` (stations in several parts) are measured by the
+    caller; the figures' ``null`` and ``invalid`` counts are added by :func:`check_stations`.
+    """
+    problems = []
+    union = shapely.union_all(members) if len(members) else shapely.Polygon()
+    gap, gap_parts = significant_area(shapely.difference(outline, union), min_area_m2, min_width_m)
+    spill, spill_parts = significant_area(shapely.difference(union, outline), min_area_m2, min_width_m)
+    if gap_parts:
+        share = gap / max(outline.area, 1e-9)
+        problems.append(Problem("gap", unit, (), gap, f"{gap:,.1f} m² ({share:.2%} of the commune) "
+                                f"in {gap_parts} part(s) covered by no station"))
+    if spill_parts:
+        problems.append(Problem("spill", unit, sids, spill, f"{spill:,.1f} m² of stations outside the "
+                                f"commune, in {spill_parts} part(s)"))
+    figures = {
+        "stations": len(members),
+        "area_m2": round(float(outline.area), 1),
+        "overlap_m2": round(overlap_m2, 2),
+        "gap_m2": round(gap, 2),
+        "spill_m2": round(spill, 2),
+        "multipart": multipart,
+        "coverage_edges_match": bool(len(members) < 2 or shapely.coverage_is_valid(members)),
+    }
+    return problems, figures
+
+
+def _layer_check(problems: list[Problem], per_commune: dict, n_stations: int, min_area_m2: float,
+                 min_width_m: float) -> LayerCheck:
+    """The :class:`LayerCheck`: problems worst first (kind, then area), counts and area totals."""
     rank = {k: i for i, k in enumerate(PROBLEM_KINDS)}
     problems.sort(key=lambda p: (rank[p.kind], -(p.area_m2 or 0.0), p.commune or "", p.stations))
     counts = {k: sum(1 for p in problems if p.kind == k) for k in PROBLEM_KINDS}
     totals = {
-        "stations": int(len(st)),
+        "stations": int(n_stations),
         "communes": len(per_commune),
         **counts,
         "overlap_m2": round(sum(c["overlap_m2"] for c in per_commune.values()), 2),

@@ -105,6 +105,33 @@ def resolve_contested(
         One row per unique coordinate: ``unit``, ``station_key``, ``sx``, ``sy`` and
         ``rows`` (the winner's rows there), sorted by unit then coordinate.
     """
+    per_station, group_of_row, unit_names, key_names = _station_points(rows, grid_m)
+    first = ~per_station.duplicated(["unit", "gx", "gy"], keep="first").to_numpy()
+    winners = per_station.loc[first]
+    sharers = _sharers(per_station.loc[~first].copy(), winners, share_offset_m)
+    kept = np.zeros(len(per_station), dtype=bool)
+    kept[winners.index.to_numpy()] = True
+    kept[sharers.index.to_numpy()] = True
+    lost = ~kept[group_of_row]
+    seeds = _seed_table(winners, sharers, unit_names, key_names, grid_m, share_offset_m)
+    return lost, seeds
+
+
+def _station_points(rows: pd.DataFrame, grid_m: float):
+    """Each station's total at each snapped coordinate, best claim first at each coordinate.
+
+    Returns
+    -------
+    per_station : pandas.DataFrame
+        One row per (unit, ``gx``, ``gy``, station) group, ``unit`` and
+        ``station_key`` as integer codes, with the group's ``weight`` (sum), ``score``
+        (max) and ``rows``; sorted by unit, coordinate, then the winning rule
+        (heaviest, best score, smallest key). Its index is the group number.
+    group_of_row : numpy.ndarray
+        The group of each row.
+    unit_names, key_names : pandas.Index
+        The names of the integer codes.
+    """
     gx = np.round(rows["px"].to_numpy() / grid_m).astype(np.int64)
     gy = np.round(rows["py"].to_numpy() / grid_m).astype(np.int64)
     # grouped and sorted as integer codes (in the strings' order): ~3× faster than strings
@@ -126,15 +153,18 @@ def resolve_contested(
     order = np.lexsort((per_station["station_key"].to_numpy(), -per_station["score"].to_numpy(),
                         -per_station["weight"].to_numpy(), per_station["gy"].to_numpy(),
                         per_station["gx"].to_numpy(), per_station["unit"].to_numpy()))
-    per_station = per_station.iloc[order]
-    first = ~per_station.duplicated(["unit", "gx", "gy"], keep="first").to_numpy()
-    winners = per_station.loc[first]
-    # A station that won no coordinate at all (every address on points shared with
-    # a bigger station) still gets a share: a seed a few metres off its heaviest
-    # point, in a direction set by its rank there, so its cell is carved out of
-    # the winner's instead of vanishing.
-    losers = per_station.loc[~first].copy()
-    sharers = per_station.iloc[:0].assign(rank=np.int64(0), n=np.int64(0))
+    return per_station.iloc[order], group_of_row, unit_names, key_names
+
+
+def _sharers(losers: pd.DataFrame, winners: pd.DataFrame, share_offset_m: float) -> pd.DataFrame:
+    """The share seed of each station that won no coordinate: its heaviest lost point.
+
+    A station that won no coordinate at all (every address on points shared with a
+    bigger station) still gets a share: a seed a few metres off its heaviest point,
+    in a direction set by its ``rank`` among the ``n`` claims there, so its cell is
+    carved out of the winner's instead of vanishing. Empty when sharing is off.
+    """
+    sharers = losers.iloc[:0].assign(rank=np.int64(0), n=np.int64(0))
     if share_offset_m > 0 and len(losers):
         # a station key names its commune, hence its unit: the key alone says who has a seed
         orphan = ~losers["station_key"].isin(winners["station_key"].unique())
@@ -144,10 +174,15 @@ def resolve_contested(
             losers["n"] = losers.groupby(["unit", "gx", "gy"])["rank"].transform("max") + 1
             sharers = losers.drop_duplicates(["unit", "station_key"], keep="first")  # heaviest point first
             sharers = sharers.sort_values(["unit", "station_key"], kind="stable")
-    kept = np.zeros(len(order), dtype=bool)
-    kept[winners.index.to_numpy()] = True
-    kept[sharers.index.to_numpy()] = True
-    lost = ~kept[group_of_row]
+    return sharers
+
+
+def _seed_table(winners: pd.DataFrame, sharers: pd.DataFrame, unit_names, key_names, grid_m: float,
+                share_offset_m: float) -> pd.DataFrame:
+    """The seeds: every winner at its grid point, then every share seed moved off its point.
+
+    An offset seed is snapped to the grid too, and dropped if it lands on another seed.
+    """
     angle = 2 * np.pi * sharers["rank"].to_numpy(dtype=float) / np.maximum(sharers["n"].to_numpy(dtype=float), 1)
     unit_names = np.asarray(unit_names, dtype=object)
     key_names = np.asarray(key_names, dtype=object)
@@ -166,8 +201,7 @@ def resolve_contested(
         }
     )
     # an offset seed must not land on another seed
-    seeds = seeds.drop_duplicates(["unit", "sx", "sy"], keep="first").reset_index(drop=True)
-    return lost, seeds
+    return seeds.drop_duplicates(["unit", "sx", "sy"], keep="first").reset_index(drop=True)
 
 
 def flag_seed_quality(
@@ -200,8 +234,6 @@ def flag_seed_quality(
     numpy.ndarray of object
         ``imprecise_geocode``, ``station_outlier`` or None for each row.
     """
-    from scipy.spatial import cKDTree
-
     reason = np.full(len(rows), None, dtype=object)
     if len(rows) == 0:
         return reason
@@ -211,28 +243,43 @@ def flag_seed_quality(
     for idx in rows.groupby("unit", sort=True).indices.values():
         st = station[idx]
         if len(np.unique(st)) < 2:
-            continue
+            continue  # one station: nothing to outvote, no one to be an outlier among
         pts = xy[idx]
         if imprecise_radius_m > 0 and (~precise[idx]).any() and precise[idx].any():
-            p_idx = np.flatnonzero(precise[idx])
-            q_idx = np.flatnonzero(~precise[idx])
-            dist, nn = cKDTree(pts[p_idx]).query(pts[q_idx], k=1)
-            bad = (dist < imprecise_radius_m) & (st[p_idx[nn]] != st[q_idx])
-            reason[idx[q_idx[bad]]] = "imprecise_geocode"
+            reason[idx[_imprecise(pts, st, precise[idx], imprecise_radius_m)]] = "imprecise_geocode"
         if outlier_neighbours > 0 and len(idx) > outlier_neighbours + 1:
-            k = outlier_neighbours + 1
-            _, nn = cKDTree(pts).query(pts, k=k)
-            alone = (st[nn[:, 1:]] != st[:, None]).all(axis=1)
-            if not alone.any():
-                continue
-            frame = pd.DataFrame({"st": st, "x": pts[:, 0], "y": pts[:, 1]})
-            centre = frame.groupby("st")[["x", "y"]].transform("median").to_numpy()
-            d = np.hypot(*(pts - centre).T)
-            spread = pd.Series(d).groupby(st).transform("median").to_numpy()
-            far = d > outlier_spread * np.maximum(spread, 1.0)
-            out = alone & far & (reason[idx] == None)  # noqa: E711
+            out = _outliers(pts, st, outlier_neighbours, outlier_spread) & (reason[idx] == None)  # noqa: E711
             reason[idx[out]] = "station_outlier"
     return reason
+
+
+def _imprecise(pts: np.ndarray, st: np.ndarray, precise: np.ndarray, radius_m: float) -> np.ndarray:
+    """Positions (in ``pts``) of the imprecise points whose nearest precise point is another station's, near."""
+    from scipy.spatial import cKDTree
+
+    p_idx = np.flatnonzero(precise)
+    q_idx = np.flatnonzero(~precise)
+    dist, nn = cKDTree(pts[p_idx]).query(pts[q_idx], k=1)
+    bad = (dist < radius_m) & (st[p_idx[nn]] != st[q_idx])
+    return q_idx[bad]
+
+
+def _outliers(pts: np.ndarray, st: np.ndarray, neighbours: int, spread_factor: float) -> np.ndarray:
+    """True for the points of one unit that are alone among their neighbours and far from their station.
+
+    See :func:`flag_seed_quality` (``outlier_neighbours``, ``outlier_spread``).
+    """
+    from scipy.spatial import cKDTree
+
+    _, nn = cKDTree(pts).query(pts, k=neighbours + 1)
+    alone = (st[nn[:, 1:]] != st[:, None]).all(axis=1)
+    if not alone.any():
+        return alone
+    frame = pd.DataFrame({"st": st, "x": pts[:, 0], "y": pts[:, 1]})
+    centre = frame.groupby("st")[["x", "y"]].transform("median").to_numpy()
+    d = np.hypot(*(pts - centre).T)
+    spread = pd.Series(d).groupby(st).transform("median").to_numpy()
+    return alone & (d > spread_factor * np.maximum(spread, 1.0))
 
 
 #: The reason of the rows kept out of the build to measure it (not a drop).

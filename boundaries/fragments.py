@@ -50,8 +50,23 @@ def reassign_fragments(
     parts, owner = shapely.get_parts(polygons, return_index=True)
     if len(parts) <= len(polygons):
         return polygons, 0
-    # rows of address seeds in each part of the stations in several parts (the others'
-    # only part is their main one): only the seeds inside those stations' bounds are placed
+    rows_in = _rows_per_part(parts, owner, seed_xy, seed_rows)
+    fragment = ~_main_parts(parts, owner, rows_in) & (rows_in <= max_rows)
+    if not fragment.any():
+        return polygons, 0
+    new_owner = _fragment_owners(keys, parts, owner, fragment)
+    moved = int((new_owner != owner).sum())
+    if not moved:
+        return polygons, 0
+    return _regroup(polygons, parts, owner, new_owner), moved
+
+
+def _rows_per_part(parts: np.ndarray, owner: np.ndarray, seed_xy: np.ndarray, seed_rows: np.ndarray) -> np.ndarray:
+    """Address rows inside each part; only the parts of stations in several parts are counted.
+
+    The others' only part is their main one whatever it holds, so only the seeds
+    inside the bounds of the split stations are placed.
+    """
     rows_in = np.zeros(len(parts))
     split = np.flatnonzero(np.bincount(owner)[owner] > 1)
     if len(seed_xy):
@@ -61,15 +76,25 @@ def reassign_fragments(
         pt_idx, part_idx = points_in_polygons(shapely.points(seed_xy[near]), parts[split])
         first = np.unique(pt_idx, return_index=True)[1]  # a point on a border counts once
         np.add.at(rows_in, split[part_idx[first]], seed_rows[near[pt_idx[first]]])
+    return rows_in
+
+
+def _main_parts(parts: np.ndarray, owner: np.ndarray, rows_in: np.ndarray) -> np.ndarray:
+    """True for the main part of each station: most rows, then largest area."""
     area = shapely.area(parts)
-    # main part of each station: most rows, then largest area
     order = np.lexsort((-area, -rows_in, owner))
     is_main = np.zeros(len(parts), dtype=bool)
     is_main[order[np.r_[0, np.flatnonzero(np.diff(owner[order])) + 1]]] = True
-    fragment = ~is_main & (rows_in <= max_rows)
-    if not fragment.any():
-        return polygons, 0
+    return is_main
 
+
+def _fragment_owners(keys: np.ndarray, parts: np.ndarray, owner: np.ndarray, fragment: np.ndarray) -> np.ndarray:
+    """The station of each part after the move: a fragment goes to the other station it borders most.
+
+    Candidates are the parts that are not fragments (a fragment is never given to
+    another fragment); ties go to the smallest station key. A fragment sharing no
+    border length with another station (touching it at points only) stays.
+    """
     frag_idx = np.flatnonzero(fragment)
     stable = np.flatnonzero(~fragment)
     tree = shapely.STRtree(parts[stable])
@@ -89,12 +114,14 @@ def reassign_fragments(
         best = rank[np.r_[0, np.flatnonzero(np.diff(frag[rank])) + 1]]
         best = best[shared[best] > 0]
         new_owner[frag[best]] = owner[cand[best]]
-    moved = int((new_owner != owner).sum())
-    if not moved:
-        return polygons, 0
+    return new_owner
+
+
+def _regroup(polygons: np.ndarray, parts: np.ndarray, owner: np.ndarray, new_owner: np.ndarray) -> np.ndarray:
+    """The polygons rebuilt from their parts' new owners: only the stations that lost or gained one change."""
     out = polygons.copy()
     changed = np.unique(np.r_[owner[new_owner != owner], new_owner[new_owner != owner]])
     for i in changed:
         members = parts[new_owner == i]
         out[i] = dissolve(members) if len(members) else shapely.MultiPolygon()
-    return out, moved
+    return out

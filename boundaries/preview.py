@@ -192,20 +192,10 @@ def prepare_map(stations, commune: str | None = None, addresses=None, outline=No
     InputError
         When ``commune`` has no station in the layer.
     """
-    import shapely
-
     from .codes import station_number
     from .colouring import neighbour_colours
 
-    st = load_stations(stations)
-    code_commune = st["code_commune"].astype("string")
-    if commune is not None:
-        selected = _communes_of(commune)
-        st = st[code_commune.isin(selected).fillna(False).to_numpy()]
-        if len(st) == 0:
-            present = sorted(set(code_commune.dropna()))
-            shown = ", ".join(present[:10]) + (", …" if len(present) > 10 else "")
-            raise InputError(f"no station of commune {commune} in the station layer (communes: {shown or 'none'})")
+    st = _select_stations(load_stations(stations), commune)
     present_codes = set(st["code_commune"].dropna())
     crs = _map_crs(present_codes if commune is None else {commune, *present_codes})
     if st.crs is None:
@@ -214,37 +204,76 @@ def prepare_map(stations, commune: str | None = None, addresses=None, outline=No
     geoms = st.geometry.values.to_numpy()
     st["number"] = station_number(st["id_bv"].to_numpy(dtype=object))
     st["colour"] = neighbour_colours(geoms, n_colours=n_colours, distance=NEIGHBOUR_DISTANCE_M)
-
-    name = None
-    outline_geoms = np.empty(0, dtype=object)
-    if outline is not None:
-        from .read import read_communes
-
-        out = read_communes(outline).outlines
-        out = out[_outline_rows(out["code"], commune, present_codes)]
-        if commune is not None:
-            names = out.loc[out["code"] == commune, "nom"].dropna()
-            name = str(names.iloc[0]) if len(names) else None
-        outline_geoms = out.to_crs(crs).geometry.values.to_numpy()
+    outline_geoms, name = _outlines(outline, commune, present_codes, crs)
     from_stations = len(outline_geoms) == 0
     if from_stations:
-        present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-        outline_geoms = np.array([shapely.union_all(present)], dtype=object) if len(present) else outline_geoms
-    if name is None and "nom_commune" in st.columns and commune is not None:
-        names = st["nom_commune"].dropna()
-        name = str(names.iloc[0]) if len(names) else None
-    if commune is not None:
-        title = f"{commune} {name}" if name else commune
-    else:
-        n = len(present_codes)
-        title = f"{next(iter(present_codes))} {st['nom_commune'].dropna().iloc[0]}" if (
-            n == 1 and "nom_commune" in st.columns and st["nom_commune"].notna().any()
-        ) else (next(iter(present_codes)) if n == 1 else f"{n} communes")
+        outline_geoms = _stations_union(geoms, outline_geoms)
+    title = _map_title(st, commune, name, present_codes)
     points = None
     if addresses is not None:
         sel = None if commune is None else _communes_of(commune)
         points = _read_points(addresses, sel, crs)
     return MapData(st, outline_geoms, from_stations, points, crs, title)
+
+
+def _select_stations(st, commune: str | None):
+    """The stations of ``commune`` (all of them when None).
+
+    Raises
+    ------
+    InputError
+        When the commune has no station, naming the communes the layer has.
+    """
+    if commune is None:
+        return st
+    code_commune = st["code_commune"].astype("string")
+    st = st[code_commune.isin(_communes_of(commune)).fillna(False).to_numpy()]
+    if len(st) == 0:
+        present = sorted(set(code_commune.dropna()))
+        shown = ", ".join(present[:10]) + (", …" if len(present) > 10 else "")
+        raise InputError(f"no station of commune {commune} in the station layer (communes: {shown or 'none'})")
+    return st
+
+
+def _outlines(outline, commune: str | None, present_codes: set, crs: str) -> tuple[np.ndarray, str | None]:
+    """The outlines to draw, projected to ``crs``, and the commune's name from them (None if unknown).
+
+    Without an ``outline`` source the array is empty.
+    """
+    if outline is None:
+        return np.empty(0, dtype=object), None
+    from .read import read_communes
+
+    out = read_communes(outline).outlines
+    out = out[_outline_rows(out["code"], commune, present_codes)]
+    name = None
+    if commune is not None:
+        names = out.loc[out["code"] == commune, "nom"].dropna()
+        name = str(names.iloc[0]) if len(names) else None
+    return out.to_crs(crs).geometry.values.to_numpy(), name
+
+
+def _stations_union(geoms: np.ndarray, empty: np.ndarray) -> np.ndarray:
+    """The union of the stations, standing in for a missing outline (``empty`` when none has land)."""
+    import shapely
+
+    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    return np.array([shapely.union_all(present)], dtype=object) if len(present) else empty
+
+
+def _map_title(st, commune: str | None, name: str | None, present_codes: set) -> str:
+    """Commune code and name (the name from the outlines, else the layer's ``nom_commune``), or a count."""
+    has_names = "nom_commune" in st.columns
+    if commune is not None:
+        if name is None and has_names:
+            names = st["nom_commune"].dropna()
+            name = str(names.iloc[0]) if len(names) else None
+        return f"{commune} {name}" if name else commune
+    n = len(present_codes)
+    if n != 1:
+        return f"{n} communes"
+    only = next(iter(present_codes))
+    return f"{only} {st['nom_commune'].dropna().iloc[0]}" if has_names and st["nom_commune"].notna().any() else only
 
 
 def _nice_length(span: float) -> float:
@@ -276,27 +305,50 @@ def draw_map(data: MapData, path_or_buffer=None, *, highlight=None, zoom: bool =
              labels: bool = True):
     """Draw a prepared map to PNG. See :func:`render_map` for the parameters."""
     import shapely
-    from matplotlib import patheffects
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
     st = data.stations
     geoms = st.geometry.values.to_numpy()
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    hl = np.zeros(len(st), dtype=bool)
-    if highlight is not None:
-        from .codes import canonical_station
+    hl = _highlighted(st, highlight, present)
+    fig, ax = _figure(size_in, dpi)
+    _draw_layers(ax, data, present, hl)
+    cx, cy, half = _view(geoms[hl] if hl.any() and zoom else None, geoms[present], data.outline)
+    ax.set_xlim(cx - half, cx + half)
+    ax.set_ylim(cy - half, cy + half)
+    if labels and present.any():
+        _draw_labels(ax, st, geoms, present, hl)
+    _draw_scale_bar(ax, cx, cy, half)
+    _draw_heading(fig, data, title, hl)
+    return _save_png(fig, path_or_buffer, dpi)
 
-        wanted = [highlight] if isinstance(highlight, str) else list(highlight)
-        keys = set(canonical_station(np.asarray(wanted, dtype=object)))
-        hl = st["key"].isin(keys).to_numpy() & present
+
+def _highlighted(st, highlight, present: np.ndarray) -> np.ndarray:
+    """Which stations to outline: those whose canonical id is among ``highlight`` and have land."""
+    if highlight is None:
+        return np.zeros(len(st), dtype=bool)
+    from .codes import canonical_station
+
+    wanted = [highlight] if isinstance(highlight, str) else list(highlight)
+    keys = set(canonical_station(np.asarray(wanted, dtype=object)))
+    return st["key"].isin(keys).to_numpy() & present
+
+
+def _figure(size_in: tuple[float, float], dpi: int):
+    """A figure on an Agg canvas (no pyplot state) and its one axes, square and without frame."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=size_in, dpi=dpi)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.01, 0.01, 0.98, 0.92))
     ax.set_axis_off()
     ax.set_aspect("equal")
+    return fig, ax
 
+
+def _draw_layers(ax, data: MapData, present: np.ndarray, hl: np.ndarray) -> None:
+    """Stations in their colours (paler when some are highlighted), outline, highlighted stations, points."""
+    st = data.stations
     palette = np.array(PALETTE, dtype=object)
     colours = palette[st["colour"].to_numpy() % len(palette)]
     if present.any():
@@ -314,34 +366,48 @@ def draw_map(data: MapData, path_or_buffer=None, *, highlight=None, zoom: bool =
     if data.points is not None and len(data.points):
         ax.scatter(data.points[:, 0], data.points[:, 1], s=1.2, c=POINT_COLOUR, linewidths=0, alpha=0.8, zorder=5)
 
-    # view: everything, or the highlighted stations with room around them
-    if hl.any() and zoom:
-        x0, y0, x1, y1 = shapely.total_bounds(geoms[hl])
+
+def _view(focus, shown: np.ndarray, outline: np.ndarray) -> tuple[float, float, float]:
+    """Centre and half-width of the square view.
+
+    The ``focus`` geometries (the highlighted stations, when zooming) with room
+    around them; without a focus, everything shown and the outline.
+    """
+    import shapely
+
+    if focus is not None:
+        x0, y0, x1, y1 = shapely.total_bounds(focus)
         half = max(x1 - x0, y1 - y0) * 0.5 * 1.8 + 150.0
     else:
-        extent = np.concatenate([geoms[present], data.outline]) if len(data.outline) else geoms[present]
+        extent = np.concatenate([shown, outline]) if len(outline) else shown
         if len(extent) == 0:
             x0 = y0 = x1 = y1 = 0.0
         else:
             x0, y0, x1, y1 = shapely.total_bounds(extent)
         half = max(x1 - x0, y1 - y0) * 0.5 * 1.04 + 10.0
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    ax.set_xlim(cx - half, cx + half)
-    ax.set_ylim(cy - half, cy + half)
+    return (x0 + x1) / 2, (y0 + y1) / 2, half
 
-    if labels and present.any():
-        n_shown = int(present.sum())
-        size = 10 if n_shown <= 30 else 8 if n_shown <= 80 else 6
-        halo = [patheffects.withStroke(linewidth=2.5, foreground="#ffffff")]
-        where = _label_points(geoms)
-        numbers = st["number"].to_numpy(dtype=object)
-        for i in np.flatnonzero(present):
-            p = where[i]
-            ax.text(p.x, p.y, str(numbers[i]), ha="center", va="center", fontsize=size + (2 if hl[i] else 0),
-                    fontweight="bold" if hl[i] else "normal", color="#000000", path_effects=halo,
-                    zorder=6, clip_on=True)
 
-    # scale bar, bottom left
+def _draw_labels(ax, st, geoms: np.ndarray, present: np.ndarray, hl: np.ndarray) -> None:
+    """Each station's number inside its largest part; smaller type on crowded maps, bold when highlighted."""
+    from matplotlib import patheffects
+
+    n_shown = int(present.sum())
+    size = 10 if n_shown <= 30 else 8 if n_shown <= 80 else 6
+    halo = [patheffects.withStroke(linewidth=2.5, foreground="#ffffff")]
+    where = _label_points(geoms)
+    numbers = st["number"].to_numpy(dtype=object)
+    for i in np.flatnonzero(present):
+        p = where[i]
+        ax.text(p.x, p.y, str(numbers[i]), ha="center", va="center", fontsize=size + (2 if hl[i] else 0),
+                fontweight="bold" if hl[i] else "normal", color="#000000", path_effects=halo,
+                zorder=6, clip_on=True)
+
+
+def _draw_scale_bar(ax, cx: float, cy: float, half: float) -> None:
+    """A round-length scale bar at the bottom left of the view."""
+    from matplotlib import patheffects
+
     span = 2 * half
     length = _nice_length(span)
     bx, by = cx - half + span * 0.04, cy - half + span * 0.04
@@ -350,6 +416,10 @@ def draw_map(data: MapData, path_or_buffer=None, *, highlight=None, zoom: bool =
     ax.text(bx + length / 2, by + span * 0.012, text, ha="center", va="bottom", fontsize=8, zorder=7,
             path_effects=[patheffects.withStroke(linewidth=2.5, foreground="#ffffff")])
 
+
+def _draw_heading(fig, data: MapData, title: str | None, hl: np.ndarray) -> None:
+    """Title, and a subtitle: station count, the outlined stations, what a dashed outline means."""
+    st = data.stations
     heading = title if title is not None else data.title
     n_st = len(st)
     sub = f"{n_st} station{'s' if n_st != 1 else ''}"
@@ -360,6 +430,9 @@ def draw_map(data: MapData, path_or_buffer=None, *, highlight=None, zoom: bool =
     fig.text(0.5, 0.975, heading, ha="center", va="top", fontsize=13, fontweight="bold")
     fig.text(0.5, 0.945, sub, ha="center", va="top", fontsize=8.5, color="#444444")
 
+
+def _save_png(fig, path_or_buffer, dpi: int):
+    """Save the PNG to a path (atomically), to a binary file, or return its bytes when None."""
     def save(target):
         fig.savefig(target, format="png", dpi=dpi, metadata=PNG_METADATA, facecolor="#ffffff")
 

@@ -120,25 +120,41 @@ def review_stations(stations, report=None, check=None, *, min_confidence: float 
         sentence per flag, ``;``-separated), ``confidence``, ``n_parts``,
         ``n_addresses``, ``n_dropped``, ``dropped_share`` and ``has_polygon``.
     """
-    import shapely
-
-    from .codes import canonical_station, number_sort_key, station_number
     from .preview import load_stations
 
-    st = load_stations(stations)
-    report = _as_report(report)
+    report = _as_report(report) or {}
+    rows = _station_rows(load_stations(stations), report)
+    # flagged station keys → [(points, flag, reason)]
+    found: dict[str, list] = {k: [] for k in rows["key"]}
+    key_of_commune = rows.groupby("code_commune", sort=False)["key"].agg(list).to_dict()
+    _flag_no_polygon(found, rows, report)
+    _flag_report_communes(found, key_of_commune, report)
+    _flag_check_problems(found, key_of_commune, check)
+    _flag_thresholds(found, rows, min_confidence, max_parts, max_dropped_share)
+    return _ranked(rows, found)
+
+
+def _numeric_column(st, name: str) -> np.ndarray:
+    """Field ``name`` as floats (NaN where not a number, or everywhere when the layer lacks it)."""
+    if name in st.columns:
+        return pd.to_numeric(st[name], errors="coerce").to_numpy(dtype=float)
+    return np.full(len(st), np.nan, dtype=float)
+
+
+def _station_rows(st, report: dict) -> pd.DataFrame:
+    """One row per station key: the layer's stations, then the report's stations without polygon.
+
+    Columns ``id_bv``, ``key``, ``code_commune``, ``nom_commune``, ``confidence``,
+    ``n_parts``, ``n_addresses``, ``n_dropped``, ``dropped_share`` and ``has_polygon``.
+    """
+    import shapely
+
+    from .codes import canonical_station
+
     n = len(st)
     geoms = st.geometry.values.to_numpy()
-
-    def column(name, default=np.nan):
-        return pd.to_numeric(st[name], errors="coerce").to_numpy(dtype=float) if name in st.columns else \
-            np.full(n, default, dtype=float)
-
-    conf = column("confidence")
-    used = column("n_addresses")
-    dropped = column("n_dropped")
-    # parts of the polygon as written (the n_parts field can predate the final rounding)
-    parts = shapely.get_num_geometries(geoms).astype(float)
+    used = _numeric_column(st, "n_addresses")
+    dropped = _numeric_column(st, "n_dropped")
     total = used + dropped
     share = np.divide(dropped, total, out=np.full(n, np.nan), where=np.isfinite(total) & (total > 0))
     names = st["nom_commune"].astype(object).where(st["nom_commune"].notna(), None).to_numpy() \
@@ -148,24 +164,28 @@ def review_stations(stations, report=None, check=None, *, min_confidence: float 
         "key": st["key"].to_numpy(dtype=object),
         "code_commune": st["code_commune"].to_numpy(dtype=object),
         "nom_commune": names,
-        "confidence": conf,
-        "n_parts": parts,
+        "confidence": _numeric_column(st, "confidence"),
+        # parts of the polygon as written (the n_parts field can predate the final rounding)
+        "n_parts": shapely.get_num_geometries(geoms).astype(float),
         "n_addresses": used,
         "n_dropped": dropped,
         "dropped_share": share,
         "has_polygon": ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)),
     })
     name_of = dict(zip(rows["code_commune"], rows["nom_commune"]))
-    for s in (report or {}).get("stations_without_polygon", []):
+    for s in report.get("stations_without_polygon", []):
         code = s.get("code_commune")
         extra = {"id_bv": s.get("id_bv"), "key": canonical_station([s.get("id_bv")])[0], "code_commune": code,
                  "nom_commune": name_of.get(code), "has_polygon": False, "n_parts": 0.0}
         rows = pd.concat([rows, pd.DataFrame([extra])], ignore_index=True)
-    rows = rows.drop_duplicates("key", keep="first").reset_index(drop=True)
-    # flagged station keys → [(points, flag, reason)]
-    found: dict[str, list] = {k: [] for k in rows["key"]}
+    return rows.drop_duplicates("key", keep="first").reset_index(drop=True)
 
-    for s in (report or {}).get("stations_without_polygon", []):
+
+def _flag_no_polygon(found: dict, rows: pd.DataFrame, report: dict) -> None:
+    """``no_polygon``: listed without polygon by the build report, else a null or empty geometry."""
+    from .codes import canonical_station
+
+    for s in report.get("stations_without_polygon", []):
         key = canonical_station([s.get("id_bv")])[0]
         why = s.get("reason", "unknown reason") + (f" ({s['detail']})" if s.get("detail") else "")
         found[key].append((POINTS_NO_POLYGON, "no_polygon", f"no polygon in the build: {why}"))
@@ -173,13 +193,20 @@ def review_stations(stations, report=None, check=None, *, min_confidence: float 
         if not has and not any(f == "no_polygon" for _, f, _ in found[key]):
             found[key].append((POINTS_NO_POLYGON, "no_polygon", "no polygon (null or empty geometry)"))
 
-    key_of_commune = rows.groupby("code_commune", sort=False)["key"].agg(list).to_dict()
-    for code, info in sorted((report or {}).get("communes", {}).items()):
+
+def _flag_report_communes(found: dict, key_of_commune: dict, report: dict) -> None:
+    """``commune_check``: every station of a commune whose partition check failed in the build."""
+    for code, info in sorted(report.get("communes", {}).items()):
         part = info.get("partition") or {}
         if part and not part.get("ok", True):
             for key in key_of_commune.get(code, []):
                 found[key].append((POINTS_COMMUNE_CHECK, "commune_check",
                                    f"commune {code} fails the build's partition check: {_partition_failure(part)}"))
+
+
+def _flag_check_problems(found: dict, key_of_commune: dict, check) -> None:
+    """``check`` for the stations a check problem names (points once per kind), ``commune_check`` for gaps/spills."""
+    from .codes import canonical_station
 
     seen_kinds: dict[str, set] = {}
     for p in _check_problems(check):
@@ -190,17 +217,21 @@ def review_stations(stations, report=None, check=None, *, min_confidence: float 
                 key = canonical_station([sid])[0]
                 if key not in found:
                     continue
-                if kind not in seen_kinds.setdefault(key, set()):
-                    seen_kinds[key].add(kind)
-                    found[key].append((POINTS_CHECK, "check", f"check: {kind.replace('_', ' ')} — {detail}"))
-                else:
-                    found[key].append((0.0, "check", f"check: {kind.replace('_', ' ')} — {detail}"))
+                # a second problem of the same kind is listed, but scores nothing more
+                first = kind not in seen_kinds.setdefault(key, set())
+                seen_kinds[key].add(kind)
+                found[key].append((POINTS_CHECK if first else 0.0, "check",
+                                   f"check: {kind.replace('_', ' ')} — {detail}"))
         elif kind in COMMUNE_CHECK_KINDS:
             code = p.get("commune")
             for key in key_of_commune.get(code, []):
                 found[key].append((POINTS_COMMUNE_CHECK, "commune_check",
                                    f"commune {code} check: {kind} — {detail}"))
 
+
+def _flag_thresholds(found: dict, rows: pd.DataFrame, min_confidence: float, max_parts: int,
+                     max_dropped_share: float) -> None:
+    """``low_confidence``, ``dropped`` and ``many_parts``: the flags scored by how far past the threshold."""
     for key, c, k, d, sh, has in zip(rows["key"], rows["confidence"], rows["n_parts"], rows["n_dropped"],
                                      rows["dropped_share"], rows["has_polygon"]):
         if has and np.isfinite(c) and c < min_confidence:
@@ -213,6 +244,11 @@ def review_stations(stations, report=None, check=None, *, min_confidence: float 
         if has and k > max_parts:
             found[key].append((min(POINTS_PER_PART * (k - max_parts), POINTS_PARTS_MAX), "many_parts",
                                f"in {int(k)} parts (more than {max_parts})"))
+
+
+def _ranked(rows: pd.DataFrame, found: dict) -> pd.DataFrame:
+    """The flagged stations with score, flags and reasons, worst first (see the module docstring)."""
+    from .codes import number_sort_key, station_number
 
     rows["score"] = [round(sum(p for p, _, _ in found[k]), 3) for k in rows["key"]]
     rows["flags"] = [";".join(dict.fromkeys(f for _, f, _ in found[k])) for k in rows["key"]]
@@ -307,9 +343,7 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
     str
         The HTML text.
     """
-    from . import __version__
-    from .errors import InputError
-    from .preview import draw_map, load_stations, prepare_map
+    from .preview import load_stations
 
     source = None if hasattr(stations, "geometry") else str(stations)
     st = load_stations(stations)
@@ -317,6 +351,23 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
     if review is None:
         review = review_stations(st, report, check, min_confidence=min_confidence, max_parts=max_parts,
                                  max_dropped_share=max_dropped_share)
+    outline, addresses = _picture_inputs(outline, addresses)
+    pictured = review.head(max(max_pictures, 0))
+    text = "".join([
+        _html_head(title, source),
+        _summary_html(st, review, len(pictured), report, max_pictures, min_confidence, max_parts,
+                      max_dropped_share),
+        _ranking_html(review, set(pictured["id_bv"])),
+        _pictures_html(st, pictured, outline, addresses, picture_size_in, picture_dpi),
+        _left_out_html(len(review), len(pictured), max_pictures),
+        "</body>\n</html>\n",
+    ])
+    _write_text(text, path_or_buffer)
+    return text
+
+
+def _picture_inputs(outline, addresses):
+    """Outlines and addresses for the pictures, each file read once (frames are used as they are)."""
     if outline is not None and not hasattr(outline, "geometry"):
         from .read import read_communes
 
@@ -325,27 +376,36 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
         from .read import read_addresses
 
         addresses = read_addresses(addresses)
+    return outline, addresses
 
-    flagged = len(review)
-    pictured = review.head(max(max_pictures, 0))
+
+def _html_head(title: str, source: str | None) -> str:
+    """The document's head, the page heading and the tool's version (and the layer's path)."""
+    from . import __version__
+
+    e = _esc
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        f"<title>{e(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n"
+        f"<h1>{e(title)}</h1>\n"
+        f"<p class=\"muted\">boundaries {e(__version__)}" + (f" · layer {e(source)}" if source else "") + "</p>\n"
+    )
+
+
+def _summary_html(st, review: pd.DataFrame, n_pictured: int, report: dict | None, max_pictures: int,
+                  min_confidence: float, max_parts: int, max_dropped_share: float) -> str:
+    """The summary table (counts by flag, the report's rows) and how the score is made."""
     e = _esc
     out: list[str] = []
-    w = out.append
-    w("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n")
-    w("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n")
-    w(f"<title>{e(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n")
-    w(f"<h1>{e(title)}</h1>\n")
-    w(f"<p class=\"muted\">boundaries {e(__version__)}" + (f" · layer {e(source)}" if source else "") + "</p>\n")
-
-    # summary
-    communes = st["code_commune"].dropna().nunique()
-    w("<h2>Summary</h2>\n<table class=\"summary\">\n")
 
     def srow(label, value):
-        w(f"<tr><td>{e(label)}</td><td class=\"num\">{e(value)}</td></tr>\n")
+        out.append(f"<tr><td>{e(label)}</td><td class=\"num\">{e(value)}</td></tr>\n")
 
+    flagged = len(review)
+    out.append("<h2>Summary</h2>\n<table class=\"summary\">\n")
     srow("stations in the layer", f"{len(st):,}")
-    srow("communes", f"{communes:,}")
+    srow("communes", f"{st['code_commune'].dropna().nunique():,}")
     srow("stations to review", f"{flagged:,}")
     counts = {f: int(review["flags"].str.split(";").apply(lambda fl, f=f: f in fl).sum()) for f in FLAGS}
     labels = {
@@ -358,43 +418,50 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
     }
     for f in FLAGS:
         srow(f"· {labels[f]} ({f})", f"{counts[f]:,}")
-    srow("pictured below", f"{len(pictured):,}" + (f" ({flagged - len(pictured):,} left out, limit {max_pictures})"
-                                                  if flagged > len(pictured) else ""))
+    srow("pictured below", f"{n_pictured:,}" + (f" ({flagged - n_pictured:,} left out, limit {max_pictures})"
+                                               if flagged > n_pictured else ""))
     if report:
         srow("address rows read", f"{report.get('rows_read', 0):,}")
         srow("address rows used", f"{report.get('rows_used', 0):,}")
         for reason, k in (report.get("rows_dropped") or {}).items():
             if k:
                 srow(f"· rows dropped: {reason.replace('_', ' ')}", f"{k:,}")
-    w("</table>\n")
-    w(f"<p class=\"muted\">Score: no polygon {POINTS_NO_POLYGON:g}; each kind of check problem naming the station "
-      f"{POINTS_CHECK:g}; its commune failing a check {POINTS_COMMUNE_CHECK:g}; confidence below "
-      f"{min_confidence:g}: {POINTS_THRESHOLD:g} + 100 × the shortfall; dropped share above "
-      f"{max_dropped_share:.1%}: {POINTS_THRESHOLD:g} + 100 × the excess; more than {max_parts} part(s): "
-      f"{POINTS_PER_PART:g} per extra part (at most {POINTS_PARTS_MAX:g}). Worst first.</p>\n")
+    out.append("</table>\n")
+    out.append(
+        f"<p class=\"muted\">Score: no polygon {POINTS_NO_POLYGON:g}; each kind of check problem naming the station "
+        f"{POINTS_CHECK:g}; its commune failing a check {POINTS_COMMUNE_CHECK:g}; confidence below "
+        f"{min_confidence:g}: {POINTS_THRESHOLD:g} + 100 × the shortfall; dropped share above "
+        f"{max_dropped_share:.1%}: {POINTS_THRESHOLD:g} + 100 × the excess; more than {max_parts} part(s): "
+        f"{POINTS_PER_PART:g} per extra part (at most {POINTS_PARTS_MAX:g}). Worst first.</p>\n")
+    return "".join(out)
 
-    # ranking
-    w("<h2>Ranking</h2>\n")
-    if flagged == 0:
-        w("<p>No station needs a look.</p>\n")
-    else:
-        w("<table>\n<tr><th>#</th><th>station</th><th>commune</th><th>score</th><th>confidence</th>"
-          "<th>parts</th><th>dropped</th><th>reasons</th></tr>\n")
-        in_pictures = set(pictured["id_bv"])
-        for r in review.itertuples(index=False):
-            sid = e(r.id_bv)
-            cell = f"<a href=\"#{e(_anchor(r.id_bv))}\">{sid}</a>" if r.id_bv in in_pictures else sid
-            commune = e(r.code_commune) + (f" {e(r.nom_commune)}" if r.nom_commune else "")
-            dropped = "–" if not np.isfinite(r.dropped_share) else f"{int(r.n_dropped):,} ({r.dropped_share:.1%})"
-            w(f"<tr><td class=\"num\">{r.rank}</td><td>{cell}</td><td>{commune}</td>"
-              f"<td class=\"num\">{r.score:.1f}</td><td class=\"num\">{_fmt(r.confidence, '.3f')}</td>"
-              f"<td class=\"num\">{_fmt(r.n_parts, '.0f')}</td><td class=\"num\">{e(dropped)}</td>"
-              f"<td>{e(r.reasons)}</td></tr>\n")
-        w("</table>\n")
 
-    # pictures
-    if len(pictured):
-        w("<h2>Pictures</h2>\n")
+def _ranking_html(review: pd.DataFrame, in_pictures: set) -> str:
+    """The ranking table of every flagged station (ids of the pictured ones link to their card)."""
+    e = _esc
+    if len(review) == 0:
+        return "<h2>Ranking</h2>\n<p>No station needs a look.</p>\n"
+    out = ["<h2>Ranking</h2>\n<table>\n<tr><th>#</th><th>station</th><th>commune</th><th>score</th>"
+           "<th>confidence</th><th>parts</th><th>dropped</th><th>reasons</th></tr>\n"]
+    for r in review.itertuples(index=False):
+        sid = e(r.id_bv)
+        cell = f"<a href=\"#{e(_anchor(r.id_bv))}\">{sid}</a>" if r.id_bv in in_pictures else sid
+        commune = e(r.code_commune) + (f" {e(r.nom_commune)}" if r.nom_commune else "")
+        dropped = "–" if not np.isfinite(r.dropped_share) else f"{int(r.n_dropped):,} ({r.dropped_share:.1%})"
+        out.append(f"<tr><td class=\"num\">{r.rank}</td><td>{cell}</td><td>{commune}</td>"
+                   f"<td class=\"num\">{r.score:.1f}</td><td class=\"num\">{_fmt(r.confidence, '.3f')}</td>"
+                   f"<td class=\"num\">{_fmt(r.n_parts, '.0f')}</td><td class=\"num\">{e(dropped)}</td>"
+                   f"<td>{e(r.reasons)}</td></tr>\n")
+    out.append("</table>\n")
+    return "".join(out)
+
+
+def _pictures_html(st, pictured: pd.DataFrame, outline, addresses, size_in: float, dpi: int) -> str:
+    """A card per pictured station, its commune's map prepared once for all its stations."""
+    from .errors import InputError
+    from .preview import prepare_map
+
+    out = ["<h2>Pictures</h2>\n"] if len(pictured) else []
     prepared: dict = {}
     for r in pictured.itertuples(index=False):
         code = r.code_commune
@@ -403,38 +470,51 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
                 prepared[code] = prepare_map(st, code, addresses=addresses, outline=outline)
             except InputError:
                 prepared[code] = None
-        data = prepared[code]
-        w(f"<section class=\"card\" id=\"{e(_anchor(r.id_bv))}\">\n")
-        if data is not None:
-            png = draw_map(data, highlight=r.id_bv if r.has_polygon else None, zoom=True,
-                           size_in=(picture_size_in, picture_size_in), dpi=picture_dpi)
-            uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-            px = int(round(picture_size_in * picture_dpi))
-            alt = f"map of commune {r.code_commune}" + (f", station {r.id_bv} outlined" if r.has_polygon else "")
-            w(f"<img src=\"{uri}\" width=\"{px}\" height=\"{px}\" alt=\"{e(alt)}\">\n")
-        w(f"<h3>#{r.rank} {e(r.id_bv)}</h3>\n")
-        name = f" {e(r.nom_commune)}" if r.nom_commune else ""
-        w(f"<p>commune {e(r.code_commune)}{name} · score {r.score:.1f} · confidence {_fmt(r.confidence, '.3f')}"
-          f" · parts {_fmt(r.n_parts, '.0f')}</p>\n<p>")
-        for f in r.flags.split(";"):
-            w(f"<span class=\"flag\">{e(f)}</span>")
-        w("</p>\n<ul>\n")
-        for reason in r.reasons.split("; "):
-            w(f"<li>{e(reason)}</li>\n")
-        w("</ul>\n")
-        if data is None:
-            w("<p class=\"muted\">No picture: the layer has no station of this commune.</p>\n")
-        elif not r.has_polygon:
-            w("<p class=\"muted\">The station has no polygon: its whole commune is shown.</p>\n")
-        w("</section>\n")
-    if flagged > len(pictured):
-        w(f"<p class=\"muted\">{flagged - len(pictured):,} more flagged station(s) have no picture here "
-          f"(limit {max_pictures}); they are in the ranking above.</p>\n")
-    w("</body>\n</html>\n")
-    text = "".join(out)
+        out.append(_card_html(r, prepared[code], size_in, dpi))
+    return "".join(out)
 
+
+def _card_html(r, data, size_in: float, dpi: int) -> str:
+    """One station's card: its picture (``data`` is its commune's map, or None), figures, flags and reasons."""
+    from .preview import draw_map
+
+    e = _esc
+    out = [f"<section class=\"card\" id=\"{e(_anchor(r.id_bv))}\">\n"]
+    if data is not None:
+        png = draw_map(data, highlight=r.id_bv if r.has_polygon else None, zoom=True,
+                       size_in=(size_in, size_in), dpi=dpi)
+        uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        px = int(round(size_in * dpi))
+        alt = f"map of commune {r.code_commune}" + (f", station {r.id_bv} outlined" if r.has_polygon else "")
+        out.append(f"<img src=\"{uri}\" width=\"{px}\" height=\"{px}\" alt=\"{e(alt)}\">\n")
+    out.append(f"<h3>#{r.rank} {e(r.id_bv)}</h3>\n")
+    name = f" {e(r.nom_commune)}" if r.nom_commune else ""
+    out.append(f"<p>commune {e(r.code_commune)}{name} · score {r.score:.1f} · confidence {_fmt(r.confidence, '.3f')}"
+               f" · parts {_fmt(r.n_parts, '.0f')}</p>\n<p>")
+    out.extend(f"<span class=\"flag\">{e(f)}</span>" for f in r.flags.split(";"))
+    out.append("</p>\n<ul>\n")
+    out.extend(f"<li>{e(reason)}</li>\n" for reason in r.reasons.split("; "))
+    out.append("</ul>\n")
+    if data is None:
+        out.append("<p class=\"muted\">No picture: the layer has no station of this commune.</p>\n")
+    elif not r.has_polygon:
+        out.append("<p class=\"muted\">The station has no polygon: its whole commune is shown.</p>\n")
+    out.append("</section>\n")
+    return "".join(out)
+
+
+def _left_out_html(flagged: int, pictured: int, max_pictures: int) -> str:
+    """A note on the flagged stations beyond the picture limit (empty when none)."""
+    if flagged <= pictured:
+        return ""
+    return (f"<p class=\"muted\">{flagged - pictured:,} more flagged station(s) have no picture here "
+            f"(limit {max_pictures}); they are in the ranking above.</p>\n")
+
+
+def _write_text(text: str, path_or_buffer) -> None:
+    """Write the page to a path (atomically, UTF-8, ``\\n`` line ends) or a text file; nothing for None."""
     if path_or_buffer is None:
-        return text
+        return
     if isinstance(path_or_buffer, (str, os.PathLike)):
         from .write import atomic_path
 
@@ -443,4 +523,3 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
                 f.write(text)
     else:
         path_or_buffer.write(text)
-    return text

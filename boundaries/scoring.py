@@ -201,52 +201,73 @@ def evaluate(
         ``stations_reference``, ``stations_missing``, ``stations_extra``.
         Hold-out mode: ``own_station``, ``uncovered``, ``test_points``.
     """
-    from .read import AddressColumns, read_addresses, read_stations
+    from .read import read_stations
 
     if (reference is None) == (holdout is None):
         raise InputError("evaluate needs exactly one of --reference or --holdout")
     ours = read_stations(stations, id_field)
     if reference is not None:
-        ref = read_stations(reference, reference_field, what="reference")
-        metric = _metric_crs(ref["code_commune"])
-        ref_m = ref.to_crs(metric)
-        ours_m = ours.to_crs(metric)
-        ours_geom = {}
-        for k, g in zip(ours_m["key"], ours_m.geometry.values):
-            if g is not None and not g.is_empty:
-                ours_geom[k] = shapely.union(ours_geom[k], g) if k in ours_geom else g
-        ref_geom = ref_m.geometry.values.to_numpy()
-        ref_geom = np.where(shapely.is_valid(ref_geom), ref_geom, shapely.make_valid(ref_geom))
-        mine = np.array([ours_geom.get(k, shapely.Polygon()) for k in ref_m["key"]], dtype=object)
-        mine = np.where(shapely.is_valid(mine), mine, shapely.make_valid(mine))
-        inter = shapely.area(shapely.intersection(ref_geom, mine))
-        union = shapely.area(shapely.union(ref_geom, mine))
-        iou = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-        ref_area = shapely.area(ref_geom)
-        found = np.array([k in ours_geom for k in ref_m["key"]])
-        per = pd.DataFrame({
-            "key": ref_m["key"].to_numpy(), "id_reference": ref_m["id_bv"].to_numpy(),
-            "found": found, "iou": np.round(iou, 6),
-            "area_reference_m2": np.round(ref_area, 1), "area_ours_m2": np.round(shapely.area(mine), 1),
-            "area_right_m2": np.round(inter, 1),
-        }).sort_values("key", kind="stable").reset_index(drop=True)
-        summary = {
-            "mode": "reference",
-            "stations_reference": int(len(ref_m)),
-            "stations_missing": int((~found).sum()),
-            "stations_extra": int(len(set(ours_geom) - set(ref_m["key"]))),
-            "iou_mean": round(float(iou.mean()), 6) if len(iou) else None,
-            "iou_median": round(float(np.median(iou)), 6) if len(iou) else None,
-            "iou_min": round(float(iou.min()), 6) if len(iou) else None,
-            "area_right": round(float(inter.sum() / ref_area.sum()), 6) if ref_area.sum() else None,
-        }
-        return Scores(summary, per)
+        return _score_reference(ours, reference, reference_field)
+    return _score_holdout(ours, holdout, columns, crs)
+
+
+def _union_by_key(stations) -> dict:
+    """Station key → its polygon, the features of one key united (null and empty ones skipped)."""
+    geom = {}
+    for k, g in zip(stations["key"], stations.geometry.values):
+        if g is not None and not g.is_empty:
+            geom[k] = shapely.union(geom[k], g) if k in geom else g
+    return geom
+
+
+def _valid(geoms: np.ndarray) -> np.ndarray:
+    """The geometries, the invalid ones repaired (overlay areas of invalid shapes are unreliable)."""
+    return np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
+
+
+def _score_reference(ours, reference, reference_field: str | None) -> Scores:
+    """:func:`evaluate` against reference polygons: IoU per reference station, area given right."""
+    from .read import read_stations
+
+    ref = read_stations(reference, reference_field, what="reference")
+    metric = _metric_crs(ref["code_commune"])
+    ref_m = ref.to_crs(metric)
+    ours_geom = _union_by_key(ours.to_crs(metric))
+    ref_geom = _valid(ref_m.geometry.values.to_numpy())
+    mine = _valid(np.array([ours_geom.get(k, shapely.Polygon()) for k in ref_m["key"]], dtype=object))
+    inter = shapely.area(shapely.intersection(ref_geom, mine))
+    union = shapely.area(shapely.union(ref_geom, mine))
+    iou = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+    ref_area = shapely.area(ref_geom)
+    found = np.array([k in ours_geom for k in ref_m["key"]])
+    per = pd.DataFrame({
+        "key": ref_m["key"].to_numpy(), "id_reference": ref_m["id_bv"].to_numpy(),
+        "found": found, "iou": np.round(iou, 6),
+        "area_reference_m2": np.round(ref_area, 1), "area_ours_m2": np.round(shapely.area(mine), 1),
+        "area_right_m2": np.round(inter, 1),
+    }).sort_values("key", kind="stable").reset_index(drop=True)
+    summary = {
+        "mode": "reference",
+        "stations_reference": int(len(ref_m)),
+        "stations_missing": int((~found).sum()),
+        "stations_extra": int(len(set(ours_geom) - set(ref_m["key"]))),
+        "iou_mean": round(float(iou.mean()), 6) if len(iou) else None,
+        "iou_median": round(float(np.median(iou)), 6) if len(iou) else None,
+        "iou_min": round(float(iou.min()), 6) if len(iou) else None,
+        "area_right": round(float(inter.sum() / ref_area.sum()), 6) if ref_area.sum() else None,
+    }
+    return Scores(summary, per)
+
+
+def _score_holdout(ours, holdout, columns, crs: str | None) -> Scores:
+    """:func:`evaluate` against held-out addresses: share inside their own station, share in none."""
+    from pyproj import Transformer
+
+    from .read import AddressColumns, read_addresses
 
     table = read_addresses(holdout, columns or AddressColumns(), crs)
     rows, src_crs = table.rows, table.crs
     metric = _metric_crs(rows["commune"].dropna().unique())
-    from pyproj import Transformer
-
     ok = np.isfinite(rows["x"].to_numpy()) & np.isfinite(rows["y"].to_numpy())
     rows = rows.loc[ok]
     px, py = Transformer.from_crs(src_crs, metric, always_xy=True).transform(rows["x"].to_numpy(), rows["y"].to_numpy())

@@ -111,72 +111,121 @@ def smooth_partition(
     if len(present) < 2 or window_m <= 0:
         return polygons
     geoms = polygons[present]
-    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    keep = a < b
-    shared = shapely.line_merge(
-        shapely.intersection(shapely.boundary(geoms[a[keep]]), shapely.boundary(geoms[b[keep]]))
-    )
-    chains = shapely.get_parts(shared)
-    chains = chains[shapely.get_type_id(chains) == 1]  # LineStrings (not the points where they touch)
+    chains = _shared_borders(geoms)
     if len(chains) == 0:
         return polygons
     spacing_m = spacing_m or window_m / 10
-    smoothed = _smooth_lines(chains, window_m, spacing_m)
-    # drop the resampled vertices that add nothing (ends are kept by simplify): plain
-    # Douglas-Peucker on open lines (the noding below rebuilds the topology, and it is
-    # several times faster), topology-preserving on loops (an enclave's border), which
-    # Douglas-Peucker could fold into an out-and-back line enclosing nothing
-    loop = shapely.is_closed(smoothed)
-    smoothed[~loop] = shapely.simplify(smoothed[~loop], spacing_m / 20, preserve_topology=False)
-    smoothed[loop] = shapely.simplify(smoothed[loop], spacing_m / 20)
-    # The outer linework comes from the stations themselves, not from the outline:
-    # the borders end exactly on its vertices, so the faces close.
-    outer = shapely.boundary(shapely.coverage_union_all(geoms))  # same vertices as the stations
-    smooth_faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(shapely.union_all(np.r_[smoothed, [outer]]))))
-    # Overlay of both partitions: each piece lies inside one original station and
-    # inside one smoothed face, so a point of it tells both (no costly overlay areas).
-    linework = shapely.union_all(np.r_[smoothed, chains, [outer]])
-    pieces = shapely.get_parts(shapely.polygonize(shapely.get_parts(linework)))
-    inner = shapely.point_on_surface(pieces)
-    old = _locate(inner, geoms)
-    face = _locate(inner, smooth_faces)
-    # a smoothed face goes to the station owning most of its area
-    area = shapely.area(pieces)
-    ok = (old >= 0) & (face >= 0)
-    n_st = len(geoms)
-    owned = np.zeros((len(smooth_faces), n_st))
-    np.add.at(owned, (face[ok], old[ok]), area[ok])
-    face_owner = np.where(owned.max(axis=1) > 0, owned.argmax(axis=1), -1)
-    new = np.where(face >= 0, face_owner[np.maximum(face, 0)], old)
-    # a piece outside every station (a smoothed border crossing the outline) stays out;
-    # a piece whose smoothed face has no owner keeps its own station
-    new = np.where(old < 0, -1, np.where(new < 0, old, new))
-    final = new.copy()
+    smoothed = _simplified(_smooth_lines(chains, window_m, spacing_m), spacing_m / 20)
+    pieces, old, new = _overlay_owners(geoms, chains, smoothed)
+    final = new
     if seed_xy is not None and len(seed_xy):
-        # a piece changing hands keeps its owner if it holds one of that owner's addresses
-        changing = np.flatnonzero((old != new) & (old >= 0))
-        if len(changing):
-            pos = np.full(len(polygons), -1)
-            pos[present] = np.arange(len(present))
-            owner_of_seed = pos[np.asarray(seed_owner)]
-            # each station's changing pieces as one prepared MultiPolygon, tested against
-            # that station's addresses only (no Point made): few addresses are in one
-            by_owner = np.argsort(old[changing], kind="stable")
-            owners, group = np.unique(old[changing][by_owner], return_inverse=True)
-            mine = np.full(len(geoms), None, dtype=object)
-            mine[owners] = shapely.multipolygons(pieces[changing][by_owner], indices=group)
-            shapely.prepare(mine)
-            valid = owner_of_seed >= 0
-            inside = np.zeros(len(seed_xy), dtype=bool)
-            inside[valid] = shapely.intersects_xy(mine[owner_of_seed[valid]], seed_xy[valid, 0], seed_xy[valid, 1])
-            if inside.any():
-                at = np.flatnonzero(inside)
-                p, q = points_in_polygons(shapely.points(seed_xy[at]), pieces[changing])
-                hit = owner_of_seed[at[p]] == old[changing[q]]
-                final[changing[np.unique(q[hit])]] = old[changing[np.unique(q[hit])]]
+        final = _keep_addressed(pieces, old, new, geoms, present, len(polygons), seed_xy, seed_owner)
     out = polygons.copy()
     for k, i in enumerate(present):
         mine = pieces[final == k]
         out[i] = polygonal_parts(np.array([dissolve(mine)], dtype=object))[0] if len(
             mine) else shapely.MultiPolygon()
     return out
+
+
+def _shared_borders(geoms: np.ndarray) -> np.ndarray:
+    """The borders shared by two stations, merged into LineStrings (not the points where they touch)."""
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = a < b
+    shared = shapely.line_merge(
+        shapely.intersection(shapely.boundary(geoms[a[keep]]), shapely.boundary(geoms[b[keep]]))
+    )
+    chains = shapely.get_parts(shared)
+    return chains[shapely.get_type_id(chains) == 1]
+
+
+def _simplified(smoothed: np.ndarray, tolerance: float) -> np.ndarray:
+    """Drop the resampled vertices that add nothing (simplify keeps the ends).
+
+    Plain Douglas-Peucker on open lines (the noding after it rebuilds the topology,
+    and it is several times faster), topology-preserving on loops (an enclave's
+    border), which Douglas-Peucker could fold into an out-and-back line enclosing nothing.
+    """
+    loop = shapely.is_closed(smoothed)
+    smoothed[~loop] = shapely.simplify(smoothed[~loop], tolerance, preserve_topology=False)
+    smoothed[loop] = shapely.simplify(smoothed[loop], tolerance)
+    return smoothed
+
+
+def _overlay_owners(geoms: np.ndarray, chains: np.ndarray, smoothed: np.ndarray):
+    """Overlay the old and the smoothed borders; say who owns each piece before and after.
+
+    Each piece of the overlay lies inside one original station and inside one face of
+    the smoothed linework, so a point of it tells both (no costly overlay areas). A
+    smoothed face goes to the station owning most of its area.
+
+    Returns
+    -------
+    pieces : numpy.ndarray
+        The faces of the overlaid linework.
+    old, new : numpy.ndarray of int
+        Index in ``geoms`` of each piece's station before and after smoothing (-1:
+        outside every station; such a piece stays out).
+    """
+    # The outer linework comes from the stations themselves, not from the outline:
+    # the borders end exactly on its vertices, so the faces close.
+    outer = shapely.boundary(shapely.coverage_union_all(geoms))  # same vertices as the stations
+    smooth_faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(shapely.union_all(np.r_[smoothed, [outer]]))))
+    linework = shapely.union_all(np.r_[smoothed, chains, [outer]])
+    pieces = shapely.get_parts(shapely.polygonize(shapely.get_parts(linework)))
+    inner = shapely.point_on_surface(pieces)
+    old = _locate(inner, geoms)
+    face = _locate(inner, smooth_faces)
+    area = shapely.area(pieces)
+    ok = (old >= 0) & (face >= 0)
+    owned = np.zeros((len(smooth_faces), len(geoms)))
+    np.add.at(owned, (face[ok], old[ok]), area[ok])
+    face_owner = np.where(owned.max(axis=1) > 0, owned.argmax(axis=1), -1)
+    new = np.where(face >= 0, face_owner[np.maximum(face, 0)], old)
+    # a piece outside every station (a smoothed border crossing the outline) stays out;
+    # a piece whose smoothed face has no owner keeps its own station
+    new = np.where(old < 0, -1, np.where(new < 0, old, new))
+    return pieces, old, new
+
+
+def _keep_addressed(pieces, old, new, geoms, present, n_polygons, seed_xy, seed_owner) -> np.ndarray:
+    """``new``, except that a piece changing hands stays with its owner if it holds one of its addresses.
+
+    Parameters
+    ----------
+    pieces, old, new
+        As returned by :func:`_overlay_owners`.
+    geoms : numpy.ndarray
+        The non-empty station polygons; ``present`` their indices among the
+        ``n_polygons`` polygons of :func:`smooth_partition`.
+    seed_xy, seed_owner
+        Address points and the index among the polygons of each one's station.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        The owner of each piece (index in ``geoms``).
+    """
+    final = new.copy()
+    changing = np.flatnonzero((old != new) & (old >= 0))
+    if not len(changing):
+        return final
+    pos = np.full(n_polygons, -1)
+    pos[present] = np.arange(len(present))
+    owner_of_seed = pos[np.asarray(seed_owner)]
+    # each station's changing pieces as one prepared MultiPolygon, tested against
+    # that station's addresses only (no Point made): few addresses are in one
+    by_owner = np.argsort(old[changing], kind="stable")
+    owners, group = np.unique(old[changing][by_owner], return_inverse=True)
+    mine = np.full(len(geoms), None, dtype=object)
+    mine[owners] = shapely.multipolygons(pieces[changing][by_owner], indices=group)
+    shapely.prepare(mine)
+    valid = owner_of_seed >= 0
+    inside = np.zeros(len(seed_xy), dtype=bool)
+    inside[valid] = shapely.intersects_xy(mine[owner_of_seed[valid]], seed_xy[valid, 0], seed_xy[valid, 1])
+    if inside.any():
+        at = np.flatnonzero(inside)
+        p, q = points_in_polygons(shapely.points(seed_xy[at]), pieces[changing])
+        hit = owner_of_seed[at[p]] == old[changing[q]]
+        final[changing[np.unique(q[hit])]] = old[changing[np.unique(q[hit])]]
+    return final

@@ -28,6 +28,7 @@ experiment (a row was altered one field at a time and the file reopened in QGIS)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from xml.sax.saxutils import quoteattr
@@ -137,7 +138,22 @@ def qml_style(colour_field: str = "colour", label_field: str = "numero_bv") -> s
     categories += f'<category render="true" value="" symbol="{len(PALETTE)}" label="other"/>'
     symbols = "".join(_fill_symbol(str(i), c) for i, c in enumerate(PALETTE))
     symbols += _fill_symbol(str(len(PALETTE)), OTHER_COLOUR)
-    label = (
+    label = _labeling(label_field)
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+        '<qgis version="3.22.16" styleCategories="Symbology|Labeling" labelsEnabled="1">\n'
+        f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(colour_field)} symbollevels="0"'
+        ' forceraster="0" enableorderby="0">'
+        f"<categories>{categories}</categories><symbols>{symbols}</symbols>"
+        "</renderer-v2>\n"
+        f"{label}\n"
+        "</qgis>\n"
+    )
+
+
+def _labeling(label_field: str) -> str:
+    """QGIS simple labeling: ``label_field`` in bold over each station's interior, with a white halo."""
+    return (
         '<labeling type="simple"><settings calloutType="simple">'
         f'<text-style fieldName={quoteattr(label_field)} isExpression="0" fontFamily="Sans Serif"'
         ' fontSize="9" fontSizeUnit="Point" fontWeight="75" textColor="20,20,20,255" textOpacity="1"'
@@ -150,16 +166,6 @@ def qml_style(colour_field: str = "colour", label_field: str = "numero_bv") -> s
         '<rendering drawLabels="1" obstacle="1" obstacleType="1" displayAll="0" labelPerPart="0"'
         ' upsidedownLabels="0" scaleVisibility="0" fontMinPixelSize="3" fontLimitPixelSize="0"/>'
         "</settings></labeling>"
-    )
-    return (
-        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
-        '<qgis version="3.22.16" styleCategories="Symbology|Labeling" labelsEnabled="1">\n'
-        f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(colour_field)} symbollevels="0"'
-        ' forceraster="0" enableorderby="0">'
-        f"<categories>{categories}</categories><symbols>{symbols}</symbols>"
-        "</renderer-v2>\n"
-        f"{label}\n"
-        "</qgis>\n"
     )
 
 
@@ -217,49 +223,80 @@ def write_gpkg_style(
     path = os.fspath(gpkg_path)
     if not os.path.isfile(path):
         raise FileNotFoundError(path)
-    style_name = style_name or layer_name
+    with _transaction(path) as con:
+        key = ("", "", layer_name, _geometry_column(con, path, layer_name))
+        _create_layer_styles(con, timestamp)
+        return _replace_style(con, key, style_name or layer_name, qml, description, use_as_default, timestamp)
+
+
+@contextlib.contextmanager
+def _transaction(path: str):
+    """A connection to ``path`` inside one transaction: committed on success, rolled back on error."""
     # Autocommit mode plus an explicit BEGIN, so the CREATE TABLE is inside the transaction too
     # (Python's implicit transactions start only at INSERT/UPDATE/DELETE).
     con = sqlite3.connect(path, isolation_level=None)
     try:
         con.execute("BEGIN")
-        with con:  # one transaction: committed on success, rolled back on error
-            try:
-                row = con.execute(
-                    "SELECT column_name FROM gpkg_geometry_columns WHERE lower(table_name) = lower(?)",
-                    (layer_name,),
-                ).fetchone()
-            except sqlite3.DatabaseError as exc:
-                raise ValueError(f"{path}: not a GeoPackage ({exc})") from exc
-            if row is None:
-                raise ValueError(f"{path}: no feature table {layer_name!r} in gpkg_geometry_columns")
-            geometry_column = row[0]
-            con.execute(_LAYER_STYLES_DDL)
-            con.execute(
-                "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id)"
-                " SELECT 'layer_styles', 'attributes', 'layer_styles', '',"
-                " coalesce(?, strftime('%Y-%m-%dT%H:%M:%fZ','now')), 0"
-                " WHERE NOT EXISTS (SELECT 1 FROM gpkg_contents WHERE lower(table_name) = 'layer_styles')",
-                (timestamp,),
-            )
-            key = ("", "", layer_name, geometry_column)
-            if use_as_default:
-                con.execute(
-                    "UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_catalog = ? AND f_table_schema = ?"
-                    " AND f_table_name = ? AND f_geometry_column = ?",
-                    key,
-                )
-            con.execute(
-                "DELETE FROM layer_styles WHERE f_table_catalog = ? AND f_table_schema = ? AND f_table_name = ?"
-                " AND f_geometry_column = ? AND styleName = ?",
-                (*key, style_name),
-            )
-            cur = con.execute(
-                "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column,"
-                " styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time)"
-                " VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, '', NULL, coalesce(?, strftime('%Y-%m-%dT%H:%M:%fZ','now')))",
-                (*key, style_name, qml, 1 if use_as_default else 0, description, timestamp),
-            )
-            return int(cur.lastrowid)
+        with con:
+            yield con
     finally:
         con.close()
+
+
+def _geometry_column(con: sqlite3.Connection, path: str, layer_name: str) -> str:
+    """The geometry column of feature table ``layer_name``, as ``gpkg_geometry_columns`` registers it.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a GeoPackage or has no such feature table.
+    """
+    try:
+        row = con.execute(
+            "SELECT column_name FROM gpkg_geometry_columns WHERE lower(table_name) = lower(?)",
+            (layer_name,),
+        ).fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(f"{path}: not a GeoPackage ({exc})") from exc
+    if row is None:
+        raise ValueError(f"{path}: no feature table {layer_name!r} in gpkg_geometry_columns")
+    return row[0]
+
+
+def _create_layer_styles(con: sqlite3.Connection, timestamp: str | None) -> None:
+    """Create ``layer_styles`` if needed and register it in ``gpkg_contents`` as QGIS does."""
+    con.execute(_LAYER_STYLES_DDL)
+    con.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id)"
+        " SELECT 'layer_styles', 'attributes', 'layer_styles', '',"
+        " coalesce(?, strftime('%Y-%m-%dT%H:%M:%fZ','now')), 0"
+        " WHERE NOT EXISTS (SELECT 1 FROM gpkg_contents WHERE lower(table_name) = 'layer_styles')",
+        (timestamp,),
+    )
+
+
+def _replace_style(con: sqlite3.Connection, key: tuple, style_name: str, qml: str, description: str,
+                   use_as_default: bool, timestamp: str | None) -> int:
+    """Insert the style row of ``key`` (catalog, schema, table, geometry column), replacing its namesake.
+
+    With ``use_as_default`` the layer's other styles stop being its default first
+    (QGIS applies the one default style). Returns the new row's ``id``.
+    """
+    if use_as_default:
+        con.execute(
+            "UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_catalog = ? AND f_table_schema = ?"
+            " AND f_table_name = ? AND f_geometry_column = ?",
+            key,
+        )
+    con.execute(
+        "DELETE FROM layer_styles WHERE f_table_catalog = ? AND f_table_schema = ? AND f_table_name = ?"
+        " AND f_geometry_column = ? AND styleName = ?",
+        (*key, style_name),
+    )
+    cur = con.execute(
+        "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column,"
+        " styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time)"
+        " VALUES (?, ?, ?, ?, ?, ?, '', ?, ?, '', NULL, coalesce(?, strftime('%Y-%m-%dT%H:%M:%fZ','now')))",
+        (*key, style_name, qml, 1 if use_as_default else 0, description, timestamp),
+    )
+    return int(cur.lastrowid)

@@ -318,62 +318,118 @@ def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_
     - ``parquet``: GeoParquet (WKB geometry, written by pyarrow); the stamp in the
       file's key-value metadata ``boundaries``, beside ``geo``.
     """
-    import pyogrio
-
     fmt = output_format(path, fmt)
     wgs = to_wgs84(gdf)
     meta = metadata_json()
     if fmt in ("geojson", "geojsonseq"):
-        driver = "GeoJSON" if fmt == "geojson" else "GeoJSONSeq"
-        if fmt == "geojson":
-            options = {"RFC7946": "YES", "WRITE_NAME": "NO", "AUTODETECT_JSON_STRINGS": "NO",
-                       "FOREIGN_MEMBERS_COLLECTION": f'{{"{METADATA_KEY}": {meta}}}'}
-        else:  # GeoJSONSeq honours AUTODETECT_JSON_STRINGS without listing it: GDAL warns
-            options = {"RS": "YES" if str(path).lower().endswith(".geojsons") else "NO",
-                       "AUTODETECT_JSON_STRINGS": "NO"}
-
-        def write(tmp):
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "dataset .* does not support layer creation option "
-                                        "AUTODETECT_JSON_STRINGS", RuntimeWarning)
-                pyogrio.write_dataframe(wgs, tmp, driver=driver, layer_options=options)
-
-        if path == "-":
-            with tempfile.TemporaryDirectory() as tmpdir:
-                tmp = os.path.join(tmpdir, "stations.json")
-                write(tmp)
-                with open(tmp, "rb") as f:
-                    shutil.copyfileobj(f, sys.stdout.buffer)
-                sys.stdout.buffer.flush()
-            return
-        with atomic_path(path) as tmp:
-            write(tmp)
+        _write_geojson_text(wgs, path, fmt, meta)
         return
     with atomic_path(path) as tmp:
         if fmt == "parquet":
             _write_geoparquet(wgs, tmp, {METADATA_KEY: meta})
         elif fmt == "fgb":
-            # the layer named, not taken from the (random) temporary file name
-            pyogrio.write_dataframe(wgs, tmp, layer="stations", driver="FlatGeobuf",
-                                    layer_options={"SPATIAL_INDEX": "YES"}, layer_metadata={METADATA_KEY: meta})
-        else:  # gpkg
-            gpkg = {"driver": "GPKG", "dataset_options": {"VERSION": "1.2"}}
-            stamp = output_timestamp()
-            # gpkg_contents.last_change and gpkg_metadata_reference.timestamp: not the clock
-            with gdal_config(OGR_CURRENT_DATE=stamp):
-                pyogrio.write_dataframe(wgs, tmp, layer="stations", dataset_metadata={METADATA_KEY: meta}, **gpkg)
-                if communes is not None:
-                    pyogrio.write_dataframe(to_wgs84(communes), tmp, layer="communes", append=True, **gpkg)
-            if style_qml == "auto":
-                style_qml = None
-                if {"colour", "numero_bv"} <= set(wgs.columns):
-                    from .style import qml_style
+            _write_flatgeobuf(wgs, tmp, meta)
+        else:
+            _write_geopackage(wgs, tmp, meta, communes, style_qml)
 
-                    style_qml = qml_style()
-            if style_qml:
-                from .style import write_gpkg_style
 
-                write_gpkg_style(tmp, "stations", style_qml, timestamp=stamp)
+def _geojson_layer_options(path: str, fmt: str, meta: str) -> dict:
+    """GDAL layer options of a ``geojson`` or ``geojsonseq`` output (see :func:`write_stations`)."""
+    if fmt == "geojson":
+        return {"RFC7946": "YES", "WRITE_NAME": "NO", "AUTODETECT_JSON_STRINGS": "NO",
+                "FOREIGN_MEMBERS_COLLECTION": f'{{"{METADATA_KEY}": {meta}}}'}
+    # GeoJSONSeq honours AUTODETECT_JSON_STRINGS without listing it: GDAL warns
+    return {"RS": "YES" if str(path).lower().endswith(".geojsons") else "NO", "AUTODETECT_JSON_STRINGS": "NO"}
+
+
+def _write_geojson_text(wgs, path: str, fmt: str, meta: str) -> None:
+    """Write GeoJSON or GeoJSONSeq to ``path`` atomically, or to standard output when ``path`` is ``-``.
+
+    Parameters
+    ----------
+    wgs : geopandas.GeoDataFrame
+        The stations, already in WGS84 and rounded (:func:`to_wgs84`).
+    path : str
+        Destination file, or ``-``.
+    fmt : str
+        ``geojson`` or ``geojsonseq``.
+    meta : str
+        :func:`metadata_json` (``geojson`` only carries it).
+    """
+    import pyogrio
+
+    driver = "GeoJSON" if fmt == "geojson" else "GeoJSONSeq"
+    options = _geojson_layer_options(path, fmt, meta)
+
+    def write(tmp):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "dataset .* does not support layer creation option "
+                                    "AUTODETECT_JSON_STRINGS", RuntimeWarning)
+            pyogrio.write_dataframe(wgs, tmp, driver=driver, layer_options=options)
+
+    if path == "-":
+        # GDAL writes files: write one in a private folder, then copy its bytes out
+        with tempfile.TemporaryDirectory() as tmpdir:
+            tmp = os.path.join(tmpdir, "stations.json")
+            write(tmp)
+            with open(tmp, "rb") as f:
+                shutil.copyfileobj(f, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        return
+    with atomic_path(path) as tmp:
+        write(tmp)
+
+
+def _write_flatgeobuf(wgs, tmp: str, meta: str) -> None:
+    """Write FlatGeobuf with its spatial index, the stamp in the layer metadata."""
+    import pyogrio
+
+    # the layer named, not taken from the (random) temporary file name
+    pyogrio.write_dataframe(wgs, tmp, layer="stations", driver="FlatGeobuf",
+                            layer_options={"SPATIAL_INDEX": "YES"}, layer_metadata={METADATA_KEY: meta})
+
+
+def _write_geopackage(wgs, tmp: str, meta: str, communes, style_qml: str | None) -> None:
+    """Write a GeoPackage 1.2: ``stations``, optionally ``communes``, and the stations' QGIS style.
+
+    Parameters
+    ----------
+    wgs : geopandas.GeoDataFrame
+        The stations in WGS84 (:func:`to_wgs84`).
+    tmp : str
+        The (temporary) file to write.
+    meta : str
+        :func:`metadata_json`, stored as the dataset metadata item ``boundaries``.
+    communes : geopandas.GeoDataFrame or None
+        Outlines written as a second layer ``communes``.
+    style_qml : str or None
+        As for :func:`write_stations` (``"auto"``, a QML document, or None).
+    """
+    import pyogrio
+
+    gpkg = {"driver": "GPKG", "dataset_options": {"VERSION": "1.2"}}
+    stamp = output_timestamp()
+    # gpkg_contents.last_change and gpkg_metadata_reference.timestamp: not the clock
+    with gdal_config(OGR_CURRENT_DATE=stamp):
+        pyogrio.write_dataframe(wgs, tmp, layer="stations", dataset_metadata={METADATA_KEY: meta}, **gpkg)
+        if communes is not None:
+            pyogrio.write_dataframe(to_wgs84(communes), tmp, layer="communes", append=True, **gpkg)
+    style_qml = _station_style(wgs, style_qml)
+    if style_qml:
+        from .style import write_gpkg_style
+
+        write_gpkg_style(tmp, "stations", style_qml, timestamp=stamp)
+
+
+def _station_style(wgs, style_qml: str | None) -> str | None:
+    """The QML to store: ``"auto"`` means :func:`boundaries.style.qml_style` when the fields it styles exist."""
+    if style_qml != "auto":
+        return style_qml
+    if {"colour", "numero_bv"} <= set(wgs.columns):
+        from .style import qml_style
+
+        return qml_style()
+    return None
 
 
 def write_split(gdf, folder: str, by: str, fmt: str = "geojson", communes=None, style_qml: str | None = "auto"):
