@@ -132,3 +132,51 @@ def test_method_parameter_table_is_the_code():
     table = {name: (flag, float(default)) for name, flag, default in rows}
     expected = {f.name: ("--" + f.name.replace("_", "-"), float(f.default)) for f in fields(Parameters)}
     assert table == expected
+
+
+def _reference():
+    """docs/make_reference.py, imported from its file (docs/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_reference", ROOT / "docs" / "make_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_options_reference_is_current():
+    """docs/options.md is what docs/make_reference.py generates from the click objects today."""
+    expected = _reference().render()
+    current = (ROOT / "docs" / "options.md").read_text(encoding="utf-8")
+    assert current == expected, (
+        "docs/options.md is out of date with the options of boundaries/cli.py: "
+        "run `make docs` (.venv/bin/python docs/make_reference.py) and commit the result")
+
+
+def test_options_reference_covers_every_option():
+    """The generator itself: every command and every flag of every option is on the page, with its default."""
+    import click
+
+    from boundaries.cli import main
+
+    text = _reference().render()
+    ctx = click.Context(main, info_name="boundaries", **main.context_settings)
+    for name in main.list_commands(ctx):
+        command = main.get_command(ctx, name)
+        section = text.split(f"## `boundaries {name}`\n", 1)[1].split("\n## ", 1)[0]
+        sub = click.Context(command, info_name=name, parent=ctx)
+        for param in command.get_params(sub):
+            if isinstance(param, click.Option):
+                row = next((line for line in section.splitlines() if line.startswith(f"| `{param.opts[0]}`")), None)
+                assert row, f"{name} {param.opts[0]} is missing from docs/options.md"
+                for flag in param.opts + param.secondary_opts:
+                    assert f"`{flag}`" in row
+                default = param.get_default(sub, call=False)
+                if isinstance(default, (int, float)) and not isinstance(default, bool) and not param.required:
+                    assert f"`{default:g}`" in row, f"{name} {param.opts[0]}: default {default} not shown"
+    # a changed option changes the page: the generator reads the objects, not a copy of them
+    fake = click.Group("boundaries", commands=[click.Command("build", params=[
+        click.Option(["--smooth-window-m"], type=click.FloatRange(min=0), default=7.5, help="Made up.")])])
+    page = _reference().render(fake)
+    assert "| `--smooth-window-m` | number ≥ 0 | `7.5` | m | Made up. |" in page
+
