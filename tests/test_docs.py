@@ -7,9 +7,10 @@ each expected to exit 0 (write ``|| echo …`` after a command meant to fail). O
 ``fixtures/``, with ``boundaries`` and ``python`` the ones under test; ``make …`` lines are
 not run (``make test`` is this suite).
 
-The README's examples name a user's own files (``addresses.csv.gz``, ``communes.geojson``,
-``official.geojson``…) in département 94: they run on the bundled town (département 99) put
-under those names, with the codes changed to the town's (:data:`README_CODES`).
+docs/usage.md's examples (and any README example that does the same) name a user's own files
+(``addresses.csv.gz``, ``communes.geojson``, ``official.geojson``…) in département 94: they run on
+the bundled town (département 99) put under those names, with the codes changed to the town's
+(:data:`README_CODES`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import pytest
 from conftest import ROOT, TOWN
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+#: The documents whose examples name a user's own files, given the bundled town under those names.
+OWN_FILES = ("README.md", "usage.md")
 #: The README's département and commune codes, and the bundled town's in their place.
 README_CODES = {"--departement 94": "--departement 99", 'departement="94"': 'departement="99"',
                 "--commune 94028": "--commune 99001"}
@@ -52,7 +55,7 @@ def commands(code: str) -> list[str]:
 
 def _folder(tmp_path: Path, doc: Path) -> Path:
     (tmp_path / "fixtures").symlink_to(ROOT / "fixtures", target_is_directory=True)
-    if doc.name == "README.md":
+    if doc.name in OWN_FILES:
         with open(TOWN / "addresses.csv", "rb") as src, gzip.open(tmp_path / "addresses.csv.gz", "wb") as dst:
             shutil.copyfileobj(src, dst)
         shutil.copy(TOWN / "communes.geojson", tmp_path / "communes.geojson")
@@ -94,7 +97,7 @@ def test_examples_run(doc, tmp_path, tmp_path_factory, monkeypatch):
     monkeypatch.setenv("PATH", env["PATH"])
     namespace: dict = {"__name__": f"doc_{doc.stem}"}
     for n, (lang, code) in enumerate(found, 1):
-        if doc.name == "README.md":
+        if doc.name in OWN_FILES:
             for old, new in README_CODES.items():
                 code = code.replace(old, new)
         where = f"{doc.relative_to(ROOT)}, example {n}"
