@@ -5,11 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    := out/town
 
-.PHONY: install run test fuzz bench bench-national fixtures clean help
+.PHONY: install run test docs fuzz bench bench-national fixtures clean help
 
 help:
 	@echo "make run      set up .venv, then build the bundled example town into $(OUT)/"
 	@echo "make test     set up .venv, then run the test suite"
+	@echo "make docs     regenerate docs/options.md (every command and option) from the code"
 	@echo "make fuzz     the property tests with 10,000 random examples (2 batches at once; about half an hour),"
 	@echo "              result in benchmarks/FUZZ.md (make test runs them with a few fixed examples)"
 	@echo "make install  set up .venv only (then .venv/bin/boundaries is the command)"
@@ -37,6 +38,9 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+docs: install
+	$(BIN)/python docs/make_reference.py
 
 fuzz: install
 	$(BIN)/python -m benchmarks.fuzz --parallel 2 --out benchmarks/FUZZ.md

@@ -7,9 +7,11 @@ each expected to exit 0 (write ``|| echo …`` after a command meant to fail). O
 ``fixtures/``, with ``boundaries`` and ``python`` the ones under test; ``make …`` lines are
 not run (``make test`` is this suite).
 
-The README's examples name a user's own files (``addresses.csv.gz``, ``communes.geojson``,
-``official.geojson``…) in département 94: they run on the bundled town (département 99) put
-under those names, with the codes changed to the town's (:data:`README_CODES`).
+docs/usage.md's examples (and any README example that does the same) name a user's own files
+(``addresses.csv.gz``, ``communes.geojson``, ``official.geojson``…) in département 94: they run on
+the bundled town (département 99) put under those names, with the codes changed to the town's
+(:data:`README_CODES`). The README's example output is checked against what the commands print
+(:func:`test_readme_output_is_what_the_commands_print`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ import pytest
 from conftest import ROOT, TOWN
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+#: The documents whose examples name a user's own files, given the bundled town under those names.
+OWN_FILES = ("README.md", "usage.md")
 #: The README's département and commune codes, and the bundled town's in their place.
 README_CODES = {"--departement 94": "--departement 99", 'departement="94"': 'departement="99"',
                 "--commune 94028": "--commune 99001"}
@@ -52,7 +56,7 @@ def commands(code: str) -> list[str]:
 
 def _folder(tmp_path: Path, doc: Path) -> Path:
     (tmp_path / "fixtures").symlink_to(ROOT / "fixtures", target_is_directory=True)
-    if doc.name == "README.md":
+    if doc.name in OWN_FILES:
         with open(TOWN / "addresses.csv", "rb") as src, gzip.open(tmp_path / "addresses.csv.gz", "wb") as dst:
             shutil.copyfileobj(src, dst)
         shutil.copy(TOWN / "communes.geojson", tmp_path / "communes.geojson")
@@ -94,7 +98,7 @@ def test_examples_run(doc, tmp_path, tmp_path_factory, monkeypatch):
     monkeypatch.setenv("PATH", env["PATH"])
     namespace: dict = {"__name__": f"doc_{doc.stem}"}
     for n, (lang, code) in enumerate(found, 1):
-        if doc.name == "README.md":
+        if doc.name in OWN_FILES:
             for old, new in README_CODES.items():
                 code = code.replace(old, new)
         where = f"{doc.relative_to(ROOT)}, example {n}"
@@ -132,3 +136,128 @@ def test_method_parameter_table_is_the_code():
     table = {name: (flag, float(default)) for name, flag, default in rows}
     expected = {f.name: ("--" + f.name.replace("_", "-"), float(f.default)) for f in fields(Parameters)}
     assert table == expected
+
+
+def _reference():
+    """docs/make_reference.py, imported from its file (docs/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_reference", ROOT / "docs" / "make_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_options_reference_is_current():
+    """docs/options.md is what docs/make_reference.py generates from the click objects today."""
+    expected = _reference().render()
+    current = (ROOT / "docs" / "options.md").read_text(encoding="utf-8")
+    assert current == expected, (
+        "docs/options.md is out of date with the options of boundaries/cli.py: "
+        "run `make docs` (.venv/bin/python docs/make_reference.py) and commit the result")
+
+
+def test_options_reference_covers_every_option():
+    """The generator itself: every command and every flag of every option is on the page, with its default."""
+    import click
+
+    from boundaries.cli import main
+
+    text = _reference().render()
+    ctx = click.Context(main, info_name="boundaries", **main.context_settings)
+    for name in main.list_commands(ctx):
+        command = main.get_command(ctx, name)
+        section = text.split(f"## `boundaries {name}`\n", 1)[1].split("\n## ", 1)[0]
+        sub = click.Context(command, info_name=name, parent=ctx)
+        for param in command.get_params(sub):
+            if isinstance(param, click.Option):
+                row = next((line for line in section.splitlines() if line.startswith(f"| `{param.opts[0]}`")), None)
+                assert row, f"{name} {param.opts[0]} is missing from docs/options.md"
+                for flag in param.opts + param.secondary_opts:
+                    assert f"`{flag}`" in row
+                default = param.get_default(sub, call=False)
+                if isinstance(default, (int, float)) and not isinstance(default, bool) and not param.required:
+                    assert f"`{default:g}`" in row, f"{name} {param.opts[0]}: default {default} not shown"
+    # a changed option changes the page: the generator reads the objects, not a copy of them
+    fake = click.Group("boundaries", commands=[click.Command("build", params=[
+        click.Option(["--smooth-window-m"], type=click.FloatRange(min=0), default=7.5, help="Made up.")])])
+    page = _reference().render(fake)
+    assert "| `--smooth-window-m` | number ≥ 0 | `7.5` | m | Made up. |" in page
+
+
+#: A Markdown link or image whose target is not a URL or an anchor: [text](target) or [text](target#part)
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+
+
+def relative_links(path: Path) -> list[str]:
+    """The relative targets of the links of a Markdown file, outside code blocks and code spans."""
+    text = FENCE.sub("", path.read_text(encoding="utf-8"))
+    text = re.sub(r"`[^`\n]*`", "", text)
+    out = []
+    for target in LINK.findall(text):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) or target.startswith("#"):
+            continue  # https://…, mailto:…, or an anchor on the same page
+        out.append(target.split("#", 1)[0])
+    return out
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=[p.name for p in DOCS])
+def test_relative_links_resolve(doc):
+    """Every relative link of README.md and docs/*.md points at a file or folder of the checkout."""
+    links = relative_links(doc)
+    missing = [t for t in links if not (doc.parent / t).exists()]
+    assert not missing, f"{doc.relative_to(ROOT)} links to missing files: {missing}"
+
+
+def test_link_finder_finds_links(tmp_path):
+    """The link test itself: it sees links and images, ignores URLs, anchors and code."""
+    page = tmp_path / "page.md"
+    page.write_text("See [a](docs/a.md#x), ![b](b.png) and [c](https://x.org), [d](#here).\n"
+                    "`[e](e.md)`\n```text\n[f](f.md)\n```\n", encoding="utf-8")
+    assert relative_links(page) == ["docs/a.md", "b.png"]
+    assert relative_links(ROOT / "README.md"), "README.md has no relative link at all"
+
+
+def _normalise(text: str) -> str:
+    """Output with what varies from run to run (the build time) blanked out."""
+    return re.sub(r"built in [\d.]+ s", "built in … s", text).strip()
+
+
+def test_readme_output_is_what_the_commands_print(tmp_path, tmp_path_factory):
+    """Each ``text`` block right after an ``sh`` block of README.md is what those commands print (stdout,
+    then stderr, command by command; the build time aside), and its ``json`` block is the first
+    feature's properties of the first file the commands wrote."""
+    found = blocks(ROOT / "README.md")
+    pairs = [(code, found[i + 1][1]) for i, (lang, code) in enumerate(found[:-1])
+             if lang == "sh" and found[i + 1][0] == "text"]
+    assert len(pairs) >= 2, "README.md shows no command with its output"
+    folder = _folder(tmp_path, ROOT / "README.md")
+    venv = folder / ".venv" / "bin"
+    venv.mkdir(parents=True)
+    (venv / "boundaries").symlink_to(_bin(tmp_path_factory) / "boundaries")
+    env = _env(venv)
+    outputs = []
+    for code, expected in pairs:
+        printed = []
+        for command in commands(code):
+            run = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=folder, env=env,
+                                 capture_output=True, text=True, timeout=600)
+            assert run.returncode == 0, f"README.md: `{command}` exited {run.returncode}:\n{run.stderr}"
+            printed += [run.stdout, run.stderr]
+            outputs += re.findall(r"-o (\S+\.geojson)\b", command)
+        assert _normalise("".join(printed)) == _normalise(expected), (
+            f"README.md's output of\n{code}\nis not what it prints today; paste the real output")
+    import json
+
+    shown = [code for lang, code in found if lang == "json"]
+    assert shown, "README.md shows no feature"
+    document = json.loads((folder / outputs[0]).read_text(encoding="utf-8"))
+    assert json.loads(shown[0]) == document["features"][0]["properties"]
+
+
+def test_readme_starts_with_the_two_commands():
+    """The README's first lines give `make run` and `make test`, and the Makefile has both."""
+    first = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()[:8]
+    assert any(line.startswith("make run") for line in first) and any(line.startswith("make test") for line in first)
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^run: install$", makefile, re.M) and re.search(r"^test: install$", makefile, re.M)

@@ -1,6 +1,6 @@
 """Limits and security: local files only, no network, no code from the input, bounded reads.
 
-See the README section "Limits and security".
+See "Limits and security" in docs/reliability.md.
 """
 
 import ast
