@@ -42,8 +42,8 @@ def build(addresses, communes, method: str = "voronoi", departement=None, commun
         per commune, the one that places more held-out addresses in their own station.
     departement : str or list of str, optional
         Keep only this département (94, 2A, 974); several are built one at a time
-        (see work_dir). Without departement or commune, a table that covers several
-        départements is built one département at a time too, in bounded memory.
+        (see work_dir). With no département or commune selected, a table that covers
+        several départements is built one département at a time too, in bounded memory.
     commune : str or list of str, optional
         Keep only this commune (INSEE code; 75056 selects Paris's arrondissements).
     all_departements : bool

@@ -192,7 +192,7 @@ def check(stations, communes, id_field, station_commune_field, commune_field, mi
 @click.option("--holdout", "holdout_path", type=click.Path(path_type=str), default=None, metavar="TEST_ADDRESSES",
               help=help_of("evaluate.holdout"))
 @click.option("--id-field", default=None, help=help_of("evaluate.id_field"))
-@column_options(" (test addresses)")
+@column_options("of the test addresses")
 @click.option("--crs", default=None, help=help_of("evaluate.crs"))
 @click.option("--per-station", "per_station", type=str, default=None, metavar="PATH",
               help="Write the per-station scores to this CSV file.")

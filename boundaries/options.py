@@ -66,7 +66,10 @@ def column_options(suffix: str = ""):
 
     def decorate(command):
         for keyword in reversed(COLUMN_KEYWORDS):
-            command = click.option(flag(keyword), keyword, default=None, help=help_of(keyword) + suffix)(command)
+            text = help_of(keyword)
+            if suffix:  # "Station id column (default …)." for the test addresses: "… of the test addresses (…)."
+                text = text.replace(" (default", f" {suffix} (default", 1) if " (default" in text else text + suffix
+            command = click.option(flag(keyword), keyword, default=None, help=text)(command)
         return command
 
     return decorate

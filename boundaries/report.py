@@ -219,8 +219,9 @@ class Report:
             lines.append(f"  duplicate rows (kept, each counted): {self.duplicate_rows:,}")
         if self.departements:
             reused = sum(1 for d in self.departements.values() if d["cached"])
-            lines.append(f"{len(self.departements)} départements built one by one, {reused} reused from the work "
-                         "folder")
+            n = len(self.departements)
+            lines.append(f"{n} département{'s' if n != 1 else ''} built one by one, {reused} reused from the "
+                         "work folder")
         if self.departements_without_outline:
             lines.append("  départements without outline: " + ", ".join(self.departements_without_outline))
         if self.simplify and self.simplify["vertices_before"]:

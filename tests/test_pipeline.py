@@ -143,14 +143,14 @@ def test_broken_partition_stops_the_build_naming_the_commune(monkeypatch, tmp_pa
     """A tessellation bug must never reach the output: exit 3, the commune named, no file."""
     from click.testing import CliRunner
 
-    import boundaries.pipeline as pipeline
+    import boundaries.tessellate as tessellate
     from boundaries.cli import main
 
     def broken(xy, station, outline, margin_m):
         keys = np.unique(station)
         return keys, np.array([shapely.box(*outline.bounds)] * len(keys), dtype=object)  # overlapping
 
-    monkeypatch.setattr(pipeline, "voronoi_partition", broken)
+    monkeypatch.setattr(tessellate, "voronoi_partition", broken)
     addresses, outlines, _ = grid_town("94", "EPSG:2154", origin=(652000, 6850000), n=1, seed=8)
     with pytest.raises(boundaries.PartitionError, match="commune 94001"):
         boundaries.build(addresses, outlines)
@@ -174,8 +174,8 @@ def test_files_are_filtered_by_departement_while_read(tmp_path, monkeypatch, fmt
     path = tmp_path / f"national.{fmt}"
     table.to_csv(path, index=False) if fmt == "csv" else table.to_parquet(path)
     monkeypatch.setattr(boundaries.read, "CSV_CHUNK_ROWS", 97)  # many chunks, 94 across their borders
-    table = boundaries.read.read_addresses(path, commune_prefixes=("94",))
-    assert len(table.rows) == len(a1) and table.rows_skipped == 2 * len(a2)
+    read = boundaries.read.read_addresses(path, commune_prefixes=("94",))
+    assert len(read.rows) == len(a1) and read.rows_skipped == 2 * len(a2)
     outlines = pd.concat([o1, o2])
     from_file = boundaries.build(path, outlines, departement="94")
     in_memory = boundaries.build(a1, o1)

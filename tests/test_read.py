@@ -83,8 +83,8 @@ def test_decimal_commas(tmp_path):
     [
         ("", "empty"),
         (HEADER, "no rows"),
-        ("code_commune_ref,longitude,latitude\n94028,2.4,48.8\n", "--id-column"),
-        ("code_commune_ref,id_brut_bv_reu,lat\n94028,94028_1,48.8\n", "--x-column"),
+        ("code_commune_ref,longitude,latitude\n94028,2.4,48.8\n", "id_column"),
+        ("code_commune_ref,id_brut_bv_reu,lat\n94028,94028_1,48.8\n", "x_column"),
     ],
 )
 def test_bad_tables_raise_one_clear_line(tmp_path, content, message):
@@ -119,7 +119,7 @@ def test_commune_field_detected(tmp_path, field):
 def test_outline_errors(tmp_path):
     path = tmp_path / "c.geojson"
     _outlines(name=["x", "y"]).to_file(path)
-    with pytest.raises(InputError, match="--commune-field"):
+    with pytest.raises(InputError, match="with commune_field"):
         read_communes(path)
     with pytest.raises(InputError, match="no field 'zz'"):
         read_communes(path, commune_field="zz")
