@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from benchmarks.run import points_in  # noqa: F401  (one sampler for the bench and the tests)
+from benchmarks.common import points_in  # noqa: F401  (one sampler for the bench and the tests)
 
 
 def iou(a, b) -> float:

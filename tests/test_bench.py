@@ -108,7 +108,7 @@ def test_national_section_tiny(tmp_path):
     assert "## 6. All France at national shape" in text
     assert "## 1. Accuracy" not in text  # the other sections did not run
     # inputs, generated into the given cache (not the default one)
-    assert re.search(r"^\| 1× \| 20,000 \| 2 \| [\d,]+ \| [\d,]+ \| [\d.]+ MB \| written in \d+ s \|$", text, re.M)
+    assert re.search(r"^\| 1× \| 20,000 \| 2 \| [\d,]+ \| [\d,]+ \| [\d.]+ MB \| — \| written in \d+ s \|$", text, re.M)
     assert re.search(r"^\| 2× \| 40,000 \| 4 \| ", text, re.M)
     assert len(list((tmp_path / "cache").glob("synth-20000r-2d-s0-*/addresses.parquet"))) == 1
 
@@ -161,7 +161,7 @@ def test_national_section_past_its_deadline_still_writes(tmp_path):
 
 
 def test_synth_inputs_are_cached_by_their_arguments(tmp_path):
-    from benchmarks.run import synth_inputs
+    from benchmarks.experiments.national import synth_inputs
 
     a = synth_inputs(5_000, 1, 0, tmp_path)
     assert not a["cached"] and a["summary"]["rows"] == 5_000
@@ -173,7 +173,7 @@ def test_synth_inputs_are_cached_by_their_arguments(tmp_path):
 
 
 def test_write_section_replaces_only_its_block(tmp_path):
-    from benchmarks.run import NAT_END, NAT_START, write_section
+    from benchmarks.render.files import NAT_END, NAT_START, write_section
 
     path = tmp_path / "R.md"
     path.write_text("# Benchmarks\n\n## 5. Other\n\nkept\n\nBench run time: 9 s.\n")
@@ -203,7 +203,7 @@ if __name__ == "__main__":
 
 def test_run_child_counts_the_workers_of_a_pool(tmp_path):
     """Two workers holding 200 MiB each at once: the tree's peak is about twice the largest process's."""
-    from benchmarks.run import run_child
+    from benchmarks.measure import run_child
 
     script = tmp_path / "pool.py"
     script.write_text(_POOL)
