@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks.synth import SCHEMA_FIELDS, synth
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ROWS, DEPS, SEED = 50_000, 3, 0
 
 
