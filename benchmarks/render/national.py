@@ -243,7 +243,7 @@ def national_summary_row(n: dict) -> list | None:
     t = national_target_run(n)
     if t:
         return [f"All France, national shape ({t['rows']:,} rows, {t['departements']} départements), "
-                f"`--all -j 2`: wall / peak memory (targets ≤ {TARGET_SECONDS:.0f} s / "
+                f"sorted Parquet, `--all -j 2`: wall / peak memory (targets ≤ {TARGET_SECONDS:.0f} s / "
                 f"≤ {TARGET_MEMORY / GB:.0f} GB)",
                 f"{t['seconds']:.0f} s ({'met' if t['seconds'] <= TARGET_SECONDS else 'not met'}) / {gb(t['mem'])} "
                 f"({'met' if t['mem'] <= TARGET_MEMORY else 'not met'})", "—"]
