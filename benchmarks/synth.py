@@ -68,6 +68,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -341,12 +342,28 @@ def layout(dep_communes: np.ndarray, gap_m: float = 2_000.0) -> list[tuple[float
 def make_departement(code: str, rows: int, n_communes: int, origin, rng: np.random.Generator):
     """Outlines and address rows of one département.
 
+    The steps draw from ``rng`` in a fixed order: communes (:func:`_communes`), the houses
+    along their streets (:func:`_built_houses`), the rural ones (:func:`_rural_houses`),
+    stations and geocoding (:func:`_geocode`), street names (:func:`_columns`).
+
     Returns
     -------
     (dict, dict)
         Communes ``{"code", "nom", "geometry", "rows", "stations"}`` (sorted by code) and
         address columns (numpy arrays, Lambert-93 ``x``/``y``) sorted by commune, station, street.
     """
+    d = _communes(code, rows, n_communes, origin, rng)
+    streets, built = _built_houses(d, rng)
+    roads, rural = _rural_houses(d, rng)
+    points = _geocode(d, streets, built, roads, rural, rng)
+    cols = _columns(d, streets, roads, points, rng)
+    communes = {"code": d.codes, "nom": np.array(d.names, dtype=object), "geometry": d.cells,
+                "rows": d.comm_rows, "stations": d.comm_st}
+    return communes, cols
+
+
+def _communes(code: str, rows: int, n_communes: int, origin, rng: np.random.Generator) -> SimpleNamespace:
+    """Rows, stations, built-up disc, centre, cell, safe radius, grid angle, name and code of each commune."""
     import shapely
 
     comm_rows, comm_st = plan_departement(rows, n_communes, rng)
@@ -385,6 +402,14 @@ def make_departement(code: str, rows: int, n_communes: int, origin, rng: np.rand
     number[alpha] = np.arange(1, c + 1)
     codes = np.array([f"{code}{n:03d}" for n in number], dtype=object)
 
+    return SimpleNamespace(comm_rows=comm_rows, comm_st=comm_st, c=c, side=side, n_rural=n_rural, n_built=n_built,
+                           g=g, r=r, centres=centres, cells=cells, safe=safe, theta=theta, names=names,
+                           number=number, codes=codes)
+
+
+def _built_houses(d: SimpleNamespace, rng: np.random.Generator) -> tuple[dict, dict]:
+    """The streets of each commune's grid, and ``n_built`` houses along them (grid axes)."""
+    c, r, g, n_built = d.c, d.r, d.g, d.n_built
     # Streets: two families of parallel lines u = (j + o) g, clipped to the disc.
     offset = rng.uniform(-0.5, 0.5, c) * np.minimum(1.0, r / g)
     jmax = np.floor(r / g).astype(np.int64) + 1
@@ -423,6 +448,13 @@ def make_departement(code: str, rows: int, n_communes: int, origin, rng: np.rand
     b_u = np.where(fam == 0, hu[take], hv[take])  # grid coordinates (family 1 is rotated 90°)
     b_v = np.where(fam == 0, hv[take], hu[take])
 
+    return ({"s_comm": s_comm, "s_family": s_family, "s_u": s_u, "n_streets": n_streets},
+            {"comm": b_comm, "street": b_street, "num": b_num, "u": b_u, "v": b_v})
+
+
+def _rural_houses(d: SimpleNamespace, rng: np.random.Generator) -> tuple[dict, dict]:
+    """The country roads of each commune, and its ``n_rural`` houses along them (grid axes)."""
+    c, r, comm_rows, n_rural, safe, theta = d.c, d.r, d.comm_rows, d.n_rural, d.safe, d.theta
     # Rural houses along 2–4 winding roads from the edge of the disc towards the commune edge.
     n_roads = 2 + (comm_rows > 300) + (comm_rows > 3000)
     road_base = _group_starts(n_roads)
@@ -439,6 +471,17 @@ def make_departement(code: str, rows: int, n_communes: int, origin, rng: np.rand
     r_v = t * np.sin(ang) + lat * np.cos(ang)
     r_num = (t // 2).astype(np.int64) * 2 + 1 + rside  # metric numbering
 
+    return ({"n_roads": n_roads, "road_base": road_base, "road_angle": road_angle},
+            {"comm": rc, "road": road, "num": r_num, "u": r_u, "v": r_v})
+
+
+def _geocode(d: SimpleNamespace, streets: dict, built: dict, roads: dict, rural: dict,
+             rng: np.random.Generator) -> dict:
+    """Every address: its station, geocoding type, Lambert-93 point, score, weight, emptiness."""
+    s_comm, s_family, s_u = streets["s_comm"], streets["s_family"], streets["s_u"]
+    road_angle, comm_st, r, safe, theta, centres = roads["road_angle"], d.comm_st, d.r, d.safe, d.theta, d.centres
+    b_comm, b_street, b_num, b_u, b_v = built["comm"], built["street"], built["num"], built["u"], built["v"]
+    rc, road, r_num, r_u, r_v = rural["comm"], rural["road"], rural["num"], rural["u"], rural["v"]
     n_total_streets = s_comm.size
     p_comm = np.concatenate([b_comm, rc])
     p_street = np.concatenate([b_street, n_total_streets + road])
@@ -483,6 +526,18 @@ def make_departement(code: str, rows: int, n_communes: int, origin, rng: np.rand
     weight = np.where(rng.random(n) < 0.92, 1, np.minimum(2 + rng.geometric(0.4, n) - 1, 20))
     empty = rng.random(n) < EMPTY_FRACTION
 
+    return {"comm": p_comm, "street": p_street, "num": p_num, "station": station, "gtype": gtype, "score": score,
+            "weight": weight, "x": x, "y": y, "empty": empty, "is_road": is_road, "n_total_streets": n_total_streets}
+
+
+def _columns(d: SimpleNamespace, streets: dict, roads: dict, points: dict, rng: np.random.Generator) -> dict:
+    """The address columns sorted by commune code, station, street and number, with the street labels."""
+    c, codes, names, number, comm_st = d.c, d.codes, d.names, d.number, d.comm_st
+    s_comm, n_streets = streets["s_comm"], streets["n_streets"]
+    n_roads, road_base = roads["n_roads"], roads["road_base"]
+    p_comm, p_street, p_num, station = points["comm"], points["street"], points["num"], points["station"]
+    gtype, score, weight, x, y = points["gtype"], points["score"], points["weight"], points["x"], points["y"]
+    empty, is_road, n_total_streets = points["empty"], points["is_road"], points["n_total_streets"]
     # Sort rows: commune code, station, street, number.
     order = np.lexsort((p_num, p_street, station, number[p_comm]))
     cols = {
@@ -506,9 +561,7 @@ def make_departement(code: str, rows: int, n_communes: int, origin, rng: np.rand
     cols["place"] = label_place
     cols["code"] = codes
     cols["n_stations"] = comm_st
-    communes = {"code": codes, "nom": np.array(names, dtype=object), "geometry": cells,
-                "rows": comm_rows, "stations": comm_st}
-    return communes, cols
+    return cols
 
 
 def to_arrow(cols: dict, first_id: int, transformer):
