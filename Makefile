@@ -17,8 +17,8 @@ help:
 	@echo "make fixtures regenerate fixtures/town from its seeded script"
 	@echo "make bench    measure accuracy and speed against the plain-Voronoi yardstick (about half an hour;"
 	@echo "              needs ../shared/data) into benchmarks/RESULTS.md and the README table"
-	@echo "make bench-national  only its national-shape section (1, 4, 16 M generated rows, --all -j 2;"
-	@echo "              10-20 minutes), into the same files, the other sections kept"
+	@echo "make bench-national  only its national-shape section (1, 4, 16 M generated rows, --all -j 2, then"
+	@echo "              the unsorted layouts at 16 M; 20-40 minutes), into the same files, the other sections kept"
 
 install: $(STAMP)
 

@@ -8,7 +8,12 @@ writes into the folder:
   null where a row has no coordinates), one row group per département (a département with more
   than ``ROW_GROUP_ROWS`` rows gets several), rows sorted by commune code, then station, street and
   number, so a reader filters a département from the row-group statistics of ``code_commune_ref``;
-- ``addresses.csv.gz`` with ``--csv`` (the same table as gzipped CSV);
+- with ``--layout mixed``, ``addresses.parquet`` is instead the same rows shuffled (seeded)
+  into row groups of ``--row-group-rows`` rows (1,000,000 by default), each spanning all
+  départements, so no row group can be skipped by its statistics; ``--layout both`` writes
+  the sorted ``addresses.parquet`` and the shuffled ``addresses.mixed.parquet``;
+- ``addresses.csv.gz`` with ``--csv`` (the same table as gzipped CSV, gzip level 1), in the
+  sorted order or, with ``--csv-order shuffled``, in the shuffled order of the mixed table;
 - ``communes.gpkg``: the commune outlines in Lambert-93 (EPSG:2154), fields ``code`` and ``nom``
   (with pyogrio, 35,000 communes read in 0.035 s from GeoPackage against 0.33 s from GeoJSON);
 - ``summary.json``: the shape statistics (also returned by :func:`synth`).
@@ -42,6 +47,14 @@ Measured here (2 cores, one run each): 1 M rows / 10 départements in 5.2 s, 0.4
 ``code_commune_ref`` filter), GeoPackage 9.2 MB — 34,900 communes, 69,432 stations, 80.7 % of
 communes with one station, 111 with ≥ 50 stations, the largest at the 900-station cap.
 
+The shuffled layouts are made from the sorted table without holding it in memory: a seeded
+permutation gives each row its output position, one pass scatters each sorted row group into
+a temporary Arrow file per output row group, a second writes each of those in position order
+(:func:`shuffle_table`). Measured here (2 cores, a busy machine: load ≈ 2.5, ``/usr/bin/time
+-v``), 1 M rows / 6 départements: sorted only 8.1 s, 0.45 GB peak RSS; with ``--layout both
+--csv --csv-order shuffled`` 15.9 s (6.9 s user + 2.0 s system), 0.69 GB peak RSS
+(addresses.parquet 15.6 MB, addresses.mixed.parquet 32.2 MB, addresses.csv.gz 43.4 MB).
+
 Everything is vectorised with numpy per département (one short loop per commune only to throw
 the commune centres). Same arguments → byte-identical files.
 """
@@ -50,9 +63,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -63,6 +79,9 @@ NATIONAL_COMMUNES = 35_000
 ROWS_PER_STATION = 245  # before the minimum of 2 stations per multi-station commune: ≈ 232 after
 COMMUNE_AREA_M2 = 15.7e6
 ROW_GROUP_ROWS = 1_000_000
+#: Rows per row group of the shuffled ("mixed") Parquet layout: each spans all départements.
+MIXED_ROW_GROUP_ROWS = 1_000_000
+LAYOUTS = ("sorted", "mixed", "both")
 LAYOUT_CENTRE = (680_000.0, 6_600_000.0)  # Lambert-93 centre of the département layout (France)
 SCHEMA_FIELDS = [
     ("code_commune_ref", "string"),
@@ -323,12 +342,28 @@ def layout(dep_communes: np.ndarray, gap_m: float = 2_000.0) -> list[tuple[float
 def make_departement(code: str, rows: int, n_communes: int, origin, rng: np.random.Generator):
     """Outlines and address rows of one département.
 
+    The steps draw from ``rng`` in a fixed order: communes (:func:`_communes`), the houses
+    along their streets (:func:`_built_houses`), the rural ones (:func:`_rural_houses`),
+    stations and geocoding (:func:`_geocode`), street names (:func:`_columns`).
+
     Returns
     -------
     (dict, dict)
         Communes ``{"code", "nom", "geometry", "rows", "stations"}`` (sorted by code) and
         address columns (numpy arrays, Lambert-93 ``x``/``y``) sorted by commune, station, street.
     """
+    d = _communes(code, rows, n_communes, origin, rng)
+    streets, built = _built_houses(d, rng)
+    roads, rural = _rural_houses(d, rng)
+    points = _geocode(d, streets, built, roads, rural, rng)
+    cols = _columns(d, streets, roads, points, rng)
+    communes = {"code": d.codes, "nom": np.array(d.names, dtype=object), "geometry": d.cells,
+                "rows": d.comm_rows, "stations": d.comm_st}
+    return communes, cols
+
+
+def _communes(code: str, rows: int, n_communes: int, origin, rng: np.random.Generator) -> SimpleNamespace:
+    """Rows, stations, built-up disc, centre, cell, safe radius, grid angle, name and code of each commune."""
     import shapely
 
     comm_rows, comm_st = plan_departement(rows, n_communes, rng)
@@ -367,6 +402,14 @@ def make_departement(code: str, rows: int, n_communes: int, origin, rng: np.rand
     number[alpha] = np.arange(1, c + 1)
     codes = np.array([f"{code}{n:03d}" for n in number], dtype=object)
 
+    return SimpleNamespace(comm_rows=comm_rows, comm_st=comm_st, c=c, side=side, n_rural=n_rural, n_built=n_built,
+                           g=g, r=r, centres=centres, cells=cells, safe=safe, theta=theta, names=names,
+                           number=number, codes=codes)
+
+
+def _built_houses(d: SimpleNamespace, rng: np.random.Generator) -> tuple[dict, dict]:
+    """The streets of each commune's grid, and ``n_built`` houses along them (grid axes)."""
+    c, r, g, n_built = d.c, d.r, d.g, d.n_built
     # Streets: two families of parallel lines u = (j + o) g, clipped to the disc.
     offset = rng.uniform(-0.5, 0.5, c) * np.minimum(1.0, r / g)
     jmax = np.floor(r / g).astype(np.int64) + 1
@@ -405,6 +448,13 @@ def make_departement(code: str, rows: int, n_communes: int, origin, rng: np.rand
     b_u = np.where(fam == 0, hu[take], hv[take])  # grid coordinates (family 1 is rotated 90°)
     b_v = np.where(fam == 0, hv[take], hu[take])
 
+    return ({"s_comm": s_comm, "s_family": s_family, "s_u": s_u, "n_streets": n_streets},
+            {"comm": b_comm, "street": b_street, "num": b_num, "u": b_u, "v": b_v})
+
+
+def _rural_houses(d: SimpleNamespace, rng: np.random.Generator) -> tuple[dict, dict]:
+    """The country roads of each commune, and its ``n_rural`` houses along them (grid axes)."""
+    c, r, comm_rows, n_rural, safe, theta = d.c, d.r, d.comm_rows, d.n_rural, d.safe, d.theta
     # Rural houses along 2–4 winding roads from the edge of the disc towards the commune edge.
     n_roads = 2 + (comm_rows > 300) + (comm_rows > 3000)
     road_base = _group_starts(n_roads)
@@ -421,6 +471,17 @@ def make_departement(code: str, rows: int, n_communes: int, origin, rng: np.rand
     r_v = t * np.sin(ang) + lat * np.cos(ang)
     r_num = (t // 2).astype(np.int64) * 2 + 1 + rside  # metric numbering
 
+    return ({"n_roads": n_roads, "road_base": road_base, "road_angle": road_angle},
+            {"comm": rc, "road": road, "num": r_num, "u": r_u, "v": r_v})
+
+
+def _geocode(d: SimpleNamespace, streets: dict, built: dict, roads: dict, rural: dict,
+             rng: np.random.Generator) -> dict:
+    """Every address: its station, geocoding type, Lambert-93 point, score, weight, emptiness."""
+    s_comm, s_family, s_u = streets["s_comm"], streets["s_family"], streets["s_u"]
+    road_angle, comm_st, r, safe, theta, centres = roads["road_angle"], d.comm_st, d.r, d.safe, d.theta, d.centres
+    b_comm, b_street, b_num, b_u, b_v = built["comm"], built["street"], built["num"], built["u"], built["v"]
+    rc, road, r_num, r_u, r_v = rural["comm"], rural["road"], rural["num"], rural["u"], rural["v"]
     n_total_streets = s_comm.size
     p_comm = np.concatenate([b_comm, rc])
     p_street = np.concatenate([b_street, n_total_streets + road])
@@ -465,6 +526,18 @@ def make_departement(code: str, rows: int, n_communes: int, origin, rng: np.rand
     weight = np.where(rng.random(n) < 0.92, 1, np.minimum(2 + rng.geometric(0.4, n) - 1, 20))
     empty = rng.random(n) < EMPTY_FRACTION
 
+    return {"comm": p_comm, "street": p_street, "num": p_num, "station": station, "gtype": gtype, "score": score,
+            "weight": weight, "x": x, "y": y, "empty": empty, "is_road": is_road, "n_total_streets": n_total_streets}
+
+
+def _columns(d: SimpleNamespace, streets: dict, roads: dict, points: dict, rng: np.random.Generator) -> dict:
+    """The address columns sorted by commune code, station, street and number, with the street labels."""
+    c, codes, names, number, comm_st = d.c, d.codes, d.names, d.number, d.comm_st
+    s_comm, n_streets = streets["s_comm"], streets["n_streets"]
+    n_roads, road_base = roads["n_roads"], roads["road_base"]
+    p_comm, p_street, p_num, station = points["comm"], points["street"], points["num"], points["station"]
+    gtype, score, weight, x, y = points["gtype"], points["score"], points["weight"], points["x"], points["y"]
+    empty, is_road, n_total_streets = points["empty"], points["is_road"], points["n_total_streets"]
     # Sort rows: commune code, station, street, number.
     order = np.lexsort((p_num, p_street, station, number[p_comm]))
     cols = {
@@ -488,9 +561,7 @@ def make_departement(code: str, rows: int, n_communes: int, origin, rng: np.rand
     cols["place"] = label_place
     cols["code"] = codes
     cols["n_stations"] = comm_st
-    communes = {"code": codes, "nom": np.array(names, dtype=object), "geometry": cells,
-                "rows": comm_rows, "stations": comm_st}
-    return communes, cols
+    return cols
 
 
 def to_arrow(cols: dict, first_id: int, transformer):
@@ -542,8 +613,200 @@ def reu_schema():
     return pa.schema([(name, getattr(pa, kind)()) for name, kind in SCHEMA_FIELDS])
 
 
+def _parquet_writer(path: Path, schema):
+    """The Parquet writer every layout uses (zstd, dictionaries, statistics for row-group skipping)."""
+    import pyarrow.parquet as pq
+
+    plain = ["id", "longitude", "latitude"]
+    return pq.ParquetWriter(
+        path, schema, compression="zstd", write_statistics=True,
+        use_dictionary=[name for name, _ in SCHEMA_FIELDS if name not in plain],
+        column_encoding={"id": "DELTA_BINARY_PACKED",
+                         "longitude": "BYTE_STREAM_SPLIT", "latitude": "BYTE_STREAM_SPLIT"})
+
+
+class _CsvGz:
+    """A gzipped CSV written table by table: gzip level 1 (the writing costs less than the
+    generation), no file name and a zero time stamp in its header (reproducible bytes)."""
+
+    def __init__(self, path: Path, schema):
+        import gzip
+
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        self.raw = open(path, "wb")
+        self.gz = gzip.GzipFile(filename="", mode="wb", fileobj=self.raw, compresslevel=1, mtime=0)
+        self.sink = pa.PythonFile(self.gz, mode="w")
+        self.writer = pacsv.CSVWriter(self.sink, schema)
+
+    def write(self, table) -> None:
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        self.writer.close()
+        self.sink.close()  # closes the GzipFile (its trailer), not the file under it
+        self.raw.close()
+
+
+def _departements(rows: int, departements: int, seed: int, progress: bool, t0: float):
+    """The départements in code order: ``(code, communes, address table)``, generated one at a time."""
+    from pyproj import Transformer
+
+    root = np.random.SeedSequence([seed, rows, departements])
+    plan_seq, *dep_seqs = root.spawn(1 + departements)
+    codes, dep_rows, dep_communes = plan(rows, departements, np.random.default_rng(plan_seq))
+    transformer = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
+    origins = layout(dep_communes)
+    first_id = 1
+    for d, code in enumerate(codes):
+        communes, cols = make_departement(code, int(dep_rows[d]), int(dep_communes[d]), origins[d],
+                                          np.random.default_rng(dep_seqs[d]))
+        table = to_arrow(cols, first_id, transformer)
+        first_id += table.num_rows
+        if progress:
+            print(f"{code}: {table.num_rows:,} rows, {communes['rows'].size} communes, "
+                  f"{int(communes['stations'].sum())} stations ({time.perf_counter() - t0:.1f} s)",
+                  file=sys.stderr)
+        yield code, communes, table
+
+
+def write_sorted(rows: int, departements: int, seed: int, parquet_path: Path, csv_path: Path | None,
+                 progress: bool, t0: float) -> tuple[list, dict]:
+    """The table sorted by commune, one row group per département (and its CSV.gz in the same order).
+
+    Returns the communes of each département and the city with the most stations.
+    """
+    schema = reu_schema()
+    writer = _parquet_writer(parquet_path, schema)
+    csv_writer = _CsvGz(csv_path, schema) if csv_path is not None else None
+    parts, big = [], {"stations": 0}
+    for code, communes, table in _departements(rows, departements, seed, progress, t0):
+        writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        if csv_writer is not None:
+            csv_writer.write(table)
+        parts.append(communes)
+        top = int(np.argmax(communes["stations"]))
+        if communes["stations"][top] > big["stations"]:
+            big = {"code": str(communes["code"][top]), "nom": str(communes["nom"][top]),
+                   "stations": int(communes["stations"][top]), "rows": int(communes["rows"][top])}
+    writer.close()
+    if csv_writer is not None:
+        csv_writer.close()
+    return parts, big
+
+
+def shuffle_table(source: Path, parquet_path: Path | None, csv_path: Path | None, seed: int,
+                  row_group_rows: int = MIXED_ROW_GROUP_ROWS) -> int:
+    """Write the rows of ``source`` in a seeded random order: a Parquet table of fixed-size row
+    groups (each spanning all départements) and/or a CSV.gz, without holding the table in memory.
+
+    A random permutation gives each row its output position; a first pass scatters each row
+    group of ``source`` into one temporary Arrow file per output row group (with the rows'
+    positions), a second pass reads each of those, puts its rows in position order and writes
+    it out. At most one row group of ``source`` and one output row group are in memory.
+
+    Returns the number of output row groups.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(source)
+    n = pf.metadata.num_rows
+    rng = np.random.default_rng(np.random.SeedSequence([seed, n, 1]))  # a stream of its own
+    pos = np.empty(n, np.int64)
+    pos[rng.permutation(n)] = np.arange(n)  # input row i goes to output position pos[i]
+    groups = max(1, -(-n // row_group_rows))
+    tmp = Path(tempfile.mkdtemp(prefix=".shuffle-", dir=Path(parquet_path or csv_path).parent))
+    try:
+        options = pa.ipc.IpcWriteOptions(compression="lz4")
+        schema = pf.schema_arrow.append(pa.field("_pos", pa.int64()))
+        paths = [tmp / f"{g}.arrow" for g in range(groups)]
+        writers = [pa.ipc.new_file(p, schema, options=options) for p in paths]
+        start = 0
+        for i in range(pf.num_row_groups):
+            table = pf.read_row_group(i)
+            p = pos[start:start + table.num_rows]
+            start += table.num_rows
+            bucket = p // row_group_rows
+            order = np.argsort(bucket, kind="stable")
+            table = table.take(pa.array(order)).append_column("_pos", pa.array(p[order]))
+            bounds = np.searchsorted(bucket[order], np.arange(groups + 1))
+            for g in np.flatnonzero(np.diff(bounds)):
+                writers[g].write_table(table.slice(bounds[g], bounds[g + 1] - bounds[g]))
+        for w in writers:
+            w.close()
+        del pos
+        _gather(paths, pf.schema_arrow, parquet_path, csv_path, row_group_rows)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return groups
+
+
+def _gather(paths: list, schema, parquet_path: Path | None, csv_path: Path | None, row_group_rows: int) -> None:
+    """The second pass of :func:`shuffle_table`: each temporary file in position order, written out."""
+    import pyarrow as pa
+
+    writer = _parquet_writer(parquet_path, schema) if parquet_path is not None else None
+    csv_writer = _CsvGz(csv_path, schema) if csv_path is not None else None
+    for path in paths:
+        with pa.memory_map(str(path)) as source:
+            table = pa.ipc.open_file(source).read_all()
+        table = table.take(pa.array(np.argsort(table["_pos"].to_numpy()))).drop_columns(["_pos"])
+        table = table.combine_chunks()
+        if writer is not None:
+            writer.write_table(table, row_group_size=row_group_rows)
+        if csv_writer is not None:
+            csv_writer.write(table)
+        del table
+        path.unlink()
+    if writer is not None:
+        writer.close()
+    if csv_writer is not None:
+        csv_writer.close()
+
+
+def write_outlines(parts: list, folder: Path, outlines: str) -> Path:
+    """The commune outlines of every département, by code, as GeoPackage (EPSG:2154) or RFC 7946 GeoJSON."""
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+
+    frames = []
+    for communes in parts:
+        order = np.argsort(communes["code"], kind="stable")
+        frames.append(gpd.GeoDataFrame({"code": communes["code"][order], "nom": communes["nom"][order]},
+                                       geometry=communes["geometry"][order], crs="EPSG:2154"))
+    outlines_gdf = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs="EPSG:2154")
+    if outlines == "gpkg":
+        outline_path = folder / "communes.gpkg"
+        outline_path.unlink(missing_ok=True)
+        # OGR_CURRENT_DATE fixes the timestamp GDAL writes in gpkg_contents (reproducible bytes).
+        with _gdal_config({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"}):
+            pyogrio.write_dataframe(outlines_gdf, outline_path, layer="communes", driver="GPKG",
+                                    dataset_options={"VERSION": "1.2"})
+    else:
+        outline_path = folder / "communes.geojson"
+        outline_path.unlink(missing_ok=True)
+        pyogrio.write_dataframe(outlines_gdf, outline_path, driver="GeoJSON",
+                                layer_options={"RFC7946": "YES"})
+    return outline_path
+
+
+def _check_options(layout: str, csv_order: str, outlines: str, row_group_rows: int) -> None:
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, not {layout!r}")
+    if csv_order not in ("sorted", "shuffled"):
+        raise ValueError(f"csv_order must be 'sorted' or 'shuffled', not {csv_order!r}")
+    if outlines not in ("gpkg", "geojson"):
+        raise ValueError(f"outlines must be 'gpkg' or 'geojson', not {outlines!r}")
+    if row_group_rows < 1:
+        raise ValueError(f"row_group_rows must be ≥ 1, got {row_group_rows}")
+
+
 def synth(rows: int, departements: int, seed: int = 0, folder: Path = Path("."), csv: bool = False,
-          outlines: str = "gpkg", progress: bool = False) -> dict:
+          outlines: str = "gpkg", progress: bool = False, layout: str = "sorted", csv_order: str = "sorted",
+          row_group_rows: int = MIXED_ROW_GROUP_ROWS) -> dict:
     """Write a seeded national-shape REU table and commune outlines into ``folder``.
 
     Parameters
@@ -561,94 +824,61 @@ def synth(rows: int, departements: int, seed: int = 0, folder: Path = Path("."),
     outlines : {"gpkg", "geojson"}
         Format of the commune outlines (``communes.gpkg`` in EPSG:2154, or RFC 7946
         ``communes.geojson``).
+    progress : bool
+        One line on stderr per département.
+    layout : {"sorted", "mixed", "both"}
+        ``addresses.parquet`` sorted by commune, one row group per département
+        (``sorted``), or its rows shuffled (seeded) into row groups of ``row_group_rows``
+        rows that each span all départements (``mixed``); ``both`` writes the sorted
+        ``addresses.parquet`` and the shuffled ``addresses.mixed.parquet``.
+    csv_order : {"sorted", "shuffled"}
+        The CSV's row order: the sorted table's, or the shuffled one (that of the mixed
+        Parquet table, whatever ``layout``).
+    row_group_rows : int
+        Rows per row group of the shuffled Parquet table (the last one shorter).
 
     Returns
     -------
     dict
         Shape statistics and the paths written (also saved as ``summary.json``).
     """
-    import geopandas as gpd
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-    import pyogrio
-    from pyproj import Transformer
-
+    _check_options(layout, csv_order, outlines, row_group_rows)
     t0 = time.perf_counter()
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    root = np.random.SeedSequence([seed, rows, departements])
-    plan_seq, *dep_seqs = root.spawn(1 + departements)
-    codes, dep_rows, dep_communes = plan(rows, departements, np.random.default_rng(plan_seq))
-    transformer = Transformer.from_crs("EPSG:2154", "EPSG:4326", always_xy=True)
-    origins = layout(dep_communes)
-
-    schema = reu_schema()
-    parquet_path = folder / "addresses.parquet"
-    csv_path = folder / "addresses.csv.gz"
-    plain = ["id", "longitude", "latitude"]
-    writer = pq.ParquetWriter(
-        parquet_path, schema, compression="zstd", write_statistics=True,
-        use_dictionary=[name for name, _ in SCHEMA_FIELDS if name not in plain],
-        column_encoding={"id": "DELTA_BINARY_PACKED",
-                         "longitude": "BYTE_STREAM_SPLIT", "latitude": "BYTE_STREAM_SPLIT"})
-    csv_path.unlink(missing_ok=True)  # no stale CSV beside a new table
-    csv_stream = pa.CompressedOutputStream(str(csv_path), "gzip") if csv else None
-    csv_writer = None
-    outline_parts = []
-    all_rows, all_st, first_id = [], [], 1
-    big = {"stations": 0}
-    for d, code in enumerate(codes):
-        origin = origins[d]
-        communes, cols = make_departement(code, int(dep_rows[d]), int(dep_communes[d]), origin,
-                                          np.random.default_rng(dep_seqs[d]))
-        table = to_arrow(cols, first_id, transformer)
-        first_id += table.num_rows
-        writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
-        if csv_stream is not None:
-            if csv_writer is None:
-                csv_writer = pacsv.CSVWriter(csv_stream, schema)
-            csv_writer.write_table(table)
-        order = np.argsort(communes["code"], kind="stable")
-        outline_parts.append(gpd.GeoDataFrame(
-            {"code": communes["code"][order], "nom": communes["nom"][order]},
-            geometry=communes["geometry"][order], crs="EPSG:2154"))
-        all_rows.append(communes["rows"]); all_st.append(communes["stations"])
-        top = int(np.argmax(communes["stations"]))
-        if communes["stations"][top] > big["stations"]:
-            big = {"code": str(communes["code"][top]), "nom": str(communes["nom"][top]),
-                   "stations": int(communes["stations"][top]), "rows": int(communes["rows"][top])}
-        if progress:
-            print(f"{code}: {table.num_rows:,} rows, {communes['rows'].size} communes, "
-                  f"{int(communes['stations'].sum())} stations ({time.perf_counter() - t0:.1f} s)",
-                  file=sys.stderr)
-    writer.close()
-    if csv_writer is not None:
-        csv_writer.close()
-        csv_stream.close()
+    parquet_path, csv_path, mixed_path = (folder / "addresses.parquet", folder / "addresses.csv.gz",
+                                          folder / "addresses.mixed.parquet")
+    for stale in (csv_path, mixed_path):  # no stale table beside a new one
+        stale.unlink(missing_ok=True)
+    shuffled_csv = csv and csv_order == "shuffled"
+    # the sorted table is the source of the shuffled ones: kept unless only the mixed one is asked for
+    sorted_path = folder / ".addresses.sorted.parquet" if layout == "mixed" else parquet_path
+    parts, big = write_sorted(rows, departements, seed, sorted_path, csv_path if csv and not shuffled_csv else None,
+                              progress, t0)
+    groups = None
+    if layout != "sorted" or shuffled_csv:
+        target = {"sorted": None, "mixed": parquet_path, "both": mixed_path}[layout]
+        groups = shuffle_table(sorted_path, target, csv_path if shuffled_csv else None, seed, row_group_rows)
+        if layout == "mixed":
+            sorted_path.unlink()
     t_rows = time.perf_counter() - t0
+    outline_path = write_outlines(parts, folder, outlines)
+    summary = _summary(parts, big, rows, departements, seed, layout, csv_order if csv else None,
+                       groups if layout != "sorted" else None, row_group_rows)
+    summary.update(seconds_rows=round(t_rows, 1), seconds_total=round(time.perf_counter() - t0, 1),
+                   files={p.name: p.stat().st_size for p in (parquet_path, mixed_path, outline_path, csv_path)
+                          if p.exists()})
+    (folder / "summary.json").write_text(json.dumps({k: v for k, v in summary.items() if not k.startswith("seconds")},
+                                                    indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return summary
 
-    import pandas as pd
 
-    outlines_gdf = gpd.GeoDataFrame(pd.concat(outline_parts, ignore_index=True), crs="EPSG:2154")
-    if outlines == "gpkg":
-        outline_path = folder / "communes.gpkg"
-        outline_path.unlink(missing_ok=True)
-        # OGR_CURRENT_DATE fixes the timestamp GDAL writes in gpkg_contents (reproducible bytes).
-        with _gdal_config({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"}):
-            pyogrio.write_dataframe(outlines_gdf, outline_path, layer="communes", driver="GPKG",
-                                    dataset_options={"VERSION": "1.2"})
-    elif outlines == "geojson":
-        outline_path = folder / "communes.geojson"
-        outline_path.unlink(missing_ok=True)
-        pyogrio.write_dataframe(outlines_gdf, outline_path, driver="GeoJSON",
-                                layer_options={"RFC7946": "YES"})
-    else:
-        raise ValueError(f"outlines must be 'gpkg' or 'geojson', not {outlines!r}")
-
-    r = np.concatenate(all_rows)
-    st = np.concatenate(all_st)
-    summary = {
+def _summary(parts: list, big: dict, rows: int, departements: int, seed: int, layout: str, csv_order,
+             groups, row_group_rows: int) -> dict:
+    """The shape statistics of the generated table."""
+    r = np.concatenate([c["rows"] for c in parts])
+    st = np.concatenate([c["stations"] for c in parts])
+    out = {
         "rows": int(r.sum()), "departements": departements, "seed": seed,
         "communes": int(r.size), "stations": int(st.sum()),
         "communes_several_stations": int((st > 1).sum()),
@@ -656,13 +886,12 @@ def synth(rows: int, departements: int, seed: int = 0, folder: Path = Path("."),
         "rows_per_station": round(float(r.sum() / st.sum()), 1),
         "communes_50_stations_or_more": int((st >= 50).sum()),
         "biggest_city": big,
-        "seconds_rows": round(t_rows, 1),
-        "seconds_total": round(time.perf_counter() - t0, 1),
-        "files": {p.name: p.stat().st_size for p in (parquet_path, outline_path, csv_path) if p.exists()},
     }
-    (folder / "summary.json").write_text(json.dumps({k: v for k, v in summary.items() if not k.startswith("seconds")},
-                                                    indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return summary
+    if layout != "sorted" or csv_order is not None:
+        out["layout"] = {"parquet": layout, "csv": csv_order}
+        if groups is not None:
+            out["layout"].update(mixed_row_groups=groups, mixed_row_group_rows=row_group_rows)
+    return out
 
 
 class _gdal_config:
@@ -690,12 +919,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--departements", type=int, required=True, help="1–96 (France: 96 mainland)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", type=Path, required=True, help="output folder (keep it out of the repo)")
+    parser.add_argument("--layout", choices=LAYOUTS, default="sorted",
+                        help="addresses.parquet sorted, one row group per département (default); mixed: rows "
+                             "shuffled into fixed-size row groups spanning all départements; both: the sorted "
+                             "addresses.parquet and the shuffled addresses.mixed.parquet")
+    parser.add_argument("--row-group-rows", type=int, default=MIXED_ROW_GROUP_ROWS, metavar="N",
+                        help=f"rows per row group of the shuffled Parquet table (default {MIXED_ROW_GROUP_ROWS:,})")
     parser.add_argument("--csv", action="store_true", help="also write addresses.csv.gz")
+    parser.add_argument("--csv-order", choices=["sorted", "shuffled"], default="sorted",
+                        help="the CSV's rows in the sorted order (default) or shuffled (the mixed table's order)")
     parser.add_argument("--outlines", choices=["gpkg", "geojson"], default="gpkg")
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
     summary = synth(args.rows, args.departements, args.seed, args.output, csv=args.csv,
-                    outlines=args.outlines, progress=not args.quiet)
+                    outlines=args.outlines, progress=not args.quiet, layout=args.layout,
+                    csv_order=args.csv_order, row_group_rows=args.row_group_rows)
     print(json.dumps(summary, indent=2, ensure_ascii=False))
 
 

@@ -1,13 +1,37 @@
-"""Helpers shared by tests: synthetic communes and points, IoU."""
+"""Helpers shared by tests: synthetic communes and points, IoU, and the bench's tools as commands.
+
+The tests import nothing from ``benchmarks``: the national-shape generator and the
+plain-Voronoi yardstick are run as the commands they are (``python -m benchmarks.synth``,
+``python -m benchmarks.yardstick``).
+"""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from benchmarks.run import points_in  # noqa: F401  (one sampler for the bench and the tests)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def points_in(polygon, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` uniform random points inside ``polygon`` (rejection sampling).
+
+    The same ten lines as ``benchmarks/common.py``'s (the bench's Paris points);
+    ``benchmarks/tests/test_common.py`` checks that both draw the same points.
+    """
+    minx, miny, maxx, maxy = polygon.bounds
+    out = np.empty((0, 2))
+    shapely.prepare(polygon)
+    while len(out) < n:
+        xy = rng.uniform((minx, miny), (maxx, maxy), size=(max(2 * n, 16), 2))
+        out = np.vstack([out, xy[shapely.contains_xy(polygon, xy[:, 0], xy[:, 1])]])
+    return out[:n]
 
 
 def iou(a, b) -> float:
@@ -46,12 +70,17 @@ def grid_town(code_prefix: str, crs: str, origin=(0.0, 0.0), size_m=2000.0, n=2,
     return pts.drop(columns=["x", "y"]), outl, tru
 
 
+def synth_folder(folder: Path, rows: int, departements: int, seed: int, *extra: str) -> Path:
+    """Run ``python -m benchmarks.synth`` into ``folder``: ``addresses.parquet``, ``communes.gpkg``…"""
+    subprocess.run([sys.executable, "-m", "benchmarks.synth", "--rows", str(rows), "--departements",
+                    str(departements), "--seed", str(seed), "-o", str(folder), "-q", *extra],
+                   cwd=ROOT, check=True, capture_output=True, timeout=600)
+    return Path(folder)
+
+
 def synth_table(tmp_path_factory, rows: int, departements: int, seed: int):
     """A small national-shape table (one Parquet file) and its outlines, generated into a temp folder."""
-    from benchmarks.synth import synth
-
-    folder = tmp_path_factory.mktemp("synth")
-    synth(rows, departements, seed=seed, folder=folder)
+    folder = synth_folder(tmp_path_factory.mktemp("synth"), rows, departements, seed)
     return folder / "addresses.parquet", folder / "communes.gpkg"
 
 
@@ -68,3 +97,15 @@ def single_build(addresses, communes, **options):
     from boundaries.request import BuildRequest
 
     return build(BuildRequest.create(addresses, communes, **options))
+
+
+def yardstick(addresses_csv, communes, folder: Path):
+    """The plain-Voronoi yardstick's stations (``python -m benchmarks.yardstick``), in EPSG:2154, by ``id_bv``.
+
+    Its output is RFC 7946 GeoJSON (7 decimals, about 1 cm): read back, its polygons move
+    by that much.
+    """
+    out = Path(folder) / "yardstick.geojson"
+    subprocess.run([sys.executable, "-m", "benchmarks.yardstick", str(addresses_csv), str(communes), str(out)],
+                   cwd=ROOT, check=True, capture_output=True, timeout=600)
+    return gpd.read_file(out).to_crs(2154).set_index("id_bv").geometry

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from benchmarks.synth import synth
 from boundaries.write import TMP_MARKER, atomic_path
+from helpers import synth_folder
 
 BIN = [sys.executable, "-m", "boundaries"]
 
@@ -23,7 +23,7 @@ BIN = [sys.executable, "-m", "boundaries"]
 def slow_input(tmp_path_factory):
     """A département of 30,000 rows: a build of a few seconds, a 0.5 MB output."""
     folder = tmp_path_factory.mktemp("atomic")
-    synth(30_000, 1, seed=3, folder=folder)
+    synth_folder(folder, 30_000, 1, seed=3)
     a, c = folder / "addresses.parquet", folder / "communes.gpkg"
     ref = {}
     for ext in ("geojson", "gpkg"):

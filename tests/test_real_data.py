@@ -16,7 +16,7 @@ import boundaries
 from boundaries.checks import check_partition
 from conftest import shared_path
 
-from helpers import iou, points_in
+from helpers import iou, points_in, yardstick
 
 #: GeoJSON keeps 7 decimals (≈ 1 cm): the written polygons may differ from the outline by
 #: thin slivers along it, at most this wide on average.
@@ -116,9 +116,9 @@ def semi_synthetic_paris(per_voters=25, seed=2017):
     return pts, sectors, folder
 
 
-def test_paris_semi_synthetic_city_outline_beats_or_equals_plain_voronoi():
+def test_paris_semi_synthetic_city_outline_beats_or_equals_plain_voronoi(tmp_path):
     """An unseen city with a coarse Admin-Express outline, scored against official sectors."""
-    from benchmarks.yardstick import plain_voronoi
+    from pyproj import Transformer
 
     pts, sectors, folder = semi_synthetic_paris()
     city = gpd.read_file(folder / "commune.geojson")  # 75056 only: arrondissements map to the city
@@ -130,7 +130,12 @@ def test_paris_semi_synthetic_city_outline_beats_or_equals_plain_voronoi():
     written = check_partition(ours.values, outline, area_tolerance_m2=outline.length * ROUNDING_M)
     assert written.ok, written.problems()
     assert shapely.is_valid(ours.values).all()
-    plain = plain_voronoi(pts["x"].to_numpy(), pts["y"].to_numpy(), pts["id_brut_bv_reu"].to_numpy(), outline)
+    # the yardstick as a command: an REU-shaped CSV, every point in the city (its only outline)
+    lon, lat = Transformer.from_crs(2154, 4326, always_xy=True).transform(pts["x"].to_numpy(), pts["y"].to_numpy())
+    table = pd.DataFrame({"code_commune_ref": "75056", "id_brut_bv_reu": pts["id_brut_bv_reu"],
+                          "longitude": lon, "latitude": lat})
+    table.to_csv(tmp_path / "paris.csv", index=False)
+    plain = yardstick(tmp_path / "paris.csv", folder / "commune.geojson", tmp_path)
     truth = sectors.set_index("id_bv").geometry
     iou_ours = np.array([iou(ours[k], truth[k]) for k in truth.index])
     iou_plain = np.array([iou(plain[k], truth[k]) for k in truth.index])

@@ -10,7 +10,7 @@ import pandas as pd
 
 import boundaries
 from boundaries.checks import check_partition
-from helpers import iou
+from helpers import iou, yardstick
 
 
 def test_town_build_accounts_for_everything(town, tmp_path):
@@ -40,9 +40,7 @@ def test_town_build_accounts_for_everything(town, tmp_path):
     assert list(stations[stations.code_commune == "99004"]["method"]) == ["commune"]
 
 
-def test_town_against_its_true_stations(town):
-    from benchmarks.yardstick import plain_voronoi
-
+def test_town_against_its_true_stations(town, tmp_path):
     addresses, communes, truth_path = town
     result = boundaries.build(addresses, communes)
     ours = result.stations.to_crs(2154).set_index("id_bv").geometry
@@ -52,11 +50,7 @@ def test_town_against_its_true_stations(town):
     table = pd.read_csv(addresses, dtype=str)
     pts = gpd.GeoSeries(gpd.points_from_xy(table.longitude.astype(float), table.latitude.astype(float)),
                         crs=4326).to_crs(2154)
-    outlines = gpd.read_file(communes).to_crs(2154).set_index("code").geometry
-    plain = {}
-    for code, idx in table.groupby("code_commune_ref").indices.items():
-        plain.update(plain_voronoi(pts.x.values[idx], pts.y.values[idx], table.id_brut_bv_reu.values[idx],
-                                   outlines[code]))
+    plain = yardstick(addresses, communes, tmp_path)
     ours_iou = np.mean([iou(ours[k], truth[k]) for k in truth.index])
     plain_iou = np.mean([iou(plain[k], truth[k]) for k in truth.index])
     assert ours_iou >= plain_iou - 1e-3

@@ -12,7 +12,7 @@ import pytest
 
 from benchmarks.synth import SCHEMA_FIELDS, synth
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ROWS, DEPS, SEED = 50_000, 3, 0
 
 
@@ -147,3 +147,68 @@ def test_cli_writes_the_folder(tmp_path):
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["rows"] == 3000
     assert sorted(p.name for p in tmp_path.iterdir()) == ["addresses.parquet", "communes.gpkg", "summary.json"]
+
+
+# --------------------------------------------------------------------------- unsorted layouts
+
+MIXED_GROUP = 20_000
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("mixed")
+    synth(ROWS, DEPS, SEED, folder / "a", csv=True, layout="both", csv_order="shuffled", row_group_rows=MIXED_GROUP)
+    return folder
+
+
+def test_mixed_layout_is_reproducible_and_leaves_the_sorted_table_as_it_was(made, mixed):
+    synth(ROWS, DEPS, SEED, mixed / "b", csv=True, layout="both", csv_order="shuffled", row_group_rows=MIXED_GROUP)
+    for name in ("addresses.parquet", "addresses.mixed.parquet", "addresses.csv.gz", "communes.gpkg", "summary.json"):
+        assert (mixed / "a" / name).read_bytes() == (mixed / "b" / name).read_bytes(), name
+    sorted_folder, _ = made
+    for name in ("addresses.parquet", "communes.gpkg"):  # the shuffle draws nothing from the generator's streams
+        assert (mixed / "a" / name).read_bytes() == (sorted_folder / "a" / name).read_bytes(), name
+    assert sorted(p.name for p in (mixed / "a").iterdir()) == [
+        "addresses.csv.gz", "addresses.mixed.parquet", "addresses.parquet", "communes.gpkg", "summary.json"]
+
+
+def test_mixed_row_groups_have_a_fixed_size_and_span_every_departement(mixed):
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(mixed / "a" / "addresses.mixed.parquet")
+    assert pf.schema_arrow == pq.ParquetFile(mixed / "a" / "addresses.parquet").schema_arrow
+    sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)]
+    assert sizes == [MIXED_GROUP, MIXED_GROUP, ROWS - 2 * MIXED_GROUP]
+    for i in range(pf.num_row_groups):
+        codes = pf.read_row_group(i, columns=["code_commune_ref"]).column(0).to_pylist()
+        assert {c[:2] for c in codes} == {"01", "02", "03"}, i
+        stats = pf.metadata.row_group(i).column(0).statistics
+        assert (stats.min[:2], stats.max[:2]) == ("01", "03")  # no row group can be skipped by a filter
+    summary = json.loads((mixed / "a" / "summary.json").read_text())
+    assert summary["layout"] == {"parquet": "both", "csv": "shuffled", "mixed_row_groups": 3,
+                                 "mixed_row_group_rows": MIXED_GROUP}
+
+
+def test_mixed_table_and_shuffled_csv_hold_the_same_rows_in_the_same_shuffled_order(mixed):
+    import pandas as pd
+
+    a = pd.read_parquet(mixed / "a" / "addresses.parquet")
+    m = pd.read_parquet(mixed / "a" / "addresses.mixed.parquet")
+    assert not m["id"].is_monotonic_increasing  # shuffled
+    assert m.sort_values("id").reset_index(drop=True).equals(a)
+    csv = pd.read_csv(mixed / "a" / "addresses.csv.gz", dtype={"code_commune_ref": str, "id_brut_bv_reu": str})
+    assert len(csv) == ROWS and (csv["id"].to_numpy() == m["id"].to_numpy()).all()
+    assert (csv["code_commune_ref"].to_numpy() == m["code_commune_ref"].to_numpy()).all()
+
+
+def test_layout_mixed_alone_writes_the_shuffled_table_as_addresses_parquet(mixed, tmp_path):
+    synth(ROWS, DEPS, SEED, tmp_path, layout="mixed", row_group_rows=MIXED_GROUP)
+    assert (tmp_path / "addresses.parquet").read_bytes() == (mixed / "a" / "addresses.mixed.parquet").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["addresses.parquet", "communes.gpkg", "summary.json"]
+
+
+def test_rejects_unknown_layouts(tmp_path):
+    with pytest.raises(ValueError):
+        synth(1000, 1, 0, tmp_path, layout="random")
+    with pytest.raises(ValueError):
+        synth(1000, 1, 0, tmp_path, csv=True, csv_order="reversed")

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _number(text: str) -> float:
@@ -108,7 +108,7 @@ def test_national_section_tiny(tmp_path):
     assert "## 6. All France at national shape" in text
     assert "## 1. Accuracy" not in text  # the other sections did not run
     # inputs, generated into the given cache (not the default one)
-    assert re.search(r"^\| 1× \| 20,000 \| 2 \| [\d,]+ \| [\d,]+ \| [\d.]+ MB \| written in \d+ s \|$", text, re.M)
+    assert re.search(r"^\| 1× \| 20,000 \| 2 \| [\d,]+ \| [\d,]+ \| [\d.]+ MB \| — \| written in \d+ s \|$", text, re.M)
     assert re.search(r"^\| 2× \| 40,000 \| 4 \| ", text, re.M)
     assert len(list((tmp_path / "cache").glob("synth-20000r-2d-s0-*/addresses.parquet"))) == 1
 
@@ -147,6 +147,23 @@ def test_national_section_tiny(tmp_path):
     again = re.search(r"^\| parts kept \(resume, `-j 2`\) \| ([\d.]+) \| [\d.]+ \| [\d.]+ GB \| 4 of 4 \| ([\d,]+) / ",
                       text, re.M)
     assert first and again and first.group(1) == again.group(2) and _number(again.group(1)) > 0
+    # the unsorted layouts at the largest size, each with the natural command and with --all, after the resume
+    layouts = re.findall(r"national: build (mixed|csv) (natural|all) -j 2 at 40,000 rows: ", log)
+    assert layouts == [("mixed", "natural"), ("mixed", "all"), ("csv", "natural"), ("csv", "all")], layouts
+    assert log.index("resume -j 2 at 40,000 rows: ") < log.index("build mixed natural")
+    for table, command in (("Parquet shuffled", "`-j 2` (natural: no `--all`)"), ("Parquet shuffled", "`--all -j 2`"),
+                           ("CSV.gz shuffled", "`-j 2` (natural: no `--all`)"), ("CSV.gz shuffled", "`--all -j 2`")):
+        m = re.search(rf"^\| {re.escape(table)}[^|]*\| {re.escape(command)} \| {num} \| {num} \| {num} GB \| {num} GB "
+                      rf"\| {num} GB \| {num} / {num} \(of {num} / {num}\) \| (yes|\*\*no\*\*) \| (yes|\*\*no\*\*) "
+                      rf"\| (\w+) \| {num} cores \|$", text, re.M)
+        assert m, (table, command)
+        built, of = m.groups()[5:7], m.groups()[7:9]
+        assert built == of  # every station and commune built
+        assert m.group(12) == "identical", (table, command)  # the golden line: same bytes as the sorted --all run
+    assert re.search(r"^\| Parquet sorted by commune[^|]*\| `--all -j 2` \| .* \| reference \| [\d.]+ cores \|$",
+                     text, re.M)
+    golden = re.search(r"^Golden line, the other runs .*$", text, re.M)
+    assert golden and golden.group(0).count("**identical**") == 3 and "differs" not in text  # -j 1 twice, resume
     assert (ROOT / "README.md").read_text() == readme_before
 
 
@@ -154,14 +171,15 @@ def test_national_section_past_its_deadline_still_writes(tmp_path):
     """No time left: nothing runs or is generated, and the section says so instead of failing."""
     text, _ = _run_only_national(tmp_path, "--national-budget", "0")
     assert "## 6. All France at national shape" in text
-    assert text.count("not run: past the deadline") == 4  # -j 2 and -j 1 at both sizes
+    # -j 2 and -j 1 at both sizes, the 4 unsorted runs, and the sorted one again beside them in the layout table
+    assert text.count("not run: past the deadline") == 9
     assert "not run: no finished -j 2 run at this size to resume" in text
     assert text.count("| not generated |") == 2
     assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").iterdir())
 
 
 def test_synth_inputs_are_cached_by_their_arguments(tmp_path):
-    from benchmarks.run import synth_inputs
+    from benchmarks.experiments.national import synth_inputs
 
     a = synth_inputs(5_000, 1, 0, tmp_path)
     assert not a["cached"] and a["summary"]["rows"] == 5_000
@@ -169,11 +187,15 @@ def test_synth_inputs_are_cached_by_their_arguments(tmp_path):
     assert b["cached"] and b["folder"] == a["folder"] and b["seconds"] == 0
     c = synth_inputs(5_000, 1, 1, tmp_path)
     assert not c["cached"] and c["folder"] != a["folder"]
+    d = synth_inputs(5_000, 1, 0, tmp_path, layouts=True)  # the unsorted layouts: a folder of their own
+    assert not d["cached"] and d["folder"] != a["folder"] and d["layouts"]
+    assert set(d["bytes"]) == {"addresses.parquet", "addresses.mixed.parquet", "addresses.csv.gz"}
+    assert synth_inputs(5_000, 1, 0, tmp_path, layouts=True)["cached"]
     assert not list(tmp_path.glob("*.tmp-*"))  # no temporary folder left
 
 
 def test_write_section_replaces_only_its_block(tmp_path):
-    from benchmarks.run import NAT_END, NAT_START, write_section
+    from benchmarks.render.files import NAT_END, NAT_START, write_section
 
     path = tmp_path / "R.md"
     path.write_text("# Benchmarks\n\n## 5. Other\n\nkept\n\nBench run time: 9 s.\n")
@@ -203,7 +225,7 @@ if __name__ == "__main__":
 
 def test_run_child_counts_the_workers_of_a_pool(tmp_path):
     """Two workers holding 200 MiB each at once: the tree's peak is about twice the largest process's."""
-    from benchmarks.run import run_child
+    from benchmarks.measure import run_child
 
     script = tmp_path / "pool.py"
     script.write_text(_POOL)
