@@ -44,7 +44,7 @@ LEFTOVER = "none"
 #: File name, in a split, of the rows whose commune code gives no département.
 NO_DEPARTEMENT_FILE = "_no_departement.parquet"
 #: Rows per batch when a Parquet table is split (one batch in memory at a time).
-SPLIT_BATCH_ROWS = 1_000_000
+SPLIT_BATCH_ROWS = 500_000
 
 
 def applies(request) -> bool:
@@ -192,8 +192,42 @@ def partition(addresses, folder, columns: AddressColumns = AddressColumns(), pro
             meta = pq.ParquetFile(path).metadata
             sizes = _sizes_by_departement(groups, [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
             return Partition(sizes, "filter", col, table=str(path.resolve()))
-    files, sizes = split_table(path, folder, columns, progress)
+    files, sizes = _in_child(split_table, path, folder, columns, progress)
     return Partition(sizes, "files", col, files={d: str(Path(f).resolve()) for d, f in files.items()})
+
+
+def _in_child(func, *args):
+    """``func(*args)`` in a forked child process, its result (or its error) sent back.
+
+    A one-pass split of a large table leaves this process's allocator holding what
+    the batches took; the workers forked later would each start from that size. In a
+    child, the memory goes back to the system when it ends. (Fork, not spawn: the
+    arguments, a progress bar's closure among them, are not pickled.)
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def child():
+        try:
+            send.send((True, func(*args)))
+        except BaseException as exc:  # noqa: BLE001 -- handed to the parent, which raises it
+            send.send((False, exc))
+
+    process = context.Process(target=child)
+    process.start()
+    send.close()
+    try:
+        ok, value = receive.recv()
+    except EOFError:  # the child died without a word (killed, out of memory)
+        process.join()
+        raise InputError(f"splitting the table by département stopped (exit code {process.exitcode}); "
+                         "nothing was written") from None
+    process.join()
+    if not ok:
+        raise value
+    return value
 
 
 def _sizes_by_departement(deps, counts) -> dict:
@@ -342,19 +376,27 @@ def _write_split(folder: Path, batches, schema, col: str, progress, size: int) -
 
 
 def _by_departement(table, col: str):
-    """``(département, its rows of table)`` for each département present, in the table's order."""
+    """``(département, its rows of table)`` for each département present, in the table's order.
+
+    The codes are dictionary-encoded by Arrow: only the distinct ones (a batch has
+    ~1,000 times fewer codes than rows) become Python strings.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     column = table.column(col)
     if pa.types.is_floating(column.type):  # a numeric column: 4112.0 is 04112
         column = pc.cast(column, pa.int64())
-    commune = pc.cast(column, pa.string()).to_pandas()
-    # each distinct code once (a batch has ~1,000 times fewer codes than rows)
-    which, distinct = pd.factorize(commune.fillna("").str.strip(), use_na_sentinel=False)
-    dep = _departements(distinct)[which]
-    for d, idx in pd.Series(dep).groupby(dep, sort=True).indices.items():
-        yield d, table.take(pa.array(idx))
+    text = pc.fill_null(pc.utf8_trim_whitespace(pc.cast(column, pa.string())), "")
+    encoded = pc.dictionary_encode(text).combine_chunks()
+    labels, which = np.unique(_departements(encoded.dictionary.to_pylist()).astype(str), return_inverse=True)
+    dep = which[encoded.indices.to_numpy(zero_copy_only=False)]
+    order = np.argsort(dep, kind="stable")  # each département's rows together, in the table's order
+    bounds = np.searchsorted(dep[order], np.arange(len(labels) + 1))
+    grouped = table.take(pa.array(order))  # one gather, then slices that copy nothing
+    for i, d in enumerate(labels):
+        if bounds[i + 1] > bounds[i]:
+            yield str(d), grouped.slice(bounds[i], bounds[i + 1] - bounds[i])
 
 
 def _is_csv(path) -> bool:
