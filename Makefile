@@ -14,7 +14,7 @@ help:
 	@echo "make fuzz     the property tests with 10,000 random examples (2 batches at once; about half an hour),"
 	@echo "              result in benchmarks/FUZZ.md (make test runs them with a few fixed examples)"
 	@echo "make install  set up .venv only (then .venv/bin/boundaries is the command)"
-	@echo "make fixtures regenerate fixtures/town from its seeded script"
+	@echo "make fixtures regenerate fixtures/town from its seeded script, then the golden outputs (fixtures/golden)"
 	@echo "make bench    measure accuracy and speed against the plain-Voronoi yardstick (about half an hour;"
 	@echo "              needs ../shared/data) into benchmarks/RESULTS.md and the README table"
 	@echo "make bench-national  only its national-shape section (1, 4, 16 M generated rows, --all -j 2, then"
@@ -53,6 +53,7 @@ bench-national: install
 
 fixtures: install
 	$(BIN)/python fixtures/make_town.py --out fixtures/town
+	$(BIN)/python fixtures/make_golden.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache build *.egg-info

@@ -192,17 +192,17 @@ def partition(addresses, folder, columns: AddressColumns = AddressColumns(), pro
             meta = pq.ParquetFile(path).metadata
             sizes = _sizes_by_departement(groups, [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
             return Partition(sizes, "filter", col, table=str(path.resolve()))
-    files, sizes = _in_child(split_table, path, folder, columns, progress)
+    files, sizes = _in_child(split_table, path, folder, columns, progress=progress)
     return Partition(sizes, "files", col, files={d: str(Path(f).resolve()) for d, f in files.items()})
 
 
-def _in_child(func, *args):
-    """``func(*args)`` in a forked child process, its result (or its error) sent back.
+def _in_child(func, *args, progress=None):
+    """``func(*args, progress)`` in a forked child process, its result (or its error) sent back.
 
     A one-pass split of a large table leaves this process's allocator holding what
     the batches took; the workers forked later would each start from that size. In a
-    child, the memory goes back to the system when it ends. (Fork, not spawn: the
-    arguments, a progress bar's closure among them, are not pickled.)
+    child, the memory goes back to the system when it ends. The child's progress bars
+    are drawn here: it sends each bar's total and steps through the pipe.
     """
     import multiprocessing
 
@@ -211,23 +211,47 @@ def _in_child(func, *args):
 
     def child():
         try:
-            send.send((True, func(*args)))
+            send.send(("done", func(*args, _RemoteProgress(send) if progress else None)))
         except BaseException as exc:  # noqa: BLE001 -- handed to the parent, which raises it
-            send.send((False, exc))
+            send.send(("error", exc))
 
     process = context.Process(target=child)
     process.start()
     send.close()
-    try:
-        ok, value = receive.recv()
-    except EOFError:  # the child died without a word (killed, out of memory)
-        process.join()
-        raise InputError(f"splitting the table by département stopped (exit code {process.exitcode}); "
-                         "nothing was written") from None
+    with contextlib.ExitStack() as bars:
+        bar = None
+        while True:
+            try:
+                kind, value = receive.recv()
+            except EOFError:  # the child died without a word (killed, out of memory)
+                process.join()
+                raise InputError(f"splitting the table by département stopped (exit code {process.exitcode}); "
+                                 "nothing was written") from None
+            if kind == "bar":
+                bar = _labelled_bar(progress, *value)
+                bar = bars.enter_context(bar) if bar is not None else None
+            elif kind == "update":
+                bar is not None and bar.update(value)
+            else:
+                break
     process.join()
-    if not ok:
+    if kind == "error":
         raise value
     return value
+
+
+class _RemoteProgress:
+    """A progress callable whose bar is drawn by the parent process (see :func:`_in_child`)."""
+
+    def __init__(self, pipe):
+        self.pipe = pipe
+
+    def __call__(self, total, label="communes"):
+        self.pipe.send(("bar", (total, label)))
+        return contextlib.nullcontext(self)
+
+    def update(self, n):
+        self.pipe.send(("update", n))
 
 
 def _sizes_by_departement(deps, counts) -> dict:
