@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from .errors import InputError
+from .errors import InputError, option
 
 #: Seconds to wait for a Dask scheduler before giving up.
 CONNECT_TIMEOUT = 10
@@ -25,7 +25,7 @@ def _distributed():
     try:
         import distributed
     except ImportError:
-        raise InputError("--scheduler needs Dask's distributed scheduler: pip install 'boundaries[cluster]'") from None
+        raise InputError(f"{option('scheduler')} needs Dask's distributed scheduler: pip install 'boundaries[cluster]'") from None
     return distributed
 
 
@@ -73,7 +73,7 @@ def connect(scheduler: str, jobs: int = 1):
             client = distributed.Client(target, timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, ValueError, TypeError) as exc:  # TimeoutError is an OSError
             raise InputError(f"cannot reach the Dask scheduler at {scheduler!r} ({type(exc).__name__}: {exc}); "
-                             "start it, or check --scheduler") from None
+                             f"start it, or check {option('scheduler')}") from None
         stack.enter_context(client)
         _OPEN[scheduler] = client
         stack.callback(_OPEN.pop, scheduler, None)

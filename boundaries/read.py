@@ -621,9 +621,9 @@ def _load_addresses(source, columns: AddressColumns, prefixes):
             return _points_to_columns(source), (source.crs.to_string() if source.crs is not None else None), \
                 "address table", 0
         return source, None, "address table", 0
-    check_local_path(source, "address file", "ADDRESSES")
+    check_local_path(source, "address file", option("addresses"))
     path = Path(source)
-    check_file(path, "address", "ADDRESSES")
+    check_file(path, "address", option("addresses"))
     df, layer_crs, skipped = read_table(path, prefixes, columns.commune or REU_COLUMNS["commune"])
     return df, layer_crs, f"address file {path}", skipped
 
@@ -763,9 +763,9 @@ def _load_outlines(source):
 
     if isinstance(source, gpd.GeoDataFrame):
         return source, "outline layer"
-    check_local_path(source, "outline file", "--communes")
+    check_local_path(source, "outline file", option("communes"))
     path = Path(source)
-    check_file(path, "outline", "--communes")
+    check_file(path, "outline", option("communes"))
     where = f"outline file {path}"
     try:
         return read_vector(path, "communes"), where
@@ -858,7 +858,7 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
     if field is None:
         raise InputError(
             f"{where} has no station id field (looked for {', '.join(STATION_ID_FIELDS)}; fields: "
-            f"{', '.join(cols) or 'none'}); name it with --id-field"
+            f"{', '.join(cols) or 'none'}); name it with {option('id_field')}"
         )
     ids = _as_code(gdf[field])
     com_field = _find(cols, commune_field, STATION_COMMUNE_FIELDS)
@@ -871,7 +871,7 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
         if pd.isna(pd.Series(commune, dtype=object)).mean() > 0.5:
             raise InputError(
                 f"{where} has no commune field and its ids do not start with a commune code; "
-                "name the field with --station-commune-field"
+                f"name the field with {option('station_commune_field')}"
             )
     raw = ids.to_numpy(dtype=object, na_value=None)
     return gpd.GeoDataFrame(

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import codes
-from .errors import InputError
+from .errors import InputError, option
 
 #: Columns accepted as a results table's station id (case-insensitive), in order.
 RESULT_ID_FIELDS = ("codeBureauVote", "code_bv", "id_bv", "id_brut_bv_reu", "code_bureau_vote")
@@ -25,7 +25,7 @@ def read_results(source) -> pd.DataFrame:
         return source.copy()
     path = Path(source)
     if not path.is_file():
-        raise InputError(f"results file {source} not found; check --results")
+        raise InputError(f"results file {source} not found; check {option('results')}")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path).astype("string")
@@ -80,7 +80,7 @@ def join_results(stations, results, id_field: str | None = None):
     """
     table = read_results(results)
     if len(table) == 0:
-        raise InputError("results table is empty (no data row); check --results")
+        raise InputError(f"results table is empty (no data row); check {option('results')}")
     lower = {c.lower(): c for c in table.columns}
     field = id_field if id_field in table.columns else None
     if field is None and not id_field:
@@ -88,7 +88,7 @@ def join_results(stations, results, id_field: str | None = None):
     if field is None:
         raise InputError(
             f"results table has no station-id column (looked for {id_field or ', '.join(RESULT_ID_FIELDS)}; "
-            f"columns: {', '.join(map(str, table.columns[:12]))}); name it with --results-id"
+            f"columns: {', '.join(map(str, table.columns[:12]))}); name it with {option('results_id')}"
         )
     key = codes.canonical_station(table[field].astype("string").to_numpy(dtype=object, na_value=""))
     if pd.Series(key).duplicated().any():

@@ -19,7 +19,7 @@ import pandas as pd
 import shapely
 
 from . import codes
-from .errors import InputError
+from .errors import InputError, option
 from .geometry import points_in_polygons
 
 
@@ -91,15 +91,18 @@ def neighbour_agreement(seeds: pd.DataFrame) -> pd.Series:
     seeds = seeds[shared]
     if len(seeds) == 0:
         return alone_units
-    unit = pd.factorize(seeds["unit"])[0].astype(float)
     station = seeds["station_key"].to_numpy()
     rows = seeds["rows"].to_numpy(dtype=float)
-    # units far apart on a third axis: a neighbour is always from the same unit
-    pts = np.column_stack([seeds["sx"].to_numpy(), seeds["sy"].to_numpy(), unit * 1e9])
-    # an unbalanced, uncompacted tree: built and queried a third faster here
-    dist, nn = cKDTree(pts, balanced_tree=False, compact_nodes=False).query(pts, k=2)
-    alone = ~np.isfinite(dist[:, 1]) | (dist[:, 1] > 1e8)
-    same = np.where(alone, True, station[np.minimum(nn[:, 1], len(seeds) - 1)] == station)
+    xy = np.column_stack([seeds["sx"].to_numpy(), seeds["sy"].to_numpy()])
+    same = np.ones(len(seeds), dtype=bool)
+    # one tree per unit: which of two equidistant neighbours is found depends on the tree,
+    # so it must hold the unit's seeds alone (not the other communes' or départements')
+    for idx in pd.Series(np.arange(len(seeds))).groupby(seeds["unit"].to_numpy(), sort=False).indices.values():
+        if len(idx) < 2:
+            continue
+        # an unbalanced, uncompacted tree: built and queried a third faster here
+        _, nn = cKDTree(xy[idx], balanced_tree=False, compact_nodes=False).query(xy[idx], k=2)
+        same[idx] = station[idx[nn[:, 1]]] == station[idx]
     frame = pd.DataFrame({"station": station, "agree": same * rows, "rows": rows})
     g = frame.groupby("station", sort=True)[["agree", "rows"]].sum()
     return pd.concat([g["agree"] / g["rows"], alone_units]).sort_index()
@@ -204,7 +207,7 @@ def evaluate(
     from .read import read_stations
 
     if (reference is None) == (holdout is None):
-        raise InputError("evaluate needs exactly one of --reference or --holdout")
+        raise InputError(f"evaluate needs exactly one of {option('reference')} or {option('holdout')}")
     ours = read_stations(stations, id_field)
     if reference is not None:
         return _score_reference(ours, reference, reference_field)

@@ -16,7 +16,7 @@ import shapely
 
 from . import codes
 from .checks import check_partition
-from .errors import InputError, PartitionError
+from .errors import InputError, PartitionError, option
 from .geometry import polygonal_parts
 
 #: Named levels of ``--simplify``, as tolerances in metres.
@@ -33,10 +33,10 @@ def tolerance_m(value) -> float:
         tol = float(value)
     except (TypeError, ValueError):
         raise InputError(
-            f"--simplify {value!r}: give a distance in metres or one of {', '.join(LEVELS)}"
+            f"{option('simplify', repr(value))}: give a distance in metres or one of {', '.join(LEVELS)}"
         ) from None
     if not np.isfinite(tol) or tol < 0:
-        raise InputError(f"--simplify {value!r}: the distance must be a number of metres ≥ 0")
+        raise InputError(f"{option('simplify', repr(value))}: the distance must be a number of metres ≥ 0")
     return tol
 
 
@@ -87,7 +87,7 @@ def simplify_stations(stations, tolerance: float, area_tolerance_m2: float = 1.0
                 raise PartitionError(
                     f"commune {code}: simplifying by {tolerance:g} m broke the partition "
                     f"({'; '.join(result.problems()) or 'a station vanished'}); this is a bug in boundaries, "
-                    "nothing was written — try a smaller --simplify and please report it"
+                    "nothing was written — try a smaller simplify tolerance and please report it"
                 )
             geoms[idx] = simplified
         parts.append(gpd.GeoDataFrame(metric.drop(columns="geometry"), geometry=list(geoms), crs=crs)

@@ -350,6 +350,12 @@ class _Section:
         ref = self.reference(run["rows"])
         run["golden"] = ("reference" if ref is run else "no reference" if ref is None
                          else "identical" if ref["sha256"] == run["sha256"] else "differs")
+        # the natural command and --all on the same table must agree to the byte, whatever its order
+        pair = next((r for r in self.res.get("runs", []) if r is not run and r.get("sha256")
+                     and r["rows"] == run["rows"] and r.get("layout") == run.get("layout")
+                     and r.get("command") != run.get("command") and r["kind"] == "build"), None)
+        if pair is not None:
+            run["pair"] = pair["pair"] = "identical" if pair["sha256"] == run["sha256"] else "differs"
         g = run
         log(f"national: {label(run)}: {g['seconds']:.1f} s (CPU {g['cpu']:.1f} s), peak memory "
             f"{g['mem'] / 1e9:.2f} GB (tree RSS {g['rss'] / 1e9:.2f} GB, largest process "
