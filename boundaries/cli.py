@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import replace
 
@@ -19,8 +20,18 @@ from .options import (build_options, column_options, communes_option, flag, help
                       write_options)
 
 
+#: Control characters (C0 but tab and newline, DEL, C1) that input codes could smuggle onto a terminal.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _say(text: str, err: bool = False) -> None:
+    """Echo a line for a person, its control characters shown escaped (``\\x1b``): an input's codes
+    never reach the terminal as escape sequences (colours, titles, hyperlinks, cursor moves)."""
+    click.echo(_CONTROLS.sub(lambda m: repr(m.group())[1:-1], text), err=err)
+
+
 def _fail(message: str, code: int) -> None:
-    click.echo(f"boundaries: error: {message}", err=True)
+    _say(f"boundaries: error: {message}", err=True)
     sys.exit(code)
 
 
@@ -104,6 +115,7 @@ def build(addresses, communes, output, fmt, split, report_path, quiet, as_json, 
     request = BuildRequest.create(addresses, communes, progress=_progress(quiet), **options)
     if request.national and output == "-" and not request.work_dir:
         raise click.UsageError("with -o -, say where the per-département parts go with --work-dir")
+    spec.check_inputs([addresses, communes, request.results])
     check_output_path(output, [addresses, communes, request.results], folder=bool(split))
     if split:
         Path(output).mkdir(exist_ok=True)  # its report goes inside: the folder must exist to check it
@@ -121,16 +133,16 @@ def _summary(result, output: str, report_file: str | None, quiet: bool, as_json:
     report = result.report
     if not quiet:
         for warning in report.warnings:
-            click.echo(f"boundaries: warning: {warning}", err=True)
+            _say(f"boundaries: warning: {warning}", err=True)
     if as_json:
         summary = report.summary()
         summary["output"] = output
         summary["report"] = report_file
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
     elif not quiet:
-        click.echo(report.text(), err=True)
+        _say(report.text(), err=True)
         where = "stdout" if output == "-" else output
-        click.echo(f"wrote {len(result.stations):,} stations to {where}"
+        _say(f"wrote {len(result.stations):,} stations to {where}"
                    + (f", report {report_file}" if report_file else ""), err=True)
 
 
@@ -173,13 +185,13 @@ def check(stations, communes, id_field, station_commune_field, commune_field, mi
         shown = result.problems if limit == 0 else result.problems[:limit]
         for p in shown:
             level = "warning" if p not in errors else "problem"
-            click.echo(f"{level}: {p.line()}")
+            _say(f"{level}: {p.line()}")
         if len(result.problems) > len(shown):
-            click.echo(f"… and {len(result.problems) - len(shown)} more (--limit 0 lists all, --json gives all)")
+            _say(f"… and {len(result.problems) - len(shown)} more (--limit 0 lists all, --json gives all)")
         counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in t.items()
                            if k not in ("stations", "communes") and not k.endswith("_m2") and v)
         verdict = "clean" if not errors else f"{len(errors)} problem(s)"
-        click.echo(f"{t['stations']:,} stations in {t['communes']:,} communes: {verdict}"
+        _say(f"{t['stations']:,} stations in {t['communes']:,} communes: {verdict}"
                    + (f" ({counts}; overlap {t['overlap_m2']:,.1f} m², gap {t['gap_m2']:,.1f} m², "
                       f"spill {t['spill_m2']:,.1f} m²)" if counts else ""))
     sys.exit(1 if errors else 0)
@@ -205,7 +217,7 @@ def evaluate(stations, reference, reference_field, holdout_path, id_field, id_co
     Station ids are matched across the REU form (94068_7) and the results form (94068_0007).
     """
     from .api import evaluate as run_evaluate
-    from .write import atomic_path, check_output_path
+    from .write import atomic_path, check_output_path, spreadsheet_safe
 
     if (reference is None) == (holdout_path is None):
         raise click.UsageError("give exactly one of --reference or --holdout")
@@ -218,19 +230,19 @@ def evaluate(stations, reference, reference_field, holdout_path, id_field, id_co
     )
     if per_station:
         with atomic_path(per_station, suffix=".csv") as tmp:
-            scores.per_station.to_csv(tmp, index=False)
+            spreadsheet_safe(scores.per_station).to_csv(tmp, index=False)
     s = scores.summary
     if as_json:
         click.echo(json.dumps(s, ensure_ascii=False))
     elif not quiet:
         if s["mode"] == "reference":
-            click.echo(
+            _say(
                 f"{s['stations_reference']:,} reference stations ({s['stations_missing']:,} missing, "
                 f"{s['stations_extra']:,} extra): IoU mean {s['iou_mean']:.3f}, median {s['iou_median']:.3f}, "
                 f"worst {s['iou_min']:.3f}; {s['area_right']:.2%} of the reference area given to the right station"
             )
         else:
-            click.echo(
+            _say(
                 f"{s['test_points']:,} test addresses: {s['own_station']:.2%} inside their own station, "
                 f"{s['uncovered']:.2%} in no station"
             )
@@ -258,7 +270,7 @@ def preview(stations, output, commune, communes, addresses, highlight, size_in, 
     render_map(stations, commune=commune, addresses=addresses, outline=communes, path_or_buffer=output,
                highlight=highlight, size_in=(size_in, size_in), dpi=dpi)
     if not quiet:
-        click.echo(f"wrote {output}", err=True)
+        _say(f"wrote {output}", err=True)
 
 
 @main.command(cls=_Command)
@@ -298,7 +310,7 @@ def report(stations, output, build_report, communes, addresses, min_confidence, 
     write_review_html(stations, output, report=build_report, check=check, outline=communes, addresses=addresses,
                       review=flagged, max_pictures=max_pictures)
     if not quiet:
-        click.echo(f"{len(flagged):,} stations to review; wrote {output}", err=True)
+        _say(f"{len(flagged):,} stations to review; wrote {output}", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -59,12 +59,12 @@ def departement_of(codes):
 
 def is_departement_code(code: str) -> bool:
     """True for ``"01"``…``"95"``, ``"2A"``, ``"2B"`` and ``"971"``…``"978"``."""
-    return bool(_DEPARTEMENT_RE.match(code))
+    return bool(_DEPARTEMENT_RE.fullmatch(code))
 
 
 def is_commune_code(code: str) -> bool:
     """True for a five-character INSEE commune code (``"04112"``, ``"2A004"``)."""
-    return bool(_COMMUNE_RE.match(code))
+    return bool(_COMMUNE_RE.fullmatch(code))
 
 
 def territory_crs(departement: str) -> str:

@@ -45,6 +45,30 @@ class OutputSpec:
         object.__setattr__(self, "fmt", fmt)
         if self.report == "auto":
             object.__setattr__(self, "report", None if self.path == "-" else default_report_path(self.path))
+        if self.report and self.path != "-" and _same_path(self.report, self.path):
+            raise InputError(f"the report {self.report} would replace the stations written to the same path; "
+                             f"give {option('report')} another file")
+
+    def check_inputs(self, inputs) -> None:
+        """Refuse an output that would replace an input: the file itself, or a split folder holding one."""
+        from pathlib import Path
+
+        for source in (s for s in inputs if isinstance(s, (str, Path)) and str(s) not in ("", "-")):
+            if not Path(source).exists():
+                continue
+            if _same_path(source, self.path) or (self.report and _same_path(source, self.report)):
+                raise InputError(f"output {self.path if _same_path(source, self.path) else self.report} is also an "
+                                 f"input ({source}); choose another output path")
+            if self.split and _same_path(Path(source).parent, self.path):
+                raise InputError(f"{option('split')} would write into {self.path}, which holds the input {source} "
+                                 "(a file of the split could replace it); give the split a folder of its own")
+
+
+def _same_path(a, b) -> bool:
+    """Whether two paths name the same file, whether or not it exists yet."""
+    from pathlib import Path
+
+    return Path(a).resolve() == Path(b).resolve()
 
 
 @dataclass
@@ -92,6 +116,7 @@ class BuildResult:
         from .write import write_json, write_split, write_stations
 
         spec = path if isinstance(path, OutputSpec) else OutputSpec(path, fmt, split, report)
+        spec.check_inputs([self.report.inputs.get("addresses"), self.report.inputs.get("communes")])
         if spec.split:
             Path(spec.path).mkdir(exist_ok=True)
             write_split(self.stations, spec.path, spec.split, spec.fmt, communes=self.communes)

@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from .errors import InputError, option
@@ -458,11 +459,12 @@ def write_split(gdf, folder: str, by: str, fmt: str = "geojson", communes=None, 
 
     from . import codes
 
+    field = "code_commune" if by == "commune" else "code_departement"
+    names = "nom_commune" if by == "commune" else "nom_departement"
+    _check_split_codes(gdf[field], by)  # before any file: a code names a file, and must stay inside the folder
     folder = Path(folder)
     folder.mkdir(exist_ok=True)
     ext = FORMATS[fmt][0]
-    field = "code_commune" if by == "commune" else "code_departement"
-    names = "nom_commune" if by == "commune" else "nom_departement"
     rows = []
     for code, part in gdf.groupby(field, sort=True):
         path = folder / f"{code}{ext}"
@@ -478,8 +480,43 @@ def write_split(gdf, folder: str, by: str, fmt: str = "geojson", communes=None, 
                      "stations": len(part), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
     index = pd.DataFrame(rows, columns=[by, "nom", "file", "stations", "bytes", "sha256"])
     with atomic_path(folder / "index.csv") as tmp:
-        index.to_csv(tmp, index=False, lineterminator="\n")
+        spreadsheet_safe(index).to_csv(tmp, index=False, lineterminator="\n")
     return index
+
+
+#: First characters that make a spreadsheet read a cell as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(df):
+    """A copy of ``df`` whose text cells cannot run as spreadsheet formulas: a cell starting with
+    ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading ``'`` (OWASP's advice for
+    CSV files opened in Excel or LibreOffice); numbers are left as they are."""
+    out = df.copy()
+    for col in out.columns:
+        values = out[col]
+        if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+            text = values.astype("string")
+            risky = text.str.startswith(FORMULA_STARTS).fillna(False).to_numpy(dtype=bool)
+            if risky.any():
+                out[col] = values.astype(object).where(~risky, "'" + text.astype(object))
+    return out
+
+
+def _check_split_codes(values, by: str) -> None:
+    """Refuse a split whose file names would not be plain codes: a hostile or broken code (``../x``,
+    ``/etc``, a newline, an empty one) must never name a path, and no station may be left out."""
+    from . import codes
+
+    valid = codes.is_commune_code if by == "commune" else codes.is_departement_code
+    for code in pd.unique(values.to_numpy(dtype=object)):
+        if not (isinstance(code, str) and valid(code)):
+            shown = "no code" if code is None or code != code else f"the code {code!r}"
+            raise InputError(
+                f"{option('split', by)}: a station has {shown}, which cannot name a file (a "
+                f"{'five-character INSEE commune code such as 94028' if by == 'commune' else 'département code such as 94'}"
+                f" is needed); correct the codes of the input, or write one file without {option('split')}"
+            )
 
 
 def default_report_path(output: str) -> str:
