@@ -399,7 +399,8 @@ def _draw_labels(ax, st, geoms: np.ndarray, present: np.ndarray, hl: np.ndarray)
     numbers = st["number"].to_numpy(dtype=object)
     for i in np.flatnonzero(present):
         p = where[i]
-        ax.text(p.x, p.y, str(numbers[i]), ha="center", va="center", fontsize=size + (2 if hl[i] else 0),
+        ax.text(p.x, p.y, str(numbers[i]), parse_math=False, ha="center", va="center",
+                fontsize=size + (2 if hl[i] else 0),
                 fontweight="bold" if hl[i] else "normal", color="#000000", path_effects=halo,
                 zorder=6, clip_on=True)
 
@@ -413,7 +414,7 @@ def _draw_scale_bar(ax, cx: float, cy: float, half: float) -> None:
     bx, by = cx - half + span * 0.04, cy - half + span * 0.04
     ax.plot([bx, bx + length], [by, by], color="#000000", linewidth=3, solid_capstyle="butt", zorder=7)
     text = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    ax.text(bx + length / 2, by + span * 0.012, text, ha="center", va="bottom", fontsize=8, zorder=7,
+    ax.text(bx + length / 2, by + span * 0.012, text, parse_math=False, ha="center", va="bottom", fontsize=8, zorder=7,
             path_effects=[patheffects.withStroke(linewidth=2.5, foreground="#ffffff")])
 
 
@@ -427,8 +428,8 @@ def _draw_heading(fig, data: MapData, title: str | None, hl: np.ndarray) -> None
         sub = "station " + ", ".join(st.loc[hl, "id_bv"].astype(str)) + " outlined · " + sub
     if data.outline_from_stations:
         sub += " · dashed outline: union of the stations (no commune outline)"
-    fig.text(0.5, 0.975, heading, ha="center", va="top", fontsize=13, fontweight="bold")
-    fig.text(0.5, 0.945, sub, ha="center", va="top", fontsize=8.5, color="#444444")
+    fig.text(0.5, 0.975, heading, parse_math=False, ha="center", va="top", fontsize=13, fontweight="bold")
+    fig.text(0.5, 0.945, sub, parse_math=False, ha="center", va="top", fontsize=8.5, color="#444444")
 
 
 def _save_png(fig, path_or_buffer, dpi: int):

@@ -147,3 +147,18 @@ def test_control_characters_of_input_codes_never_reach_the_terminal(tmp_path):
                                     "-o", str(tmp_path / "o.geojson")])
     assert res.exit_code == 2, res.output
     assert "\x1b" not in res.output and "\x07" not in res.output and "\\x1b" in res.output
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.sampled_from(["$\\frac{1}{", "$x$", "a$b", "$$", "\\$", "$^{$"]))
+def test_dollars_in_ids_and_names_never_break_the_pictures(tmp_path_factory, text):
+    """Matplotlib reads $…$ as mathtext (and raises on a broken one): ours are drawn as plain text."""
+    from boundaries.preview import render_map
+
+    folder = tmp_path_factory.mktemp("png")
+    layer = _layer(["94028", "94028"])
+    layer["id_bv"] = [f"94028_{text}", "94028_2"]
+    layer["numero_bv"] = [text, "2"]
+    layer["nom_commune"] = text
+    render_map(layer, path_or_buffer=str(folder / "map.png"), highlight=f"94028_{text}")
+    assert (folder / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
