@@ -16,8 +16,7 @@ import re
 import click
 
 #: Flags whose name is not the keyword's (``all_departements`` is ``--all``).
-FLAGS = {"all_departements": "--all", "fmt": "--format", "jobs": "--jobs", "addresses": "ADDRESSES",
-         "communes": "--communes", "report_path": "--report", "output": "-o"}
+FLAGS = {"all_departements": "--all", "fmt": "--format", "addresses": "ADDRESSES"}
 
 
 def flag(keyword: str, value: str | None = None) -> str:
