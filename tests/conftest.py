@@ -45,3 +45,11 @@ try:
     )
 except ImportError:  # hypothesis is a dev dependency; the property tests import it themselves
     pass
+
+
+def examples(ci: int) -> int:
+    """``max_examples`` for a test that wants more (or fewer) than the profile's in CI: ``ci`` there, the
+    profile's own number under ``make fuzz`` (``HYPOTHESIS_PROFILE=fuzz``), so the long run scales it too."""
+    if os.environ.get("HYPOTHESIS_PROFILE") == "fuzz" or os.environ.get("BOUNDARIES_FUZZ") == "1":
+        return int(os.environ.get("BOUNDARIES_EXAMPLES", 10_000))
+    return ci

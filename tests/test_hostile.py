@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from boundaries.cli import main
 from boundaries.errors import InputError
 from boundaries.write import write_split
-from conftest import TOWN
+from conftest import TOWN, examples
 
 #: Characters a hostile or broken code may hold: path separators, dots, controls, spaces, digits.
 HOSTILE = st.text(alphabet=list("./\\\n\r\t\x00\x1b ~$AB0123456789éZ:"), min_size=0, max_size=12)
@@ -32,7 +32,7 @@ def _files_under(root):
     return {os.path.join(d, f) for d, _, files in os.walk(root) for f in files}
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(codes=st.lists(HOSTILE, min_size=1, max_size=4, unique=True), by=st.sampled_from(["commune", "departement"]))
 def test_split_writes_only_plain_code_names_inside_its_folder(tmp_path_factory, codes, by):
     root = tmp_path_factory.mktemp("split")
@@ -119,7 +119,7 @@ def test_no_output_or_report_path_may_name_an_input(tmp_path_factory, name, pref
     assert {p: p.read_bytes() for p in root.iterdir() if p.is_file()} == before
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=examples(80), deadline=None)
 @given(st.lists(st.one_of(HOSTILE, st.sampled_from(["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\t=x", "=HYPERLINK(\"x\")"])),
                 min_size=1, max_size=6))
 def test_no_text_cell_of_our_csv_files_starts_like_a_formula(values):
