@@ -1,7 +1,8 @@
 """The ``boundaries`` command: a thin shell over the Python API.
 
 Exit codes: 0 success, 1 problems found by a check, 2 bad input or usage
-(one line on stderr, nothing written), 3 internal error (a broken partition).
+(one line on stderr, nothing written), 3 internal error (a broken partition),
+141 standard output closed by its reader (as a filter killed by SIGPIPE).
 """
 
 from __future__ import annotations

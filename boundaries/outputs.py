@@ -46,6 +46,8 @@ WRITE_ERRORS = {
     errno.EPERM: ("operation not permitted", "write elsewhere, or check the folder's permissions"),
     errno.ENAMETOOLONG: ("file name too long", "choose a shorter path"),
     errno.ENOENT: ("its folder no longer exists", "check the output folder"),
+    errno.ELOOP: ("too many levels of symbolic links", "give a file path"),
+    errno.ENOTDIR: ("a folder of its path is a file", "give a path in a folder"),
     errno.EIO: ("input/output error", "check the disk, or write elsewhere"),
 }
 
@@ -92,7 +94,7 @@ def special_kind(path) -> str | None:
     regular file, a folder, a symlink to one, or nothing yet."""
     try:
         mode = os.stat(path).st_mode  # through symlinks: a link to /dev/null is /dev/null
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # nothing there yet (or a file as folder: said later)
         mode = None
     for test, kind in _KINDS:
         if mode is not None and test(mode):

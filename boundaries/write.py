@@ -2,7 +2,8 @@
 
 Every file is written to a temporary file in the destination folder and renamed
 over the destination only once complete (``os.replace``), so a reader never sees
-a half-written file and an interrupted run leaves the previous output intact.
+a half-written file and an interrupted run leaves the previous output intact
+(:mod:`boundaries.outputs`: the private temporary, modes, sets of files, OS errors).
 """
 
 from __future__ import annotations
