@@ -1,11 +1,14 @@
 """The ``boundaries`` command: a thin shell over the Python API.
 
 Exit codes: 0 success, 1 problems found by a check, 2 bad input or usage
-(one line on stderr, nothing written), 3 internal error (a broken partition).
+(one line on stderr, nothing written), 3 internal error (a broken partition),
+141 standard output closed by its reader (as a filter killed by SIGPIPE).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import re
@@ -15,7 +18,7 @@ from dataclasses import replace
 import click
 from pathlib import Path
 
-from .errors import EXIT_INTERNAL, BoundariesError, InputError
+from .errors import EXIT_INPUT, EXIT_INTERNAL, BoundariesError, InputError
 from .options import (build_options, column_options, communes_option, flag, help_of, json_option, quiet_option,
                       write_options)
 
@@ -39,8 +42,15 @@ class _Command(click.Command):
     """Turn the package's errors into one line on stderr and their exit code."""
 
     def invoke(self, ctx):
+        from .outputs import write_error
+
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()  # a reader gone (| head) shows here, not in the interpreter's exit
+        except BrokenPipeError:
+            _reader_gone()
         except InputError as exc:
             _fail(exc.render(flag), exc.exit_code)  # the library names keywords, the command its flags
         except BoundariesError as exc:
@@ -51,14 +61,39 @@ class _Command(click.Command):
             _fail("interrupted; nothing was written", 130)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
+        except OSError as exc:  # a disk full where no output was named (a work folder): still the place's fault
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+                _internal(exc)
+            _fail(str(write_error(exc, exc.filename or "a work file")), EXIT_INPUT)
         except Exception as exc:  # a bug: one line, the traceback only on request
-            if os.environ.get("BOUNDARIES_DEBUG"):
-                raise
-            _fail(
-                f"internal error: {type(exc).__name__}: {exc} (nothing was written; set BOUNDARIES_DEBUG=1 "
-                "for the traceback and please report it)",
-                EXIT_INTERNAL,
-            )
+            _internal(exc)
+
+
+def _internal(exc: Exception) -> None:
+    """A bug: one line and exit 3, the traceback only with ``BOUNDARIES_DEBUG=1``."""
+    if os.environ.get("BOUNDARIES_DEBUG"):
+        raise exc
+    _fail(
+        f"internal error: {type(exc).__name__}: {exc} (nothing was written; set BOUNDARIES_DEBUG=1 "
+        "for the traceback and please report it)",
+        EXIT_INTERNAL,
+    )
+
+
+#: The exit code of a command whose reader closed standard output: a Unix filter killed by SIGPIPE's.
+EXIT_PIPE = 128 + 13
+
+
+def _reader_gone() -> None:
+    """Standard output's reader left (``| head``): stop quietly, as a filter killed by SIGPIPE (141).
+
+    Standard output is pointed at /dev/null first, so that the interpreter's last
+    flush of what is left in its buffer does not fail again on the way out.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+    sys.exit(EXIT_PIPE)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -117,15 +152,30 @@ def build(addresses, communes, output, fmt, split, report_path, quiet, as_json, 
         raise click.UsageError("with -o -, say where the per-département parts go with --work-dir")
     spec.check_inputs([addresses, communes, request.results])
     check_output_path(output, [addresses, communes, request.results], folder=bool(split))
-    if split:
-        Path(output).mkdir(exist_ok=True)  # its report goes inside: the folder must exist to check it
-    if spec.report:
-        check_output_path(spec.report, [addresses, communes, output], "report", "--report", None)
-    if request.national and not request.work_dir:
-        request = replace(request, work_dir=f"{output.rstrip('/')}.parts")
-    result = run(request)
-    report_file = result.write(spec)
+    with _split_folder(output, split):
+        if spec.report:
+            check_output_path(spec.report, [addresses, communes, output], "report", "--report", None)
+        if request.national and not request.work_dir:
+            request = replace(request, work_dir=f"{output.rstrip('/')}.parts")
+        result = run(request)
+        report_file = result.write(spec)
     _summary(result, output, report_file, quiet, as_json)
+
+
+@contextlib.contextmanager
+def _split_folder(path: str, split: str | None):
+    """Make the ``--split`` folder (its report goes inside: it must exist to be checked); on failure,
+    remove it again if this run made it and it is still empty."""
+    made = bool(split) and not os.path.lexists(path)
+    if split:
+        Path(path).mkdir(exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        if made:
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+        raise
 
 
 def _summary(result, output: str, report_file: str | None, quiet: bool, as_json: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import InputError, option
 from .report import Report
@@ -40,6 +41,12 @@ class OutputSpec:
             raise InputError(f"{option('split', self.split)}: choose one of {', '.join(SPLITS)}")
         if self.split and self.path == "-":
             raise InputError(f"{option('split')} writes a folder: give its path, not -")
+        if self.path != "-":
+            from .outputs import refuse_special, reported
+
+            with reported(self.path):  # a path too long to look at is one line too
+                refuse_special(self.path, stdout_ok=not self.split)  # /dev/null, a FIFO: before its format
+                Path(self.path).is_dir()
         fmt = self.fmt or ("geojson" if self.split else output_format(self.path))
         output_format(self.path if not self.split else "x." + fmt, fmt)
         object.__setattr__(self, "fmt", fmt)
@@ -51,8 +58,6 @@ class OutputSpec:
 
     def check_inputs(self, inputs) -> None:
         """Refuse an output that would replace an input: the file itself, or a split folder holding one."""
-        from pathlib import Path
-
         for source in (s for s in inputs if isinstance(s, (str, Path)) and str(s) not in ("", "-")):
             if not Path(source).exists():
                 continue
@@ -66,8 +71,6 @@ class OutputSpec:
 
 def _same_path(a, b) -> bool:
     """Whether two paths name the same file, whether or not it exists yet."""
-    from pathlib import Path
-
     return Path(a).resolve() == Path(b).resolve()
 
 
@@ -97,7 +100,14 @@ class BuildResult:
 
     def write(self, path: str | OutputSpec, fmt: str | None = None, *, split: str | None = None,
               report: str | None = "auto") -> str | None:
-        """Write the stations, atomically, and the report next to them.
+        """Write the stations and the report next to them, as one set: all or none.
+
+        Every file (the stations, or the split's files and index, and the report) is
+        complete before the first replaces anything (:func:`boundaries.outputs.output_set`),
+        so a failure (a full disk) leaves the previous outputs as they were, never new
+        stations beside an old report. A device, a FIFO or a socket is never written
+        through; a disk full, a read-only folder… is an :class:`~boundaries.errors.InputError`
+        naming the file.
 
         Parameters
         ----------
@@ -111,18 +121,17 @@ class BuildResult:
         str or None
             The report's path.
         """
-        from pathlib import Path
-
+        from .outputs import output_set
         from .write import write_json, write_split, write_stations
 
         spec = path if isinstance(path, OutputSpec) else OutputSpec(path, fmt, split, report)
         spec.check_inputs([self.report.inputs.get("addresses"), self.report.inputs.get("communes")])
-        if spec.split:
-            Path(spec.path).mkdir(exist_ok=True)
-            write_split(self.stations, spec.path, spec.split, spec.fmt, communes=self.communes)
-        else:
-            write_stations(self.stations, spec.path, spec.fmt, communes=self.communes)
         self.report.inputs["output"] = spec.path
-        if spec.report:
-            write_json(self.report.to_dict(), spec.report)
+        with output_set():
+            if spec.split:
+                write_split(self.stations, spec.path, spec.split, spec.fmt, communes=self.communes)
+            else:
+                write_stations(self.stations, spec.path, spec.fmt, communes=self.communes)
+            if spec.report:
+                write_json(self.report.to_dict(), spec.report)
         return spec.report

@@ -2,7 +2,8 @@
 
 Every file is written to a temporary file in the destination folder and renamed
 over the destination only once complete (``os.replace``), so a reader never sees
-a half-written file and an interrupted run leaves the previous output intact.
+a half-written file and an interrupted run leaves the previous output intact
+(:mod:`boundaries.outputs`: the private temporary, modes, sets of files, OS errors).
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -22,6 +21,7 @@ import shapely
 
 from .errors import InputError, option
 from .geometry import polygonal_parts
+from .outputs import TMP_MARKER, StreamedFile, atomic_path, defer, output_set, staged_file  # noqa: F401 (the API)
 
 #: Decimal places of longitude/latitude in GeoJSON output (RFC 7946 advises ~7: ≈ 1 cm).
 GEOJSON_DECIMALS = 7
@@ -66,6 +66,10 @@ FORMATS = {
 }
 
 
+#: Every extension an output may have.
+SUFFIXES = frozenset(s for suffixes in FORMATS.values() for s in suffixes)
+
+
 #: How ``split`` cuts the output into files.
 SPLITS = ("commune", "departement")
 
@@ -101,99 +105,56 @@ def check_output_path(
 
     ``what`` and ``option`` name the file and its option in messages; ``suffixes``
     are the accepted extensions (None accepts any); with ``folder``, ``path`` is a
-    folder to write into (created if its parent exists).
+    folder to write into (created if its parent exists). A device, a FIFO, a socket
+    (or a symlink to one) is refused, in a split folder too, and so is a name too long
+    for a file; an OS error met while looking (a path too long) is one line too.
     """
     if path == "-":
         return
-    p = Path(path)
-    if folder:
-        if p.exists() and not p.is_dir():
-            raise InputError(f"{what} {path} is a file; {option('split')} writes a folder: give a folder path")
-        parent = p if p.is_dir() else (p.parent if str(p.parent) else Path("."))
-    else:
-        if suffixes and p.suffix.lower() not in suffixes:
-            raise InputError(f"{what} {path}: unknown format {p.suffix!r}; use one of {', '.join(suffixes)}")
-        if p.is_dir():
-            raise InputError(f"{what} {path} is a folder; give a file name such as {p / 'stations.geojson'}")
-        parent = p.parent if str(p.parent) else Path(".")
-    if parent.exists() and not parent.is_dir():
-        raise InputError(f"{what} folder {parent} is a file, not a folder; choose another {option} path")
-    if not parent.is_dir():
-        raise InputError(f"{what} folder {parent} does not exist; create it first (mkdir -p {parent})")
-    if not os.access(parent, os.W_OK):
-        raise InputError(f"{what} folder {parent} is not writable; choose another {option} path")
+    try:
+        _check_output_place(Path(path), what, option, suffixes, folder)
+    except OSError as exc:
+        from .outputs import write_error
+
+        error = write_error(exc, path)
+        if error is None:
+            raise
+        raise error from exc
     for source in inputs:
-        if source and source != "-" and Path(source).exists() and p.exists() and p.resolve() == Path(source).resolve():
+        if source and source != "-" and Path(source).exists() and Path(path).exists() \
+                and Path(path).resolve() == Path(source).resolve():
             raise InputError(f"{what} {path} is also an input; choose another {option} path")
 
 
-#: Marker in the names of temporary outputs: ``.{name}.boundaries-tmp-{pid}-{random}{suffix}``
-#: (hidden, and never a name the tool writes as an output).
-TMP_MARKER = ".boundaries-tmp-"
+def _check_output_place(p: Path, what: str, flag: str, suffixes, folder: bool) -> None:
+    """:func:`check_output_path`'s checks of the place itself (``flag``: the option, for messages)."""
+    from .outputs import check_name_length, refuse_special, special_kind
 
-
-def _remove_stale_temporaries(path: Path) -> list[Path]:
-    """Remove temporary files of ``path`` left by runs that were killed (their process is gone).
-
-    A temporary file of a process still running (another build writing the same
-    output) is left alone. Returns the paths removed.
-    """
-    removed = []
-    for tmp in (path.parent or Path(".")).glob(f".{glob_escape(path.name)}{TMP_MARKER}*"):
-        rest = tmp.name[len(f".{path.name}{TMP_MARKER}"):]
-        pid = rest.split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
-            continue
-        if pid.isdigit() and int(pid) == os.getpid():
-            continue  # ours: removed by atomic_path itself
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-            removed.append(tmp)
-    return removed
-
-
-def glob_escape(name: str) -> str:
-    import glob
-
-    return glob.escape(name)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str | None = None):
-    """Yield a temporary path beside ``path``; rename it over ``path`` on success.
-
-    The temporary file is ``.{name}.boundaries-tmp-{pid}-{random}{suffix}`` in the
-    same folder (hidden, marked, so never taken for an output). On error it is
-    removed and ``path`` is left untouched; if the process is killed (SIGKILL, power
-    loss) it stays behind, and the next successful write of the same ``path``
-    removes it (with the side files GDAL may leave, e.g. ``-journal``).
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}{TMP_MARKER}{os.getpid()}-", suffix=suffix or path.suffix or ".tmp",
-        dir=path.parent or ".",
-    )
-    os.close(fd)
-    os.unlink(tmp)  # GDAL wants to create the file itself
-    try:
-        yield tmp
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-        _remove_stale_temporaries(path)
-    finally:
-        for leftover in (tmp, tmp + "-journal", tmp + "-wal", tmp + "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(leftover)
+    stdout_ok = what == "output" and not folder
+    refuse_special(p, what, flag, stdout_ok=stdout_ok)
+    if folder:
+        if p.exists() and not p.is_dir():
+            raise InputError(f"{what} {p} is a file; {option('split')} writes a folder: give a folder path")
+        parent = p if p.is_dir() else (p.parent if str(p.parent) else Path("."))
+        if p.is_dir():  # the files a split may replace: its codes' files, index.csv, report.json
+            for entry in p.iterdir():
+                if (entry.suffix.lower() in SUFFIXES or entry.name in ("index.csv", "report.json")) \
+                        and special_kind(entry):
+                    raise InputError(f"{what} {p} holds {entry.name}, {special_kind(entry)} that a file of "
+                                     f"{option('split')} would replace; remove it, or give the split another folder")
+    else:
+        if suffixes and p.suffix.lower() not in suffixes:
+            raise InputError(f"{what} {p}: unknown format {p.suffix!r}; use one of {', '.join(suffixes)}")
+        if p.is_dir():
+            raise InputError(f"{what} {p} is a folder; give a file name such as {p / 'stations.geojson'}")
+        parent = p.parent if str(p.parent) else Path(".")
+        check_name_length(p, what)
+    if parent.exists() and not parent.is_dir():
+        raise InputError(f"{what} folder {parent} is a file, not a folder; choose another {flag} path")
+    if not parent.is_dir():
+        raise InputError(f"{what} folder {parent} does not exist; create it first (mkdir -p {parent})")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"{what} folder {parent} is not writable; choose another {flag} path")
 
 
 def to_wgs84(gdf):
@@ -369,13 +330,20 @@ def _write_geojson_text(wgs, path: str, fmt: str, meta: str) -> None:
             pyogrio.write_dataframe(wgs, tmp, driver=driver, layer_options=options)
 
     if path == "-":
-        # GDAL writes files: write one in a private folder, then copy its bytes out
-        with tempfile.TemporaryDirectory() as tmpdir:
-            tmp = os.path.join(tmpdir, "stations.json")
-            write(tmp)
-            with open(tmp, "rb") as f:
-                shutil.copyfileobj(f, sys.stdout.buffer)
-            sys.stdout.buffer.flush()
+        # GDAL writes files: write one in a private folder, then copy its bytes out (at
+        # the end of the output set, if one is open: after the files it writes)
+        streamed = StreamedFile(os.path.join(tmpdir := tempfile.mkdtemp(prefix="boundaries-"), "stations.json"),
+                                tmpdir)
+        try:
+            write(streamed.tmp)
+        except BaseException:
+            streamed.discard()
+            raise
+        if not defer(streamed):
+            try:
+                streamed.commit()
+            finally:
+                streamed.discard()
         return
     with atomic_path(path) as tmp:
         write(tmp)
@@ -438,32 +406,51 @@ def write_split(gdf, folder: str, by: str, fmt: str = "geojson", communes=None, 
 
     Files are named by the unit's code (``94028.geojson``, ``94.gpkg``); the index
     lists, per file, the unit's code and name, its stations and the file's size and
-    SHA-256, sorted by code. Each file and the index are written atomically; the
-    index comes last, so an index always describes complete files.
+    SHA-256, sorted by code. The files and the index are written as one
+    :func:`boundaries.outputs.output_set`: all complete before any is renamed into
+    the folder, the index last, so an index always describes complete files and a
+    failure (a full disk) leaves the folder as it was.
 
     Parameters
     ----------
     gdf : geopandas.GeoDataFrame
         Stations with ``code_commune`` and ``code_departement``.
     folder : str
-        Destination folder (created if missing; its parent must exist).
+        Destination folder (created if missing, and removed again if the split fails
+        and leaves it empty; its parent must exist).
     by : {"commune", "departement"}
     fmt : str
         One of :data:`FORMATS` (not streamed).
     communes : geopandas.GeoDataFrame, optional
         Outlines for the GeoPackage ``communes`` layer (``code``), split alike.
     """
-    import hashlib
+    field = "code_commune" if by == "commune" else "code_departement"
+    _check_split_codes(gdf[field], by)  # before any file: a code names a file, and must stay inside the folder
+    folder = Path(folder)
+    created = not folder.exists()
+    folder.mkdir(exist_ok=True)
+    try:
+        with output_set():
+            rows = _write_split_files(gdf, folder, by, fmt, communes, style_qml)
+            index = pd.DataFrame(rows, columns=[by, "nom", "file", "stations", "bytes", "sha256"])
+            with atomic_path(folder / "index.csv") as tmp:
+                spreadsheet_safe(index).to_csv(tmp, index=False, lineterminator="\n")
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):  # only when empty: nothing of anyone else's is removed
+                folder.rmdir()
+        raise
+    return index
 
-    import pandas as pd
+
+def _write_split_files(gdf, folder: Path, by: str, fmt: str, communes, style_qml) -> list[dict]:
+    """Write the files of :func:`write_split` (staged in the open output set); the index's rows."""
+    import hashlib
 
     from . import codes
 
     field = "code_commune" if by == "commune" else "code_departement"
     names = "nom_commune" if by == "commune" else "nom_departement"
-    _check_split_codes(gdf[field], by)  # before any file: a code names a file, and must stay inside the folder
-    folder = Path(folder)
-    folder.mkdir(exist_ok=True)
     ext = FORMATS[fmt][0]
     rows = []
     for code, part in gdf.groupby(field, sort=True):
@@ -474,14 +461,11 @@ def write_split(gdf, folder: str, by: str, fmt: str = "geojson", communes=None, 
                 communes["code"].to_numpy(dtype=object)), index=communes.index)
             outl = communes[(unit == code).to_numpy()]
         write_stations(part, str(path), fmt, communes=outl, style_qml=style_qml)
-        data = path.read_bytes()
+        data = Path(staged_file(path)).read_bytes()  # still staged: the set renames it at its end
         name = part[names].dropna()
         rows.append({by: code, "nom": name.iloc[0] if len(name) else "", "file": path.name,
                      "stations": len(part), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
-    index = pd.DataFrame(rows, columns=[by, "nom", "file", "stations", "bytes", "sha256"])
-    with atomic_path(folder / "index.csv") as tmp:
-        spreadsheet_safe(index).to_csv(tmp, index=False, lineterminator="\n")
-    return index
+    return rows
 
 
 #: First characters that make a spreadsheet read a cell as a formula (CSV injection).
