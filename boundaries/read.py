@@ -4,7 +4,9 @@ Addresses become a :class:`pandas.DataFrame` with the columns
 
 ``row`` (position in the file), ``commune``, ``station`` (codes, as strings),
 ``x``, ``y`` (floats in the table's CRS, NaN when missing), ``geo_type``,
-``address`` (``geo_adresse``), ``geo_score`` and ``weight`` (``nb_adresses``, 1 when absent);
+``address`` (``geo_adresse``), ``geo_score``, ``weight`` (``nb_adresses``, 1 when absent) and
+``station_problem`` (why the station id is unusable, else None: see
+:func:`boundaries.codes.qualify_stations`);
 
 outlines a :class:`geopandas.GeoDataFrame` with ``code``, ``nom`` and the geometry,
 one row per commune code.
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .codes import repair_lost_zero
+from .codes import qualify_stations, repair_lost_zero
 from .errors import InputError, option
 
 #: Column names of the INSEE REU address table.
@@ -546,6 +548,15 @@ class AddressTable:
         Rows whose commune code or station id had lost its leading zero.
     codes_repaired_example : str or None
         One such repair, for the report's warning.
+    stations_qualified : int
+        Rows whose bare station id was prefixed by its commune (``1`` → ``29046_1``).
+    stations_merged : int
+        Rows whose station id was another form of an earlier one of its commune
+        (``29046_01`` after ``29046_1``), given that form.
+    stations_example : str or None
+        One such repair, for the report's warning.
+    rows_repaired : int
+        Rows with any code repaired: a lost leading zero, a station id qualified or merged.
     """
 
     rows: pd.DataFrame
@@ -556,6 +567,10 @@ class AddressTable:
     rows_skipped: int = 0
     codes_repaired: int = 0
     codes_repaired_example: str | None = None
+    stations_qualified: int = 0
+    stations_merged: int = 0
+    stations_example: str | None = None
+    rows_repaired: int = 0
 
 
 def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str | None = None,
@@ -599,6 +614,10 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
     if len(df) == 0:
         raise InputError(f"{where} has a header but no rows: give the table with its address rows")
     station, commune, fixed, example = _codes(df, names, where)
+    ids = qualify_stations(station, commune) if names["commune"] is not None else None
+    if ids is not None:
+        station = ids.station
+        _refuse_unusable_ids(ids.problem, df, names, where)
     out = pd.DataFrame({
         "row": np.arange(len(df), dtype=np.int64),
         "commune": commune.to_numpy(dtype=object, na_value=None),
@@ -606,10 +625,11 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
         "x": _to_float(df[names["x"]]),
         "y": _to_float(df[names["y"]]),
     })
+    out["station_problem"] = ids.problem if ids is not None else None
     _add_geocoding(out, df)
     return AddressTable(out, crs or layer_crs or "EPSG:4326", where=where, x_column=names["x"],
                         y_column=names["y"], rows_skipped=skipped, codes_repaired=int(fixed.sum()),
-                        codes_repaired_example=example)
+                        codes_repaired_example=example, **_id_repairs(ids, df[names["station"]], station, fixed))
 
 
 def _load_addresses(source, columns: AddressColumns, prefixes):
@@ -676,6 +696,38 @@ def _codes(df: pd.DataFrame, names: dict, where: str):
         column = names["commune"] if commune_fixed[i] else names["station"]
         example = f"{column} {str(before).strip()} → {after} on data row {i + 1}"
     return station, commune, fixed, example
+
+
+def _refuse_unusable_ids(problem: np.ndarray, df: pd.DataFrame, names: dict, where: str) -> None:
+    """Refuse a table most of whose station ids are empty or name another commune than the row's.
+
+    A few such rows are dropped and counted (``no_station_id``,
+    ``station_of_other_commune``); most of them means the wrong columns.
+    """
+    for kind, what in (("no_station_id", "no station id (an empty cell, or a commune code and '_' alone)"),
+                       ("station_of_other_commune", "a station id naming another commune than their "
+                                                    f"{names['commune']!r}")):
+        bad = problem == kind
+        if bad.mean() > 0.5:
+            i = int(np.flatnonzero(bad)[0])
+            example = f"data row {i + 1}: {names['station']} {df[names['station']].iloc[i]!s}, " \
+                      f"{names['commune']} {df[names['commune']].iloc[i]!s}"
+            raise InputError(f"{where}: {int(bad.sum()):,} of {len(bad):,} rows have {what} ({example}); check "
+                             f"which columns hold the station id and the commune ({option('id_column')}, "
+                             f"{option('commune_column')})")
+
+
+def _id_repairs(ids, raw: pd.Series, station: pd.Series, fixed: np.ndarray) -> dict:
+    """The :class:`AddressTable` fields saying which station ids :func:`~boundaries.codes.qualify_stations` changed."""
+    if ids is None:
+        return {"rows_repaired": int(fixed.sum())}
+    changed = ids.qualified | ids.merged
+    out = {"stations_qualified": int(ids.qualified.sum()), "stations_merged": int(ids.merged.sum()),
+           "rows_repaired": int((fixed | changed).sum())}
+    if changed.any():
+        i = int(np.flatnonzero(changed)[0])
+        out["stations_example"] = f"{str(raw.iloc[i]).strip()} → {station.iloc[i]} on data row {i + 1}"
+    return out
 
 
 def _add_geocoding(out: pd.DataFrame, df: pd.DataFrame) -> None:
