@@ -37,6 +37,8 @@ REU_COLUMNS = {
     "geo_score": "geo_score",
     "weight": "nb_adresses",
 }
+#: The optional columns an address table is read for.
+OPTIONAL_COLUMNS = ("geo_type", "geo_adresse", "geo_score", "nb_adresses")
 #: Other names accepted for the coordinates when the REU names are absent.
 _X_ALIASES = ("longitude", "lon", "lng", "long", "x")
 _Y_ALIASES = ("latitude", "lat", "y")
@@ -177,11 +179,14 @@ def _read_parquet(path: Path, prefixes, commune_col: str) -> tuple[pd.DataFrame,
 
         skipped = 0
         schema = pq.read_schema(path)
+        check_unique_columns(schema.names, f"address file {path}")
         if prefixes and commune_col in schema.names and b"geo" not in (schema.metadata or {}):
             table = ds.dataset(path, format="parquet").to_table(filter=_prefix_filter(schema, prefixes, commune_col))
             skipped = pq.ParquetFile(path).metadata.num_rows - table.num_rows
         else:
             table = pq.read_table(path)
+    except InputError:
+        raise
     except Exception as exc:  # pyarrow raises many kinds
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         with open(path, "rb") as f:
@@ -239,11 +244,28 @@ def _code_starts_with(commune: pd.Series, prefixes) -> np.ndarray:
 
 
 def csv_header(path: Path) -> list[str]:
-    """The column names of a CSV(.gz) address table (InputError if it has none)."""
+    """The column names of a CSV(.gz) address table (InputError if it has none, or one name twice)."""
     _, sep, header = sniff_text(path)
     if not header.strip():
         raise InputError(f"address file {path} is empty: it needs a header line and rows")
-    return _split_header(header, sep)
+    names = _split_header(header, sep)
+    check_unique_columns(names, f"address file {path}")
+    return names
+
+
+def check_unique_columns(names, where: str, used=()) -> None:
+    """Refuse a table with two columns of one name (``longitude`` twice): which one is meant cannot be told.
+
+    ``used``: names the build reads, also refused twice in different cases (``Longitude``, ``LONGITUDE``).
+    """
+    used = {u.strip().lower() for u in used if u}
+    seen: dict = {}
+    for i, name in enumerate(map(str, names)):
+        key = name.strip().lower() if name.strip().lower() in used else name.strip()
+        if key in seen:
+            raise InputError(f"{where} has two columns named {name!r} (columns {seen[key] + 1} and {i + 1}); "
+                             "remove or rename one of them")
+        seen[key] = i
 
 
 class NotPlainCSV(Exception):
@@ -505,6 +527,59 @@ def _find(columns: list[str], wanted: str | None, aliases: tuple[str, ...]) -> s
     return None
 
 
+#: Largest ``nb_adresses`` accepted (register lines merged into one address row: a few hundred at most).
+#: Sums of weights stay exact integers in float64 and in int64 under it, whatever the table's size.
+MAX_WEIGHT = 1_000_000
+
+
+def check_number_column(values: pd.Series, where: str) -> None:
+    """Refuse a column that cannot hold numbers: lists, structs, dates, booleans (a Parquet table's types).
+
+    Text is accepted (its cells are parsed one by one, an unparsable one is missing).
+    """
+    kind = values.dtype
+    if pd.api.types.is_numeric_dtype(kind) and not pd.api.types.is_bool_dtype(kind):
+        return
+    if pd.api.types.is_string_dtype(kind) and not pd.api.types.is_object_dtype(kind):
+        return
+    if pd.api.types.is_object_dtype(kind):
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty", "integer", "floating",
+                                                               "mixed-integer-float", "decimal"):
+            return
+        # a mix: text and numbers are fine, anything else is named (a Python loop, in this rare case only)
+        odd = next((v for v in values.dropna() if isinstance(v, (bool, np.bool_))
+                    or not isinstance(v, (str, int, float, np.number))), None)
+        if odd is None:
+            return
+        kind = type(odd).__name__
+    raise InputError(f"{where}: column {values.name!r} holds {kind} values, not numbers; give its coordinates "
+                     "(or weights) as numbers or text")
+
+
+def checked_weights(values: pd.Series, where: str) -> np.ndarray:
+    """``nb_adresses`` as floats: empty cells NaN; a negative, non-numeric, non-finite or absurd one refused.
+
+    A weight is a count of register lines: anything but a number from 0 to :data:`MAX_WEIGHT`
+    means the column is not what it claims, and would make the station counts wrong
+    (1e308 summed to a negative count).
+    """
+    check_number_column(values, where)
+    if pd.api.types.is_numeric_dtype(values):
+        raw = np.array(values.to_numpy(dtype=float, na_value=np.nan), dtype=float)
+        present = ~np.isnan(raw)
+    else:
+        text = values.astype("string").str.strip().str.replace(",", ".", regex=False)
+        present = (text.notna() & (text != "")).to_numpy(dtype=bool)
+        raw = pd.to_numeric(text.where(present), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = present & ~(np.isfinite(raw) & (raw >= 0) & (raw <= MAX_WEIGHT))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{where}: data row {i + 1}, column {values.name!r} holds {str(values.iloc[i])[:40]!r}: a weight must "
+                         f"be a number from 0 to {MAX_WEIGHT:,} (the register lines at the address); "
+                         f"{int(bad.sum()):,} rows are like it")
+    return raw
+
+
 def _to_float(values: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(values):
         out = np.array(values.to_numpy(dtype=float, na_value=np.nan), dtype=float)  # a writable copy
@@ -608,6 +683,9 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
         raise InputError(f"{where} has no columns: it needs a header line and rows")
     df.columns = [str(c) for c in df.columns]
     names = _address_columns(list(df.columns), columns, where)
+    check_unique_columns(df.columns, where, [*names.values(), *OPTIONAL_COLUMNS])
+    for key in ("x", "y"):
+        check_number_column(df[names[key]], where)
     if len(df) == 0 and skipped:
         raise InputError(f"no address in département {', '.join(commune_prefixes)} in {where}; "
                          f"check {option('departement')} / {option('commune')}")
@@ -626,7 +704,7 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
         "y": _to_float(df[names["y"]]),
     })
     out["station_problem"] = ids.problem if ids is not None else None
-    _add_geocoding(out, df)
+    _add_geocoding(out, df, where)
     return AddressTable(out, crs or layer_crs or "EPSG:4326", where=where, x_column=names["x"],
                         y_column=names["y"], rows_skipped=skipped, codes_repaired=int(fixed.sum()),
                         codes_repaired_example=example, **_id_repairs(ids, df[names["station"]], station, fixed))
@@ -730,7 +808,7 @@ def _id_repairs(ids, raw: pd.Series, station: pd.Series, fixed: np.ndarray) -> d
     return out
 
 
-def _add_geocoding(out: pd.DataFrame, df: pd.DataFrame) -> None:
+def _add_geocoding(out: pd.DataFrame, df: pd.DataFrame, where: str = "address table") -> None:
     """The optional REU columns: ``geo_type``, ``address``, ``geo_score`` and ``weight`` (1 when absent)."""
     cols = list(df.columns)
     gt = _find(cols, None, ("geo_type",))
@@ -743,8 +821,8 @@ def _add_geocoding(out: pd.DataFrame, df: pd.DataFrame) -> None:
     gs = _find(cols, None, ("geo_score",))
     out["geo_score"] = _to_float(df[gs]) if gs else np.nan
     w = _find(cols, None, ("nb_adresses",))
-    weight = _to_float(df[w]) if w else np.ones(len(df))
-    weight[~(weight > 0)] = 1.0  # a missing or non-positive weight counts once
+    weight = checked_weights(df[w], where) if w else np.ones(len(df))
+    weight[~(weight > 0)] = 1.0  # a missing or zero weight counts once
     out["weight"] = weight
 
 
