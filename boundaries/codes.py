@@ -191,7 +191,7 @@ class StationIds:
 def qualify_stations(station: pd.Series, commune: pd.Series) -> StationIds:
     """Station ids that name their commune, one form per station of a commune.
 
-    A bare station code (``1``, ``A``: no ``{insee}_`` prefix; a Parquet integer
+    A bare station code (``1``, ``A``: neither its commune's code nor another's before a ``_``; a Parquet integer
     column gives ``1``, ``2``… in every commune) becomes ``{commune}_{code}``, so that
     two communes' stations never share an id. Ids of one commune equal once
     canonical (``29046_1``, ``29046_01``, ``29046_0001``: :func:`canonical_station`)
@@ -208,8 +208,10 @@ def qualify_stations(station: pd.Series, commune: pd.Series) -> StationIds:
     u_station = pd.Series(np.asarray(station.iloc[first[order]], dtype=object), dtype="string").reset_index(drop=True)
     u_commune = pd.Series(np.asarray(commune.iloc[first[order]], dtype=object), dtype="string").reset_index(drop=True)
     known = (u_station.notna() & u_commune.notna()).to_numpy()
-    bare = known & pd.isna(pd.Series(commune_of_station(u_station.to_numpy(dtype=object, na_value=None)),
-                                     dtype=object)).to_numpy()
+    head = u_station.str.split("_", n=1).str[0]
+    own = ((head == u_commune) & u_station.str.contains("_", regex=False)).fillna(False).to_numpy(dtype=bool)
+    bare = known & ~own & pd.isna(pd.Series(commune_of_station(u_station.to_numpy(dtype=object, na_value=None)),
+                                            dtype=object)).to_numpy()
     named = u_station.where(~bare, u_commune + "_" + u_station)
     problem = _id_problems(named, u_commune, bare)
     canon = pd.Series(canonical_station(named.to_numpy(dtype=object, na_value=None)), dtype="string")
