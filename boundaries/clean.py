@@ -16,6 +16,8 @@ import shapely
 #: Why a row does not seed its station, in the order the rules are applied.
 REASONS = (
     "commune_without_outline",  # its commune is not in the outline file
+    "no_station_id",  # an empty station id, or a commune code and "_" alone (29046_)
+    "station_of_other_commune",  # its station id names another commune than its commune code
     "no_coordinates",  # empty, unparsable or non-finite coordinates
     "outside_commune",  # farther than outside_tolerance_m from its commune's outline
     "municipality_geocode",  # geocoded to the town itself, in a commune with several stations
@@ -23,6 +25,8 @@ REASONS = (
     "station_outlier",  # far from its station's body and alone there: a geocoding error
     "contested_coordinate",  # another station won the coordinate it shares with this one
 )
+#: Reasons listed in a report only when some row has them (reports of valid input stay as they were).
+RARE_REASONS = ("no_station_id", "station_of_other_commune")
 #: ``geo_type`` values placed at a street centre or a place name, not at a door.
 IMPRECISE_TYPES = ("street", "locality")
 #: ``geo_type`` values that mean "geocoded to the commune, not to an address"
@@ -31,13 +35,14 @@ MUNICIPALITY_TYPES = ("municipality", "city", "town")
 
 
 def flag_unusable(rows: pd.DataFrame, outlines, outside_tolerance_m: float) -> np.ndarray:
-    """First reasons: no outline, no coordinates, too far outside, municipality geocode.
+    """First reasons: no outline, an unusable station id, no coordinates, too far outside, municipality geocode.
 
     Parameters
     ----------
     rows : pandas.DataFrame
         Canonical address rows with ``unit`` (the outline code they are built in,
-        None when absent), ``commune``, ``station``, ``geo_type`` and projected ``px``/``py``.
+        None when absent), ``commune``, ``station``, ``geo_type``, projected ``px``/``py``
+        and, optionally, ``station_problem`` (a reason found while reading the ids).
     outlines : geopandas.GeoSeries
         Projected outline geometries indexed by unit code.
     outside_tolerance_m : float
@@ -51,6 +56,10 @@ def flag_unusable(rows: pd.DataFrame, outlines, outside_tolerance_m: float) -> n
     reason = np.full(len(rows), None, dtype=object)
     no_outline = rows["unit"].isna().to_numpy()
     reason[no_outline] = "commune_without_outline"
+    if "station_problem" in rows:
+        problem = rows["station_problem"].to_numpy(dtype=object)
+        known = pd.notna(problem) & (reason == None)  # noqa: E711
+        reason[known] = problem[known]
 
     px = rows["px"].to_numpy()
     py = rows["py"].to_numpy()

@@ -7,6 +7,7 @@ communes are ``"2A004"``/``"2B033"``.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -160,3 +161,78 @@ def repair_lost_zero(values: pd.Series, station: bool = False) -> tuple[pd.Serie
     if not lost.any():
         return values, lost
     return s.where(~lost, "0" + s), lost
+
+
+@dataclass
+class StationIds:
+    """What :func:`qualify_stations` did to a table's station ids.
+
+    Attributes
+    ----------
+    station : pandas.Series
+        The station ids, qualified and merged.
+    qualified : numpy.ndarray of bool
+        Rows whose bare id was prefixed by its commune (``1`` in 29046 → ``29046_1``).
+    merged : numpy.ndarray of bool
+        Rows whose id was one station of its commune written another way
+        (``29046_01`` where ``29046_1`` came first): given that first form.
+    problem : numpy.ndarray of object
+        Per row, why its id cannot name a station of its commune, else None:
+        ``no_station_id`` (empty, or ``29046_`` with no station code) or
+        ``station_of_other_commune`` (``29046_1`` on a row of commune 29047).
+    """
+
+    station: pd.Series
+    qualified: np.ndarray
+    merged: np.ndarray
+    problem: np.ndarray
+
+
+def qualify_stations(station: pd.Series, commune: pd.Series) -> StationIds:
+    """Station ids that name their commune, one form per station of a commune.
+
+    A bare station code (``1``, ``A``: neither its commune's code nor another's before a ``_``; a Parquet integer
+    column gives ``1``, ``2``… in every commune) becomes ``{commune}_{code}``, so that
+    two communes' stations never share an id. Ids of one commune equal once
+    canonical (``29046_1``, ``29046_01``, ``29046_0001``: :func:`canonical_station`)
+    are one station, named as it first appears. Rows without a commune or a
+    station keep theirs. The work is done on the distinct (station, commune) pairs.
+    """
+    s_code, _ = pd.factorize(station, use_na_sentinel=True)
+    c_code, c_names = pd.factorize(commune, use_na_sentinel=True)
+    pairs = s_code.astype(np.int64) * (len(c_names) + 1) + (c_code + 1)
+    _, first, row_pair = np.unique(pairs, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # the pairs in order of first appearance
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[order] = np.arange(len(first))
+    u_station = pd.Series(np.asarray(station.iloc[first[order]], dtype=object), dtype="string").reset_index(drop=True)
+    u_commune = pd.Series(np.asarray(commune.iloc[first[order]], dtype=object), dtype="string").reset_index(drop=True)
+    known = (u_station.notna() & u_commune.notna()).to_numpy()
+    head = u_station.str.split("_", n=1).str[0]
+    own = ((head == u_commune) & u_station.str.contains("_", regex=False)).fillna(False).to_numpy(dtype=bool)
+    bare = known & ~own & pd.isna(pd.Series(commune_of_station(u_station.to_numpy(dtype=object, na_value=None)),
+                                            dtype=object)).to_numpy()
+    named = u_station.where(~bare, u_commune + "_" + u_station)
+    problem = _id_problems(named, u_commune, bare)
+    canon = pd.Series(canonical_station(named.to_numpy(dtype=object, na_value=None)), dtype="string")
+    group = (u_commune.fillna("\x00") + "\x1f" + canon.fillna("\x00")).to_numpy(dtype=object)
+    first_form = named.groupby(group, sort=False).transform("first")
+    merged = known & (first_form != named).fillna(False).to_numpy(dtype=bool)
+    final = named.where(~merged, first_form)
+    per_row = rank[row_pair.ravel()]
+    q_rows, m_rows = bare[per_row], merged[per_row]
+    if not (q_rows.any() or m_rows.any()):
+        return StationIds(station, q_rows, m_rows, problem[per_row])
+    out = pd.Series(final.to_numpy(dtype=object, na_value=None)[per_row], index=station.index, dtype="string")
+    return StationIds(out, q_rows, m_rows, problem[per_row])
+
+
+def _id_problems(named: pd.Series, commune: pd.Series, bare: np.ndarray) -> np.ndarray:
+    """Per distinct id (:func:`qualify_stations`): ``no_station_id``, ``station_of_other_commune`` or None."""
+    problem = np.full(len(named), None, dtype=object)
+    prefix = pd.Series(commune_of_station(named.to_numpy(dtype=object, na_value=None)), dtype="string")
+    other = (commune.notna() & prefix.notna() & (prefix != commune)).fillna(False).to_numpy(dtype=bool)
+    problem[other & ~bare] = "station_of_other_commune"
+    empty = (named.isna() | named.str.endswith("_")).fillna(True).to_numpy(dtype=bool)
+    problem[empty] = "no_station_id"
+    return problem

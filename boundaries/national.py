@@ -36,6 +36,7 @@ from .parallel import run_tasks
 from .params import Parameters
 from .read import REU_COLUMNS, AddressColumns, input_name, read_communes, read_table
 from .report import Report
+from .stations import check_unique_ids
 
 #: Changes when what a part holds changes (2: geometries on the output grid), so older parts are rebuilt.
 PART_FORMAT = 2
@@ -576,6 +577,7 @@ def merge(parts: dict, parts_plan: Plan, layer, request):
 
     order = sorted(parts, key=lambda d: (d == LEFTOVER, d))
     stations, lengths = _read_parts([parts[d]["stations"] for d in order])
+    check_unique_ids(stations["id_bv"])
     # colours were chosen per département: choose them again across their borders, from
     # each part's pairs of touching stations and the pairs found across borders
     block = np.repeat(np.arange(len(order)), lengths)

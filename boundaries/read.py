@@ -4,7 +4,9 @@ Addresses become a :class:`pandas.DataFrame` with the columns
 
 ``row`` (position in the file), ``commune``, ``station`` (codes, as strings),
 ``x``, ``y`` (floats in the table's CRS, NaN when missing), ``geo_type``,
-``address`` (``geo_adresse``), ``geo_score`` and ``weight`` (``nb_adresses``, 1 when absent);
+``address`` (``geo_adresse``), ``geo_score``, ``weight`` (``nb_adresses``, 1 when absent) and
+``station_problem`` (why the station id is unusable, else None: see
+:func:`boundaries.codes.qualify_stations`);
 
 outlines a :class:`geopandas.GeoDataFrame` with ``code``, ``nom`` and the geometry,
 one row per commune code.
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .codes import repair_lost_zero
+from .codes import qualify_stations, repair_lost_zero
 from .errors import InputError, option
 
 #: Column names of the INSEE REU address table.
@@ -35,6 +37,8 @@ REU_COLUMNS = {
     "geo_score": "geo_score",
     "weight": "nb_adresses",
 }
+#: The optional columns an address table is read for.
+OPTIONAL_COLUMNS = ("geo_type", "geo_adresse", "geo_score", "nb_adresses")
 #: Other names accepted for the coordinates when the REU names are absent.
 _X_ALIASES = ("longitude", "lon", "lng", "long", "x")
 _Y_ALIASES = ("latitude", "lat", "y")
@@ -175,11 +179,14 @@ def _read_parquet(path: Path, prefixes, commune_col: str) -> tuple[pd.DataFrame,
 
         skipped = 0
         schema = pq.read_schema(path)
+        check_unique_columns(schema.names, f"address file {path}")
         if prefixes and commune_col in schema.names and b"geo" not in (schema.metadata or {}):
             table = ds.dataset(path, format="parquet").to_table(filter=_prefix_filter(schema, prefixes, commune_col))
             skipped = pq.ParquetFile(path).metadata.num_rows - table.num_rows
         else:
             table = pq.read_table(path)
+    except InputError:
+        raise
     except Exception as exc:  # pyarrow raises many kinds
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         with open(path, "rb") as f:
@@ -237,11 +244,28 @@ def _code_starts_with(commune: pd.Series, prefixes) -> np.ndarray:
 
 
 def csv_header(path: Path) -> list[str]:
-    """The column names of a CSV(.gz) address table (InputError if it has none)."""
+    """The column names of a CSV(.gz) address table (InputError if it has none, or one name twice)."""
     _, sep, header = sniff_text(path)
     if not header.strip():
         raise InputError(f"address file {path} is empty: it needs a header line and rows")
-    return _split_header(header, sep)
+    names = _split_header(header, sep)
+    check_unique_columns(names, f"address file {path}")
+    return names
+
+
+def check_unique_columns(names, where: str, used=()) -> None:
+    """Refuse a table with two columns of one name (``longitude`` twice): which one is meant cannot be told.
+
+    ``used``: names the build reads, also refused twice in different cases (``Longitude``, ``LONGITUDE``).
+    """
+    used = {u.strip().lower() for u in used if u}
+    seen: dict = {}
+    for i, name in enumerate(map(str, names)):
+        key = name.strip().lower() if name.strip().lower() in used else name.strip()
+        if key in seen:
+            raise InputError(f"{where} has two columns named {name!r} (columns {seen[key] + 1} and {i + 1}); "
+                             "remove or rename one of them")
+        seen[key] = i
 
 
 class NotPlainCSV(Exception):
@@ -503,6 +527,59 @@ def _find(columns: list[str], wanted: str | None, aliases: tuple[str, ...]) -> s
     return None
 
 
+#: Largest ``nb_adresses`` accepted (register lines merged into one address row: a few hundred at most).
+#: Sums of weights stay exact integers in float64 and in int64 under it, whatever the table's size.
+MAX_WEIGHT = 1_000_000
+
+
+def check_number_column(values: pd.Series, where: str) -> None:
+    """Refuse a column that cannot hold numbers: lists, structs, dates, booleans (a Parquet table's types).
+
+    Text is accepted (its cells are parsed one by one, an unparsable one is missing).
+    """
+    kind = values.dtype
+    if pd.api.types.is_numeric_dtype(kind) and not pd.api.types.is_bool_dtype(kind):
+        return
+    if pd.api.types.is_string_dtype(kind) and not pd.api.types.is_object_dtype(kind):
+        return
+    if pd.api.types.is_object_dtype(kind):
+        if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty", "integer", "floating",
+                                                               "mixed-integer-float", "decimal"):
+            return
+        # a mix: text and numbers are fine, anything else is named (a Python loop, in this rare case only)
+        odd = next((v for v in values.dropna() if isinstance(v, (bool, np.bool_))
+                    or not isinstance(v, (str, int, float, np.number))), None)
+        if odd is None:
+            return
+        kind = type(odd).__name__
+    raise InputError(f"{where}: column {values.name!r} holds {kind} values, not numbers; give its coordinates "
+                     "(or weights) as numbers or text")
+
+
+def checked_weights(values: pd.Series, where: str) -> np.ndarray:
+    """``nb_adresses`` as floats: empty cells NaN; a negative, non-numeric, non-finite or absurd one refused.
+
+    A weight is a count of register lines: anything but a number from 0 to :data:`MAX_WEIGHT`
+    means the column is not what it claims, and would make the station counts wrong
+    (1e308 summed to a negative count).
+    """
+    check_number_column(values, where)
+    if pd.api.types.is_numeric_dtype(values):
+        raw = np.array(values.to_numpy(dtype=float, na_value=np.nan), dtype=float)
+        present = ~np.isnan(raw)
+    else:
+        text = values.astype("string").str.strip().str.replace(",", ".", regex=False)
+        present = (text.notna() & (text != "")).to_numpy(dtype=bool)
+        raw = pd.to_numeric(text.where(present), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = present & ~(np.isfinite(raw) & (raw >= 0) & (raw <= MAX_WEIGHT))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{where}: data row {i + 1}, column {values.name!r} holds {str(values.iloc[i])[:40]!r}: a weight must "
+                         f"be a number from 0 to {MAX_WEIGHT:,} (the register lines at the address); "
+                         f"{int(bad.sum()):,} rows are like it")
+    return raw
+
+
 def _to_float(values: pd.Series) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(values):
         out = np.array(values.to_numpy(dtype=float, na_value=np.nan), dtype=float)  # a writable copy
@@ -546,6 +623,15 @@ class AddressTable:
         Rows whose commune code or station id had lost its leading zero.
     codes_repaired_example : str or None
         One such repair, for the report's warning.
+    stations_qualified : int
+        Rows whose bare station id was prefixed by its commune (``1`` → ``29046_1``).
+    stations_merged : int
+        Rows whose station id was another form of an earlier one of its commune
+        (``29046_01`` after ``29046_1``), given that form.
+    stations_example : str or None
+        One such repair, for the report's warning.
+    rows_repaired : int
+        Rows with any code repaired: a lost leading zero, a station id qualified or merged.
     """
 
     rows: pd.DataFrame
@@ -556,6 +642,10 @@ class AddressTable:
     rows_skipped: int = 0
     codes_repaired: int = 0
     codes_repaired_example: str | None = None
+    stations_qualified: int = 0
+    stations_merged: int = 0
+    stations_example: str | None = None
+    rows_repaired: int = 0
 
 
 def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str | None = None,
@@ -593,12 +683,19 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
         raise InputError(f"{where} has no columns: it needs a header line and rows")
     df.columns = [str(c) for c in df.columns]
     names = _address_columns(list(df.columns), columns, where)
+    check_unique_columns(df.columns, where, [*names.values(), *OPTIONAL_COLUMNS])
+    for key in ("x", "y"):
+        check_number_column(df[names[key]], where)
     if len(df) == 0 and skipped:
         raise InputError(f"no address in département {', '.join(commune_prefixes)} in {where}; "
                          f"check {option('departement')} / {option('commune')}")
     if len(df) == 0:
         raise InputError(f"{where} has a header but no rows: give the table with its address rows")
     station, commune, fixed, example = _codes(df, names, where)
+    ids = qualify_stations(station, commune) if names["commune"] is not None else None
+    if ids is not None:
+        station = ids.station
+        _refuse_unusable_ids(ids.problem, df, names, where)
     out = pd.DataFrame({
         "row": np.arange(len(df), dtype=np.int64),
         "commune": commune.to_numpy(dtype=object, na_value=None),
@@ -606,10 +703,11 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
         "x": _to_float(df[names["x"]]),
         "y": _to_float(df[names["y"]]),
     })
-    _add_geocoding(out, df)
+    out["station_problem"] = ids.problem if ids is not None else None
+    _add_geocoding(out, df, where)
     return AddressTable(out, crs or layer_crs or "EPSG:4326", where=where, x_column=names["x"],
                         y_column=names["y"], rows_skipped=skipped, codes_repaired=int(fixed.sum()),
-                        codes_repaired_example=example)
+                        codes_repaired_example=example, **_id_repairs(ids, df[names["station"]], station, fixed))
 
 
 def _load_addresses(source, columns: AddressColumns, prefixes):
@@ -678,7 +776,39 @@ def _codes(df: pd.DataFrame, names: dict, where: str):
     return station, commune, fixed, example
 
 
-def _add_geocoding(out: pd.DataFrame, df: pd.DataFrame) -> None:
+def _refuse_unusable_ids(problem: np.ndarray, df: pd.DataFrame, names: dict, where: str) -> None:
+    """Refuse a table most of whose station ids are empty or name another commune than the row's.
+
+    A few such rows are dropped and counted (``no_station_id``,
+    ``station_of_other_commune``); most of them means the wrong columns.
+    """
+    for kind, what in (("no_station_id", "no station id (an empty cell, or a commune code and '_' alone)"),
+                       ("station_of_other_commune", "a station id naming another commune than their "
+                                                    f"{names['commune']!r}")):
+        bad = problem == kind
+        if bad.mean() > 0.5:
+            i = int(np.flatnonzero(bad)[0])
+            example = f"data row {i + 1}: {names['station']} {df[names['station']].iloc[i]!s}, " \
+                      f"{names['commune']} {df[names['commune']].iloc[i]!s}"
+            raise InputError(f"{where}: {int(bad.sum()):,} of {len(bad):,} rows have {what} ({example}); check "
+                             f"which columns hold the station id and the commune ({option('id_column')}, "
+                             f"{option('commune_column')})")
+
+
+def _id_repairs(ids, raw: pd.Series, station: pd.Series, fixed: np.ndarray) -> dict:
+    """The :class:`AddressTable` fields saying which station ids :func:`~boundaries.codes.qualify_stations` changed."""
+    if ids is None:
+        return {"rows_repaired": int(fixed.sum())}
+    changed = ids.qualified | ids.merged
+    out = {"stations_qualified": int(ids.qualified.sum()), "stations_merged": int(ids.merged.sum()),
+           "rows_repaired": int((fixed | changed).sum())}
+    if changed.any():
+        i = int(np.flatnonzero(changed)[0])
+        out["stations_example"] = f"{str(raw.iloc[i]).strip()} → {station.iloc[i]} on data row {i + 1}"
+    return out
+
+
+def _add_geocoding(out: pd.DataFrame, df: pd.DataFrame, where: str = "address table") -> None:
     """The optional REU columns: ``geo_type``, ``address``, ``geo_score`` and ``weight`` (1 when absent)."""
     cols = list(df.columns)
     gt = _find(cols, None, ("geo_type",))
@@ -691,8 +821,8 @@ def _add_geocoding(out: pd.DataFrame, df: pd.DataFrame) -> None:
     gs = _find(cols, None, ("geo_score",))
     out["geo_score"] = _to_float(df[gs]) if gs else np.nan
     w = _find(cols, None, ("nb_adresses",))
-    weight = _to_float(df[w]) if w else np.ones(len(df))
-    weight[~(weight > 0)] = 1.0  # a missing or non-positive weight counts once
+    weight = checked_weights(df[w], where) if w else np.ones(len(df))
+    weight[~(weight > 0)] = 1.0  # a missing or zero weight counts once
     out["weight"] = weight
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .clean import HELD_OUT, REASONS
+from .clean import HELD_OUT, RARE_REASONS, REASONS
 
 
 #: Levels of a JSON document :func:`json_text` spreads over lines; deeper values stay on one line.
@@ -213,7 +213,7 @@ class Report:
         if self.outlines_repaired:
             lines.append(f"  outlines repaired (invalid geometry, make_valid): {self.outlines_repaired:,}")
         if self.codes_repaired.get("rows") or self.codes_repaired.get("outlines"):
-            lines.append(f"  commune codes that lost their leading zero, repaired: {self.codes_repaired['rows']:,} "
+            lines.append(f"  codes repaired (lost leading zero, bare station id): {self.codes_repaired['rows']:,} "
                          f"rows, {self.codes_repaired['outlines']:,} outlines")
         if self.duplicate_rows:
             lines.append(f"  duplicate rows (kept, each counted): {self.duplicate_rows:,}")
@@ -271,13 +271,14 @@ def _report_repairs(report: Report, table, layer) -> None:
     """Record the input repairs in the report: counts, and one warning line for each."""
     n_rows = table.codes_repaired
     n_outlines = layer.codes_repaired
-    report.codes_repaired = {"rows": n_rows, "outlines": n_outlines}
+    report.codes_repaired = {"rows": table.rows_repaired, "outlines": n_outlines}
     if n_rows:
         report.warnings.append(
             f"{table.where}: {n_rows:,} rows had a commune code that lost its leading "
             f"zero, repaired to five characters (e.g. {table.codes_repaired_example}); "
             "keep the codes as text to silence this"
         )
+    _report_station_ids(report, table)
     if n_outlines:
         report.warnings.append(
             f"{layer.where}: {n_outlines:,} commune codes had lost their leading zero, "
@@ -288,6 +289,20 @@ def _report_repairs(report: Report, table, layer) -> None:
             f"{layer.where}: {layer.repaired:,} invalid outline geometries "
             "(self-intersections) repaired with make_valid"
         )
+
+
+def _report_station_ids(report: Report, table) -> None:
+    """One warning for the station ids qualified by their commune or merged (:func:`boundaries.codes.qualify_stations`)."""
+    done = []
+    if table.stations_qualified:
+        done.append(f"{table.stations_qualified:,} rows had a bare station id, prefixed by their commune code so "
+                    "that no two communes share a station id")
+    if table.stations_merged:
+        done.append(f"{table.stations_merged:,} rows wrote a station id of their commune another way "
+                    "(29046_01 for 29046_1), merged into its first form")
+    if done:
+        report.warnings.append(f"{table.where}: {'; '.join(done)} (e.g. {table.stations_example}); write station ids "
+                               "as {commune}_{number} to silence this")
 
 
 def fill_report(report: Report, scope, seeding, assembly, unit_info: dict, holdout: float = 0.0,
@@ -320,7 +335,7 @@ def _fill_counts(report: Report, rows, stations, has_polygon, unit_info) -> None
     reasons = rows["reason"]
     report.rows_used = int(reasons.isna().sum())
     counts = reasons.value_counts()
-    report.rows_dropped = {r: int(counts.get(r, 0)) for r in REASONS}
+    report.rows_dropped = {r: int(counts.get(r, 0)) for r in REASONS if r not in RARE_REASONS or counts.get(r, 0)}
     report.rows_held_out = int(counts.get(HELD_OUT, 0))
     report.stations_in = len(stations)
     report.stations_out = int(has_polygon.sum())

@@ -89,6 +89,10 @@ class BuildRequest:
                              f"départements: without {option('commune')} and {option('holdout')}")
         if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
             raise InputError(f"{option('jobs')} must be a whole number ≥ 0 (0: all cores), got {self.jobs!r}")
+        if self.results is not None:  # read now: a bad results file is refused before the build, not after
+            from .results import check_results
+
+            check_results(self.results, self.results_id)
 
     @classmethod
     def create(cls, addresses, communes, *, params: Parameters | None = None, columns: AddressColumns | None = None,

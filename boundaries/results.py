@@ -7,6 +7,8 @@ Ministry's files) or like the REU (``94028_12``); both are matched through
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -14,13 +16,26 @@ import pandas as pd
 
 from . import codes
 from .errors import InputError, option
+from .read import check_unique_columns
 
 #: Columns accepted as a results table's station id (case-insensitive), in order.
 RESULT_ID_FIELDS = ("codeBureauVote", "code_bv", "id_bv", "id_brut_bv_reu", "code_bureau_vote")
 
 
+#: Names a results column may not take whatever their case: the GeoPackage's own feature id
+#: and the geometry's usual names.
+RESERVED_FIELDS = ("fid", "geometry", "geom")
+#: Most results columns accepted (a GeoPackage holds 2,000 fields; results have a few dozen).
+MAX_RESULT_COLUMNS = 1000
+#: Longest results column name accepted (characters).
+MAX_NAME_CHARS = 255
+
+
 def read_results(source) -> pd.DataFrame:
-    """Read a results table (CSV with ``,`` ``;`` or tab, UTF-8 or cp1252, or Parquet) as strings."""
+    """Read a results table (CSV with ``,`` ``;`` or tab, UTF-8 or cp1252, or Parquet) as strings.
+
+    A CSV row with more or fewer fields than the header is refused, naming its line.
+    """
     if isinstance(source, pd.DataFrame):
         return source.copy()
     path = Path(source)
@@ -31,17 +46,50 @@ def read_results(source) -> pd.DataFrame:
             return pd.read_parquet(path).astype("string")
         for encoding in ("utf-8-sig", "cp1252"):
             try:
+                _check_fields(path, encoding)
                 return pd.read_csv(path, sep=None, engine="python", dtype=str, encoding=encoding,
                                    keep_default_na=False, na_values=[""])
             except UnicodeDecodeError:
                 continue
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as exc:
+    except InputError:
+        raise
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError, csv.Error) as exc:
         raise InputError(f"results file {source} is not a readable table ({exc}); give a CSV or Parquet file") from None
     raise InputError(f"results file {source}: text is neither UTF-8 nor cp1252; re-save it as UTF-8")
 
 
-def _as_numbers(values: pd.Series) -> pd.Series:
-    """A column of numbers as numbers (``12,5`` French decimals too), anything else as text."""
+def _check_fields(path: Path, encoding: str) -> None:
+    """Refuse a CSV line with more or fewer fields than the header: pandas would shift or pad it silently.
+
+    The separator is sniffed as pandas does (``sep=None``: :class:`csv.Sniffer` on the first line).
+    """
+    text = path.read_text(encoding=encoding)
+    first = text.split("\n", 1)[0]
+    if not first.strip():
+        return  # pandas says the file is empty
+    try:
+        dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
+    except csv.Error:
+        return  # one column: nothing to shift
+    reader = csv.reader(io.StringIO(text), dialect)
+    width = None
+    for record in reader:
+        if not record:
+            continue  # a blank line: skipped by pandas too
+        if width is None:
+            width = len(record)
+            check_unique_columns(record, f"results file {path}")
+        elif len(record) != width:
+            raise InputError(f"results file {path}: line {reader.line_num} has {len(record)} fields, the header "
+                             f"{width}; fix that line (a separator too many or missing, an unclosed quote)")
+
+
+def _as_numbers(values: pd.Series, where: str = "results table") -> pd.Series:
+    """A column of numbers as numbers (``12,5`` French decimals too), anything else as text.
+
+    A number that is not finite, or a whole number beyond the 64-bit integers, is refused
+    (it would be written as another number).
+    """
     text = values.astype("string").str.strip()
     present = text.notna() & (text != "")
     if not present.any():
@@ -49,9 +97,103 @@ def _as_numbers(values: pd.Series) -> pd.Series:
     for candidate in (text, text.str.replace(",", ".", regex=False)):
         numbers = pd.to_numeric(candidate.where(present), errors="coerce")
         if numbers[present].notna().all():
+            _check_range(numbers, present, values, where)
             whole = (numbers[present] == numbers[present].round()).all()
             return numbers.astype("Int64") if whole else numbers.astype("Float64")
     return values
+
+
+def _check_range(numbers: pd.Series, present: pd.Series, values: pd.Series, where: str) -> None:
+    """Refuse infinities, and whole numbers outside int64 (1e23 would become -9.2e18)."""
+    as_float = numbers.astype("float64").to_numpy(na_value=np.nan)
+    bad = ~np.isfinite(as_float)
+    whole = np.isfinite(as_float) & (as_float == np.round(as_float))
+    if whole[present.to_numpy(dtype=bool)].all():
+        bad |= np.abs(as_float) >= 2.0 ** 63
+    bad &= present.to_numpy(dtype=bool)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{where}: column {values.name!r}, data row {i + 1} holds {str(values.iloc[i])[:40]!r}, "
+                         "not a number a station layer can hold (infinite, or beyond ±9.2e18); correct it")
+
+
+def results_id_field(table: pd.DataFrame, id_field: str | None = None) -> str:
+    """The results table's station-id column: ``id_field``, else the first of :data:`RESULT_ID_FIELDS`."""
+    lower = {str(c).lower(): c for c in table.columns}
+    field = id_field if id_field in table.columns else None
+    if field is None and not id_field:
+        field = next((lower[f.lower()] for f in RESULT_ID_FIELDS if f.lower() in lower), None)
+    if field is None:
+        raise InputError(
+            f"results table has no station-id column (looked for {id_field or ', '.join(RESULT_ID_FIELDS)}; "
+            f"columns: {', '.join(map(str, table.columns[:12]))}); name it with {option('results_id')}"
+        )
+    return field
+
+
+def result_names(table: pd.DataFrame, field: str, station_columns, where: str = "results table") -> dict:
+    """Each results column (but the id) and the name it takes on the stations; refused when they cannot all fit.
+
+    A name the stations already use gets ``_results`` (documented); one that would
+    still meet a station field, ``fid`` or another results column in another case
+    (``ID_BV`` beside ``id_bv``: GeoPackage and shapefile names ignore case), or too
+    many columns or too long a name, is refused in one line naming them.
+    """
+    extra = [c for c in table.columns if c != field]
+    renamed = {c: (f"{c}_results" if c in station_columns else str(c)) for c in extra}
+    taken = {str(s).lower(): str(s) for s in [*station_columns, *RESERVED_FIELDS]}
+    clash, seen = [], {}
+    for c, name in renamed.items():
+        other = taken.get(name.lower()) or seen.get(name.lower())
+        if other is not None or not name.strip():
+            clash.append(f"{c!r} (no name)" if other is None else f"{c!r} (reserved)"
+                         if other.lower() in RESERVED_FIELDS and other.lower() == name.lower()
+                         and other not in seen.values() else f"{c!r} (beside {other!r})")
+        seen[name.lower()] = str(c)
+    if clash:
+        raise InputError(f"{where}: columns {', '.join(clash[:5])} would meet another field once written "
+                         "(names are compared ignoring case; fid is the GeoPackage's own); rename them")
+    long = [str(c)[:40] + "…" for c in extra if len(str(c)) > MAX_NAME_CHARS]
+    if len(extra) > MAX_RESULT_COLUMNS or long:
+        raise InputError(f"{where}: {len(extra):,} columns" + (f", {len(long)} named with over {MAX_NAME_CHARS} "
+                         f"characters (e.g. {long[0]!r})" if long else "") + f"; keep at most "
+                         f"{MAX_RESULT_COLUMNS:,} columns of at most {MAX_NAME_CHARS} characters")
+    return renamed
+
+
+def result_keys(table: pd.DataFrame, field: str) -> np.ndarray:
+    """The canonical station id of each results row (refused when two rows name one station)."""
+    key = codes.canonical_station(table[field].astype("string").to_numpy(dtype=object, na_value=""))
+    twice = pd.Series(key).duplicated(keep=False).to_numpy()
+    if twice.any():
+        dup = sorted(set(map(str, pd.Series(table[field])[twice])))
+        raise InputError(f"results table has several rows for station {', '.join(dup[:5])}"
+                         f"{' and more' if len(dup) > 5 else ''}; give one row per station")
+    return key
+
+
+def check_results(source, id_field: str | None = None) -> None:
+    """Check a results table before a build: readable, one id column, one row per station, columns that fit.
+
+    The same checks :func:`join_results` makes, made before the build, so a bad
+    results file is refused before it, not after.
+    """
+    from .stations import STATION_COLUMNS
+
+    table = read_results(source)
+    if len(table) == 0:
+        raise InputError(f"results table is empty (no data row); check {option('results')}")
+    field = results_id_field(table, id_field)
+    result_keys(table, field)
+    where = _where(source)
+    result_names(table, field, [*STATION_COLUMNS, "geometry"], where)
+    for c in table.columns:
+        if c != field:
+            _as_numbers(table[c], where)
+
+
+def _where(source) -> str:
+    return "results table" if isinstance(source, pd.DataFrame) else f"results file {source}"
 
 
 def join_results(stations, results, id_field: str | None = None):
@@ -77,29 +219,29 @@ def join_results(stations, results, id_field: str | None = None):
     stats : dict
         ``results_rows``, ``matched_stations``, ``stations_without_result``,
         ``results_without_station`` (up to 20 ids listed) and ``id_field``.
+
+    Raises
+    ------
+    InputError
+        An unreadable table, a row with more or fewer fields than the header, no
+        id column, two rows for one station, columns that would meet the stations'
+        fields, a number no layer can hold; or two stations of ``stations`` with one id.
     """
     table = read_results(results)
     if len(table) == 0:
         raise InputError(f"results table is empty (no data row); check {option('results')}")
-    lower = {c.lower(): c for c in table.columns}
-    field = id_field if id_field in table.columns else None
-    if field is None and not id_field:
-        field = next((lower[f.lower()] for f in RESULT_ID_FIELDS if f.lower() in lower), None)
-    if field is None:
-        raise InputError(
-            f"results table has no station-id column (looked for {id_field or ', '.join(RESULT_ID_FIELDS)}; "
-            f"columns: {', '.join(map(str, table.columns[:12]))}); name it with {option('results_id')}"
-        )
-    key = codes.canonical_station(table[field].astype("string").to_numpy(dtype=object, na_value=""))
-    if pd.Series(key).duplicated().any():
-        dup = pd.Series(table[field])[pd.Series(key).duplicated().to_numpy()].iloc[0]
-        raise InputError(f"results table has several rows for station {dup}; give one row per station")
-    extra = [c for c in table.columns if c != field]
-    table = table.assign(**{c: _as_numbers(table[c]) for c in extra})
-    renamed = {c: (f"{c}_results" if c in stations.columns else c) for c in extra}
+    field = results_id_field(table, id_field)
+    key = result_keys(table, field)
+    renamed = result_names(table, field, list(stations.columns), _where(results))
+    extra = list(renamed)
+    table = table.assign(**{c: _as_numbers(table[c], _where(results)) for c in extra})
     right = table[extra].rename(columns=renamed)
     right.index = key
     st_key = codes.canonical_station(stations["id_bv"].to_numpy(dtype=object))
+    twice = pd.Series(st_key).duplicated()
+    if twice.any():
+        raise InputError(f"the station layer has two stations {st_key[twice.to_numpy()][0]}: a result would be "
+                         "copied onto both; give one feature per station")
     joined = right.reindex(st_key)
     out = stations.copy()
     for c in joined.columns:

@@ -76,8 +76,20 @@ def assemble(scope, seeding, built: dict, unit_info: dict, method: str) -> Assem
     table["reason"] = no_polygon_reason(table, has_polygon)
     unit_method = {u: info.get("method", method) for u, info in unit_info.items()}
     out = output_columns(table.loc[has_polygon].copy(), scope.outlines, unit_method, method, seeding.agreement)
+    check_unique_ids(out["id_bv"])
     gdf, neighbours = coloured(in_wgs84(out))
     return Assembly(gdf, table, has_polygon, neighbours, geom_by_key, unit_method)
+
+
+def check_unique_ids(ids) -> None:
+    """Raise when two built stations share an ``id_bv`` (a bug: reading qualifies and checks the ids).
+
+    One id on two features would take one election result twice.
+    """
+    ids = pd.Series(np.asarray(ids, dtype=object))
+    twice = ids[ids.duplicated()]
+    if len(twice):
+        raise RuntimeError(f"{len(twice):,} station ids are on two features (e.g. {twice.iloc[0]!r})")
 
 
 def output_columns(out: pd.DataFrame, outlines, unit_method: dict, method: str, agreement) -> pd.DataFrame:

@@ -60,7 +60,8 @@ def test_generic_point_table_with_named_columns(tmp_path):
         path, AddressColumns(station="bureau", commune="insee", x="X", y="Y"), crs="EPSG:2154"
     )
     df, crs = _table.rows, _table.crs
-    assert crs == "EPSG:2154" and list(df["station"]) == ["A1", "A2"] and df["x"].iloc[0] == 652000.5
+    # a bare station code is qualified by its commune: two communes never share a station id
+    assert crs == "EPSG:2154" and list(df["station"]) == ["94028_A1", "94028_A2"] and df["x"].iloc[0] == 652000.5
     assert list(df["weight"]) == [1.0, 1.0]
 
 
