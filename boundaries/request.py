@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 
 from . import codes
 from .errors import InputError, option
+from .parallel import check_scheduler
 from .params import Parameters
 from .read import AddressColumns
 
@@ -89,6 +90,8 @@ class BuildRequest:
                              f"départements: without {option('commune')} and {option('holdout')}")
         if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
             raise InputError(f"{option('jobs')} must be a whole number ≥ 0 (0: all cores), got {self.jobs!r}")
+        if self.scheduler is not None:
+            check_scheduler(self.scheduler)  # a malformed address fails here, before anything is read
 
     @classmethod
     def create(cls, addresses, communes, *, params: Parameters | None = None, columns: AddressColumns | None = None,
