@@ -63,6 +63,19 @@ _REMOTE_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|/vsi[a-z0-9_]*/?|[a-z][a-z0-9
 MAX_LINE_BYTES = 1 << 20
 #: Longest field accepted in an address table (characters; ``geo_adresse`` is under 200).
 MAX_FIELD_CHARS = 1 << 16
+#: Largest ratio of decompressed to compressed bytes accepted in a ``.gz`` table (a count: bytes
+#: per byte). A REU CSV export gzips 5–15× (Val-de-Marne's: 9.8×); a file expanding 200 times
+#: more than it weighs is a decompression bomb (gzip reaches about 1,000× on repeated text).
+MAX_INFLATE_RATIO = 200
+#: Decompressed bytes read before :data:`MAX_INFLATE_RATIO` applies: the ratio of a small
+#: file (a header and a few rows) means nothing.
+INFLATE_CHECK_AFTER_BYTES = 8 << 20
+#: Most rows accepted per byte of a Parquet file (a count per byte). Real address rows hold
+#: coordinates that do not compress: over 10 bytes a row; far more rows than bytes are
+#: repeated values a few bytes describe (a bomb), which would fill memory once read.
+MAX_PARQUET_ROWS_PER_BYTE = 1
+#: Rows of a Parquet file below which :data:`MAX_PARQUET_ROWS_PER_BYTE` does not apply.
+PARQUET_CHECK_AFTER_ROWS = 1_000_000
 
 
 def check_local_path(source, what: str, option: str) -> None:
@@ -87,11 +100,79 @@ def check_file(path: Path, what: str, flag: str) -> None:
         raise InputError(f"{what} file is not readable: {path} (check its permissions)")
 
 
+def is_gzip(path) -> bool:
+    """Whether a table is read through gzip (its name ends in ``.gz``)."""
+    return Path(path).suffix.lower() == ".gz"
+
+
+def check_inflation(path, decompressed: int, compressed: int) -> None:
+    """Refuse a compressed table that expands more than :data:`MAX_INFLATE_RATIO` times (a bomb).
+
+    ``decompressed``: bytes produced so far; ``compressed``: bytes of the file read to produce them.
+    """
+    if decompressed > INFLATE_CHECK_AFTER_BYTES and decompressed > MAX_INFLATE_RATIO * max(compressed, 1):
+        raise InputError(
+            f"address file {path} expands more than {MAX_INFLATE_RATIO}× when decompressed "
+            f"({decompressed >> 20:,} MiB from the first {max(compressed, 1) >> 10:,} KiB; a REU export expands "
+            "5 to 15×): a decompression bomb, or not an address table; if it is genuine, decompress it "
+            "yourself (gunzip) and give the .csv"
+        )
+
+
+def check_parquet_rows(path) -> None:
+    """Refuse a Parquet file holding more than :data:`MAX_PARQUET_ROWS_PER_BYTE` rows per byte (a bomb)."""
+    import pyarrow.parquet as pq
+
+    rows, size = pq.ParquetFile(path).metadata.num_rows, os.path.getsize(path)
+    if rows > PARQUET_CHECK_AFTER_ROWS and rows > MAX_PARQUET_ROWS_PER_BYTE * size:
+        raise InputError(
+            f"address file {path} declares {rows:,} rows in {size:,} bytes, more than {MAX_PARQUET_ROWS_PER_BYTE} "
+            "per byte (an address row takes over 10): repeated values that would fill memory once read, not an "
+            "address table; if it is genuine, give it as a plain CSV"
+        )
+
+
+class Inflated(io.RawIOBase):
+    """The decompressed bytes of a ``.gz`` file, read as a stream and checked by :func:`check_inflation`.
+
+    Every reader of a gzipped table (Arrow's and pandas') reads through this, so a
+    file that expands without bound fails after a few MiB, whatever reads it.
+    """
+
+    def __init__(self, path):
+        import gzip
+
+        self.path = path
+        self.raw = open(path, "rb")
+        self.f = gzip.GzipFile(fileobj=self.raw, mode="rb")
+        self.decompressed = 0
+
+    def readable(self):
+        return True
+
+    @property
+    def compressed(self) -> int:
+        """Bytes of the compressed file read so far."""
+        return self.raw.tell()
+
+    def readinto(self, buffer):
+        n = self.f.readinto(buffer)
+        self.decompressed += n
+        check_inflation(self.path, self.decompressed, self.raw.tell())
+        return n
+
+    def close(self):
+        if not self.closed:
+            self.f.close()
+            self.raw.close()
+        super().close()
+
+
 def sniff_text(path: Path) -> tuple[str, str, str]:
     """Return (encoding, separator, header line) of a CSV, gzipped or not."""
     import gzip
 
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    opener = gzip.open if is_gzip(path) else open
     try:
         with opener(path, "rb") as f:
             head = f.read(64 * 1024)
@@ -175,11 +256,14 @@ def _read_parquet(path: Path, prefixes, commune_col: str) -> tuple[pd.DataFrame,
 
         skipped = 0
         schema = pq.read_schema(path)
+        check_parquet_rows(path)
         if prefixes and commune_col in schema.names and b"geo" not in (schema.metadata or {}):
             table = ds.dataset(path, format="parquet").to_table(filter=_prefix_filter(schema, prefixes, commune_col))
             skipped = pq.ParquetFile(path).metadata.num_rows - table.num_rows
         else:
             table = pq.read_table(path)
+    except InputError:
+        raise
     except Exception as exc:  # pyarrow raises many kinds
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         with open(path, "rb") as f:
@@ -271,12 +355,11 @@ def arrow_csv_batches(path: Path, header: list[str], read_bytes=None):
         convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in header}, null_values=[""],
                                             strings_can_be_null=True, quoted_strings_can_be_null=True),
     )
-    gz = Path(path).suffix.lower() == ".gz"
+    gz = is_gzip(path)
     try:
-        with pa.OSFile(str(path)) as raw:
-            source = pa.CompressedInputStream(raw, "gzip") if gz else raw
+        with (Inflated(path) if gz else pa.OSFile(str(path))) as raw:
             parsed = 0  # the header line: a few hundred bytes, left out
-            with pcsv.open_csv(source, **options) as reader:
+            with pcsv.open_csv(raw, **options) as reader:
                 for batch in reader:
                     for column in batch.columns:
                         lengths = pc.binary_length(column)
@@ -285,7 +368,7 @@ def arrow_csv_batches(path: Path, header: list[str], read_bytes=None):
                             raise NotPlainCSV("a field over the size limit")
                         parsed += (pc.sum(lengths).as_py() or 0) + batch.num_rows  # + a separator or line end
                     if read_bytes is not None:
-                        read_bytes(raw.tell() if gz else parsed)
+                        read_bytes(raw.compressed if gz else parsed)
                     yield batch
     except (pa.ArrowException, UnicodeError, OSError) as exc:
         raise NotPlainCSV(str(exc)) from None
@@ -305,7 +388,8 @@ def commune_column_batches(path: Path, column: str):
         return
     encoding, sep, _ = sniff_text(path)
     try:
-        with pcsv.open_csv(str(path), read_options=pcsv.ReadOptions(
+        with (Inflated(path) if is_gzip(path) else pa.OSFile(str(path))) as raw, pcsv.open_csv(
+                raw, read_options=pcsv.ReadOptions(
                 column_names=header, skip_rows=1, block_size=ARROW_CSV_BLOCK_BYTES,
                 encoding="utf8" if encoding.startswith("utf-8") else encoding),
                 parse_options=pcsv.ParseOptions(delimiter=sep, quote_char='"', double_quote=True,
@@ -343,7 +427,7 @@ def csv_chunks(path: Path):
     first_row = 0
     try:
         # Read through a guard on line length: a giant line or field is refused.
-        with _LineLimited(path, "".join(path.suffixes[-2:]).lower().endswith(".gz")) as raw, \
+        with _LineLimited(path, is_gzip(path)) as raw, \
                 pd.read_csv(raw, chunksize=CSV_CHUNK_ROWS, **options) as chunks:
             for chunk in chunks:
                 check_field_sizes(chunk, path, first_row)
@@ -366,10 +450,8 @@ class _LineLimited(io.RawIOBase):
     """
 
     def __init__(self, path: Path, gz: bool):
-        import gzip
-
         self.path = path
-        self.f = gzip.open(path, "rb") if gz else open(path, "rb")
+        self.f = Inflated(path) if gz else open(path, "rb")
         self.run = 0  # bytes since the end of the last record
         self.line = 1
         self.quoted = False  # inside a quoted field at the end of the last block

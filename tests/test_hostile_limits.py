@@ -6,15 +6,19 @@ traceback, an exhausted memory or an absurd run.
 """
 
 import contextlib
+import gzip
 import socket
 import threading
 import time
+import zlib
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from boundaries import national, read
 from boundaries.cli import main
 from boundaries.errors import InputError
 from conftest import TOWN
@@ -104,3 +108,101 @@ def test_a_malformed_scheduler_address_is_an_input_error_from_python():
 
     with pytest.raises(InputError, match="scheduler"):
         boundaries.build(TOWN / "addresses.csv", TOWN / "communes.geojson", scheduler="foo:bar:baz")
+
+
+# --------------------------------------------------------------------------------------
+# item 12: decompression bombs
+
+HEADER = (TOWN / "addresses.csv").read_bytes().split(b"\n", 1)[0] + b"\n"
+ROW = (TOWN / "addresses.csv").read_bytes().split(b"\n", 2)[1] + b"\n"
+
+
+def _gzip_bomb(path, unit: bytes, size: int, header: bytes = HEADER) -> None:
+    """A .gz of ``header`` then ``unit`` repeated to ``size`` bytes, compressed as it is written."""
+    co = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = unit * max(1, (1 << 20) // max(len(unit), 1))
+    with open(path, "wb") as f:
+        f.write(co.compress(header))
+        for _ in range(size // len(block) + 1):
+            f.write(co.compress(block))
+        f.write(co.flush())
+
+
+#: Bytes a bomb expands to in the tests: over INFLATE_CHECK_AFTER_BYTES, a second to write.
+BOMB_BYTES = 3 * read.INFLATE_CHECK_AFTER_BYTES
+
+
+def _read_with(path, reader: str):
+    """Read ``path`` through one of the package's reading paths, to the end."""
+    header = read.csv_header(path)
+    if reader == "build":
+        read.read_addresses(path)
+    elif reader == "departement":
+        read.read_addresses(path, commune_prefixes=("99",))
+    elif reader == "commune column":
+        for _ in read.commune_column_batches(path, "code_commune_ref"):
+            pass
+    elif reader == "checked":
+        for _ in read.csv_chunks(path):
+            pass
+    elif reader == "arrow":
+        for _ in read.arrow_csv_batches(path, header):
+            pass
+    else:
+        national.split_table(path, path.parent / "work")
+
+
+READERS = ["build", "departement", "commune column", "checked", "arrow", "split"]
+
+
+def test_a_gzip_bomb_of_valid_rows_is_refused_in_one_line(tmp_path):
+    bomb = tmp_path / "addresses.csv.gz"
+    _gzip_bomb(bomb, ROW, BOMB_BYTES)
+    assert bomb.stat().st_size * read.MAX_INFLATE_RATIO < BOMB_BYTES
+    result = _build(tmp_path, addresses=bomb)
+    line = _one_line_exit_2(result)
+    assert f"expands more than {read.MAX_INFLATE_RATIO}×" in line and str(bomb) in line and "gunzip" in line
+    assert not (tmp_path / "out.geojson").exists()
+
+
+@settings(deadline=None)
+@given(unit=st.one_of(st.just(ROW), st.binary(min_size=1, max_size=300),
+                      st.text(alphabet=list('0123456789,;"\n\r\t ABéx_.-'), min_size=1, max_size=300)
+                      .map(lambda t: t.encode())),
+       reader=st.sampled_from(READERS))
+def test_every_reader_refuses_a_gzip_bomb_early(tmp_path_factory, unit, reader):
+    """Any repeated content (rows, one endless line, an open quote, binary) expanding past the cap."""
+    folder = tmp_path_factory.mktemp("bomb")
+    bomb = folder / "addresses.csv.gz"
+    _gzip_bomb(bomb, unit, BOMB_BYTES)
+    with pytest.raises(InputError):
+        _read_with(bomb, reader)
+
+
+@pytest.mark.parametrize("reader", READERS)
+def test_a_genuine_gzip_table_is_read_by_every_reader(tmp_path, reader):
+    """Real-looking rows (the town's, 10× compressible) well past the check's threshold: no refusal."""
+    rows = (TOWN / "addresses.csv").read_bytes().split(b"\n", 1)[1]
+    path = tmp_path / "addresses.csv.gz"
+    with gzip.open(path, "wb") as f:
+        f.write(HEADER)
+        for _ in range(2 * read.INFLATE_CHECK_AFTER_BYTES // len(rows) + 1):
+            f.write(rows)
+    _read_with(path, reader)
+
+
+def test_a_parquet_bomb_is_refused_before_it_is_read(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    n = read.PARQUET_CHECK_AFTER_ROWS + 1
+    columns = dict(zip(HEADER.decode().strip().split(","), ROW.decode().strip().split(",")))
+    table = pa.table({k: pa.array([v], pa.string()).take(pa.array(np.zeros(n, dtype=np.int32)))
+                      for k, v in columns.items()})
+    bomb = tmp_path / "addresses.parquet"
+    pq.write_table(table, bomb, compression="zstd")
+    assert bomb.stat().st_size * read.MAX_PARQUET_ROWS_PER_BYTE < n
+    with pytest.raises(InputError, match="rows in"):
+        read.read_addresses(bomb, commune_prefixes=("99",))
+    line = _one_line_exit_2(_build(tmp_path, addresses=bomb))
+    assert "per byte" in line and str(bomb) in line
