@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 import zlib
+from dataclasses import fields
 
 import numpy as np
 import pytest
@@ -21,6 +22,8 @@ from hypothesis import strategies as st
 from boundaries import national, read
 from boundaries.cli import main
 from boundaries.errors import InputError
+from boundaries.params import Parameters
+from boundaries.request import OPTION_RANGES
 from conftest import TOWN
 
 
@@ -206,3 +209,94 @@ def test_a_parquet_bomb_is_refused_before_it_is_read(tmp_path):
         read.read_addresses(bomb, commune_prefixes=("99",))
     line = _one_line_exit_2(_build(tmp_path, addresses=bomb))
     assert "per byte" in line and str(bomb) in line
+
+
+# --------------------------------------------------------------------------------------
+# items 8 and 10: option values anywhere on the float line
+
+def _small_town():
+    """Commune 99003 of the town (406 rows, 2 stations): a build in a fraction of a second."""
+    import geopandas as gpd
+    import pandas as pd
+
+    rows = pd.read_csv(TOWN / "addresses.csv", dtype=str)
+    outlines = gpd.read_file(TOWN / "communes.geojson")
+    return rows[rows["code_commune_ref"] == "99003"].reset_index(drop=True), outlines[outlines["code"] == "99003"]
+
+
+SMALL_ROWS, SMALL_OUTLINE = _small_town()
+#: Every numeric keyword of boundaries.build and its range.
+RANGES = {**{f.name: f.metadata["range"] for f in fields(Parameters)},
+          **{("simplify" if k == "simplify_m" else k): r for k, r in OPTION_RANGES.items()}}
+#: Numbers at the float limits: NaN, ±inf, ±0, subnormals, huge and tiny values, huge integers.
+NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(min_value=-1e-307, max_value=1e-307),  # subnormals and their neighbours
+    st.sampled_from([0, -0.0, 5e-324, 1e-300, 1e308, -1e308, float("nan"), float("inf"), -1, 2**63, 2**64]),
+    st.integers(min_value=-2**70, max_value=2**70),
+)
+
+
+def _build_small(**options):
+    import boundaries
+
+    return boundaries.build(SMALL_ROWS, SMALL_OUTLINE, **options)
+
+
+def _assert_built(result):
+    assert len(result.stations) == 2 and result.stations.geometry.notna().all()
+
+
+def _inside(allowed):
+    """Any number of a range (whole numbers for a whole range)."""
+    if allowed.whole:
+        return st.integers(min_value=int(allowed.low), max_value=int(allowed.high))
+    return st.floats(min_value=allowed.low, max_value=allowed.high, exclude_max=allowed.high_open)
+
+
+@settings(deadline=None)
+@given(data=st.data(), method=st.sampled_from(["voronoi", "hull", "auto"]))
+def test_any_number_for_any_option_is_refused_in_one_line_or_builds(data, method):
+    """Never an internal error, a warning of overflow or an absurd run: a refusal naming the option, or stations."""
+    name = data.draw(st.sampled_from(sorted(RANGES)), label="name")
+    value = data.draw(st.one_of(NUMBERS, _inside(RANGES[name])), label="value")
+    options = {name: value, "method": method, **({"holdout": 0.2} if name == "seed" else {})}
+    try:
+        result = _build_small(**options)
+    except InputError as exc:
+        message = str(exc)
+        assert name in message and "\n" not in message and str(RANGES[name]) in message
+        assert not RANGES[name].accepts(value)
+        return
+    assert RANGES[name].accepts(value)
+    _assert_built(result)
+
+
+def _edges(allowed):
+    """The values at the edges of a range: its ends (just below an open end) and its off value."""
+    high = allowed.high - (1e-9 if allowed.high_open else 0)
+    return [v for v in (allowed.low, high, allowed.off) if v is not None]
+
+
+@pytest.mark.parametrize("name,value", [(n, v) for n, r in RANGES.items() for v in _edges(r)])
+def test_every_value_at_the_edges_of_a_range_builds(name, value):
+    """The ranges promise a build: their ends are not internal errors either."""
+    method = "auto" if name.startswith(("auto", "hull")) else "voronoi"
+    value = int(value) if RANGES[name].whole else value
+    _assert_built(_build_small(**{name: value, "method": method, **({"holdout": 0.2} if name == "seed" else {})}))
+
+
+ABSURD = ["nan", "inf", "-inf", "1e308", "-1e308", "1e-300", "-1", "5e-324"]
+
+
+@pytest.mark.parametrize("name", sorted(RANGES))
+def test_absurd_values_on_the_command_line_give_exit_2_and_one_line_naming_the_flag(tmp_path, name):
+    flag = "--jobs" if name == "jobs" else "--" + name.replace("_", "-")
+    whole = RANGES[name].whole
+    for value in (["-5", "99999999999999999999"] if whole else ABSURD):
+        if RANGES[name].accepts(float(value)):
+            continue
+        result = _build(tmp_path, flag, value)
+        line = _one_line_exit_2(result)
+        assert flag in line and str(RANGES[name]) in line, line
+        assert not (tmp_path / "out.geojson").exists()
