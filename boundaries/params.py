@@ -61,7 +61,8 @@ def _number(value: float) -> str:
 def check_ranges(values, ranges: dict, keywords: dict | None = None) -> None:
     """Refuse the first attribute of ``values`` outside its :class:`Range`, naming its option and range.
 
-    ``keywords`` maps an attribute to the keyword that sets it, where they differ
+    A whole range's float that is a whole number (3.0) is stored as an int. ``keywords`` maps an
+    attribute to the keyword that sets it, where they differ
     (``simplify_m`` is set by ``simplify``).
 
     Raises
@@ -76,6 +77,8 @@ def check_ranges(values, ranges: dict, keywords: dict | None = None) -> None:
         value = getattr(values, name)
         if not allowed.accepts(value):
             raise InputError(f"{option((keywords or {}).get(name, name))} must be {allowed}, got {value!r}")
+        if allowed.whole and isinstance(value, float):
+            object.__setattr__(values, name, int(value))  # 3.0 is 3: numpy's seeds and counts want an int
 
 
 @dataclass(frozen=True)

@@ -207,21 +207,23 @@ CSV_CHUNK_ROWS = 500_000
 ARROW_CSV_BLOCK_BYTES = 1 << 24
 
 
-def read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref") -> tuple[pd.DataFrame, str | None, int]:
+def read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref",
+               communes=None) -> tuple[pd.DataFrame, str | None, int]:
     """Read a CSV(.gz)/Parquet table, or a point layer, as strings. Returns (frame, crs, rows skipped).
 
     With ``prefixes``, only rows whose ``commune_col`` starts with one of them are
-    kept, filtered while reading (a table without that column is read whole).
+    kept, filtered while reading (a table without that column is read whole); with
+    ``communes`` too (a set of codes), only the rows of those communes.
     """
     if path.suffix.lower() in (".parquet", ".pq", ".geoparquet"):
-        return _read_parquet(path, prefixes, commune_col)
+        return _read_parquet(path, prefixes, commune_col, communes)
     if path.suffix.lower() in VECTOR_SUFFIXES:
         try:
             gdf = read_vector(path)
         except Exception as exc:
             raise InputError(f"cannot read address layer {path}: {exc}") from None
         return _points_to_columns(gdf), (gdf.crs.to_string() if gdf.crs is not None else None), 0
-    df, skipped = _read_csv(path, prefixes, commune_col)
+    df, skipped = _read_csv(path, prefixes, commune_col, communes)
     return df, None, skipped
 
 
@@ -248,8 +250,8 @@ def _prefix_filter(schema, prefixes, commune_col: str):
     return cond
 
 
-def _read_parquet(path: Path, prefixes, commune_col: str) -> tuple[pd.DataFrame, str | None, int]:
-    """A Parquet table (filtered by row group with ``prefixes``), or a GeoParquet point layer."""
+def _read_parquet(path: Path, prefixes, commune_col: str, communes=None) -> tuple[pd.DataFrame, str | None, int]:
+    """A Parquet table (filtered by row group with ``prefixes``, by batch with ``communes``), or a GeoParquet point layer."""
     try:
         import pyarrow.dataset as ds
         import pyarrow.parquet as pq
@@ -258,7 +260,7 @@ def _read_parquet(path: Path, prefixes, commune_col: str) -> tuple[pd.DataFrame,
         schema = pq.read_schema(path)
         check_parquet_rows(path)
         if prefixes and commune_col in schema.names and b"geo" not in (schema.metadata or {}):
-            table = ds.dataset(path, format="parquet").to_table(filter=_prefix_filter(schema, prefixes, commune_col))
+            table = _filtered_parquet(path, _prefix_filter(schema, prefixes, commune_col), commune_col, communes)
             skipped = pq.ParquetFile(path).metadata.num_rows - table.num_rows
         else:
             table = pq.read_table(path)
@@ -282,8 +284,24 @@ def _read_parquet(path: Path, prefixes, commune_col: str) -> tuple[pd.DataFrame,
     return df, None, skipped
 
 
-def _read_csv(path: Path, prefixes, commune_col: str) -> tuple[pd.DataFrame, int]:
-    """A CSV(.gz) table as strings, filtered with ``prefixes``: (frame, rows skipped)."""
+def _filtered_parquet(path: Path, prefix_filter, commune_col: str, communes):
+    """The rows of a Parquet file passing ``prefix_filter`` (row groups skipped by their statistics),
+    and with ``communes``, of those communes only: filtered batch by batch, a département never whole."""
+    import pyarrow.dataset as ds
+
+    import pyarrow as pa
+
+    dataset = ds.dataset(path, format="parquet")
+    if not communes:
+        return dataset.to_table(filter=prefix_filter)
+    scanner = dataset.scanner(filter=prefix_filter)
+    kept = [batch.filter(pa.array(_code_matches(_as_code(batch.column(commune_col).to_pandas()), (), communes)))
+            for batch in scanner.to_batches()]
+    return pa.Table.from_batches(kept, schema=scanner.projected_schema)
+
+
+def _read_csv(path: Path, prefixes, commune_col: str, communes=None) -> tuple[pd.DataFrame, int]:
+    """A CSV(.gz) table as strings, filtered with ``prefixes`` and ``communes``: (frame, rows skipped)."""
     header = csv_header(path)
     filtered = bool(prefixes) and commune_col in header
     try:
@@ -294,7 +312,7 @@ def _read_csv(path: Path, prefixes, commune_col: str) -> tuple[pd.DataFrame, int
         batches, skipped = [], 0
         for batch in arrow_csv_batches(path, header):
             if filtered:
-                keep = _code_starts_with(batch.column(commune_col).to_pandas(), prefixes)
+                keep = _code_matches(batch.column(commune_col).to_pandas(), prefixes, communes)
                 skipped += int((~keep).sum())
                 batch = batch.filter(pa.array(keep))
             batches.append(batch)
@@ -305,19 +323,25 @@ def _read_csv(path: Path, prefixes, commune_col: str) -> tuple[pd.DataFrame, int
     kept, skipped = [], 0
     for chunk in csv_chunks(path):
         if filtered:
-            keep = _code_starts_with(chunk[commune_col], prefixes)
+            keep = _code_matches(chunk[commune_col], prefixes, communes)
             skipped += int((~keep).sum())
             chunk = chunk.loc[keep]
         kept.append(chunk)
     return (pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=header)), skipped
 
 
-def _code_starts_with(commune: pd.Series, prefixes) -> np.ndarray:
-    """Rows whose commune code (lost zero restored) starts with one of ``prefixes``; each distinct code once."""
+def _code_matches(commune: pd.Series, prefixes, communes=None) -> np.ndarray:
+    """Rows whose commune code (lost zero restored) starts with one of ``prefixes`` and, with
+    ``communes``, is one of them; each distinct code looked at once."""
     which, distinct = pd.factorize(commune.fillna("").str.strip(), use_na_sentinel=False)
+    if not len(distinct):
+        return np.zeros(len(commune), dtype=bool)
     code, _ = repair_lost_zero(pd.Series(np.asarray(distinct, dtype=object), dtype="string"))
-    return code.fillna("").str.startswith(tuple(prefixes)).to_numpy(dtype=bool)[which] if len(distinct) \
-        else np.zeros(len(commune), dtype=bool)
+    code = code.fillna("")
+    keep = code.str.startswith(tuple(prefixes)).to_numpy(dtype=bool) if prefixes else np.ones(len(code), dtype=bool)
+    if communes:
+        keep &= code.isin(list(communes)).to_numpy(dtype=bool)
+    return keep[which]
 
 
 def csv_header(path: Path) -> list[str]:
@@ -641,7 +665,7 @@ class AddressTable:
 
 
 def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str | None = None,
-                   commune_prefixes: tuple[str, ...] | None = None) -> AddressTable:
+                   commune_prefixes: tuple[str, ...] | None = None, communes=None) -> AddressTable:
     """Read an address table into the canonical address frame.
 
     Parameters
@@ -660,6 +684,9 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
         national table never sits in memory whole (Parquet: pyarrow dataset
         filter; CSV: read in chunks). The number of rows skipped is the result's
         ``rows_skipped``.
+    communes : collection of str, optional
+        With ``commune_prefixes``: keep only the rows of these communes (codes,
+        arrondissements included), filtered the same way, chunk by chunk.
 
     Returns
     -------
@@ -670,11 +697,14 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
     InputError
         When the file is missing or unreadable or a required column is absent.
     """
-    df, layer_crs, where, skipped = _load_addresses(source, columns, commune_prefixes)
+    df, layer_crs, where, skipped = _load_addresses(source, columns, commune_prefixes, communes)
     if len(df.columns) == 0:
         raise InputError(f"{where} has no columns: it needs a header line and rows")
     df.columns = [str(c) for c in df.columns]
     names = _address_columns(list(df.columns), columns, where)
+    if len(df) == 0 and skipped and communes:
+        raise InputError(f"no address in commune {', '.join(sorted(communes))} in {where}; "
+                         f"check {option('departement')} / {option('commune')}")
     if len(df) == 0 and skipped:
         raise InputError(f"no address in département {', '.join(commune_prefixes)} in {where}; "
                          f"check {option('departement')} / {option('commune')}")
@@ -694,7 +724,7 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
                         codes_repaired_example=example)
 
 
-def _load_addresses(source, columns: AddressColumns, prefixes):
+def _load_addresses(source, columns: AddressColumns, prefixes, communes=None):
     """The raw table of ``source``: (frame, layer CRS, how messages name it, rows skipped while read)."""
     if hasattr(source, "schema") and hasattr(source, "to_pandas") and not isinstance(source, pd.DataFrame):
         source = source.to_pandas()  # a pyarrow Table (or RecordBatch)
@@ -706,7 +736,7 @@ def _load_addresses(source, columns: AddressColumns, prefixes):
     check_local_path(source, "address file", option("addresses"))
     path = Path(source)
     check_file(path, "address", option("addresses"))
-    df, layer_crs, skipped = read_table(path, prefixes, columns.commune or REU_COLUMNS["commune"])
+    df, layer_crs, skipped = read_table(path, prefixes, columns.commune or REU_COLUMNS["commune"], communes)
     return df, layer_crs, f"address file {path}", skipped
 
 

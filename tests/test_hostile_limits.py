@@ -300,3 +300,57 @@ def test_absurd_values_on_the_command_line_give_exit_2_and_one_line_naming_the_f
         line = _one_line_exit_2(result)
         assert flag in line and str(RANGES[name]) in line, line
         assert not (tmp_path / "out.geojson").exists()
+
+
+# --------------------------------------------------------------------------------------
+# item 12: --commune keeps only its communes' rows while reading
+
+def _town_files(folder):
+    """The town's table as CSV, CSV.gz and Parquet (commune codes as text, and as numbers)."""
+    import pandas as pd
+
+    rows = pd.read_csv(TOWN / "addresses.csv", dtype=str)
+    files = {"csv": TOWN / "addresses.csv", "gz": folder / "addresses.csv.gz", "parquet": folder / "a.parquet",
+             "numeric": folder / "n.parquet"}
+    with gzip.open(files["gz"], "wb") as f:
+        f.write((TOWN / "addresses.csv").read_bytes())
+    rows.to_parquet(files["parquet"], row_group_size=500)
+    rows.assign(code_commune_ref=rows["code_commune_ref"].astype(int)).to_parquet(files["numeric"], row_group_size=500)
+    return rows, files
+
+
+@pytest.fixture(scope="module")
+def town_files(tmp_path_factory):
+    return _town_files(tmp_path_factory.mktemp("town"))
+
+
+@pytest.mark.parametrize("kind", ["csv", "gz", "parquet", "numeric"])
+def test_a_commune_selection_reads_only_that_communes_rows(town_files, kind):
+    _, files = town_files
+    table = read.read_addresses(files[kind], commune_prefixes=("99",), communes={"99003"})
+    assert set(table.rows["commune"]) == {"99003"} and len(table.rows) == 406
+    assert table.rows_skipped == 3827 - 406
+
+
+@settings(deadline=None)
+@given(selection=st.lists(st.sampled_from(["99001", "99002", "99003", "99004", "99005"]), min_size=1, max_size=3,
+                          unique=True), kind=st.sampled_from(["csv", "gz", "parquet", "numeric"]))
+def test_a_commune_selection_builds_the_same_bytes_as_one_read_whole(town_files, tmp_path_factory, selection, kind):
+    """Filtered while read (any format) or selected after reading the whole table: the same stations and counts."""
+    import boundaries
+    from boundaries.write import write_stations
+
+    rows, files = town_files
+    folder = tmp_path_factory.mktemp("sel")
+    communes = TOWN / "communes.geojson"
+    if selection == ["99005"]:
+        with pytest.raises(InputError, match="no address in commune 99005"):
+            boundaries.build(files[kind], communes, commune=selection, jobs=1)
+        return
+    filtered = boundaries.build(files[kind], communes, commune=selection, jobs=1)
+    whole = boundaries.build(rows, communes, commune=selection, jobs=1)  # a frame: selected after reading
+    write_stations(filtered.stations, str(folder / "filtered.geojson"))
+    write_stations(whole.stations, str(folder / "whole.geojson"))
+    assert (folder / "filtered.geojson").read_bytes() == (folder / "whole.geojson").read_bytes()
+    assert filtered.report.rows_out_of_scope == whole.report.rows_out_of_scope
+    assert filtered.report.rows_read == whole.report.rows_read
