@@ -181,7 +181,7 @@ class Parameters:
     empty_land_max_m2: float = field(default=0.0, metadata={"alias": "--empty-land-max-area",
                                                             "range": Range(0, 1e12, "m²")})
     smooth_window_m: float = field(default=50.0, metadata={"alias": "--smooth-window",
-                                                           "range": Range(0, 10_000, "m")})
+                                                           "range": Range(1, 10_000, "m", off=0)})
 
     def __post_init__(self):
         check_ranges(self, {f.name: f.metadata["range"] for f in fields(self)})

@@ -254,6 +254,7 @@ def _inside(allowed):
     return st.floats(min_value=allowed.low, max_value=allowed.high, exclude_max=allowed.high_open)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # an overflow on the way is an absurd run
 @settings(deadline=None)
 @given(data=st.data(), method=st.sampled_from(["voronoi", "hull", "auto"]))
 def test_any_number_for_any_option_is_refused_in_one_line_or_builds(data, method):
