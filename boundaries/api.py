@@ -66,13 +66,13 @@ def build(addresses, communes, method: str = "voronoi", departement=None, commun
         Commune code field of the outlines (detected among code, code_insee, INSEE_COM,
         insee, codgeo).
     holdout : float
-        Keep this share (0 to 1) of unique coordinates out of the build and report how
+        Keep this share (0 to 0.9) of unique coordinates out of the build and report how
         many of those addresses fall inside their own station (accuracy without any
         official map).
     seed : int
-        Seed of the holdout choice.
+        Seed of the holdout choice (0 to 4,294,967,295).
     simplify : float or str, optional
-        Simplify borders by this tolerance (m), or a level: fine (1 m), web (10 m,
+        Simplify borders by this tolerance (0 to 10,000 m), or a level: fine (1 m), web (10 m,
         under two pixels up to zoom 15), overview (50 m). Neighbours keep one shared
         edge and each commune stays exactly partitioned (checked).
     results : str or pandas.DataFrame, optional
@@ -81,8 +81,8 @@ def build(addresses, communes, method: str = "voronoi", departement=None, commun
     results_id : str, optional
         Station-id column of results (detected).
     jobs : int
-        Build communes in this many processes, largest first (0: all cores). Same
-        output for any value.
+        Build communes in this many processes, largest first (0: all cores; at most
+        1,024). Same output for any value.
     scheduler : str, optional
         Dask scheduler (tcp://host:8786) to run the tasks on, or 'local' for a local
         cluster of jobs workers; needs pip install 'boundaries[cluster]'.
@@ -200,11 +200,14 @@ def evaluate(stations, *, reference=None, holdout=None, id_field: str | None = N
 
 @functools.cache
 def option_help() -> dict[str, str]:
-    """Every option's one description, by keyword: what ``--help`` prints."""
+    """Every option's one description, by keyword: what ``--help`` prints (a parameter's with its range)."""
+    from dataclasses import fields
+
     from .params import numpydoc_items
 
+    ranges = {f.name: f.metadata["range"] for f in fields(Parameters)}
     return {
-        **numpydoc_items(Parameters.__doc__, "Attributes"),
+        **{k: f"{v} Range: {ranges[k]}." for k, v in numpydoc_items(Parameters.__doc__, "Attributes").items()},
         **numpydoc_items(build.__doc__, "Parameters"),
         **{f"check.{k}": v for k, v in numpydoc_items(check.__doc__, "Parameters").items()},
         **{f"evaluate.{k}": v for k, v in numpydoc_items(evaluate.__doc__, "Parameters").items()},

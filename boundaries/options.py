@@ -86,9 +86,9 @@ _BUILD = {
     "commune": lambda: dict(multiple=True, metavar="CODE", help=help_of("commune") + " Repeatable."),
     "simplify": lambda: dict(metavar="METRES|LEVEL"),
     "results": lambda: dict(type=click.Path(dir_okay=False, path_type=str)),
-    "holdout": lambda: dict(type=click.FloatRange(0, 1, max_open=True), metavar="FRACTION"),
+    "holdout": lambda: dict(type=float, metavar="FRACTION"),
     "seed": lambda: dict(type=int, show_default=True),
-    "jobs": lambda: dict(flags=("-j", "--jobs"), type=click.IntRange(min=0), show_default=True),
+    "jobs": lambda: dict(flags=("-j", "--jobs"), type=int, show_default=True),
     "scheduler": lambda: dict(metavar="ADDRESS"),
 }
 #: The order of the build's options in ``--help`` (the tolerances come after ``commune_field``).
@@ -127,7 +127,7 @@ def build_options(command):
 
 
 def parameter_options(command):
-    """One option per field of :class:`boundaries.Parameters`: flag, default, range and help all taken from it."""
+    """One option per field of :class:`boundaries.Parameters`: flag, default and help (with the range) taken from it."""
     from dataclasses import fields
 
     from .params import Parameters
@@ -135,11 +135,10 @@ def parameter_options(command):
     for f in reversed(fields(Parameters)):
         meta = f.metadata
         names = [flag(f.name)] + ([meta["alias"]] if "alias" in meta else []) + [f.name]
-        low, high = meta.get("min", 0), meta.get("max")
-        kind = (click.IntRange(min=low, max=high) if f.type == "int" else
-                click.FloatRange(min=low, max=high, min_open=bool(meta.get("positive")),
-                                 max_open=bool(meta.get("max_open"))))
-        command = click.option(*names, type=kind, default=f.default, show_default=True, help=help_of(f.name))(command)
+        # the range is checked by Parameters (one line naming it), not by click (a usage block)
+        kind = int if f.type == "int" else float
+        command = click.option(*names, type=kind, default=f.default, show_default=True,
+                               help=help_of(f.name))(command)
     return command
 
 

@@ -7,11 +7,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
+import socket
+import time
 
 from .errors import InputError, option
 
 #: Seconds to wait for a Dask scheduler before giving up.
 CONNECT_TIMEOUT = 10
+
+#: A scheduler address: an optional protocol, a host (a name, an IPv4 address or a bracketed
+#: IPv6 one) and a port; ``local`` is the other accepted value.
+_ADDRESS_RE = re.compile(r"^(?:(?P<protocol>tcp|tls|ws|wss)://)?"
+                         r"(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+                         r":(?P<port>[0-9]{1,5})$")
 
 #: Clients opened by :func:`connect` in this process, by the scheduler they were asked for.
 _OPEN: dict = {}
@@ -27,6 +36,54 @@ def _distributed():
     except ImportError:
         raise InputError(f"{option('scheduler')} needs Dask's distributed scheduler: pip install 'boundaries[cluster]'") from None
     return distributed
+
+
+def check_scheduler(scheduler: str) -> tuple[str, str, int] | None:
+    """Refuse a malformed scheduler address at once; ``(protocol, host, port)``, or None for ``local``.
+
+    Raises
+    ------
+    InputError
+        Not ``local`` nor ``[protocol://]host:port`` with a port from 1 to 65535.
+    """
+    if scheduler == "local":
+        return None
+    found = _ADDRESS_RE.match(scheduler) if isinstance(scheduler, str) else None
+    if found is None or not 0 < int(found["port"]) < 65536:
+        shown = ascii(scheduler) if isinstance(scheduler, str) else type(scheduler).__name__
+        raise InputError(f"{option('scheduler')} {shown} is not a Dask scheduler address: give "
+                         "tcp://host:port (port 1 to 65535, e.g. tcp://127.0.0.1:8786) or 'local'")
+    return found["protocol"] or "tcp", found["host"].strip("[]"), int(found["port"])
+
+
+def _probe(scheduler: str, host: str, port: int) -> None:
+    """Wait up to :data:`CONNECT_TIMEOUT` s for a scheduler's first bytes on a plain TCP connection.
+
+    A Dask scheduler speaks first (its handshake): a port that accepts connections
+    and stays silent would otherwise hang the client for ever. A refused connection
+    is tried again until the time is up (the scheduler may be starting).
+    """
+    deadline = time.monotonic() + CONNECT_TIMEOUT
+    problem = "no answer"
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            with socket.create_connection((host, port), timeout=left) as sock:
+                sock.settimeout(max(deadline - time.monotonic(), 0.01))
+                if sock.recv(1):
+                    return
+                problem = "the connection was closed without a Dask handshake"
+                break
+        except ConnectionRefusedError:
+            problem = "connection refused"
+            time.sleep(min(0.2, max(deadline - time.monotonic(), 0)))
+        except TimeoutError:
+            problem = f"accepted the connection but sent nothing in {CONNECT_TIMEOUT} s"
+            break
+        except OSError as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+            break
+    raise InputError(f"cannot reach the Dask scheduler at {ascii(scheduler)} ({problem}); start it, "
+                     f"or check {option('scheduler')}")
 
 
 @contextlib.contextmanager
@@ -52,13 +109,17 @@ def connect(scheduler: str, jobs: int = 1):
     Raises
     ------
     InputError
-        ``distributed`` is not installed, or the scheduler did not answer within
+        ``distributed`` is not installed, the address is malformed
+        (:func:`check_scheduler`), or the scheduler did not answer within
         :data:`CONNECT_TIMEOUT` seconds.
     """
     if scheduler in _OPEN:
         yield _OPEN[scheduler]
         return
+    where = check_scheduler(scheduler)
     distributed = _distributed()
+    if where is not None and where[0] == "tcp":  # TLS and websockets wait for the client to speak
+        _probe(scheduler, where[1], where[2])
     with contextlib.ExitStack() as stack:
         if scheduler == "local":
             # any free port for its web server (8787 may be taken); workers' warnings (e.g. on

@@ -9,6 +9,79 @@ import re
 
 
 @dataclass(frozen=True)
+class Range:
+    """The values an option accepts: ``low`` to ``high`` (``unit``), and ``off`` besides, if set.
+
+    Attributes
+    ----------
+    low, high : float
+        Bounds, included unless ``high_open``.
+    unit : str
+        Shown after the numbers (``m``, ``m²``; empty for a count or a share).
+    whole : bool
+        Whole numbers only.
+    high_open : bool
+        ``high`` itself is excluded.
+    off : float, optional
+        A value outside ``low``–``high`` that is accepted too (0: the step turned off).
+    off_means : str
+        What ``off`` does, in the message.
+    """
+
+    low: float
+    high: float
+    unit: str = ""
+    whole: bool = False
+    high_open: bool = False
+    off: float | None = None
+    off_means: str = "off"
+
+    def accepts(self, value) -> bool:
+        """Whether ``value`` is a finite number (whole if asked) in the range, or ``off``."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if not math.isfinite(value) or (self.whole and not float(value).is_integer()):
+            return False
+        return value == self.off or (self.low <= value and (value < self.high if self.high_open
+                                                            else value <= self.high))
+
+    def __str__(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        kind = "a whole number" if self.whole else "a number"
+        top = f"{_number(self.high)} ({_number(self.high)} excluded)" if self.high_open else _number(self.high)
+        off = f" (or {_number(self.off)}: {self.off_means})" if self.off is not None else ""
+        return f"{kind} from {_number(self.low)} to {top}{unit}{off}"
+
+
+def _number(value: float) -> str:
+    """``100,000``, ``0.1``, ``1e-06``: whole numbers with thousands separators."""
+    return f"{int(value):,}" if float(value).is_integer() and abs(value) < 1e16 else f"{value:g}"
+
+
+def check_ranges(values, ranges: dict, keywords: dict | None = None) -> None:
+    """Refuse the first attribute of ``values`` outside its :class:`Range`, naming its option and range.
+
+    A whole range's float that is a whole number (3.0) is stored as an int. ``keywords`` maps an
+    attribute to the keyword that sets it, where they differ
+    (``simplify_m`` is set by ``simplify``).
+
+    Raises
+    ------
+    InputError
+        One line: the option (:func:`boundaries.errors.option`), its range with its unit,
+        and the value given.
+    """
+    from .errors import InputError, option
+
+    for name, allowed in ranges.items():
+        value = getattr(values, name)
+        if not allowed.accepts(value):
+            raise InputError(f"{option((keywords or {}).get(name, name))} must be {allowed}, got {value!r}")
+        if allowed.whole and isinstance(value, float):
+            object.__setattr__(values, name, int(value))  # 3.0 is 3: numpy's seeds and counts want an int
+
+
+@dataclass(frozen=True)
 class Parameters:
     """Tolerances and thresholds of a build. Every distance is in metres, every area in m².
 
@@ -80,41 +153,38 @@ class Parameters:
         it off.
     """
 
-    outside_tolerance_m: float = field(default=100.0, metadata={"alias": "--outside-tolerance"})
-    coordinate_grid_m: float = field(default=0.01, metadata={"positive": True})
-    voronoi_margin_m: float = 1000.0
-    area_tolerance_m2: float = field(default=1.0, metadata={"alias": "--area-tolerance"})
-    imprecise_radius_m: float = field(default=30.0, metadata={"alias": "--imprecise-radius"})
-    outlier_neighbours: int = 0
-    outlier_spread: float = 3.0
-    share_offset_m: float = field(default=3.0, metadata={"alias": "--share-offset"})
-    hull_ratio: float = field(default=0.3, metadata={"max": 1.0})
-    hull_buffer_m: float = field(default=15.0, metadata={"alias": "--hull-buffer"})
-    auto_holdout: float = field(default=0.1, metadata={"max": 1.0, "max_open": True})
-    auto_min_test: int = 20
-    auto_margin: float = field(default=0.0, metadata={"max": 1.0})
-    frontage_step_m: float = field(default=20.0, metadata={"alias": "--frontage-step"})
-    frontage_max_gap_m: float = field(default=150.0, metadata={"alias": "--frontage-max-gap"})
-    fragment_max_rows: int = field(default=0, metadata={"min": -1})
-    empty_land_m: float = field(default=0.0, metadata={"alias": "--empty-land"})
-    empty_land_max_m2: float = field(default=0.0, metadata={"alias": "--empty-land-max-area"})
-    smooth_window_m: float = field(default=50.0, metadata={"alias": "--smooth-window"})
+    # Each field's sane range (its unit in the name) sits beside it: a value outside it (NaN,
+    # ±inf, 1e308 m, a 1e-300 m grid that overflows the integer grid) is refused by
+    # :func:`check_ranges`, in one line naming the option and its range.
+    outside_tolerance_m: float = field(default=100.0, metadata={"alias": "--outside-tolerance",
+                                                                "range": Range(0, 100_000, "m")})
+    coordinate_grid_m: float = field(default=0.01, metadata={"range": Range(1e-6, 100, "m")})
+    voronoi_margin_m: float = field(default=1000.0, metadata={"range": Range(0, 100_000, "m")})
+    area_tolerance_m2: float = field(default=1.0, metadata={"alias": "--area-tolerance",
+                                                            "range": Range(0.01, 1e12, "m²")})  # 0: float noise fails
+    imprecise_radius_m: float = field(default=30.0, metadata={"alias": "--imprecise-radius",
+                                                              "range": Range(0, 10_000, "m")})
+    outlier_neighbours: int = field(default=0, metadata={"range": Range(0, 1_000, whole=True)})
+    outlier_spread: float = field(default=3.0, metadata={"range": Range(0, 1_000)})
+    share_offset_m: float = field(default=3.0, metadata={"alias": "--share-offset", "range": Range(0, 1_000, "m")})
+    hull_ratio: float = field(default=0.3, metadata={"range": Range(0, 1)})
+    hull_buffer_m: float = field(default=15.0, metadata={"alias": "--hull-buffer", "range": Range(0, 10_000, "m")})
+    auto_holdout: float = field(default=0.1, metadata={"range": Range(0, 1, high_open=True)})
+    auto_min_test: int = field(default=20, metadata={"range": Range(0, 1_000_000, whole=True)})
+    auto_margin: float = field(default=0.0, metadata={"range": Range(0, 1)})
+    frontage_step_m: float = field(default=20.0, metadata={"alias": "--frontage-step",
+                                                           "range": Range(0.1, 10_000, "m", off=0)})
+    frontage_max_gap_m: float = field(default=150.0, metadata={"alias": "--frontage-max-gap",
+                                                               "range": Range(0, 100_000, "m")})
+    fragment_max_rows: int = field(default=0, metadata={"range": Range(-1, 1_000_000_000, whole=True)})
+    empty_land_m: float = field(default=0.0, metadata={"alias": "--empty-land", "range": Range(0, 10_000, "m")})
+    empty_land_max_m2: float = field(default=0.0, metadata={"alias": "--empty-land-max-area",
+                                                            "range": Range(0, 1e12, "m²")})
+    smooth_window_m: float = field(default=50.0, metadata={"alias": "--smooth-window",
+                                                           "range": Range(1, 10_000, "m", off=0)})
 
     def __post_init__(self):
-        from .errors import InputError
-
-        for f in fields(self):
-            value = getattr(self, f.name)
-            low, high = f.metadata.get("min", 0), f.metadata.get("max")
-            kind = "a whole number" if f.type == "int" else "a number"
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (
-                    f.type == "int" and not float(value).is_integer()) or not math.isfinite(value):
-                raise InputError(f"option {f.name} must be {kind}, got {value!r}")
-            if value < low or (high is not None and (value >= high if f.metadata.get("max_open") else value > high)):
-                bound = f"≥ {low}" if high is None else f"between {low} and {high}"
-                raise InputError(f"option {f.name} must be {bound}, got {value!r}")
-            if f.metadata.get("positive") and value <= 0:
-                raise InputError(f"option {f.name} must be > 0, got {value!r}")
+        check_ranges(self, {f.name: f.metadata["range"] for f in fields(self)})
 
     def to_dict(self) -> dict:
         return asdict(self)

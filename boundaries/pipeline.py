@@ -30,7 +30,7 @@ from .repair import repair_partition
 from .report import fill_report, start_report
 from .request import BuildRequest
 from .result import BuildResult
-from .scope import read_prefixes, scope
+from .scope import read_prefixes, scope, selected_communes
 from .smooth import smooth_partition
 from .stations import STATION_COLUMNS, assemble, communes_layer
 from .tessellate import choose_method, tessellate
@@ -122,7 +122,7 @@ def build(request: BuildRequest) -> BuildResult:
     """
     started = time.perf_counter()
     table = read_addresses(request.addresses, request.columns, request.crs,
-                           read_prefixes(request.departement, request.commune))
+                           read_prefixes(request.departement, request.commune), selected_communes(request.commune))
     layer = read_communes(request.communes, request.commune_field)
     report = start_report(request, table, layer)
     rows = scope(table, layer, request.departement, request.commune, required=request.outlines_required)

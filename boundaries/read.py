@@ -67,6 +67,19 @@ _REMOTE_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|/vsi[a-z0-9_]*/?|[a-z][a-z0-9
 MAX_LINE_BYTES = 1 << 20
 #: Longest field accepted in an address table (characters; ``geo_adresse`` is under 200).
 MAX_FIELD_CHARS = 1 << 16
+#: Largest ratio of decompressed to compressed bytes accepted in a ``.gz`` table (a count: bytes
+#: per byte). A REU CSV export gzips 5–15× (Val-de-Marne's: 9.8×); a file expanding 200 times
+#: more than it weighs is a decompression bomb (gzip reaches about 1,000× on repeated text).
+MAX_INFLATE_RATIO = 200
+#: Decompressed bytes read before :data:`MAX_INFLATE_RATIO` applies: the ratio of a small
+#: file (a header and a few rows) means nothing.
+INFLATE_CHECK_AFTER_BYTES = 8 << 20
+#: Most rows accepted per byte of a Parquet file (a count per byte). Real address rows hold
+#: coordinates that do not compress: over 10 bytes a row; far more rows than bytes are
+#: repeated values a few bytes describe (a bomb), which would fill memory once read.
+MAX_PARQUET_ROWS_PER_BYTE = 1
+#: Rows of a Parquet file below which :data:`MAX_PARQUET_ROWS_PER_BYTE` does not apply.
+PARQUET_CHECK_AFTER_ROWS = 1_000_000
 
 
 def check_local_path(source, what: str, option: str) -> None:
@@ -91,11 +104,79 @@ def check_file(path: Path, what: str, flag: str) -> None:
         raise InputError(f"{what} file is not readable: {path} (check its permissions)")
 
 
+def is_gzip(path) -> bool:
+    """Whether a table is read through gzip (its name ends in ``.gz``)."""
+    return Path(path).suffix.lower() == ".gz"
+
+
+def check_inflation(path, decompressed: int, compressed: int) -> None:
+    """Refuse a compressed table that expands more than :data:`MAX_INFLATE_RATIO` times (a bomb).
+
+    ``decompressed``: bytes produced so far; ``compressed``: bytes of the file read to produce them.
+    """
+    if decompressed > INFLATE_CHECK_AFTER_BYTES and decompressed > MAX_INFLATE_RATIO * max(compressed, 1):
+        raise InputError(
+            f"address file {path} expands more than {MAX_INFLATE_RATIO}× when decompressed "
+            f"({decompressed >> 20:,} MiB from the first {max(compressed, 1) >> 10:,} KiB; a REU export expands "
+            "5 to 15×): a decompression bomb, or not an address table; if it is genuine, decompress it "
+            "yourself (gunzip) and give the .csv"
+        )
+
+
+def check_parquet_rows(path) -> None:
+    """Refuse a Parquet file holding more than :data:`MAX_PARQUET_ROWS_PER_BYTE` rows per byte (a bomb)."""
+    import pyarrow.parquet as pq
+
+    rows, size = pq.ParquetFile(path).metadata.num_rows, os.path.getsize(path)
+    if rows > PARQUET_CHECK_AFTER_ROWS and rows > MAX_PARQUET_ROWS_PER_BYTE * size:
+        raise InputError(
+            f"address file {path} declares {rows:,} rows in {size:,} bytes, more than {MAX_PARQUET_ROWS_PER_BYTE} "
+            "per byte (an address row takes over 10): repeated values that would fill memory once read, not an "
+            "address table; if it is genuine, give it as a plain CSV"
+        )
+
+
+class Inflated(io.RawIOBase):
+    """The decompressed bytes of a ``.gz`` file, read as a stream and checked by :func:`check_inflation`.
+
+    Every reader of a gzipped table (Arrow's and pandas') reads through this, so a
+    file that expands without bound fails after a few MiB, whatever reads it.
+    """
+
+    def __init__(self, path):
+        import gzip
+
+        self.path = path
+        self.raw = open(path, "rb")
+        self.f = gzip.GzipFile(fileobj=self.raw, mode="rb")
+        self.decompressed = 0
+
+    def readable(self):
+        return True
+
+    @property
+    def compressed(self) -> int:
+        """Bytes of the compressed file read so far."""
+        return self.raw.tell()
+
+    def readinto(self, buffer):
+        n = self.f.readinto(buffer)
+        self.decompressed += n
+        check_inflation(self.path, self.decompressed, self.raw.tell())
+        return n
+
+    def close(self):
+        if not self.closed:
+            self.f.close()
+            self.raw.close()
+        super().close()
+
+
 def sniff_text(path: Path) -> tuple[str, str, str]:
     """Return (encoding, separator, header line) of a CSV, gzipped or not."""
     import gzip
 
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    opener = gzip.open if is_gzip(path) else open
     try:
         with opener(path, "rb") as f:
             head = f.read(64 * 1024)
@@ -130,21 +211,23 @@ CSV_CHUNK_ROWS = 500_000
 ARROW_CSV_BLOCK_BYTES = 1 << 24
 
 
-def read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref") -> tuple[pd.DataFrame, str | None, int]:
+def read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref",
+               communes=None) -> tuple[pd.DataFrame, str | None, int]:
     """Read a CSV(.gz)/Parquet table, or a point layer, as strings. Returns (frame, crs, rows skipped).
 
     With ``prefixes``, only rows whose ``commune_col`` starts with one of them are
-    kept, filtered while reading (a table without that column is read whole).
+    kept, filtered while reading (a table without that column is read whole); with
+    ``communes`` too (a set of codes), only the rows of those communes.
     """
     if path.suffix.lower() in (".parquet", ".pq", ".geoparquet"):
-        return _read_parquet(path, prefixes, commune_col)
+        return _read_parquet(path, prefixes, commune_col, communes)
     if path.suffix.lower() in VECTOR_SUFFIXES:
         try:
             gdf = read_vector(path)
         except Exception as exc:
             raise InputError(f"cannot read address layer {path}: {exc}") from None
         return _points_to_columns(gdf), (gdf.crs.to_string() if gdf.crs is not None else None), 0
-    df, skipped = _read_csv(path, prefixes, commune_col)
+    df, skipped = _read_csv(path, prefixes, commune_col, communes)
     return df, None, skipped
 
 
@@ -171,8 +254,8 @@ def _prefix_filter(schema, prefixes, commune_col: str):
     return cond
 
 
-def _read_parquet(path: Path, prefixes, commune_col: str) -> tuple[pd.DataFrame, str | None, int]:
-    """A Parquet table (filtered by row group with ``prefixes``), or a GeoParquet point layer."""
+def _read_parquet(path: Path, prefixes, commune_col: str, communes=None) -> tuple[pd.DataFrame, str | None, int]:
+    """A Parquet table (filtered by row group with ``prefixes``, by batch with ``communes``), or a GeoParquet point layer."""
     try:
         import pyarrow.dataset as ds
         import pyarrow.parquet as pq
@@ -180,8 +263,9 @@ def _read_parquet(path: Path, prefixes, commune_col: str) -> tuple[pd.DataFrame,
         skipped = 0
         schema = pq.read_schema(path)
         check_unique_columns(schema.names, f"address file {path}")
+        check_parquet_rows(path)
         if prefixes and commune_col in schema.names and b"geo" not in (schema.metadata or {}):
-            table = ds.dataset(path, format="parquet").to_table(filter=_prefix_filter(schema, prefixes, commune_col))
+            table = _filtered_parquet(path, _prefix_filter(schema, prefixes, commune_col), commune_col, communes)
             skipped = pq.ParquetFile(path).metadata.num_rows - table.num_rows
         else:
             table = pq.read_table(path)
@@ -205,8 +289,24 @@ def _read_parquet(path: Path, prefixes, commune_col: str) -> tuple[pd.DataFrame,
     return df, None, skipped
 
 
-def _read_csv(path: Path, prefixes, commune_col: str) -> tuple[pd.DataFrame, int]:
-    """A CSV(.gz) table as strings, filtered with ``prefixes``: (frame, rows skipped)."""
+def _filtered_parquet(path: Path, prefix_filter, commune_col: str, communes):
+    """The rows of a Parquet file passing ``prefix_filter`` (row groups skipped by their statistics),
+    and with ``communes``, of those communes only: filtered batch by batch, a département never whole."""
+    import pyarrow.dataset as ds
+
+    import pyarrow as pa
+
+    dataset = ds.dataset(path, format="parquet")
+    if not communes:
+        return dataset.to_table(filter=prefix_filter)
+    scanner = dataset.scanner(filter=prefix_filter)
+    kept = [batch.filter(pa.array(_code_matches(_as_code(batch.column(commune_col).to_pandas()), (), communes)))
+            for batch in scanner.to_batches()]
+    return pa.Table.from_batches(kept, schema=scanner.projected_schema)
+
+
+def _read_csv(path: Path, prefixes, commune_col: str, communes=None) -> tuple[pd.DataFrame, int]:
+    """A CSV(.gz) table as strings, filtered with ``prefixes`` and ``communes``: (frame, rows skipped)."""
     header = csv_header(path)
     filtered = bool(prefixes) and commune_col in header
     try:
@@ -217,7 +317,7 @@ def _read_csv(path: Path, prefixes, commune_col: str) -> tuple[pd.DataFrame, int
         batches, skipped = [], 0
         for batch in arrow_csv_batches(path, header):
             if filtered:
-                keep = _code_starts_with(batch.column(commune_col).to_pandas(), prefixes)
+                keep = _code_matches(batch.column(commune_col).to_pandas(), prefixes, communes)
                 skipped += int((~keep).sum())
                 batch = batch.filter(pa.array(keep))
             batches.append(batch)
@@ -228,19 +328,25 @@ def _read_csv(path: Path, prefixes, commune_col: str) -> tuple[pd.DataFrame, int
     kept, skipped = [], 0
     for chunk in csv_chunks(path):
         if filtered:
-            keep = _code_starts_with(chunk[commune_col], prefixes)
+            keep = _code_matches(chunk[commune_col], prefixes, communes)
             skipped += int((~keep).sum())
             chunk = chunk.loc[keep]
         kept.append(chunk)
     return (pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=header)), skipped
 
 
-def _code_starts_with(commune: pd.Series, prefixes) -> np.ndarray:
-    """Rows whose commune code (lost zero restored) starts with one of ``prefixes``; each distinct code once."""
+def _code_matches(commune: pd.Series, prefixes, communes=None) -> np.ndarray:
+    """Rows whose commune code (lost zero restored) starts with one of ``prefixes`` and, with
+    ``communes``, is one of them; each distinct code looked at once."""
     which, distinct = pd.factorize(commune.fillna("").str.strip(), use_na_sentinel=False)
+    if not len(distinct):
+        return np.zeros(len(commune), dtype=bool)
     code, _ = repair_lost_zero(pd.Series(np.asarray(distinct, dtype=object), dtype="string"))
-    return code.fillna("").str.startswith(tuple(prefixes)).to_numpy(dtype=bool)[which] if len(distinct) \
-        else np.zeros(len(commune), dtype=bool)
+    code = code.fillna("")
+    keep = code.str.startswith(tuple(prefixes)).to_numpy(dtype=bool) if prefixes else np.ones(len(code), dtype=bool)
+    if communes:
+        keep &= code.isin(list(communes)).to_numpy(dtype=bool)
+    return keep[which]
 
 
 def csv_header(path: Path) -> list[str]:
@@ -295,12 +401,11 @@ def arrow_csv_batches(path: Path, header: list[str], read_bytes=None):
         convert_options=pcsv.ConvertOptions(column_types={c: pa.string() for c in header}, null_values=[""],
                                             strings_can_be_null=True, quoted_strings_can_be_null=True),
     )
-    gz = Path(path).suffix.lower() == ".gz"
+    gz = is_gzip(path)
     try:
-        with pa.OSFile(str(path)) as raw:
-            source = pa.CompressedInputStream(raw, "gzip") if gz else raw
+        with (Inflated(path) if gz else pa.OSFile(str(path))) as raw:
             parsed = 0  # the header line: a few hundred bytes, left out
-            with pcsv.open_csv(source, **options) as reader:
+            with pcsv.open_csv(raw, **options) as reader:
                 for batch in reader:
                     for column in batch.columns:
                         lengths = pc.binary_length(column)
@@ -309,7 +414,7 @@ def arrow_csv_batches(path: Path, header: list[str], read_bytes=None):
                             raise NotPlainCSV("a field over the size limit")
                         parsed += (pc.sum(lengths).as_py() or 0) + batch.num_rows  # + a separator or line end
                     if read_bytes is not None:
-                        read_bytes(raw.tell() if gz else parsed)
+                        read_bytes(raw.compressed if gz else parsed)
                     yield batch
     except (pa.ArrowException, UnicodeError, OSError) as exc:
         raise NotPlainCSV(str(exc)) from None
@@ -329,7 +434,8 @@ def commune_column_batches(path: Path, column: str):
         return
     encoding, sep, _ = sniff_text(path)
     try:
-        with pcsv.open_csv(str(path), read_options=pcsv.ReadOptions(
+        with (Inflated(path) if is_gzip(path) else pa.OSFile(str(path))) as raw, pcsv.open_csv(
+                raw, read_options=pcsv.ReadOptions(
                 column_names=header, skip_rows=1, block_size=ARROW_CSV_BLOCK_BYTES,
                 encoding="utf8" if encoding.startswith("utf-8") else encoding),
                 parse_options=pcsv.ParseOptions(delimiter=sep, quote_char='"', double_quote=True,
@@ -367,7 +473,7 @@ def csv_chunks(path: Path):
     first_row = 0
     try:
         # Read through a guard on line length: a giant line or field is refused.
-        with _LineLimited(path, "".join(path.suffixes[-2:]).lower().endswith(".gz")) as raw, \
+        with _LineLimited(path, is_gzip(path)) as raw, \
                 pd.read_csv(raw, chunksize=CSV_CHUNK_ROWS, **options) as chunks:
             for chunk in chunks:
                 check_field_sizes(chunk, path, first_row)
@@ -390,10 +496,8 @@ class _LineLimited(io.RawIOBase):
     """
 
     def __init__(self, path: Path, gz: bool):
-        import gzip
-
         self.path = path
-        self.f = gzip.open(path, "rb") if gz else open(path, "rb")
+        self.f = Inflated(path) if gz else open(path, "rb")
         self.run = 0  # bytes since the end of the last record
         self.line = 1
         self.quoted = False  # inside a quoted field at the end of the last block
@@ -649,7 +753,7 @@ class AddressTable:
 
 
 def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str | None = None,
-                   commune_prefixes: tuple[str, ...] | None = None) -> AddressTable:
+                   commune_prefixes: tuple[str, ...] | None = None, communes=None) -> AddressTable:
     """Read an address table into the canonical address frame.
 
     Parameters
@@ -668,6 +772,9 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
         national table never sits in memory whole (Parquet: pyarrow dataset
         filter; CSV: read in chunks). The number of rows skipped is the result's
         ``rows_skipped``.
+    communes : collection of str, optional
+        With ``commune_prefixes``: keep only the rows of these communes (codes,
+        arrondissements included), filtered the same way, chunk by chunk.
 
     Returns
     -------
@@ -678,7 +785,7 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
     InputError
         When the file is missing or unreadable or a required column is absent.
     """
-    df, layer_crs, where, skipped = _load_addresses(source, columns, commune_prefixes)
+    df, layer_crs, where, skipped = _load_addresses(source, columns, commune_prefixes, communes)
     if len(df.columns) == 0:
         raise InputError(f"{where} has no columns: it needs a header line and rows")
     df.columns = [str(c) for c in df.columns]
@@ -686,6 +793,9 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
     check_unique_columns(df.columns, where, [*names.values(), *OPTIONAL_COLUMNS])
     for key in ("x", "y"):
         check_number_column(df[names[key]], where)
+    if len(df) == 0 and skipped and communes:
+        raise InputError(f"no address in commune {', '.join(sorted(communes))} in {where}; "
+                         f"check {option('departement')} / {option('commune')}")
     if len(df) == 0 and skipped:
         raise InputError(f"no address in département {', '.join(commune_prefixes)} in {where}; "
                          f"check {option('departement')} / {option('commune')}")
@@ -710,7 +820,7 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
                         codes_repaired_example=example, **_id_repairs(ids, df[names["station"]], station, fixed))
 
 
-def _load_addresses(source, columns: AddressColumns, prefixes):
+def _load_addresses(source, columns: AddressColumns, prefixes, communes=None):
     """The raw table of ``source``: (frame, layer CRS, how messages name it, rows skipped while read)."""
     if hasattr(source, "schema") and hasattr(source, "to_pandas") and not isinstance(source, pd.DataFrame):
         source = source.to_pandas()  # a pyarrow Table (or RecordBatch)
@@ -722,7 +832,7 @@ def _load_addresses(source, columns: AddressColumns, prefixes):
     check_local_path(source, "address file", option("addresses"))
     path = Path(source)
     check_file(path, "address", option("addresses"))
-    df, layer_crs, skipped = read_table(path, prefixes, columns.commune or REU_COLUMNS["commune"])
+    df, layer_crs, skipped = read_table(path, prefixes, columns.commune or REU_COLUMNS["commune"], communes)
     return df, layer_crs, f"address file {path}", skipped
 
 

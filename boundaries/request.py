@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, fields, replace
 
 from . import codes
 from .errors import InputError, option
-from .params import Parameters
+from .parallel import check_scheduler
+from .params import Parameters, Range, check_ranges
 from .read import AddressColumns
 
 
@@ -40,7 +41,7 @@ class BuildRequest:
     - ``departement`` and ``commune`` are tuples of codes (a string of several, or a
       list, is accepted and normalised);
     - ``simplify_m`` is the ``simplify`` keyword resolved to metres (0: none);
-    - ``jobs`` is at least 1 (the keyword's 0, all cores, is resolved by :meth:`create`);
+    - ``jobs`` is at least 1 (0, all cores, is resolved on creation);
     - ``columns`` carries ``id_column``, ``commune_column``, ``x_column`` and ``y_column``;
     - ``outlines_required``, not a keyword: False for the rows of a national run that
       no outline covers, which are reported rather than refused.
@@ -82,13 +83,14 @@ class BuildRequest:
         for c in self.commune:
             if not codes.is_commune_code(c):
                 raise InputError(f"{option('commune')} {c!r} is not a 5-character INSEE code (e.g. 94028, 2A004)")
-        if not (isinstance(self.holdout, (int, float)) and 0 <= self.holdout < 1):
-            raise InputError(f"{option('holdout')} must be a share from 0 to 1 (excluded), got {self.holdout!r}")
+        if isinstance(self.jobs, int) and not isinstance(self.jobs, bool) and self.jobs == 0:
+            set_(self, "jobs", min(os.cpu_count() or 1, OPTION_RANGES["jobs"].high))  # 0: every core
+        check_ranges(self, OPTION_RANGES, {"simplify_m": "simplify"})
         if self.national and (self.commune or self.holdout):
             raise InputError(f"{option('all_departements')} and several {option('departement')} build whole "
                              f"départements: without {option('commune')} and {option('holdout')}")
-        if isinstance(self.jobs, bool) or not isinstance(self.jobs, int) or self.jobs < 1:
-            raise InputError(f"{option('jobs')} must be a whole number ≥ 0 (0: all cores), got {self.jobs!r}")
+        if self.scheduler is not None:
+            check_scheduler(self.scheduler)  # a malformed address fails here, before anything is read
         if self.results is not None:  # read now: a bad results file is refused before the build, not after
             from .results import check_results
 
@@ -112,8 +114,6 @@ class BuildRequest:
         given = columns or AddressColumns()
         columns = AddressColumns(**{attr: names[kw] or getattr(given, attr) for kw, attr in COLUMN_KEYWORDS.items()})
         jobs = options.pop("jobs", 0)
-        if isinstance(jobs, int) and not isinstance(jobs, bool) and jobs == 0:
-            jobs = os.cpu_count() or 1
         simplify = tolerance_m(options.pop("simplify", None))
         return cls(addresses, communes, params=replace(params or Parameters(), **tolerances), columns=columns,
                    jobs=jobs, simplify_m=simplify, **options)
@@ -138,6 +138,15 @@ class BuildRequest:
                        all_departements=False, jobs=1, scheduler=None, work_dir=None, progress=None,
                        simplify_m=0.0, results=None, results_id=None, outlines_required=outlines_required)
 
+
+#: The sane range of each numeric option of a request besides the :class:`Parameters` (which
+#: declare theirs), checked on creation: anything else is refused in one line naming it.
+OPTION_RANGES = {
+    "holdout": Range(0, 0.9),  # a share of the address points: more leaves stations without seeds
+    "seed": Range(0, 2**32 - 1, whole=True),
+    "simplify_m": Range(0, 10_000, "m"),  # the simplify keyword, in metres
+    "jobs": Range(1, 1_024, whole=True, off=0, off_means="all cores"),  # processes
+}
 
 #: The keywords of :func:`boundaries.build` that name columns, and the :class:`AddressColumns` field each sets.
 COLUMN_KEYWORDS = {"id_column": "station", "commune_column": "commune", "x_column": "x", "y_column": "y"}

@@ -93,6 +93,11 @@ def read_prefixes(departement=(), commune=()) -> tuple[str, ...] | None:
     return tuple(deps)
 
 
+def selected_communes(commune=()) -> frozenset:
+    """The commune codes a ``commune`` selection keeps: those given, and a city's arrondissements."""
+    return frozenset(commune) | {a for c in commune for a in codes.PLM_CITIES.get(c, [])}
+
+
 def select_scope(rows: pd.DataFrame, departement=(), commune=()) -> np.ndarray:
     """Mask of the rows in the selected départements and communes (codes already checked).
 
@@ -107,8 +112,7 @@ def select_scope(rows: pd.DataFrame, departement=(), commune=()) -> np.ndarray:
                 f"no address in département {', '.join(departement)} (the table has: {', '.join(found[:20])})"
             )
     if commune:
-        wanted = set(commune) | {a for c in commune for a in codes.PLM_CITIES.get(c, [])}
-        keep &= rows["commune"].isin(wanted).to_numpy()
+        keep &= rows["commune"].isin(selected_communes(commune)).to_numpy()
         if not keep.any():
             raise InputError(f"no address in commune {', '.join(commune)} within the selection")
     return keep

@@ -24,7 +24,7 @@ LEVELS = {"none": 0.0, "fine": 1.0, "web": 10.0, "overview": 50.0}
 
 
 def tolerance_m(value) -> float:
-    """A ``--simplify`` value (metres, or a name in :data:`LEVELS`) as metres."""
+    """A ``--simplify`` value (metres, or a name in :data:`LEVELS`) as metres (any float: not range-checked)."""
     if value is None:
         return 0.0
     if isinstance(value, str) and value.strip().lower() in LEVELS:
@@ -35,9 +35,7 @@ def tolerance_m(value) -> float:
         raise InputError(
             f"{option('simplify', repr(value))}: give a distance in metres or one of {', '.join(LEVELS)}"
         ) from None
-    if not np.isfinite(tol) or tol < 0:
-        raise InputError(f"{option('simplify', repr(value))}: the distance must be a number of metres ≥ 0")
-    return tol
+    return tol  # its range is checked with the other options' (boundaries.request.OPTION_RANGES)
 
 
 def simplify_stations(stations, tolerance: float, area_tolerance_m2: float = 1.0):
