@@ -90,7 +90,8 @@ def _partition_failure(p: dict) -> str:
 
 
 def review_stations(stations, report=None, check=None, *, min_confidence: float = MIN_CONFIDENCE,
-                    max_parts: int = MAX_PARTS, max_dropped_share: float = MAX_DROPPED_SHARE) -> pd.DataFrame:
+                    max_parts: int = MAX_PARTS, max_dropped_share: float = MAX_DROPPED_SHARE,
+                    layer: str | None = None) -> pd.DataFrame:
     """Rank the stations that need a human look, worst first.
 
     Parameters
@@ -110,6 +111,8 @@ def review_stations(stations, report=None, check=None, *, min_confidence: float 
         A station in more parts than this is flagged ``many_parts``.
     max_dropped_share : float
         A station that lost a larger share of its address rows is flagged ``dropped``.
+    layer : str, optional
+        The layer to read from a ``stations`` file of several.
 
     Returns
     -------
@@ -123,7 +126,7 @@ def review_stations(stations, report=None, check=None, *, min_confidence: float 
     from .preview import load_stations
 
     report = _as_report(report) or {}
-    rows = _station_rows(load_stations(stations), report)
+    rows = _station_rows(load_stations(stations, layer), report)
     # flagged station keys → [(points, flag, reason)]
     found: dict[str, list] = {k: [] for k in rows["key"]}
     key_of_commune = rows.groupby("code_commune", sort=False)["key"].agg(list).to_dict()
@@ -305,7 +308,8 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
                       review: pd.DataFrame | None = None, max_pictures: int = MAX_PICTURES,
                       min_confidence: float = MIN_CONFIDENCE, max_parts: int = MAX_PARTS,
                       max_dropped_share: float = MAX_DROPPED_SHARE, title: str = "Stations to review",
-                      picture_size_in: float = 5.5, picture_dpi: int = 90) -> str:
+                      picture_size_in: float = 5.5, picture_dpi: int = 90, layer: str | None = None,
+                      communes_layer: str | None = None) -> str:
     """Write one self-contained HTML page of the stations that need a look.
 
     A summary (counts by flag, the report's dropped rows), the ranking table of
@@ -337,6 +341,8 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
         Page heading.
     picture_size_in, picture_dpi
         Size (inches) and resolution of each picture.
+    layer, communes_layer : str, optional
+        The layer to read from a ``stations`` or ``outline`` file of several.
 
     Returns
     -------
@@ -346,12 +352,12 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
     from .preview import load_stations
 
     source = None if hasattr(stations, "geometry") else str(stations)
-    st = load_stations(stations)
+    st = load_stations(stations, layer)
     report = _as_report(report)
     if review is None:
         review = review_stations(st, report, check, min_confidence=min_confidence, max_parts=max_parts,
                                  max_dropped_share=max_dropped_share)
-    outline, addresses = _picture_inputs(outline, addresses)
+    outline, addresses = _picture_inputs(outline, addresses, communes_layer)
     pictured = review.head(max(max_pictures, 0))
     text = "".join([
         _html_head(title, source),
@@ -366,12 +372,12 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
     return text
 
 
-def _picture_inputs(outline, addresses):
+def _picture_inputs(outline, addresses, communes_layer: str | None = None):
     """Outlines and addresses for the pictures, each file read once (frames are used as they are)."""
     if outline is not None and not hasattr(outline, "geometry"):
         from .read import read_communes
 
-        outline = read_communes(outline).outlines
+        outline = read_communes(outline, communes_layer=communes_layer).outlines
     if addresses is not None and isinstance(addresses, (str, os.PathLike)):
         from .read import read_addresses
 
