@@ -65,8 +65,65 @@ def _as_report(report) -> dict | None:
         return report
     if hasattr(report, "to_dict"):
         return report.to_dict()
-    with open(report, encoding="utf-8") as f:
-        return json.load(f)
+    return read_build_report(report)
+
+
+def read_build_report(path) -> dict:
+    """A build report file (``*.report.json``) as a dict, its shape checked where the review reads it.
+
+    Raises
+    ------
+    InputError
+        An unreadable file, one that is not JSON (cut short, binary, empty), or JSON of
+        another shape: one line naming the file and what is wrong, not a crash later.
+    """
+    from .errors import InputError
+
+    where = f"build report {path}"
+    fix = "give the .report.json that boundaries build wrote beside the stations, or none"
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as exc:
+        raise InputError(f"cannot read {where}: {exc.strerror or exc}") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        msg = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise InputError(f"{where} is not JSON ({msg}): {fix}") from None
+    problem = _report_shape_problem(doc)
+    if problem:
+        raise InputError(f"{where} is not a build report of boundaries ({problem}): {fix}")
+    return doc
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _report_shape_problem(doc) -> str | None:
+    """What makes ``doc`` unusable as a build report by the review (None: nothing)."""
+    if not isinstance(doc, dict):
+        return f"a JSON {type(doc).__name__}, not an object"
+    for name in ("rows_read", "rows_used"):
+        if name in doc and not _is_number(doc[name]):
+            return f"{name} is not a number"
+    dropped = doc.get("rows_dropped")
+    if dropped is not None and not (isinstance(dropped, dict) and all(map(_is_number, dropped.values()))):
+        return "rows_dropped is not an object of counts"
+    stations = doc.get("stations_without_polygon", [])
+    if not isinstance(stations, list) or not all(
+            isinstance(s, dict) and isinstance(s.get("id_bv"), str) and s["id_bv"]
+            and all(isinstance(s.get(k), (str, type(None))) for k in ("code_commune", "reason", "detail"))
+            for s in stations):
+        return "stations_without_polygon is not a list of stations with an id_bv"
+    communes = doc.get("communes", {})
+    if not isinstance(communes, dict) or not all(isinstance(c, dict) for c in communes.values()):
+        return "communes is not an object of communes"
+    for code, info in communes.items():
+        part = info.get("partition")
+        if part is not None and not (isinstance(part, dict) and all(
+                _is_number(v) for k, v in part.items() if k.endswith("_m2") and v is not None)):
+            return f"the partition of commune {code} is not an object of areas"
+    return None
 
 
 def _check_problems(check) -> list[dict]:
