@@ -244,11 +244,7 @@ def check_stations(
     outlines = read_communes(communes, commune_field, communes_layer).outlines
     geoms = st.geometry.values.to_numpy()
     st["unit"] = match_units(st["code_commune"].fillna("").to_numpy(), outlines["code"])
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    # a vertex that cannot be a coordinate: the station is invalid, and has no area to measure
-    unusable = vertex_faults(geoms, st.crs) != VERTEX_OK
-    with np.errstate(invalid="ignore"):
-        invalid = (unusable | ~shapely.is_valid(geoms)) & ~missing
+    missing, invalid, unusable = _geometry_faults(geoms, st.crs)
     problems = _feature_problems(st, geoms, missing, invalid, unusable)
     # areas are measured on repaired copies of the invalid geometries
     fixed = geoms.copy()
@@ -269,6 +265,19 @@ def check_stations(
         info["null"] = int((missing & (st["unit"] == u).to_numpy()).sum())
         info["invalid"] = int((invalid & (st["unit"] == u).to_numpy()).sum())
     return _layer_check(problems, per_commune, len(st), min_area_m2, min_width_m)
+
+
+def _geometry_faults(geoms: np.ndarray, crs):
+    """Masks of the missing (null or empty), invalid and unusable geometries.
+
+    Unusable: a vertex that cannot be a coordinate (NaN, ±Infinity, out of range);
+    such a station is invalid, and has no area to measure.
+    """
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    unusable = vertex_faults(geoms, crs) != VERTEX_OK
+    with np.errstate(invalid="ignore"):
+        invalid = (unusable | ~shapely.is_valid(geoms)) & ~missing
+    return missing, invalid, unusable
 
 
 def _multipart(st, n_parts: np.ndarray, missing: np.ndarray) -> list[Problem]:

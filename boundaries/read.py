@@ -965,12 +965,11 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
         (the commune is taken from the id's ``{insee}_`` prefix when no field has it).
     what : str
         How the layer is called in messages.
-    layer : str, optional
-        The layer to read from a file of several (see :func:`read_polygons`), an
-        option named ``layer_keyword`` in messages.
+    layer, layer_keyword : str, optional
+        The layer to read from a file of several (:func:`read_polygons`); its option.
     bad_vertices : bool
         Keep geometries with a vertex that cannot be a coordinate (``check`` reports
-        them as problems); by default they are refused (:func:`refuse_bad_vertices`).
+        them); by default they are refused (:func:`refuse_bad_vertices`).
     where : str, optional
         How messages name a layer given in memory (default: ``station layer``).
 
@@ -984,15 +983,10 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
 
     from . import codes
 
-    where = where or f"{what} layer"
     if isinstance(source, gpd.GeoDataFrame):
-        gdf = source
+        gdf, where = source, where or f"{what} layer"
     else:
-        check_local_path(source, f"{what} file", what.upper())
-        path = Path(source)
-        check_file(path, what, what.upper())
-        where = f"{what} file {path}"
-        gdf = read_station_file(path, where, layer, layer_keyword)
+        gdf, where = _station_source(source, what, layer, layer_keyword)
     if gdf.crs is None:
         raise InputError(f"{where} has no CRS; add one (e.g. ogr2ogr -a_srs EPSG:4326)")
     cols = [c for c in gdf.columns if c != gdf.geometry.name]
@@ -1002,20 +996,8 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
             f"{where} has no station id field (looked for {', '.join(STATION_ID_FIELDS)}; fields: "
             f"{', '.join(cols) or 'none'}); name it with {option('id_field')}"
         )
-    ids = _as_code(gdf[field])
-    com_field = _find(cols, commune_field, STATION_COMMUNE_FIELDS)
-    if commune_field and com_field is None:
-        raise InputError(f"{where} has no field {commune_field!r} (fields: {', '.join(cols)})")
-    if com_field is not None:
-        commune = _as_code(gdf[com_field]).to_numpy(dtype=object, na_value=None)
-    else:
-        commune = codes.commune_of_station(ids.to_numpy(dtype=object, na_value=None))
-        if pd.isna(pd.Series(commune, dtype=object)).mean() > 0.5:
-            raise InputError(
-                f"{where} has no commune field and its ids do not start with a commune code; "
-                f"name the field with {option('station_commune_field')}"
-            )
-    raw = ids.to_numpy(dtype=object, na_value=None)
+    raw = _as_code(gdf[field]).to_numpy(dtype=object, na_value=None)
+    commune = _station_communes(gdf, cols, raw, commune_field, where)
     if not bad_vertices:
         refuse_bad_vertices(gdf.geometry.values, raw, gdf.crs, where, what)
     return gpd.GeoDataFrame(
@@ -1023,6 +1005,33 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
         geometry=gdf.geometry.values,
         crs=gdf.crs,
     )
+
+
+def _station_communes(gdf, cols: list[str], ids: np.ndarray, commune_field: str | None, where: str) -> np.ndarray:
+    """Each station's commune code: from its field (named, or detected), else from its id's ``{insee}_`` prefix."""
+    from . import codes
+
+    com_field = _find(cols, commune_field, STATION_COMMUNE_FIELDS)
+    if commune_field and com_field is None:
+        raise InputError(f"{where} has no field {commune_field!r} (fields: {', '.join(cols)})")
+    if com_field is not None:
+        return _as_code(gdf[com_field]).to_numpy(dtype=object, na_value=None)
+    commune = codes.commune_of_station(ids)
+    if pd.isna(pd.Series(commune, dtype=object)).mean() > 0.5:
+        raise InputError(
+            f"{where} has no commune field and its ids do not start with a commune code; "
+            f"name the field with {option('station_commune_field')}"
+        )
+    return commune
+
+
+def _station_source(source, what: str, layer: str | None, layer_keyword: str):
+    """The station layer of a path given as ``what`` (STATIONS, REFERENCE), checked local and readable."""
+    check_local_path(source, f"{what} file", what.upper())
+    path = Path(source)
+    check_file(path, what, what.upper())
+    where = f"{what} file {path}"
+    return read_station_file(path, where, layer, layer_keyword), where
 
 
 def read_station_file(path, where: str, layer: str | None = None, layer_keyword: str = "layer"):

@@ -383,7 +383,7 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
     report, check
         As for :func:`review_stations`.
     outline : str, pathlib.Path or geopandas.GeoDataFrame, optional
-        Commune outlines for the pictures.
+        Commune outlines for the pictures (``communes_layer``: which layer of a file of several).
     addresses : optional
         Address points for the pictures (a path is read once), see
         :func:`boundaries.preview.prepare_map`.
@@ -396,10 +396,8 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
         Thresholds, as for :func:`review_stations`.
     title : str
         Page heading.
-    picture_size_in, picture_dpi
-        Size (inches) and resolution of each picture.
-    layer, communes_layer : str, optional
-        The layer to read from a ``stations`` or ``outline`` file of several.
+    picture_size_in, picture_dpi, layer
+        Size (inches) and resolution of each picture; which layer of a ``stations`` file of several.
 
     Returns
     -------
@@ -409,8 +407,7 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
     from .preview import load_stations
 
     source = None if hasattr(stations, "geometry") else str(stations)
-    st = load_stations(stations, layer)
-    report = _as_report(report)
+    st, report = load_stations(stations, layer), _as_report(report)
     if review is None:
         review = review_stations(st, report, check, min_confidence=min_confidence, max_parts=max_parts,
                                  max_dropped_share=max_dropped_share)
