@@ -65,6 +65,9 @@ def build(addresses, communes, method: str = "voronoi", departement=None, commun
     commune_field : str, optional
         Commune code field of the outlines (detected among code, code_insee, INSEE_COM,
         insee, codgeo).
+    communes_layer : str, optional
+        The layer of communes to read, when its file has several (a GeoPackage): needed
+        when more than one layer holds polygons.
     holdout : float
         Keep this share (0 to 0.9) of unique coordinates out of the build and report how
         many of those addresses fall inside their own station (accuracy without any
@@ -121,7 +124,8 @@ def build(addresses, communes, method: str = "voronoi", departement=None, commun
 
 
 def check(stations, communes, *, id_field: str | None = None, station_commune_field: str | None = None,
-          commune_field: str | None = None, min_area_m2: float = 1.0, min_width_m: float = 0.05):
+          commune_field: str | None = None, min_area_m2: float = 1.0, min_width_m: float = 0.05,
+          layer: str | None = None, communes_layer: str | None = None):
     """Validate any station layer (ours or another tool's) against commune outlines.
 
     Finds null and invalid geometries, duplicate ids, stations of communes without
@@ -144,6 +148,10 @@ def check(stations, communes, *, id_field: str | None = None, station_commune_fi
         An overlap, gap or spill part smaller than this (m²) is ignored.
     min_width_m : float
         An overlap, gap or spill part thinner than this on average (m) is rounding noise.
+    layer : str, optional
+        The layer of stations to read, when its file has several polygon layers.
+    communes_layer : str, optional
+        The layer of communes to read, when its file has several polygon layers.
 
     Returns
     -------
@@ -155,12 +163,14 @@ def check(stations, communes, *, id_field: str | None = None, station_commune_fi
     from .checks import check_stations
 
     return check_stations(stations, communes, id_field=id_field, station_commune_field=station_commune_field,
-                          commune_field=commune_field, min_area_m2=min_area_m2, min_width_m=min_width_m)
+                          commune_field=commune_field, min_area_m2=min_area_m2, min_width_m=min_width_m,
+                          layer=layer, communes_layer=communes_layer)
 
 
 def evaluate(stations, *, reference=None, holdout=None, id_field: str | None = None,
              reference_field: str | None = None, id_column: str | None = None, commune_column: str | None = None,
-             x_column: str | None = None, y_column: str | None = None, crs: str | None = None):
+             x_column: str | None = None, y_column: str | None = None, crs: str | None = None,
+             layer: str | None = None, reference_layer: str | None = None):
     """Score a station layer against official polygons (reference) or held-out addresses (holdout).
 
     Station ids are matched across the REU form (94068_7) and the results form (94068_0007).
@@ -181,6 +191,10 @@ def evaluate(stations, *, reference=None, holdout=None, id_field: str | None = N
         Columns of the test addresses, as for build.
     crs : str, optional
         CRS of the test addresses (default EPSG:4326).
+    layer : str, optional
+        The layer of stations to read, when its file has several polygon layers.
+    reference_layer : str, optional
+        The layer of the reference to read, when its file has several polygon layers.
 
     Returns
     -------
@@ -195,7 +209,8 @@ def evaluate(stations, *, reference=None, holdout=None, id_field: str | None = N
     if (reference is None) == (holdout is None):
         raise InputError("give exactly one of reference or holdout")
     return score(stations, reference=reference, holdout=holdout, id_field=id_field, reference_field=reference_field,
-                 columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column), crs=crs)
+                 columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column), crs=crs,
+                 layer=layer, reference_layer=reference_layer)
 
 
 @functools.cache

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import shapely
 
+from .geometry import VERTEX_OK, vertex_faults
+
 
 @dataclass(frozen=True)
 class PartitionCheck:
@@ -208,10 +210,13 @@ def check_stations(
     commune_field: str | None = None,
     min_area_m2: float = 1.0,
     min_width_m: float = 0.05,
+    layer: str | None = None,
+    communes_layer: str | None = None,
 ) -> LayerCheck:
     """Validate a station layer against commune outlines.
 
-    Finds null/empty and invalid geometries, duplicate station ids (``94068_7`` and
+    Finds null/empty and invalid geometries (a vertex that cannot be a coordinate,
+    NaN, ±Infinity or 1e300, makes a geometry invalid), duplicate station ids (``94068_7`` and
     ``94068_0007`` are one id), stations whose commune has no outline, overlaps between
     stations, gaps left inside each commune, area spilling outside it, and stations in
     several parts. Areas are measured in each territory's metric CRS.
@@ -225,6 +230,8 @@ def check_stations(
     min_area_m2, min_width_m : float
         An overlap, gap or spill part counts only when larger than ``min_area_m2`` and
         wider on average than ``min_width_m`` (see :func:`significant_area`).
+    layer, communes_layer : str, optional
+        The layer to read from a ``stations`` or ``communes`` file of several.
 
     Returns
     -------
@@ -233,21 +240,21 @@ def check_stations(
     from .read import read_communes, read_stations
     from .scope import match_units
 
-    st = read_stations(stations, id_field, station_commune_field)
-    outlines = read_communes(communes, commune_field).outlines
+    st = read_stations(stations, id_field, station_commune_field, layer=layer, bad_vertices=True)
+    outlines = read_communes(communes, commune_field, communes_layer).outlines
     geoms = st.geometry.values.to_numpy()
     st["unit"] = match_units(st["code_commune"].fillna("").to_numpy(), outlines["code"])
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    invalid = ~shapely.is_valid(geoms) & ~missing
-    problems = _feature_problems(st, geoms, missing, invalid)
+    missing, invalid, unusable = _geometry_faults(geoms, st.crs)
+    problems = _feature_problems(st, geoms, missing, invalid, unusable)
     # areas are measured on repaired copies of the invalid geometries
     fixed = geoms.copy()
-    if invalid.any():
+    repair = invalid & ~unusable
+    if repair.any():
         from .geometry import polygonal_parts
 
-        fixed[invalid] = polygonal_parts(shapely.make_valid(geoms[invalid]))
+        fixed[repair] = polygonal_parts(shapely.make_valid(geoms[repair]))
     n_parts = shapely.get_num_geometries(geoms)
-    usable = ~missing & st["unit"].notna().to_numpy()
+    usable = ~missing & ~unusable & st["unit"].notna().to_numpy()
     per_commune: dict = {}
     for crs, of_crs in _territories(st["unit"]):
         found, figures = _check_territory(st, outlines, fixed, usable, of_crs, crs, n_parts, min_area_m2, min_width_m)
@@ -260,6 +267,19 @@ def check_stations(
     return _layer_check(problems, per_commune, len(st), min_area_m2, min_width_m)
 
 
+def _geometry_faults(geoms: np.ndarray, crs):
+    """Masks of the missing (null or empty), invalid and unusable geometries.
+
+    Unusable: a vertex that cannot be a coordinate (NaN, ±Infinity, out of range);
+    such a station is invalid, and has no area to measure.
+    """
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    unusable = vertex_faults(geoms, crs) != VERTEX_OK
+    with np.errstate(invalid="ignore"):
+        invalid = (unusable | ~shapely.is_valid(geoms)) & ~missing
+    return missing, invalid, unusable
+
+
 def _multipart(st, n_parts: np.ndarray, missing: np.ndarray) -> list[Problem]:
     """A warning for each station with a geometry in several parts."""
     ids = st["id_bv"].to_numpy(dtype=object)
@@ -268,13 +288,21 @@ def _multipart(st, n_parts: np.ndarray, missing: np.ndarray) -> list[Problem]:
             for i in np.flatnonzero((n_parts > 1) & ~missing)]
 
 
-def _feature_problems(st, geoms: np.ndarray, missing: np.ndarray, invalid: np.ndarray) -> list[Problem]:
-    """Problems of single features and ids: null or invalid geometry, duplicate id, no outline."""
+def _feature_problems(st, geoms: np.ndarray, missing: np.ndarray, invalid: np.ndarray,
+                      unusable: np.ndarray) -> list[Problem]:
+    """Problems of single features and ids: null or invalid geometry, duplicate id, no outline.
+
+    ``unusable``: geometries with a vertex that cannot be a coordinate (invalid too).
+    """
     ids = st["id_bv"].to_numpy(dtype=object)
     commune = st["code_commune"]
     problems = [Problem("null_geometry", commune.iloc[i], (ids[i],), None, f"station {ids[i]} has no geometry")
                 for i in np.flatnonzero(missing)]
-    bad = np.flatnonzero(invalid)
+    problems += [Problem("invalid_geometry", commune.iloc[i], (ids[i],), None,
+                         f"station {ids[i]}: a vertex is not a coordinate (NaN, ±Infinity or out of range); "
+                         "repair the geometry or drop the feature")
+                 for i in np.flatnonzero(invalid & unusable)]
+    bad = np.flatnonzero(invalid & ~unusable)
     for i, reason in zip(bad, shapely.is_valid_reason(geoms[bad])):
         problems.append(Problem("invalid_geometry", commune.iloc[i], (ids[i],), None, f"station {ids[i]}: {reason}"))
     dup = st["key"].duplicated(keep=False) & st["key"].notna()

@@ -19,8 +19,8 @@ import click
 from pathlib import Path
 
 from .errors import EXIT_INPUT, EXIT_INTERNAL, BoundariesError, InputError
-from .options import (build_options, column_options, communes_option, flag, help_of, json_option, quiet_option,
-                      write_options)
+from .options import (build_options, column_options, communes_option, flag, help_of, json_option, layer_options,
+                      quiet_option, write_options)
 
 
 #: Control characters (C0 but tab and newline, DEL, C1) that input codes could smuggle onto a terminal.
@@ -202,6 +202,7 @@ def _summary(result, output: str, report_file: str | None, quiet: bool, as_json:
 @click.option("--id-field", default=None, help=help_of("check.id_field"))
 @click.option("--station-commune-field", default=None, help=help_of("check.station_commune_field"))
 @click.option("--commune-field", default=None, help=help_of("check.commune_field"))
+@layer_options("layer", "communes_layer")
 @click.option("--min-area-m2", "--min-area", "min_area_m2", type=click.FloatRange(min=0), default=1.0,
               show_default=True, help=help_of("check.min_area_m2"))
 @click.option("--min-width-m", "--min-width", "min_width_m", type=click.FloatRange(min=0), default=0.05,
@@ -211,8 +212,8 @@ def _summary(result, output: str, report_file: str | None, quiet: bool, as_json:
               help="How many problems to list (worst first); 0 lists all.")
 @quiet_option("Print nothing; the exit code tells.")
 @json_option("Print the full result as JSON on stdout.")
-def check(stations, communes, id_field, station_commune_field, commune_field, min_area_m2, min_width_m,
-          strict, limit, quiet, as_json):
+def check(stations, communes, id_field, station_commune_field, commune_field, layer, communes_layer, min_area_m2,
+          min_width_m, strict, limit, quiet, as_json):
     """Validate any station layer STATIONS (ours or another tool's) against commune outlines.
 
     Finds null and invalid geometries, duplicate ids, stations of communes without
@@ -223,7 +224,8 @@ def check(stations, communes, id_field, station_commune_field, commune_field, mi
 
     result = run_check(
         stations, communes, id_field=id_field, station_commune_field=station_commune_field,
-        commune_field=commune_field, min_area_m2=min_area_m2, min_width_m=min_width_m,
+        commune_field=commune_field, min_area_m2=min_area_m2, min_width_m=min_width_m, layer=layer,
+        communes_layer=communes_layer,
     )
     errors = result.errors(strict)
     if as_json:
@@ -254,14 +256,15 @@ def check(stations, communes, id_field, station_commune_field, commune_field, mi
 @click.option("--holdout", "holdout_path", type=click.Path(path_type=str), default=None, metavar="TEST_ADDRESSES",
               help=help_of("evaluate.holdout"))
 @click.option("--id-field", default=None, help=help_of("evaluate.id_field"))
+@layer_options("layer", "reference_layer")
 @column_options("of the test addresses")
 @click.option("--crs", default=None, help=help_of("evaluate.crs"))
 @click.option("--per-station", "per_station", type=str, default=None, metavar="PATH",
               help="Write the per-station scores to this CSV file.")
 @quiet_option("Print nothing on stderr.")
 @json_option("Print the scores as one flat JSON object on stdout.")
-def evaluate(stations, reference, reference_field, holdout_path, id_field, id_column, commune_column, x_column,
-             y_column, crs, per_station, quiet, as_json):
+def evaluate(stations, reference, reference_field, holdout_path, id_field, layer, reference_layer, id_column,
+             commune_column, x_column, y_column, crs, per_station, quiet, as_json):
     """Score STATIONS against official polygons (--reference) or held-out addresses (--holdout).
 
     Station ids are matched across the REU form (94068_7) and the results form (94068_0007).
@@ -277,6 +280,7 @@ def evaluate(stations, reference, reference_field, holdout_path, id_field, id_co
     scores = run_evaluate(
         stations, reference=reference, holdout=holdout_path, id_field=id_field, reference_field=reference_field,
         id_column=id_column, commune_column=commune_column, x_column=x_column, y_column=y_column, crs=crs,
+        layer=layer, reference_layer=reference_layer,
     )
     if per_station:
         with atomic_path(per_station, suffix=".csv") as tmp:
@@ -304,6 +308,7 @@ def evaluate(stations, reference, reference_field, holdout_path, id_field, id_co
 @click.option("--commune", default=None, metavar="CODE",
               help="The commune to draw (INSEE code; 75056 draws Paris's arrondissements); default: every station.")
 @communes_option("Commune outlines, drawn thick (without them the stations' union is drawn dashed).", required=False)
+@layer_options("layer", "communes_layer")
 @click.option("--addresses", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="An address table whose points are drawn over the stations.")
 @click.option("--highlight", default=None, metavar="ID", help="Outline this station (id_bv or code_bv).")
@@ -311,14 +316,14 @@ def evaluate(stations, reference, reference_field, holdout_path, id_field, id_co
               help="Picture size in inches.")
 @click.option("--dpi", type=click.IntRange(min=30, max=600), default=120, show_default=True, help="Resolution.")
 @quiet_option()
-def preview(stations, output, commune, communes, addresses, highlight, size_in, dpi, quiet):
+def preview(stations, output, commune, communes, layer, communes_layer, addresses, highlight, size_in, dpi, quiet):
     """Draw a PNG map of STATIONS: neighbours in different colours, station numbers, commune outline."""
     from .preview import render_map
     from .write import check_output_path
 
     check_output_path(output, [stations, communes, addresses], "picture", "-o", (".png",))
     render_map(stations, commune=commune, addresses=addresses, outline=communes, path_or_buffer=output,
-               highlight=highlight, size_in=(size_in, size_in), dpi=dpi)
+               highlight=highlight, size_in=(size_in, size_in), dpi=dpi, layer=layer, communes_layer=communes_layer)
     if not quiet:
         _say(f"wrote {output}", err=True)
 
@@ -329,6 +334,7 @@ def preview(stations, output, commune, communes, addresses, highlight, size_in, 
 @click.option("--build-report", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="The build's report (default: STATIONS with .report.json, when it exists).")
 @communes_option("Commune outlines: drawn in the pictures, and the layer is checked against them.", required=False)
+@layer_options("layer", "communes_layer")
 @click.option("--addresses", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="An address table whose points are drawn in the pictures.")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.8, show_default=True,
@@ -340,8 +346,8 @@ def preview(stations, output, commune, communes, addresses, highlight, size_in, 
 @click.option("--max-pictures", type=click.IntRange(min=0), default=50, show_default=True,
               help="Pictures for the worst this many stations; 0 for none.")
 @quiet_option()
-def report(stations, output, build_report, communes, addresses, min_confidence, max_parts, max_dropped_share,
-           max_pictures, quiet):
+def report(stations, output, build_report, communes, layer, communes_layer, addresses, min_confidence, max_parts,
+           max_dropped_share, max_pictures, quiet):
     """Write one HTML page of the stations of STATIONS that need a human look, worst first, with pictures."""
     from .review import review_stations, write_review_html
     from .write import check_output_path, default_report_path
@@ -354,11 +360,11 @@ def report(stations, output, build_report, communes, addresses, min_confidence, 
     if communes:
         from .checks import check_stations
 
-        check = check_stations(stations, communes)
+        check = check_stations(stations, communes, layer=layer, communes_layer=communes_layer)
     flagged = review_stations(stations, build_report, check, min_confidence=min_confidence, max_parts=max_parts,
-                              max_dropped_share=max_dropped_share)
+                              max_dropped_share=max_dropped_share, layer=layer)
     write_review_html(stations, output, report=build_report, check=check, outline=communes, addresses=addresses,
-                      review=flagged, max_pictures=max_pictures)
+                      review=flagged, max_pictures=max_pictures, layer=layer, communes_layer=communes_layer)
     if not quiet:
         _say(f"{len(flagged):,} stations to review; wrote {output}", err=True)
 

@@ -68,3 +68,57 @@ def group_indices(keys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     order = np.argsort(inverse, kind="stable")
     bounds = np.searchsorted(inverse[order], np.arange(len(uniq) + 1))
     return uniq, [order[bounds[i] : bounds[i + 1]] for i in range(len(uniq))]
+
+
+#: Largest coordinate accepted in a projected CRS, in metres: the Earth's circumference is 4e7 m.
+MAX_PROJECTED_M = 1e8
+#: Coordinates checked at a time by :func:`vertex_faults` (16 bytes each): memory stays bounded.
+_VERTEX_CHUNK = 1 << 22
+#: What :func:`vertex_faults` finds in a geometry.
+VERTEX_OK, VERTEX_NOT_FINITE, VERTEX_OUT_OF_RANGE = 0, 1, 2
+
+
+def coordinate_limits(crs) -> tuple[float, float]:
+    """The largest |x| and |y| a coordinate in ``crs`` can have: ±180/±90 in degrees, else
+    :data:`MAX_PROJECTED_M` in the CRS's unit; infinite when the CRS is unknown."""
+    from pyproj import CRS
+
+    if crs is None:
+        return np.inf, np.inf
+    crs = CRS.from_user_input(crs)
+    if crs.is_geographic:
+        return 180.0, 90.0
+    factor = crs.axis_info[0].unit_conversion_factor if crs.axis_info else 1.0
+    limit = MAX_PROJECTED_M / (factor or 1.0)
+    return limit, limit
+
+
+def vertex_faults(geoms, crs) -> np.ndarray:
+    """What is wrong with each geometry's vertices, vectorised.
+
+    ``VERTEX_NOT_FINITE`` for a NaN or ±Infinity coordinate (GEOS cannot compute with
+    it, and bounds skip NaN), ``VERTEX_OUT_OF_RANGE`` for one beyond
+    :func:`coordinate_limits` of ``crs`` (1e300, or metres in a layer said to be in
+    degrees), else ``VERTEX_OK``; missing and empty geometries are ``VERTEX_OK``.
+    Coordinates are read in chunks of geometries, so a national layer of tens of
+    millions of vertices never sits in memory as one array.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    faults = np.zeros(len(geoms), dtype=np.int8)
+    if not len(geoms):
+        return faults
+    x_max, y_max = coordinate_limits(crs)
+    counts = shapely.get_num_coordinates(geoms)
+    ends = np.searchsorted(np.cumsum(counts), np.arange(1, counts.sum() // _VERTEX_CHUNK + 1) * _VERTEX_CHUNK)
+    start = 0
+    for stop in [*np.unique(np.minimum(ends + 1, len(geoms))), len(geoms)]:
+        if stop <= start:
+            continue
+        xy, index = shapely.get_coordinates(geoms[start:stop], return_index=True)
+        finite = np.isfinite(xy).all(axis=1)
+        with np.errstate(invalid="ignore"):
+            beyond = finite & ((np.abs(xy[:, 0]) > x_max) | (np.abs(xy[:, 1]) > y_max))
+        np.maximum.at(faults, start + index[beyond], VERTEX_OUT_OF_RANGE)
+        faults[start + index[~finite]] = VERTEX_NOT_FINITE  # the worse fault wins
+        start = stop
+    return faults

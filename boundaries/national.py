@@ -491,7 +491,7 @@ def build(request):
     report's ``departements`` lists each part, its hash and whether it was reused.
     """
     started = time.perf_counter()
-    layer = read_communes(request.communes, request.commune_field)
+    layer = read_communes(request.communes, request.commune_field, request.communes_layer)
     outline_deps = np.asarray(codes.departement_of(layer.outlines["code"].to_numpy(dtype=object)), dtype=object)
     with _work_folder(request.work_dir) as work_dir:
         table = partition(request.addresses, work_dir, request.columns, request.progress)
@@ -612,6 +612,7 @@ def _national_details(report: Report, parts: dict, parts_plan: Plan, layer, requ
         report.warnings.append(f"{layer.where}: {layer.repaired:,} invalid outline geometries (self-intersections) "
                                "repaired with make_valid")
     report.inputs = {"addresses": input_name(request.addresses), "communes": input_name(request.communes),
+                     **({"communes_layer": layer.layer} if layer.layer is not None else {}),
                      "crs": crs or request.crs,
                      "departement": parts_plan.departements,
                      "work_dir": str(request.work_dir) if request.work_dir is not None else None}

@@ -27,7 +27,7 @@ from .parallel import run_tasks
 from .params import Parameters
 from .read import read_addresses, read_communes
 from .repair import repair_partition
-from .report import fill_report, start_report
+from .report import fill_report, refuse_nothing_built, start_report
 from .request import BuildRequest
 from .result import BuildResult
 from .scope import read_prefixes, scope, selected_communes
@@ -48,6 +48,7 @@ def run(request: BuildRequest) -> BuildResult:
 
             stack.enter_context(connect(request.scheduler, request.jobs))
         result = national.build(request) if national.applies(request) else build(request)
+    refuse_nothing_built(result.report)
     return finish(result, request)
 
 
@@ -123,7 +124,7 @@ def build(request: BuildRequest) -> BuildResult:
     started = time.perf_counter()
     table = read_addresses(request.addresses, request.columns, request.crs,
                            read_prefixes(request.departement, request.commune), selected_communes(request.commune))
-    layer = read_communes(request.communes, request.commune_field)
+    layer = read_communes(request.communes, request.commune_field, request.communes_layer)
     report = start_report(request, table, layer)
     rows = scope(table, layer, request.departement, request.commune, required=request.outlines_required)
     seeding = seed_stations(rows, request.params, request.holdout, request.seed)

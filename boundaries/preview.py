@@ -67,26 +67,26 @@ class MapData:
     title: str
 
 
-def load_stations(source):
+def load_stations(source, layer: str | None = None):
     """Read a station layer (path or GeoDataFrame), keeping every field.
 
     Adds the columns ``id_bv``, ``key`` (canonical station id) and ``code_commune``,
     detected as :func:`boundaries.read.read_stations` does for any tool's layer.
+    ``layer`` names the layer of a file of several (:func:`boundaries.read.read_polygons`).
     """
     from pathlib import Path
 
     import geopandas as gpd
 
-    from .read import check_file, read_stations, read_vector
+    from .read import check_file, check_local_path, read_station_file, read_stations
 
-    gdf = source
+    gdf, where = source, None
     if not isinstance(source, gpd.GeoDataFrame):
+        check_local_path(source, "station file", "STATIONS")
         check_file(Path(source), "station", "STATIONS")
-        try:
-            gdf = read_vector(source, "stations")
-        except Exception:  # read_stations phrases the error
-            return read_stations(source)
-    base = read_stations(gdf)
+        where = f"station file {source}"
+        gdf = read_station_file(Path(source), where, layer)
+    base = read_stations(gdf, where=where)
     for col in gdf.columns:
         if col not in base.columns and col != gdf.geometry.name:
             base[col] = gdf[col].to_numpy()
@@ -163,7 +163,8 @@ def _read_points(addresses, selected: set[str] | None, crs: str) -> np.ndarray:
 
 
 def prepare_map(stations, commune: str | None = None, addresses=None, outline=None,
-                n_colours: int = MAP_COLOURS) -> MapData:
+                n_colours: int = MAP_COLOURS, *, layer: str | None = None,
+                communes_layer: str | None = None) -> MapData:
     """Select, project and colour what a map of ``commune`` shows.
 
     Parameters
@@ -182,6 +183,9 @@ def prepare_map(stations, commune: str | None = None, addresses=None, outline=No
         the commune is not in it, the union of its stations stands in.
     n_colours : int
         Colours the neighbour colouring tries to stay within.
+    layer, communes_layer : str, optional
+        The layer to read from a ``stations`` or ``outline`` file of several
+        (:func:`boundaries.read.read_polygons`).
 
     Returns
     -------
@@ -195,7 +199,7 @@ def prepare_map(stations, commune: str | None = None, addresses=None, outline=No
     from .codes import station_number
     from .colouring import neighbour_colours
 
-    st = _select_stations(load_stations(stations), commune)
+    st = _select_stations(load_stations(stations, layer), commune)
     present_codes = set(st["code_commune"].dropna())
     crs = _map_crs(present_codes if commune is None else {commune, *present_codes})
     if st.crs is None:
@@ -204,7 +208,7 @@ def prepare_map(stations, commune: str | None = None, addresses=None, outline=No
     geoms = st.geometry.values.to_numpy()
     st["number"] = station_number(st["id_bv"].to_numpy(dtype=object))
     st["colour"] = neighbour_colours(geoms, n_colours=n_colours, distance=NEIGHBOUR_DISTANCE_M)
-    outline_geoms, name = _outlines(outline, commune, present_codes, crs)
+    outline_geoms, name = _outlines(outline, commune, present_codes, crs, communes_layer)
     from_stations = len(outline_geoms) == 0
     if from_stations:
         outline_geoms = _stations_union(geoms, outline_geoms)
@@ -235,7 +239,8 @@ def _select_stations(st, commune: str | None):
     return st
 
 
-def _outlines(outline, commune: str | None, present_codes: set, crs: str) -> tuple[np.ndarray, str | None]:
+def _outlines(outline, commune: str | None, present_codes: set, crs: str,
+              communes_layer: str | None = None) -> tuple[np.ndarray, str | None]:
     """The outlines to draw, projected to ``crs``, and the commune's name from them (None if unknown).
 
     Without an ``outline`` source the array is empty.
@@ -244,7 +249,7 @@ def _outlines(outline, commune: str | None, present_codes: set, crs: str) -> tup
         return np.empty(0, dtype=object), None
     from .read import read_communes
 
-    out = read_communes(outline).outlines
+    out = read_communes(outline, communes_layer=communes_layer).outlines
     out = out[_outline_rows(out["code"], commune, present_codes)]
     name = None
     if commune is not None:
@@ -454,7 +459,7 @@ def _save_png(fig, path_or_buffer, dpi: int):
 def render_map(stations, commune: str | None = None, addresses=None, outline=None, path_or_buffer=None, *,
                highlight=None, zoom: bool = True, title: str | None = None,
                size_in: tuple[float, float] = (8.0, 8.0), dpi: int = 120, labels: bool = True,
-               n_colours: int = MAP_COLOURS):
+               n_colours: int = MAP_COLOURS, layer: str | None = None, communes_layer: str | None = None):
     """Draw a PNG map of a commune's stations.
 
     Parameters
@@ -483,12 +488,15 @@ def render_map(stations, commune: str | None = None, addresses=None, outline=Non
         Write each station's number inside it.
     n_colours : int, default :data:`MAP_COLOURS`
         Colours the neighbour colouring tries to stay within.
+    layer, communes_layer : str, optional
+        The layer to read from a ``stations`` or ``outline`` file of several.
 
     Returns
     -------
     bytes or None
         The PNG bytes when ``path_or_buffer`` is None.
     """
-    data = prepare_map(stations, commune, addresses=addresses, outline=outline, n_colours=n_colours)
+    data = prepare_map(stations, commune, addresses=addresses, outline=outline, n_colours=n_colours, layer=layer,
+                       communes_layer=communes_layer)
     return draw_map(data, path_or_buffer, highlight=highlight, zoom=zoom, title=title, size_in=size_in,
                     dpi=dpi, labels=labels)

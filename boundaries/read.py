@@ -18,6 +18,7 @@ import csv
 import io
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -574,8 +575,8 @@ def _points_to_columns(gdf) -> pd.DataFrame:
 
 
 def read_vector(path, prefer: str | None = None):
-    """Read a vector file's layer: ``prefer`` when the file has a layer of that name
-    (our GeoPackages hold ``stations`` and ``communes``), else its first layer with geometry."""
+    """Read a vector file's layer: ``prefer`` when the file has a layer of that name, else its
+    first layer with geometry (the address layers; polygon layers go through :func:`read_polygons`)."""
     import geopandas as gpd
     import pyogrio
 
@@ -589,6 +590,86 @@ def read_vector(path, prefer: str | None = None):
                 spatial = [str(n) for n, g in layers if g is not None]
                 layer = prefer if prefer in names else (spatial or names)[0]
         return gpd.read_file(path, layer=layer)
+
+
+#: The polygon layers of our own GeoPackage output: its ``stations`` and its ``communes``.
+OUR_LAYERS = frozenset({"stations", "communes"})
+
+
+def read_polygons(path, layer: str | None, prefer: str, where: str, keyword: str):
+    """Read the polygon layer of a vector file: (GeoDataFrame, the layer's name).
+
+    The layer is ``layer`` when given; else the file's only layer, or its only layer
+    that can hold polygons; in our own GeoPackage (layers ``stations`` and ``communes``)
+    the one named ``prefer``. A file with several polygon layers, or whose layer holds
+    points, lines or no geometry, is refused: silently taking the first could build
+    from a stale or a point layer. ``keyword`` is the option that names the layer.
+
+    Raises
+    ------
+    InputError
+        No such layer, several candidates, or a layer without polygons.
+    Exception
+        Whatever GDAL raises on a file it cannot read (the caller words it).
+    """
+    import geopandas as gpd
+    import pyogrio
+
+    _refuse_indirection(path)
+    with _gdal_offline(), warnings.catch_warnings():
+        # a NaN vertex makes shapely warn while decoding: it is refused in one line later
+        warnings.simplefilter("ignore", RuntimeWarning)
+        chosen = choose_layer(pyogrio.list_layers(path), layer, prefer, where, keyword)
+        return gpd.read_file(path, layer=chosen), chosen
+
+
+def choose_layer(layers, layer: str | None, prefer: str | None, where: str, keyword: str) -> str:
+    """The layer to read among ``layers`` (pyogrio's ``[name, geometry type]`` pairs); see :func:`read_polygons`."""
+    kinds = {str(n): (None if g is None else str(g)) for n, g in layers}
+    if not kinds:
+        raise InputError(f"{where} has no layer: give a file with the polygons")
+    if layer is not None:
+        if layer not in kinds:
+            raise InputError(f"{where} has no layer {layer!r} (layers: {_layer_list(kinds)}); "
+                             f"name one of them with {option(keyword)}")
+        chosen = layer
+    else:
+        polygonal = [n for n, g in kinds.items() if _may_hold_polygons(g)]
+        if len(kinds) == 1:
+            chosen = next(iter(kinds))
+        elif prefer in polygonal and set(polygonal) == OUR_LAYERS:
+            chosen = prefer
+        elif len(polygonal) == 1:
+            chosen = polygonal[0]
+        elif not polygonal:
+            raise InputError(f"{where} has no polygon layer (layers: {_layer_list(kinds)}): give the polygons")
+        else:
+            raise InputError(f"{where} has {len(polygonal)} polygon layers ({_layer_list(kinds, polygonal)}): "
+                             f"say which one to read with {option(keyword)}")
+    if not _may_hold_polygons(kinds[chosen]):
+        raise InputError(f"{where}: layer {chosen!r} holds {_kind_name(kinds[chosen])}, not polygons; "
+                         + (f"name the polygon layer with {option(keyword)}" if len(kinds) > 1
+                            else "give the polygons"))
+    return chosen
+
+
+def _may_hold_polygons(kind: str | None) -> bool:
+    """Whether a layer of this GDAL geometry type can hold polygons (an untyped layer can)."""
+    if kind is None:
+        return False
+    base = kind.replace("3D ", "").replace("2.5D ", "").split(" ")[0]
+    return "Polygon" in base or "Surface" in base or base in ("Unknown", "Geometry", "GeometryCollection")
+
+
+def _kind_name(kind: str | None) -> str:
+    return "no geometry" if kind is None else kind.lower().replace("linestring", "line") + "s"
+
+
+def _layer_list(kinds: dict, names=None, shown: int = 8) -> str:
+    """``'a' (Polygon), 'b' (Point)…``: the first layers of a file, and how many more."""
+    names = list(kinds) if names is None else names
+    text = ", ".join(f"{n!r} ({kinds[n] or 'no geometry'})" for n in names[:shown])
+    return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 #: GDAL settings while an input is read: nothing fetched from the network (GML schemas,
@@ -951,15 +1032,18 @@ class OutlineLayer:
         Invalid outlines (self-intersections) repaired with ``make_valid``.
     codes_repaired : int
         Codes that had lost their leading zero (a numeric code field).
+    layer : str or None
+        The layer read from the file (None for a layer given in memory).
     """
 
     outlines: object
     where: str = "outline layer"
     repaired: int = 0
     codes_repaired: int = 0
+    layer: str | None = None
 
 
-def read_communes(source, commune_field: str | None = None) -> OutlineLayer:
+def read_communes(source, commune_field: str | None = None, communes_layer: str | None = None) -> OutlineLayer:
     """Read commune outlines, one row per commune code.
 
     Parameters
@@ -969,12 +1053,21 @@ def read_communes(source, commune_field: str | None = None) -> OutlineLayer:
     commune_field : str, optional
         The field holding the INSEE code; detected among ``code``, ``code_insee``,
         ``INSEE_COM``, ``insee``, ``codgeo`` (case-insensitive) when not given.
+    communes_layer : str, optional
+        The layer to read from a file of several (see :func:`read_polygons`).
 
     Returns
     -------
     OutlineLayer
+
+    Raises
+    ------
+    InputError
+        An unreadable file, no CRS, no code field, no polygon, several polygon layers
+        and no ``communes_layer``, or vertices that cannot be coordinates
+        (:func:`refuse_bad_vertices`).
     """
-    gdf, where = _load_outlines(source)
+    gdf, where, layer = _load_outlines(source, communes_layer)
     if gdf.crs is None:
         raise InputError(f"{where} has no CRS; add one (e.g. a .prj file, or ogr2ogr -a_srs EPSG:2154)")
     cols = [c for c in gdf.columns if c != gdf.geometry.name]
@@ -987,6 +1080,7 @@ def read_communes(source, commune_field: str | None = None) -> OutlineLayer:
             f"{', '.join(cols) or 'none'}); name it with {option('commune_field')}"
         )
     out, code_fixed = _outline_frame(gdf, field, cols, where)
+    refuse_bad_vertices(out.geometry.values, out["code"].to_numpy(dtype=object), out.crs, where, "commune")
     out, n_invalid = _repaired(out)
     if out["code"].duplicated().any():  # a commune in several features: one outline
         first = out.groupby("code", sort=True)[["nom", "nom_dep"]].first()
@@ -994,21 +1088,24 @@ def read_communes(source, commune_field: str | None = None) -> OutlineLayer:
         merged[["nom", "nom_dep"]] = first
         out = merged.reset_index()[["code", "nom", "nom_dep", "geometry"]]
     out = out.sort_values("code", kind="stable").reset_index(drop=True)
-    return OutlineLayer(out, where=where, repaired=n_invalid, codes_repaired=int(code_fixed.sum()))
+    return OutlineLayer(out, where=where, repaired=n_invalid, codes_repaired=int(code_fixed.sum()), layer=layer)
 
 
-def _load_outlines(source):
-    """The outline layer of ``source`` (a path or a GeoDataFrame) and how messages name it."""
+def _load_outlines(source, layer: str | None = None):
+    """The outline layer of ``source`` (a path or a GeoDataFrame), how messages name it, the layer read."""
     import geopandas as gpd
 
     if isinstance(source, gpd.GeoDataFrame):
-        return source, "outline layer"
+        return source, "outline layer", None
     check_local_path(source, "outline file", option("communes"))
     path = Path(source)
     check_file(path, "outline", option("communes"))
     where = f"outline file {path}"
     try:
-        return read_vector(path, "communes"), where
+        gdf, layer = read_polygons(path, layer, "communes", where, "communes_layer")
+        return gdf, where, layer
+    except InputError:
+        raise
     except Exception as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(
@@ -1037,6 +1134,45 @@ def _outline_frame(gdf, field: str, cols: list[str], where: str):
     return out[out["code"].notna()], code_fixed
 
 
+def refuse_bad_vertices(geoms, labels, crs, where: str, what: str) -> None:
+    """Refuse geometries with a vertex that cannot be a coordinate in ``crs`` (:func:`~boundaries.geometry.vertex_faults`).
+
+    A NaN, ±Infinity or absurd vertex (1e300) would empty its feature, or stop GEOS in
+    the middle of a run: one line instead, naming the first features by ``labels``
+    (their codes or ids) and how to fix them. When most features lie beyond ±180/±90 in
+    a geographic CRS, the whole layer is in another unit (metres in a GeoJSON, which is
+    WGS84 when it says nothing): the line says so.
+    """
+    from .geometry import VERTEX_NOT_FINITE, VERTEX_OK, coordinate_limits, vertex_faults
+
+    faults = vertex_faults(geoms, crs)
+    bad = np.flatnonzero(faults != VERTEX_OK)
+    if not len(bad):
+        return
+    from pyproj import CRS
+
+    if CRS.from_user_input(crs).is_geographic and (faults == 2).sum() > len(faults) / 2:
+        import shapely
+
+        x, y = shapely.get_coordinates(geoms[bad[faults[bad] == 2][0]])[0]
+        raise InputError(
+            f"{where}: coordinates are not longitude/latitude in degrees (e.g. {x:.1f}, {y:.1f}, beyond "
+            f"±180/±90), though its CRS is {CRS.from_user_input(crs).name} (a GeoJSON without a crs member is "
+            "WGS84 by definition); if they are metres, reproject the file to WGS84 (ogr2ogr -s_srs EPSG:2154 "
+            "-t_srs EPSG:4326) or write its CRS into it (ogr2ogr -a_srs EPSG:2154)"
+        )
+    shown = ", ".join(str(labels[i]) if labels[i] is not None else f"feature {i + 1}" for i in bad[:5])
+    more = f" and {len(bad) - 5:,} more" if len(bad) > 5 else ""
+    x_max, y_max = coordinate_limits(crs)
+    kinds = [k for k, found in (("NaN or ±Infinity", (faults[bad] == VERTEX_NOT_FINITE).any()),
+                                (f"beyond ±{x_max:g}/±{y_max:g}", (faults[bad] != VERTEX_NOT_FINITE).any())) if found]
+    raise InputError(
+        f"{where}: {len(bad):,} {what} geometr{'y has' if len(bad) == 1 else 'ies have'} a vertex that cannot "
+        f"be a coordinate ({' or '.join(kinds)}): {what} {shown}{more}; repair these geometries (e.g. in QGIS) "
+        "or drop their features"
+    )
+
+
 def _repaired(out):
     """Invalid outlines made valid (their polygonal parts); and how many there were."""
     import shapely
@@ -1055,7 +1191,9 @@ STATION_ID_FIELDS = ("id_bv", "code_bv", "codebureauvote", "id_brut_bv_reu", "co
 STATION_COMMUNE_FIELDS = ("code_commune", "insee_com", "code_insee", "code_commune_ref", "codgeo", "insee", "com")
 
 
-def read_stations(source, id_field: str | None = None, commune_field: str | None = None, what: str = "station"):
+def read_stations(source, id_field: str | None = None, commune_field: str | None = None, what: str = "station",
+                  layer: str | None = None, layer_keyword: str = "layer", bad_vertices: bool = False,
+                  where: str | None = None):
     """Read a station polygon layer made by any tool.
 
     Parameters
@@ -1067,6 +1205,13 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
         (the commune is taken from the id's ``{insee}_`` prefix when no field has it).
     what : str
         How the layer is called in messages.
+    layer, layer_keyword : str, optional
+        The layer to read from a file of several (:func:`read_polygons`); its option.
+    bad_vertices : bool
+        Keep geometries with a vertex that cannot be a coordinate (``check`` reports
+        them); by default they are refused (:func:`refuse_bad_vertices`).
+    where : str, optional
+        How messages name a layer given in memory (default: ``station layer``).
 
     Returns
     -------
@@ -1078,19 +1223,10 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
 
     from . import codes
 
-    where = f"{what} layer"
     if isinstance(source, gpd.GeoDataFrame):
-        gdf = source
+        gdf, where = source, where or f"{what} layer"
     else:
-        check_local_path(source, f"{what} file", what.upper())
-        path = Path(source)
-        check_file(path, what, what.upper())
-        where = f"{what} file {path}"
-        try:
-            gdf = read_vector(path, "stations")
-        except Exception as exc:
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise InputError(f"cannot read {where} as a vector layer ({msg})") from None
+        gdf, where = _station_source(source, what, layer, layer_keyword)
     if gdf.crs is None:
         raise InputError(f"{where} has no CRS; add one (e.g. ogr2ogr -a_srs EPSG:4326)")
     cols = [c for c in gdf.columns if c != gdf.geometry.name]
@@ -1100,22 +1236,50 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
             f"{where} has no station id field (looked for {', '.join(STATION_ID_FIELDS)}; fields: "
             f"{', '.join(cols) or 'none'}); name it with {option('id_field')}"
         )
-    ids = _as_code(gdf[field])
-    com_field = _find(cols, commune_field, STATION_COMMUNE_FIELDS)
-    if commune_field and com_field is None:
-        raise InputError(f"{where} has no field {commune_field!r} (fields: {', '.join(cols)})")
-    if com_field is not None:
-        commune = _as_code(gdf[com_field]).to_numpy(dtype=object, na_value=None)
-    else:
-        commune = codes.commune_of_station(ids.to_numpy(dtype=object, na_value=None))
-        if pd.isna(pd.Series(commune, dtype=object)).mean() > 0.5:
-            raise InputError(
-                f"{where} has no commune field and its ids do not start with a commune code; "
-                f"name the field with {option('station_commune_field')}"
-            )
-    raw = ids.to_numpy(dtype=object, na_value=None)
+    raw = _as_code(gdf[field]).to_numpy(dtype=object, na_value=None)
+    commune = _station_communes(gdf, cols, raw, commune_field, where)
+    if not bad_vertices:
+        refuse_bad_vertices(gdf.geometry.values, raw, gdf.crs, where, what)
     return gpd.GeoDataFrame(
         {"id_bv": raw, "key": codes.canonical_station(raw), "code_commune": commune},
         geometry=gdf.geometry.values,
         crs=gdf.crs,
     )
+
+
+def _station_communes(gdf, cols: list[str], ids: np.ndarray, commune_field: str | None, where: str) -> np.ndarray:
+    """Each station's commune code: from its field (named, or detected), else from its id's ``{insee}_`` prefix."""
+    from . import codes
+
+    com_field = _find(cols, commune_field, STATION_COMMUNE_FIELDS)
+    if commune_field and com_field is None:
+        raise InputError(f"{where} has no field {commune_field!r} (fields: {', '.join(cols)})")
+    if com_field is not None:
+        return _as_code(gdf[com_field]).to_numpy(dtype=object, na_value=None)
+    commune = codes.commune_of_station(ids)
+    if pd.isna(pd.Series(commune, dtype=object)).mean() > 0.5:
+        raise InputError(
+            f"{where} has no commune field and its ids do not start with a commune code; "
+            f"name the field with {option('station_commune_field')}"
+        )
+    return commune
+
+
+def _station_source(source, what: str, layer: str | None, layer_keyword: str):
+    """The station layer of a path given as ``what`` (STATIONS, REFERENCE), checked local and readable."""
+    check_local_path(source, f"{what} file", what.upper())
+    path = Path(source)
+    check_file(path, what, what.upper())
+    where = f"{what} file {path}"
+    return read_station_file(path, where, layer, layer_keyword), where
+
+
+def read_station_file(path, where: str, layer: str | None = None, layer_keyword: str = "layer"):
+    """The station polygon layer of the file ``path`` (:func:`read_polygons`), every field kept."""
+    try:
+        return read_polygons(path, layer, "stations", where, layer_keyword)[0]
+    except InputError:
+        raise
+    except Exception as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"cannot read {where} as a vector layer ({msg})") from None

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .clean import HELD_OUT, RARE_REASONS, REASONS
+from .errors import InputError, option
 
 
 #: Levels of a JSON document :func:`json_text` spreads over lines; deeper values stay on one line.
@@ -258,6 +259,7 @@ def start_report(request, table, layer) -> Report:
     report.inputs = {
         "addresses": input_name(request.addresses),
         "communes": input_name(request.communes),
+        **({"communes_layer": layer.layer} if layer.layer is not None else {}),
         "crs": table.crs,
         "departement": list(request.departement) or None,
         "commune": list(request.commune) or None,
@@ -265,6 +267,36 @@ def start_report(request, table, layer) -> Report:
     report.outlines_repaired = layer.repaired
     _report_repairs(report, table, layer)
     return report
+
+
+def refuse_nothing_built(report: Report) -> None:
+    """Refuse a build that gave no station a polygon although its selection had stations.
+
+    Such a build would write an empty layer with exit 0: the outlines do not overlap
+    the addresses (a CRS wrong or missing on one side), or every row was dropped.
+    One line saying which, with the counts by reason, instead.
+
+    Raises
+    ------
+    InputError
+        When ``report`` has stations in and none out.
+    """
+    if report.stations_out or not report.stations_in:
+        return
+    dropped = {k: v for k, v in sorted(report.rows_dropped.items(), key=lambda kv: -kv[1]) if v}
+    reasons = ", ".join(f"{k} {v:,}" for k, v in dropped.items()) or "none"
+    where = report.inputs.get("communes", "the outlines")
+    if dropped and next(iter(dropped)) == "outside_commune":
+        raise InputError(
+            f"no station could be built: the addresses and the outlines of {where} do not overlap (rows dropped: "
+            f"{reasons}); check the outlines' CRS (a GeoJSON without a crs member is WGS84: reproject the file to "
+            f"WGS84, or write its CRS into it) and the addresses' ({option('crs')})"
+        )
+    raise InputError(
+        f"no station could be built out of the {report.stations_in:,} stations selected: no address row was "
+        f"usable (rows used {report.rows_used:,}, dropped: {reasons}); check the table's coordinates and geocoding "
+        f"columns ({option('x_column')}, {option('y_column')}) and the selection"
+    )
 
 
 def _report_repairs(report: Report, table, layer) -> None:

@@ -65,8 +65,65 @@ def _as_report(report) -> dict | None:
         return report
     if hasattr(report, "to_dict"):
         return report.to_dict()
-    with open(report, encoding="utf-8") as f:
-        return json.load(f)
+    return read_build_report(report)
+
+
+def read_build_report(path) -> dict:
+    """A build report file (``*.report.json``) as a dict, its shape checked where the review reads it.
+
+    Raises
+    ------
+    InputError
+        An unreadable file, one that is not JSON (cut short, binary, empty), or JSON of
+        another shape: one line naming the file and what is wrong, not a crash later.
+    """
+    from .errors import InputError
+
+    where = f"build report {path}"
+    fix = "give the .report.json that boundaries build wrote beside the stations, or none"
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as exc:
+        raise InputError(f"cannot read {where}: {exc.strerror or exc}") from None
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        msg = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise InputError(f"{where} is not JSON ({msg}): {fix}") from None
+    problem = _report_shape_problem(doc)
+    if problem:
+        raise InputError(f"{where} is not a build report of boundaries ({problem}): {fix}")
+    return doc
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _report_shape_problem(doc) -> str | None:
+    """What makes ``doc`` unusable as a build report by the review (None: nothing)."""
+    if not isinstance(doc, dict):
+        return f"a JSON {type(doc).__name__}, not an object"
+    for name in ("rows_read", "rows_used"):
+        if name in doc and not _is_number(doc[name]):
+            return f"{name} is not a number"
+    dropped = doc.get("rows_dropped")
+    if dropped is not None and not (isinstance(dropped, dict) and all(map(_is_number, dropped.values()))):
+        return "rows_dropped is not an object of counts"
+    stations = doc.get("stations_without_polygon", [])
+    if not isinstance(stations, list) or not all(
+            isinstance(s, dict) and isinstance(s.get("id_bv"), str) and s["id_bv"]
+            and all(isinstance(s.get(k), (str, type(None))) for k in ("code_commune", "reason", "detail"))
+            for s in stations):
+        return "stations_without_polygon is not a list of stations with an id_bv"
+    communes = doc.get("communes", {})
+    if not isinstance(communes, dict) or not all(isinstance(c, dict) for c in communes.values()):
+        return "communes is not an object of communes"
+    for code, info in communes.items():
+        part = info.get("partition")
+        if part is not None and not (isinstance(part, dict) and all(
+                _is_number(v) for k, v in part.items() if k.endswith("_m2") and v is not None)):
+            return f"the partition of commune {code} is not an object of areas"
+    return None
 
 
 def _check_problems(check) -> list[dict]:
@@ -90,7 +147,8 @@ def _partition_failure(p: dict) -> str:
 
 
 def review_stations(stations, report=None, check=None, *, min_confidence: float = MIN_CONFIDENCE,
-                    max_parts: int = MAX_PARTS, max_dropped_share: float = MAX_DROPPED_SHARE) -> pd.DataFrame:
+                    max_parts: int = MAX_PARTS, max_dropped_share: float = MAX_DROPPED_SHARE,
+                    layer: str | None = None) -> pd.DataFrame:
     """Rank the stations that need a human look, worst first.
 
     Parameters
@@ -110,6 +168,8 @@ def review_stations(stations, report=None, check=None, *, min_confidence: float 
         A station in more parts than this is flagged ``many_parts``.
     max_dropped_share : float
         A station that lost a larger share of its address rows is flagged ``dropped``.
+    layer : str, optional
+        The layer to read from a ``stations`` file of several.
 
     Returns
     -------
@@ -123,7 +183,7 @@ def review_stations(stations, report=None, check=None, *, min_confidence: float 
     from .preview import load_stations
 
     report = _as_report(report) or {}
-    rows = _station_rows(load_stations(stations), report)
+    rows = _station_rows(load_stations(stations, layer), report)
     # flagged station keys → [(points, flag, reason)]
     found: dict[str, list] = {k: [] for k in rows["key"]}
     key_of_commune = rows.groupby("code_commune", sort=False)["key"].agg(list).to_dict()
@@ -305,7 +365,8 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
                       review: pd.DataFrame | None = None, max_pictures: int = MAX_PICTURES,
                       min_confidence: float = MIN_CONFIDENCE, max_parts: int = MAX_PARTS,
                       max_dropped_share: float = MAX_DROPPED_SHARE, title: str = "Stations to review",
-                      picture_size_in: float = 5.5, picture_dpi: int = 90) -> str:
+                      picture_size_in: float = 5.5, picture_dpi: int = 90, layer: str | None = None,
+                      communes_layer: str | None = None) -> str:
     """Write one self-contained HTML page of the stations that need a look.
 
     A summary (counts by flag, the report's dropped rows), the ranking table of
@@ -322,7 +383,7 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
     report, check
         As for :func:`review_stations`.
     outline : str, pathlib.Path or geopandas.GeoDataFrame, optional
-        Commune outlines for the pictures.
+        Commune outlines for the pictures (``communes_layer``: which layer of a file of several).
     addresses : optional
         Address points for the pictures (a path is read once), see
         :func:`boundaries.preview.prepare_map`.
@@ -335,8 +396,8 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
         Thresholds, as for :func:`review_stations`.
     title : str
         Page heading.
-    picture_size_in, picture_dpi
-        Size (inches) and resolution of each picture.
+    picture_size_in, picture_dpi, layer
+        Size (inches) and resolution of each picture; which layer of a ``stations`` file of several.
 
     Returns
     -------
@@ -346,12 +407,11 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
     from .preview import load_stations
 
     source = None if hasattr(stations, "geometry") else str(stations)
-    st = load_stations(stations)
-    report = _as_report(report)
+    st, report = load_stations(stations, layer), _as_report(report)
     if review is None:
         review = review_stations(st, report, check, min_confidence=min_confidence, max_parts=max_parts,
                                  max_dropped_share=max_dropped_share)
-    outline, addresses = _picture_inputs(outline, addresses)
+    outline, addresses = _picture_inputs(outline, addresses, communes_layer)
     pictured = review.head(max(max_pictures, 0))
     text = "".join([
         _html_head(title, source),
@@ -366,12 +426,12 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
     return text
 
 
-def _picture_inputs(outline, addresses):
+def _picture_inputs(outline, addresses, communes_layer: str | None = None):
     """Outlines and addresses for the pictures, each file read once (frames are used as they are)."""
     if outline is not None and not hasattr(outline, "geometry"):
         from .read import read_communes
 
-        outline = read_communes(outline).outlines
+        outline = read_communes(outline, communes_layer=communes_layer).outlines
     if addresses is not None and isinstance(addresses, (str, os.PathLike)):
         from .read import read_addresses
 

@@ -178,6 +178,8 @@ def evaluate(
     reference_field: str | None = None,
     columns=None,
     crs: str | None = None,
+    layer: str | None = None,
+    reference_layer: str | None = None,
 ) -> Scores:
     """Score a station layer against reference polygons or held-out addresses.
 
@@ -196,6 +198,8 @@ def evaluate(
         Column names of a non-REU test table.
     crs : str, optional
         CRS of the test table's coordinates.
+    layer, reference_layer : str, optional
+        The layer to read from a ``stations`` or ``reference`` file of several.
 
     Returns
     -------
@@ -208,9 +212,9 @@ def evaluate(
 
     if (reference is None) == (holdout is None):
         raise InputError(f"evaluate needs exactly one of {option('reference')} or {option('holdout')}")
-    ours = read_stations(stations, id_field)
+    ours = read_stations(stations, id_field, layer=layer)
     if reference is not None:
-        return _score_reference(ours, reference, reference_field)
+        return _score_reference(ours, reference, reference_field, reference_layer)
     return _score_holdout(ours, holdout, columns, crs)
 
 
@@ -228,11 +232,12 @@ def _valid(geoms: np.ndarray) -> np.ndarray:
     return np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
 
 
-def _score_reference(ours, reference, reference_field: str | None) -> Scores:
+def _score_reference(ours, reference, reference_field: str | None, reference_layer: str | None = None) -> Scores:
     """:func:`evaluate` against reference polygons: IoU per reference station, area given right."""
     from .read import read_stations
 
-    ref = read_stations(reference, reference_field, what="reference")
+    ref = read_stations(reference, reference_field, what="reference", layer=reference_layer,
+                        layer_keyword="reference_layer")
     metric = _metric_crs(ref["code_commune"])
     ref_m = ref.to_crs(metric)
     ours_geom = _union_by_key(ours.to_crs(metric))
