@@ -120,9 +120,14 @@ def test_simplify_keeps_each_commune_partitioned_and_shrinks(town):
 
 def test_simplify_levels_and_bad_values():
     assert tolerance_m("web") == 10.0 and tolerance_m("2.5") == 2.5 and tolerance_m(None) == 0
-    for bad in ("fast", "-1", "nan"):
-        with pytest.raises(InputError):
-            tolerance_m(bad)
+    with pytest.raises(InputError, match="one of"):
+        tolerance_m("fast")
+    # numbers out of range are refused with the other options' ranges, when the request is made
+    from boundaries.request import BuildRequest
+
+    for bad in ("-1", "nan", "1e308"):
+        with pytest.raises(InputError, match="simplify"):
+            BuildRequest.create("a.csv", "c.geojson", simplify=bad)
 
 
 def test_split_by_commune_writes_files_and_index(built, tmp_path):
