@@ -21,101 +21,115 @@ from .errors import InputError
 from .params import Parameters
 
 
+def _documented(doc: str):
+    """Give the decorated function ``doc`` as its docstring (``help()``, Sphinx and ``--help`` read it)."""
+    def decorate(func):
+        func.__doc__ = doc
+        return func
+
+    return decorate
+
+
+#: :func:`build`'s docstring: the one description of each build keyword, which ``boundaries build
+#: --help`` prints too (:func:`option_help`); kept beside the function it documents.
+_BUILD_DOC = """Build the polygon of every polling station: read → clean → tessellate → repair → check.
+
+Every commune is partitioned exactly between its stations and checked; rows that
+cannot be used are counted by reason in the report, and every station of the
+selected communes is either given a polygon or listed with the reason why not.
+
+Parameters
+----------
+addresses : str, pathlib.Path, pandas.DataFrame or pyarrow.Table
+    The REU address table (CSV, CSV.gz, Parquet) or any point table or layer with
+    named columns (GeoPackage, GeoJSON…), as a path or already in memory.
+communes : str, pathlib.Path or geopandas.GeoDataFrame
+    Commune outlines: any vector file GDAL reads (GeoJSON, shapefile, GeoPackage).
+method : {"voronoi", "hull", "auto"}
+    How station cells are drawn: voronoi cells of the addresses; hull — each
+    station's concave-hull core first, the rest of the commune by Voronoi; auto —
+    per commune, the one that places more held-out addresses in their own station.
+departement : str or list of str, optional
+    Keep only this département (94, 2A, 974); several are built one at a time
+    (see work_dir). With no département or commune selected, a table that covers
+    several départements is built one département at a time too, in bounded memory.
+commune : str or list of str, optional
+    Keep only this commune (INSEE code; 75056 selects Paris's arrondissements).
+all_departements : bool
+    Build every département of the table, one at a time (see work_dir).
+work_dir : str, optional
+    When départements are built one at a time: folder of the table's split and of
+    the per-département parts, reused by a rerun when their inputs and options are
+    unchanged (default: a temporary folder, removed afterwards).
+id_column : str, optional
+    Station id column (default id_brut_bv_reu).
+commune_column : str, optional
+    Commune code column (default code_commune_ref).
+x_column : str, optional
+    Longitude/x column (default longitude).
+y_column : str, optional
+    Latitude/y column (default latitude).
+crs : str, optional
+    CRS of the coordinates (default EPSG:4326, or the layer's).
+commune_field : str, optional
+    Commune code field of the outlines (detected among code, code_insee, INSEE_COM,
+    insee, codgeo).
+communes_layer : str, optional
+    The layer of communes to read, when its file has several (a GeoPackage): needed
+    when more than one layer holds polygons.
+holdout : float
+    Keep this share (0 to 0.9) of unique coordinates out of the build and report how
+    many of those addresses fall inside their own station (accuracy without any
+    official map).
+seed : int
+    Seed of the holdout choice (0 to 4,294,967,295).
+simplify : float or str, optional
+    Simplify borders by this tolerance (0 to 10,000 m), or a level: fine (1 m), web (10 m,
+    under two pixels up to zoom 15), overview (50 m). Neighbours keep one shared
+    edge and each commune stays exactly partitioned (checked).
+results : str or pandas.DataFrame, optional
+    A results table (CSV or Parquet, one row per station) whose columns are copied
+    onto the stations, matched on codeBureauVote (94028_0012) or id_bv (94028_12).
+results_id : str, optional
+    Station-id column of results (detected).
+jobs : int
+    Build communes in this many processes, largest first (0: all cores; at most
+    1,024). Same output for any value.
+scheduler : str, optional
+    Dask scheduler (tcp://host:8786) to run the tasks on, or 'local' for a local
+    cluster of jobs workers; needs pip install 'boundaries[cluster]'.
+progress : callable, optional
+    Python only: progress(total) returns a context manager with update(n), a
+    progress bar over the communes (click.progressbar(length=total) fits).
+params : Parameters, optional
+    Tolerances and thresholds as one object; keywords named like its fields
+    (outside_tolerance_m=50, ...) override it.
+columns : AddressColumns, optional
+    The four column names as one object; id_column, commune_column, x_column and
+    y_column override it.
+**options
+    Any field of :class:`boundaries.Parameters`, by name, in its unit
+    (``frontage_step_m=10``, ``hull_ratio=0.5``).
+
+Returns
+-------
+BuildResult
+    ``.stations`` (GeoDataFrame, EPSG:4326, the columns of the files), ``.report``
+    (:class:`boundaries.Report`), ``.communes`` (the outlines used);
+    ``.write(path)`` writes them.
+
+Raises
+------
+InputError
+    Bad input or option: one line saying what, where and how to fix it.
+PartitionError
+    A commune's stations failed the partition check (a bug; nothing is returned).
+"""
+
+
+@_documented(_BUILD_DOC)
 def build(addresses, communes, method: str = "voronoi", departement=None, commune=None, *,
           params: Parameters | None = None, columns=None, **options):
-    """Build the polygon of every polling station: read → clean → tessellate → repair → check.
-
-    Every commune is partitioned exactly between its stations and checked; rows that
-    cannot be used are counted by reason in the report, and every station of the
-    selected communes is either given a polygon or listed with the reason why not.
-
-    Parameters
-    ----------
-    addresses : str, pathlib.Path, pandas.DataFrame or pyarrow.Table
-        The REU address table (CSV, CSV.gz, Parquet) or any point table or layer with
-        named columns (GeoPackage, GeoJSON…), as a path or already in memory.
-    communes : str, pathlib.Path or geopandas.GeoDataFrame
-        Commune outlines: any vector file GDAL reads (GeoJSON, shapefile, GeoPackage).
-    method : {"voronoi", "hull", "auto"}
-        How station cells are drawn: voronoi cells of the addresses; hull — each
-        station's concave-hull core first, the rest of the commune by Voronoi; auto —
-        per commune, the one that places more held-out addresses in their own station.
-    departement : str or list of str, optional
-        Keep only this département (94, 2A, 974); several are built one at a time
-        (see work_dir). With no département or commune selected, a table that covers
-        several départements is built one département at a time too, in bounded memory.
-    commune : str or list of str, optional
-        Keep only this commune (INSEE code; 75056 selects Paris's arrondissements).
-    all_departements : bool
-        Build every département of the table, one at a time (see work_dir).
-    work_dir : str, optional
-        When départements are built one at a time: folder of the table's split and of
-        the per-département parts, reused by a rerun when their inputs and options are
-        unchanged (default: a temporary folder, removed afterwards).
-    id_column : str, optional
-        Station id column (default id_brut_bv_reu).
-    commune_column : str, optional
-        Commune code column (default code_commune_ref).
-    x_column : str, optional
-        Longitude/x column (default longitude).
-    y_column : str, optional
-        Latitude/y column (default latitude).
-    crs : str, optional
-        CRS of the coordinates (default EPSG:4326, or the layer's).
-    commune_field : str, optional
-        Commune code field of the outlines (detected among code, code_insee, INSEE_COM,
-        insee, codgeo).
-    communes_layer : str, optional
-        The layer of communes to read, when its file has several (a GeoPackage): needed
-        when more than one layer holds polygons.
-    holdout : float
-        Keep this share (0 to 0.9) of unique coordinates out of the build and report how
-        many of those addresses fall inside their own station (accuracy without any
-        official map).
-    seed : int
-        Seed of the holdout choice (0 to 4,294,967,295).
-    simplify : float or str, optional
-        Simplify borders by this tolerance (0 to 10,000 m), or a level: fine (1 m), web (10 m,
-        under two pixels up to zoom 15), overview (50 m). Neighbours keep one shared
-        edge and each commune stays exactly partitioned (checked).
-    results : str or pandas.DataFrame, optional
-        A results table (CSV or Parquet, one row per station) whose columns are copied
-        onto the stations, matched on codeBureauVote (94028_0012) or id_bv (94028_12).
-    results_id : str, optional
-        Station-id column of results (detected).
-    jobs : int
-        Build communes in this many processes, largest first (0: all cores; at most
-        1,024). Same output for any value.
-    scheduler : str, optional
-        Dask scheduler (tcp://host:8786) to run the tasks on, or 'local' for a local
-        cluster of jobs workers; needs pip install 'boundaries[cluster]'.
-    progress : callable, optional
-        Python only: progress(total) returns a context manager with update(n), a
-        progress bar over the communes (click.progressbar(length=total) fits).
-    params : Parameters, optional
-        Tolerances and thresholds as one object; keywords named like its fields
-        (outside_tolerance_m=50, ...) override it.
-    columns : AddressColumns, optional
-        The four column names as one object; id_column, commune_column, x_column and
-        y_column override it.
-    **options
-        Any field of :class:`boundaries.Parameters`, by name, in its unit
-        (``frontage_step_m=10``, ``hull_ratio=0.5``).
-
-    Returns
-    -------
-    BuildResult
-        ``.stations`` (GeoDataFrame, EPSG:4326, the columns of the files), ``.report``
-        (:class:`boundaries.Report`), ``.communes`` (the outlines used);
-        ``.write(path)`` writes them.
-
-    Raises
-    ------
-    InputError
-        Bad input or option: one line saying what, where and how to fix it.
-    PartitionError
-        A commune's stations failed the partition check (a bug; nothing is returned).
-    """
     from .pipeline import run
     from .request import BuildRequest
 

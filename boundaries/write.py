@@ -21,7 +21,8 @@ import shapely
 
 from .errors import InputError, option
 from .geometry import polygonal_parts
-from .outputs import TMP_MARKER, StreamedFile, atomic_path, defer, output_set, staged_file  # noqa: F401 (the API)
+from .outputs import (TMP_MARKER, StreamedFile, atomic_path, defer, output_set, reported,  # noqa: F401 (the API)
+                      staged_file)
 
 #: Decimal places of longitude/latitude in GeoJSON output (RFC 7946 advises ~7: ≈ 1 cm).
 GEOJSON_DECIMALS = 7
@@ -111,15 +112,8 @@ def check_output_path(
     """
     if path == "-":
         return
-    try:
+    with reported(path):
         _check_output_place(Path(path), what, option, suffixes, folder)
-    except OSError as exc:
-        from .outputs import write_error
-
-        error = write_error(exc, path)
-        if error is None:
-            raise
-        raise error from exc
     for source in inputs:
         if source and source != "-" and Path(source).exists() and Path(path).exists() \
                 and Path(path).resolve() == Path(source).resolve():
