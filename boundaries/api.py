@@ -77,6 +77,9 @@ commune_field : str, optional
 communes_layer : str, optional
     The layer of communes to read, when its file has several (a GeoPackage): needed
     when more than one layer holds polygons.
+addresses_layer : str, optional
+    The layer of addresses to read, when the address file is a vector file of several
+    layers (a GeoPackage): needed when more than one layer holds points.
 holdout : float
     Keep this share (0 to 0.9) of unique coordinates out of the build and report how
     many of those addresses fall inside their own station (accuracy without any

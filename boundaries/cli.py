@@ -311,19 +311,22 @@ def evaluate(stations, reference, reference_field, holdout_path, id_field, layer
 @layer_options("layer", "communes_layer")
 @click.option("--addresses", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="An address table whose points are drawn over the stations.")
+@layer_options("addresses_layer")
 @click.option("--highlight", default=None, metavar="ID", help="Outline this station (id_bv or code_bv).")
 @click.option("--size", "size_in", type=click.FloatRange(min=1, max=40), default=8.0, show_default=True,
               help="Picture size in inches.")
 @click.option("--dpi", type=click.IntRange(min=30, max=600), default=120, show_default=True, help="Resolution.")
 @quiet_option()
-def preview(stations, output, commune, communes, layer, communes_layer, addresses, highlight, size_in, dpi, quiet):
+def preview(stations, output, commune, communes, layer, communes_layer, addresses, addresses_layer, highlight, size_in,
+            dpi, quiet):
     """Draw a PNG map of STATIONS: neighbours in different colours, station numbers, commune outline."""
     from .preview import render_map
     from .write import check_output_path
 
     check_output_path(output, [stations, communes, addresses], "picture", "-o", (".png",))
     render_map(stations, commune=commune, addresses=addresses, outline=communes, path_or_buffer=output,
-               highlight=highlight, size_in=(size_in, size_in), dpi=dpi, layer=layer, communes_layer=communes_layer)
+               highlight=highlight, size_in=(size_in, size_in), dpi=dpi, layer=layer, communes_layer=communes_layer,
+               addresses_layer=addresses_layer)
     if not quiet:
         _say(f"wrote {output}", err=True)
 
@@ -337,6 +340,7 @@ def preview(stations, output, commune, communes, layer, communes_layer, addresse
 @layer_options("layer", "communes_layer")
 @click.option("--addresses", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="An address table whose points are drawn in the pictures.")
+@layer_options("addresses_layer")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.8, show_default=True,
               help="Flag stations whose confidence is below this.")
 @click.option("--max-parts", type=click.IntRange(min=1), default=1, show_default=True,
@@ -346,8 +350,8 @@ def preview(stations, output, commune, communes, layer, communes_layer, addresse
 @click.option("--max-pictures", type=click.IntRange(min=0), default=50, show_default=True,
               help="Pictures for the worst this many stations; 0 for none.")
 @quiet_option()
-def report(stations, output, build_report, communes, layer, communes_layer, addresses, min_confidence, max_parts,
-           max_dropped_share, max_pictures, quiet):
+def report(stations, output, build_report, communes, layer, communes_layer, addresses, addresses_layer, min_confidence,
+           max_parts, max_dropped_share, max_pictures, quiet):
     """Write one HTML page of the stations of STATIONS that need a human look, worst first, with pictures."""
     from .review import review_stations, write_review_html
     from .write import check_output_path, default_report_path
@@ -364,7 +368,8 @@ def report(stations, output, build_report, communes, layer, communes_layer, addr
     flagged = review_stations(stations, build_report, check, min_confidence=min_confidence, max_parts=max_parts,
                               max_dropped_share=max_dropped_share, layer=layer)
     write_review_html(stations, output, report=build_report, check=check, outline=communes, addresses=addresses,
-                      review=flagged, max_pictures=max_pictures, layer=layer, communes_layer=communes_layer)
+                      review=flagged, max_pictures=max_pictures, layer=layer, communes_layer=communes_layer,
+                      addresses_layer=addresses_layer)
     if not quiet:
         _say(f"{len(flagged):,} stations to review; wrote {output}", err=True)
 

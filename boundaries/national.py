@@ -613,6 +613,7 @@ def _national_details(report: Report, parts: dict, parts_plan: Plan, layer, requ
                                "repaired with make_valid")
     report.inputs = {"addresses": input_name(request.addresses), "communes": input_name(request.communes),
                      **({"communes_layer": layer.layer} if layer.layer is not None else {}),
+                     **({"addresses_layer": request.addresses_layer} if request.addresses_layer else {}),
                      "crs": crs or request.crs,
                      "departement": parts_plan.departements,
                      "work_dir": str(request.work_dir) if request.work_dir is not None else None}

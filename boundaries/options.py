@@ -52,11 +52,12 @@ def communes_option(help: str, required: bool = True):
 
 
 #: The help of each layer option, by keyword: its description in the API's docstrings.
-_LAYER_HELP = {"layer": "check.layer", "communes_layer": "communes_layer", "reference_layer": "evaluate.reference_layer"}
+_LAYER_HELP = {"layer": "check.layer", "communes_layer": "communes_layer", "reference_layer": "evaluate.reference_layer",
+               "addresses_layer": "addresses_layer"}
 
 
 def layer_options(*keywords: str):
-    """``--layer``, ``--communes-layer``, ``--reference-layer``: which layer of a file of several to read.
+    """``--layer``, ``--communes-layer``, ``--addresses-layer``, ``--reference-layer``: which layer of a file of several to read.
 
     One declaration for every command (``build``'s ``--communes-layer`` is generated
     from the same keyword), so each flag is spelt and explained the same everywhere.
@@ -110,11 +111,12 @@ _BUILD = {
     "jobs": lambda: dict(flags=("-j", "--jobs"), type=int, show_default=True),
     "scheduler": lambda: dict(metavar="ADDRESS"),
     "communes_layer": lambda: dict(metavar="NAME"),
+    "addresses_layer": lambda: dict(metavar="NAME"),
 }
 #: The order of the build's options in ``--help`` (the tolerances come after ``commune_field``).
 _BUILD_ORDER = ("method", "departement", "all_departements", "work_dir", "commune", "simplify", "results",
                 "results_id", "id_column", "commune_column", "x_column", "y_column", "crs", "commune_field",
-                "communes_layer", "parameters", "holdout", "seed", "jobs", "scheduler")
+                "communes_layer", "addresses_layer", "parameters", "holdout", "seed", "jobs", "scheduler")
 #: Keywords of :func:`boundaries.build` that are Python's only (no option).
 PYTHON_ONLY = ("progress", "params", "columns")
 

@@ -124,8 +124,9 @@ def _map_crs(codes_present) -> str:
     return "EPSG:2154"
 
 
-def _read_points(addresses, selected: set[str] | None, crs: str) -> np.ndarray:
-    """Address points of the selected communes, projected to ``crs``, as an (n, 2) array."""
+def _read_points(addresses, selected: set[str] | None, crs: str, addresses_layer: str | None = None) -> np.ndarray:
+    """Address points of the selected communes, projected to ``crs``, as an (n, 2) array
+    (``addresses_layer``: which layer of a vector file of several)."""
     import geopandas as gpd
     import pandas as pd
 
@@ -148,7 +149,7 @@ def _read_points(addresses, selected: set[str] | None, crs: str) -> np.ndarray:
     else:
         from .read import read_addresses
 
-        table = read_addresses(addresses)
+        table = read_addresses(addresses, addresses_layer=addresses_layer)
         df, src_crs = table.rows, table.crs
     if selected is not None and "commune" in df.columns:
         commune = df["commune"].astype("string")
@@ -164,7 +165,7 @@ def _read_points(addresses, selected: set[str] | None, crs: str) -> np.ndarray:
 
 def prepare_map(stations, commune: str | None = None, addresses=None, outline=None,
                 n_colours: int = MAP_COLOURS, *, layer: str | None = None,
-                communes_layer: str | None = None) -> MapData:
+                communes_layer: str | None = None, addresses_layer: str | None = None) -> MapData:
     """Select, project and colour what a map of ``commune`` shows.
 
     Parameters
@@ -186,6 +187,9 @@ def prepare_map(stations, commune: str | None = None, addresses=None, outline=No
     layer, communes_layer : str, optional
         The layer to read from a ``stations`` or ``outline`` file of several
         (:func:`boundaries.read.read_polygons`).
+    addresses_layer : str, optional
+        The layer to read from an ``addresses`` vector file of several
+        (:func:`boundaries.read.read_point_layer`).
 
     Returns
     -------
@@ -216,7 +220,7 @@ def prepare_map(stations, commune: str | None = None, addresses=None, outline=No
     points = None
     if addresses is not None:
         sel = None if commune is None else _communes_of(commune)
-        points = _read_points(addresses, sel, crs)
+        points = _read_points(addresses, sel, crs, addresses_layer)
     return MapData(st, outline_geoms, from_stations, points, crs, title)
 
 
@@ -459,7 +463,8 @@ def _save_png(fig, path_or_buffer, dpi: int):
 def render_map(stations, commune: str | None = None, addresses=None, outline=None, path_or_buffer=None, *,
                highlight=None, zoom: bool = True, title: str | None = None,
                size_in: tuple[float, float] = (8.0, 8.0), dpi: int = 120, labels: bool = True,
-               n_colours: int = MAP_COLOURS, layer: str | None = None, communes_layer: str | None = None):
+               n_colours: int = MAP_COLOURS, layer: str | None = None, communes_layer: str | None = None,
+               addresses_layer: str | None = None):
     """Draw a PNG map of a commune's stations.
 
     Parameters
@@ -488,8 +493,8 @@ def render_map(stations, commune: str | None = None, addresses=None, outline=Non
         Write each station's number inside it.
     n_colours : int, default :data:`MAP_COLOURS`
         Colours the neighbour colouring tries to stay within.
-    layer, communes_layer : str, optional
-        The layer to read from a ``stations`` or ``outline`` file of several.
+    layer, communes_layer, addresses_layer : str, optional
+        The layer to read from a ``stations``, ``outline`` or ``addresses`` file of several.
 
     Returns
     -------
@@ -497,6 +502,6 @@ def render_map(stations, commune: str | None = None, addresses=None, outline=Non
         The PNG bytes when ``path_or_buffer`` is None.
     """
     data = prepare_map(stations, commune, addresses=addresses, outline=outline, n_colours=n_colours, layer=layer,
-                       communes_layer=communes_layer)
+                       communes_layer=communes_layer, addresses_layer=addresses_layer)
     return draw_map(data, path_or_buffer, highlight=highlight, zoom=zoom, title=title, size_in=size_in,
                     dpi=dpi, labels=labels)

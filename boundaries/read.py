@@ -110,14 +110,15 @@ def is_gzip(path) -> bool:
     return Path(path).suffix.lower() == ".gz"
 
 
-def check_inflation(path, decompressed: int, compressed: int) -> None:
+def check_inflation(path, decompressed: int, compressed: int, what: str = "address file") -> None:
     """Refuse a compressed table that expands more than :data:`MAX_INFLATE_RATIO` times (a bomb).
 
-    ``decompressed``: bytes produced so far; ``compressed``: bytes of the file read to produce them.
+    ``decompressed``: bytes produced so far; ``compressed``: bytes of the file read to produce them;
+    ``what``: how the message names the file (``results file``).
     """
     if decompressed > INFLATE_CHECK_AFTER_BYTES and decompressed > MAX_INFLATE_RATIO * max(compressed, 1):
         raise InputError(
-            f"address file {path} expands more than {MAX_INFLATE_RATIO}× when decompressed "
+            f"{what} {path} expands more than {MAX_INFLATE_RATIO}× when decompressed "
             f"({decompressed >> 20:,} MiB from the first {max(compressed, 1) >> 10:,} KiB; a REU export expands "
             "5 to 15×): a decompression bomb, or not an address table; if it is genuine, decompress it "
             "yourself (gunzip) and give the .csv"
@@ -144,10 +145,10 @@ class Inflated(io.RawIOBase):
     file that expands without bound fails after a few MiB, whatever reads it.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, what: str = "address file"):
         import gzip
 
-        self.path = path
+        self.path, self.what = path, what
         self.raw = open(path, "rb")
         self.f = gzip.GzipFile(fileobj=self.raw, mode="rb")
         self.decompressed = 0
@@ -163,7 +164,7 @@ class Inflated(io.RawIOBase):
     def readinto(self, buffer):
         n = self.f.readinto(buffer)
         self.decompressed += n
-        check_inflation(self.path, self.decompressed, self.raw.tell())
+        check_inflation(self.path, self.decompressed, self.raw.tell(), self.what)
         return n
 
     def close(self):
@@ -223,11 +224,7 @@ def read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref",
     if path.suffix.lower() in (".parquet", ".pq", ".geoparquet"):
         return _read_parquet(path, prefixes, commune_col, communes)
     if path.suffix.lower() in VECTOR_SUFFIXES:
-        try:
-            gdf = read_vector(path)
-        except Exception as exc:
-            raise InputError(f"cannot read address layer {path}: {exc}") from None
-        return _points_to_columns(gdf), (gdf.crs.to_string() if gdf.crs is not None else None), 0
+        return read_point_layer(path)[:2] + (0,)
     df, skipped = _read_csv(path, prefixes, commune_col, communes)
     return df, None, skipped
 
@@ -569,27 +566,37 @@ def _points_to_columns(gdf) -> pd.DataFrame:
     if bad.any():
         raise InputError("address layer has non-point geometries; give one point per address")
     df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
-    df["x"] = shapely.get_x(geom)
-    df["y"] = shapely.get_y(geom)
+    # an empty point (a row without coordinates) makes GEOS raise: NaN, as a table's blank cell
+    present = ~(shapely.is_missing(geom) | shapely.is_empty(geom))
+    xy = np.full((len(geom), 2), np.nan)
+    xy[present, 0], xy[present, 1] = shapely.get_x(geom[present]), shapely.get_y(geom[present])
+    df["x"], df["y"] = xy[:, 0], xy[:, 1]
     return df
 
 
-def read_vector(path, prefer: str | None = None):
-    """Read a vector file's layer: ``prefer`` when the file has a layer of that name, else its
-    first layer with geometry (the address layers; polygon layers go through :func:`read_polygons`)."""
+def read_point_layer(path, layer: str | None = None, keyword: str = "addresses_layer"):
+    """The point layer of a vector file as a plain table: (frame, its CRS, the layer's name).
+
+    The layer is ``layer`` when given; else the file's only layer, or its only layer
+    that can hold points (:func:`choose_layer`). Several point layers, or a layer of
+    polygons, lines or no geometry, are refused: taking the first silently could build
+    from a stale or an outline layer. ``keyword`` is the option that names the layer.
+    """
     import geopandas as gpd
     import pyogrio
 
+    where = f"address file {path}"
     _refuse_indirection(path)
-    with _gdal_offline():
-        layer = None
-        if str(path).lower().endswith((".gpkg", ".sqlite")):
-            layers = pyogrio.list_layers(path)
-            names = [str(n) for n, _ in layers]
-            if len(layers) > 1:
-                spatial = [str(n) for n, g in layers if g is not None]
-                layer = prefer if prefer in names else (spatial or names)[0]
-        return gpd.read_file(path, layer=layer)
+    try:
+        with _gdal_offline():
+            chosen = choose_layer(pyogrio.list_layers(path), layer, None, where, keyword, wanted="points")
+            gdf = gpd.read_file(path, layer=chosen)
+    except InputError:
+        raise
+    except Exception as exc:  # GDAL raises many kinds
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"cannot read address layer {path}: {msg}") from None
+    return _points_to_columns(gdf), (gdf.crs.to_string() if gdf.crs is not None else None), chosen
 
 
 #: The polygon layers of our own GeoPackage output: its ``stations`` and its ``communes``.
@@ -623,33 +630,38 @@ def read_polygons(path, layer: str | None, prefer: str, where: str, keyword: str
         return gpd.read_file(path, layer=chosen), chosen
 
 
-def choose_layer(layers, layer: str | None, prefer: str | None, where: str, keyword: str) -> str:
-    """The layer to read among ``layers`` (pyogrio's ``[name, geometry type]`` pairs); see :func:`read_polygons`."""
+def choose_layer(layers, layer: str | None, prefer: str | None, where: str, keyword: str,
+                 wanted: str = "polygons") -> str:
+    """The layer to read among ``layers`` (pyogrio's ``[name, geometry type]`` pairs); see :func:`read_polygons`.
+
+    ``wanted``: ``"polygons"`` (outlines, stations) or ``"points"`` (addresses).
+    """
     kinds = {str(n): (None if g is None else str(g)) for n, g in layers}
+    fits, one = (_may_hold_points, "point") if wanted == "points" else (_may_hold_polygons, "polygon")
     if not kinds:
-        raise InputError(f"{where} has no layer: give a file with the polygons")
+        raise InputError(f"{where} has no layer: give a file with the {wanted}")
     if layer is not None:
         if layer not in kinds:
             raise InputError(f"{where} has no layer {layer!r} (layers: {_layer_list(kinds)}); "
                              f"name one of them with {option(keyword)}")
         chosen = layer
     else:
-        polygonal = [n for n, g in kinds.items() if _may_hold_polygons(g)]
+        candidates = [n for n, g in kinds.items() if fits(g)]
         if len(kinds) == 1:
             chosen = next(iter(kinds))
-        elif prefer in polygonal and set(polygonal) == OUR_LAYERS:
+        elif prefer in candidates and set(candidates) == OUR_LAYERS:
             chosen = prefer
-        elif len(polygonal) == 1:
-            chosen = polygonal[0]
-        elif not polygonal:
-            raise InputError(f"{where} has no polygon layer (layers: {_layer_list(kinds)}): give the polygons")
+        elif len(candidates) == 1:
+            chosen = candidates[0]
+        elif not candidates:
+            raise InputError(f"{where} has no {one} layer (layers: {_layer_list(kinds)}): give the {wanted}")
         else:
-            raise InputError(f"{where} has {len(polygonal)} polygon layers ({_layer_list(kinds, polygonal)}): "
+            raise InputError(f"{where} has {len(candidates)} {one} layers ({_layer_list(kinds, candidates)}): "
                              f"say which one to read with {option(keyword)}")
-    if not _may_hold_polygons(kinds[chosen]):
-        raise InputError(f"{where}: layer {chosen!r} holds {_kind_name(kinds[chosen])}, not polygons; "
-                         + (f"name the polygon layer with {option(keyword)}" if len(kinds) > 1
-                            else "give the polygons"))
+    if not fits(kinds[chosen]):
+        raise InputError(f"{where}: layer {chosen!r} holds {_kind_name(kinds[chosen])}, not {wanted}; "
+                         + (f"name the {one} layer with {option(keyword)}" if len(kinds) > 1
+                            else f"give the {wanted}"))
     return chosen
 
 
@@ -659,6 +671,14 @@ def _may_hold_polygons(kind: str | None) -> bool:
         return False
     base = kind.replace("3D ", "").replace("2.5D ", "").split(" ")[0]
     return "Polygon" in base or "Surface" in base or base in ("Unknown", "Geometry", "GeometryCollection")
+
+
+def _may_hold_points(kind: str | None) -> bool:
+    """Whether a layer of this GDAL geometry type can hold points (an untyped layer can)."""
+    if kind is None:
+        return False
+    base = kind.replace("3D ", "").replace("2.5D ", "").split(" ")[0]
+    return "Point" in base or base in ("Unknown", "Geometry", "GeometryCollection")
 
 
 def _kind_name(kind: str | None) -> str:
@@ -817,6 +837,8 @@ class AddressTable:
         One such repair, for the report's warning.
     rows_repaired : int
         Rows with any code repaired: a lost leading zero, a station id qualified or merged.
+    layer : str or None
+        The layer read from a vector file (None for a table or a frame).
     """
 
     rows: pd.DataFrame
@@ -831,10 +853,12 @@ class AddressTable:
     stations_merged: int = 0
     stations_example: str | None = None
     rows_repaired: int = 0
+    layer: str | None = None
 
 
 def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str | None = None,
-                   commune_prefixes: tuple[str, ...] | None = None, communes=None) -> AddressTable:
+                   commune_prefixes: tuple[str, ...] | None = None, communes=None,
+                   addresses_layer: str | None = None) -> AddressTable:
     """Read an address table into the canonical address frame.
 
     Parameters
@@ -856,6 +880,8 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
     communes : collection of str, optional
         With ``commune_prefixes``: keep only the rows of these communes (codes,
         arrondissements included), filtered the same way, chunk by chunk.
+    addresses_layer : str, optional
+        The layer to read from a vector file of several (see :func:`read_point_layer`).
 
     Returns
     -------
@@ -864,9 +890,11 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
     Raises
     ------
     InputError
-        When the file is missing or unreadable or a required column is absent.
+        When the file is missing or unreadable, a required column is absent, or a
+        vector file has several point layers and no ``addresses_layer``, or none.
     """
-    df, layer_crs, where, skipped = _load_addresses(source, columns, commune_prefixes, communes)
+    df, layer_crs, where, skipped, layer = _load_addresses(source, columns, commune_prefixes, communes,
+                                                           addresses_layer)
     if len(df.columns) == 0:
         raise InputError(f"{where} has no columns: it needs a header line and rows")
     df.columns = [str(c) for c in df.columns]
@@ -898,23 +926,31 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
     _add_geocoding(out, df, where)
     return AddressTable(out, crs or layer_crs or "EPSG:4326", where=where, x_column=names["x"],
                         y_column=names["y"], rows_skipped=skipped, codes_repaired=int(fixed.sum()),
-                        codes_repaired_example=example, **_id_repairs(ids, df[names["station"]], station, fixed))
+                        codes_repaired_example=example, layer=layer,
+                        **_id_repairs(ids, df[names["station"]], station, fixed))
 
 
-def _load_addresses(source, columns: AddressColumns, prefixes, communes=None):
-    """The raw table of ``source``: (frame, layer CRS, how messages name it, rows skipped while read)."""
+def _load_addresses(source, columns: AddressColumns, prefixes, communes=None, layer: str | None = None):
+    """The raw table of ``source``: (frame, layer CRS, how messages name it, rows skipped while read,
+    the layer read from a vector file)."""
     if hasattr(source, "schema") and hasattr(source, "to_pandas") and not isinstance(source, pd.DataFrame):
         source = source.to_pandas()  # a pyarrow Table (or RecordBatch)
     if isinstance(source, pd.DataFrame):
         if hasattr(source, "geometry") and hasattr(source, "crs"):
             return _points_to_columns(source), (source.crs.to_string() if source.crs is not None else None), \
-                "address table", 0
-        return source, None, "address table", 0
+                "address table", 0, None
+        return source, None, "address table", 0, None
     check_local_path(source, "address file", option("addresses"))
     path = Path(source)
     check_file(path, "address", option("addresses"))
+    if path.suffix.lower() in VECTOR_SUFFIXES:
+        df, layer_crs, layer = read_point_layer(path, layer)
+        return df, layer_crs, f"address file {path}", 0, layer
+    if layer is not None:  # a table has no layers: the option was meant for another file
+        raise InputError(f"address file {path} is a table, not a vector file with layers: "
+                         f"{option('addresses_layer')} applies to a GeoPackage or other vector file; drop it")
     df, layer_crs, skipped = read_table(path, prefixes, columns.commune or REU_COLUMNS["commune"], communes)
-    return df, layer_crs, f"address file {path}", skipped
+    return df, layer_crs, f"address file {path}", skipped, None
 
 
 def _address_columns(cols: list[str], columns: AddressColumns, where: str) -> dict:

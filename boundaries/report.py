@@ -260,6 +260,7 @@ def start_report(request, table, layer) -> Report:
         "addresses": input_name(request.addresses),
         "communes": input_name(request.communes),
         **({"communes_layer": layer.layer} if layer.layer is not None else {}),
+        **({"addresses_layer": table.layer} if table.layer is not None else {}),
         "crs": table.crs,
         "departement": list(request.departement) or None,
         "commune": list(request.commune) or None,

@@ -57,6 +57,7 @@ class BuildRequest:
     crs: str | None = None
     commune_field: str | None = None
     communes_layer: str | None = None
+    addresses_layer: str | None = None
     params: Parameters = Parameters()
     holdout: float = 0.0
     seed: int = 0

@@ -366,7 +366,7 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
                       min_confidence: float = MIN_CONFIDENCE, max_parts: int = MAX_PARTS,
                       max_dropped_share: float = MAX_DROPPED_SHARE, title: str = "Stations to review",
                       picture_size_in: float = 5.5, picture_dpi: int = 90, layer: str | None = None,
-                      communes_layer: str | None = None) -> str:
+                      communes_layer: str | None = None, addresses_layer: str | None = None) -> str:
     """Write one self-contained HTML page of the stations that need a look.
 
     A summary (counts by flag, the report's dropped rows), the ranking table of
@@ -385,8 +385,8 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
     outline : str, pathlib.Path or geopandas.GeoDataFrame, optional
         Commune outlines for the pictures (``communes_layer``: which layer of a file of several).
     addresses : optional
-        Address points for the pictures (a path is read once), see
-        :func:`boundaries.preview.prepare_map`.
+        Address points for the pictures (a path is read once, ``addresses_layer``: which
+        layer of a vector file of several), see :func:`boundaries.preview.prepare_map`.
     review : pandas.DataFrame, optional
         A :func:`review_stations` result to use instead of computing it (then the
         thresholds below are not used).
@@ -411,7 +411,7 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
     if review is None:
         review = review_stations(st, report, check, min_confidence=min_confidence, max_parts=max_parts,
                                  max_dropped_share=max_dropped_share)
-    outline, addresses = _picture_inputs(outline, addresses, communes_layer)
+    outline, addresses = _picture_inputs(outline, addresses, communes_layer, addresses_layer)
     pictured = review.head(max(max_pictures, 0))
     text = "".join([
         _html_head(title, source),
@@ -426,7 +426,7 @@ def write_review_html(stations, path_or_buffer=None, *, report=None, check=None,
     return text
 
 
-def _picture_inputs(outline, addresses, communes_layer: str | None = None):
+def _picture_inputs(outline, addresses, communes_layer: str | None = None, addresses_layer: str | None = None):
     """Outlines and addresses for the pictures, each file read once (frames are used as they are)."""
     if outline is not None and not hasattr(outline, "geometry"):
         from .read import read_communes
@@ -435,7 +435,7 @@ def _picture_inputs(outline, addresses, communes_layer: str | None = None):
     if addresses is not None and isinstance(addresses, (str, os.PathLike)):
         from .read import read_addresses
 
-        addresses = read_addresses(addresses)
+        addresses = read_addresses(addresses, addresses_layer=addresses_layer)
     return outline, addresses
 
 
