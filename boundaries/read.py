@@ -119,9 +119,10 @@ def check_inflation(path, decompressed: int, compressed: int, what: str = "addre
     if decompressed > INFLATE_CHECK_AFTER_BYTES and decompressed > MAX_INFLATE_RATIO * max(compressed, 1):
         raise InputError(
             f"{what} {path} expands more than {MAX_INFLATE_RATIO}× when decompressed "
-            f"({decompressed >> 20:,} MiB from the first {max(compressed, 1) >> 10:,} KiB; a REU export expands "
-            "5 to 15×): a decompression bomb, or not an address table; if it is genuine, decompress it "
-            "yourself (gunzip) and give the .csv"
+            f"({decompressed >> 20:,} MiB from the first {max(compressed, 1) >> 10:,} KiB; a "
+            + ("REU export expands 5 to 15×): a decompression bomb, or not an address table" if what == "address file"
+               else "table of text expands under 20×): a decompression bomb")
+            + "; if it is genuine, decompress it yourself (gunzip) and give the .csv"
         )
 
 

@@ -16,7 +16,11 @@ import pandas as pd
 
 from . import codes
 from .errors import InputError, option
-from .read import check_unique_columns
+from .read import Inflated, check_unique_columns, is_gzip
+
+#: Compressions pandas would decompress with no cap on the size (by file name ending): refused;
+#: ``.gz`` is read through :class:`boundaries.read.Inflated`, which caps the expansion.
+UNBOUNDED_COMPRESSIONS = (".bz2", ".xz", ".zip", ".zst", ".tar", ".tgz", ".lzma", ".z")
 
 #: Columns accepted as a results table's station id (case-insensitive), in order.
 RESULT_ID_FIELDS = ("codeBureauVote", "code_bv", "id_bv", "id_brut_bv_reu", "code_bureau_vote")
@@ -34,7 +38,9 @@ MAX_NAME_CHARS = 255
 def read_results(source) -> pd.DataFrame:
     """Read a results table (CSV with ``,`` ``;`` or tab, UTF-8 or cp1252, or Parquet) as strings.
 
-    A CSV row with more or fewer fields than the header is refused, naming its line.
+    A CSV row with more or fewer fields than the header is refused, naming its line. A
+    ``.csv.gz`` is read through :class:`boundaries.read.Inflated` (a decompression bomb fails
+    after a few MiB); other compressions, which nothing here can cap, are refused.
     """
     if isinstance(source, pd.DataFrame):
         return source.copy()
@@ -44,26 +50,42 @@ def read_results(source) -> pd.DataFrame:
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path).astype("string")
+        data = _csv_bytes(path)
         for encoding in ("utf-8-sig", "cp1252"):
             try:
-                _check_fields(path, encoding)
-                return pd.read_csv(path, sep=None, engine="python", dtype=str, encoding=encoding,
+                text = data.decode(encoding)
+                _check_fields(path, text)
+                return pd.read_csv(io.StringIO(text), sep=None, engine="python", dtype=str,
                                    keep_default_na=False, na_values=[""])
             except UnicodeDecodeError:
                 continue
     except InputError:
         raise
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError, csv.Error) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, EOFError, ValueError, csv.Error) as exc:
         raise InputError(f"results file {source} is not a readable table ({exc}); give a CSV or Parquet file") from None
     raise InputError(f"results file {source}: text is neither UTF-8 nor cp1252; re-save it as UTF-8")
 
 
-def _check_fields(path: Path, encoding: str) -> None:
+def _csv_bytes(path: Path) -> bytes:
+    """The bytes of a results CSV: a ``.gz`` decompressed with its expansion capped; other compressions refused."""
+    ending = path.suffix.lower()
+    if ending in UNBOUNDED_COMPRESSIONS:
+        raise InputError(f"results file {path} is compressed as {ending}, which boundaries does not read "
+                         "(it cannot cap how much it expands); decompress it, or gzip it, and give that file "
+                         f"as {option('results')}")
+    if is_gzip(path):
+        with Inflated(path, "results file") as raw:
+            return raw.read()
+    return path.read_bytes()
+
+
+def _check_fields(path: Path, text: str) -> None:
     """Refuse a CSV line with more or fewer fields than the header: pandas would shift or pad it silently.
 
-    The separator is sniffed as pandas does (``sep=None``: :class:`csv.Sniffer` on the first line).
+    ``text``: the file's decoded text. The separator is sniffed as pandas does (``sep=None``:
+    :class:`csv.Sniffer` on the first line).
     """
-    text = path.read_text(encoding=encoding)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # as read_text's universal newlines
     first = text.split("\n", 1)[0]
     if not first.strip():
         return  # pandas says the file is empty
