@@ -903,14 +903,8 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
     check_unique_columns(df.columns, where, [*names.values(), *OPTIONAL_COLUMNS])
     for key in ("x", "y"):
         check_number_column(df[names[key]], where)
-    if len(df) == 0 and skipped and communes:
-        raise InputError(f"no address in commune {', '.join(sorted(communes))} in {where}; "
-                         f"check {option('departement')} / {option('commune')}")
-    if len(df) == 0 and skipped:
-        raise InputError(f"no address in département {', '.join(commune_prefixes)} in {where}; "
-                         f"check {option('departement')} / {option('commune')}")
     if len(df) == 0:
-        raise InputError(f"{where} has a header but no rows: give the table with its address rows")
+        _refuse_no_rows(where, skipped, commune_prefixes, communes)
     station, commune, fixed, example = _codes(df, names, where)
     ids = qualify_stations(station, commune) if names["commune"] is not None else None
     if ids is not None:
@@ -929,6 +923,17 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
                         y_column=names["y"], rows_skipped=skipped, codes_repaired=int(fixed.sum()),
                         codes_repaired_example=example, layer=layer,
                         **_id_repairs(ids, df[names["station"]], station, fixed))
+
+
+def _refuse_no_rows(where: str, skipped: int, commune_prefixes, communes) -> None:
+    """Refuse a table without rows, naming the selection when it left every row out."""
+    if skipped and communes:
+        raise InputError(f"no address in commune {', '.join(sorted(communes))} in {where}; "
+                         f"check {option('departement')} / {option('commune')}")
+    if skipped:
+        raise InputError(f"no address in département {', '.join(commune_prefixes)} in {where}; "
+                         f"check {option('departement')} / {option('commune')}")
+    raise InputError(f"{where} has a header but no rows: give the table with its address rows")
 
 
 def _load_addresses(source, columns: AddressColumns, prefixes, communes=None, layer: str | None = None):
