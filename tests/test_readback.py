@@ -218,3 +218,16 @@ def test_plain_parquet_stays_an_address_table(tmp_path):
     pd.DataFrame({"a": ["1"]}).to_parquet(tmp_path / "t.parquet")
     df, crs, _ = read_table(tmp_path / "t.parquet")
     assert list(df.columns) == ["a"] and crs is None
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".geojsons"])
+def test_qgis_opens_geoparquet_only_where_gdal_has_its_driver(town_outputs, suffix):
+    """Debian's QGIS 3.22 (on GDAL 3.6.2, no Parquet driver) cannot open our GeoParquet; it opens the
+    RFC 8142 GeoJSON sequence (.geojsons), which tests/test_clients.py does not cover."""
+    from clients import pyqgis_layer_info
+
+    info = pyqgis_layer_info(town_outputs[suffix])
+    if suffix == ".parquet" and "Parquet" not in ogrinfo_formats():  # QGIS reads through the same GDAL
+        assert info["valid"] is False, info
+    else:
+        assert info["valid"] and info["features"] == N_STATIONS, info
