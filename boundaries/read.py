@@ -668,17 +668,18 @@ def read_geoparquet(path, layer: str | None, prefer: str, where: str, keyword: s
             raise InputError(f"{where} is not a Parquet file (it does not start with PAR1); give GeoParquet, "
                              "or rename it to its real format (.geojson, .gpkg…)")
     schema = pq.read_schema(path)
-    kind = _geoparquet_kind(schema.metadata or {}, where)
+    _check_geo_metadata(schema.metadata or {}, where)
     check_parquet_rows(path, where, "give it as GeoPackage")
     check_unique_columns(schema.names, where)
-    chosen = choose_layer([[Path(path).stem, kind]], layer, prefer, where, keyword)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # as in read_polygons: NaN vertices are refused later
-        return gpd.read_parquet(path), chosen
+        gdf = gpd.read_parquet(path)
+    # the kind from the geometries themselves: the metadata's geometry_types is a claim, often empty
+    return gdf, choose_layer([[Path(path).stem, _kind_of(gdf.geom_type)]], layer, prefer, where, keyword)
 
 
-def _geoparquet_kind(metadata: dict, where: str) -> str:
-    """The GDAL-style geometry type of a GeoParquet file's primary column, from its ``geo`` metadata."""
+def _check_geo_metadata(metadata: dict, where: str) -> None:
+    """Refuse a Parquet file whose ``geo`` metadata is missing or names no primary geometry column."""
     import json
 
     if b"geo" not in metadata:
@@ -686,14 +687,18 @@ def _geoparquet_kind(metadata: dict, where: str) -> str:
                          "geometry: write it with GeoDataFrame.to_parquet, or give GeoJSON or GeoPackage")
     try:
         geo = json.loads(metadata[b"geo"])
-        types = geo["columns"][geo["primary_column"]].get("geometry_types", [])
-        bases = {str(t).split(" ")[0] for t in types}  # "Polygon Z" is a polygon
+        geo["columns"][geo["primary_column"]].get("encoding")
     except (ValueError, KeyError, TypeError, AttributeError):
         raise InputError(f"{where}: its GeoParquet metadata ('geo') does not name a primary geometry column; "
                          "write the file again with GeoDataFrame.to_parquet, or give GeoJSON or GeoPackage") from None
-    if len(bases) == 1:
-        return next(iter(bases))
-    return "MultiPolygon" if bases and bases <= {"Polygon", "MultiPolygon"} else "Unknown"
+
+
+def _kind_of(geom_types) -> str:
+    """A GDAL-style layer geometry type for a column's geometry type names (``Unknown`` when mixed or empty)."""
+    names = set(geom_types.dropna())
+    if len(names) == 1:
+        return next(iter(names))
+    return "MultiPolygon" if names and names <= {"Polygon", "MultiPolygon"} else "Unknown"
 
 
 def choose_layer(layers, layer: str | None, prefer: str | None, where: str, keyword: str) -> str:
@@ -1122,7 +1127,7 @@ def read_communes(source, commune_field: str | None = None, communes_layer: str 
     Parameters
     ----------
     source : str, pathlib.Path or geopandas.GeoDataFrame
-        Any polygon layer GDAL reads (GeoJSON, shapefile, GeoPackage…).
+        Any polygon layer GDAL reads (GeoJSON, shapefile, GeoPackage…), or GeoParquet.
     commune_field : str, optional
         The field holding the INSEE code; detected among ``code``, ``code_insee``,
         ``INSEE_COM``, ``insee``, ``codgeo`` (case-insensitive) when not given.
@@ -1272,7 +1277,7 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
     Parameters
     ----------
     source : str, pathlib.Path or geopandas.GeoDataFrame
-        Any vector layer GDAL reads.
+        Any vector layer GDAL reads, or GeoParquet (read by pyarrow).
     id_field, commune_field : str, optional
         Fields of the station id and of its commune; detected when not given
         (the commune is taken from the id's ``{insee}_`` prefix when no field has it).

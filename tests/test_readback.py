@@ -84,6 +84,9 @@ def test_geoparquet_reads_as_the_geojson_does(town_outputs):
     same = read_stations(town_outputs[".geojson"])
     assert len(ours) == N_STATIONS and list(ours["key"]) == list(same["key"])
     assert ours.crs == same.crs
+    # docs/qgis.md: the GeoParquet version our files carry (GDAL reads 1.1 from 3.9)
+    geo = json.loads(pq.read_schema(town_outputs[".parquet"]).metadata[b"geo"])
+    assert geo["version"] == "1.1.0" and geo["columns"][geo["primary_column"]]["encoding"] == "WKB"
     # the GeoJSON's rings are turned counter-clockwise (RFC 7946): compare the same vertices, normalised
     norm = shapely.normalize
     assert shapely.equals_exact(norm(ours.geometry.values), norm(same.geometry.values), tolerance=1e-7).all()
@@ -153,12 +156,19 @@ def test_bytes_named_parquet_are_one_line(tmp_path_factory, data):
 
 
 @settings(deadline=None)
-@given(kind=st.sampled_from(["point", "line"]), name=st.sampled_from(["x.parquet", "x.pq", "x.geoparquet"]))
-def test_geoparquet_without_polygons_is_refused(tmp_path_factory, kind, name):
+@given(kind=st.sampled_from(["point", "line"]), name=st.sampled_from(["x.parquet", "x.pq", "x.geoparquet"]),
+       claim=st.sampled_from([None, [], ["Polygon"], ["MultiPolygon", "Polygon"]]))
+def test_geoparquet_without_polygons_is_refused(tmp_path_factory, kind, name, claim):
+    """Points or lines, whatever the metadata's ``geometry_types`` claims (none, any, polygons)."""
     stations = gpd.read_file(TOWN / "stations_truth.geojson")
     geoms = stations.geometry.representative_point() if kind == "point" else stations.geometry.boundary
     path = tmp_path_factory.mktemp("nopoly") / name
     stations.set_geometry(geoms).to_parquet(path)
+    if claim is not None:
+        table = pq.read_table(path)
+        geo = json.loads(table.schema.metadata[b"geo"])
+        geo["columns"][geo["primary_column"]]["geometry_types"] = claim
+        pq.write_table(table.replace_schema_metadata({b"geo": json.dumps(geo).encode()}), path)
     assert "not polygons" in _one_line_exit_2(path)
 
 
