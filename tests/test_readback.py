@@ -241,3 +241,19 @@ def test_qgis_opens_geoparquet_only_where_gdal_has_its_driver(town_outputs, suff
         assert info["valid"] is False, info
     else:
         assert info["valid"] and info["features"] == N_STATIONS, info
+
+
+def test_a_geoparquet_bomb_is_refused_before_it_is_read(town_outputs, tmp_path):
+    """A GeoParquet station repeated past PARQUET_CHECK_AFTER_ROWS: a small file that would fill memory."""
+    from boundaries import read
+
+    small = gpd.GeoDataFrame({"id_bv": ["99001_1"] * 1000}, geometry=[shapely.box(2.9, 46.5, 2.91, 46.51)] * 1000,
+                             crs=4326)
+    small.to_parquet(tmp_path / "small.parquet")
+    chunk = pq.read_table(tmp_path / "small.parquet")
+    n = read.PARQUET_CHECK_AFTER_ROWS + 1000
+    bomb = tmp_path / "stations.parquet"
+    pq.write_table(pa.concat_tables([chunk] * (n // 1000)), bomb, compression="zstd")  # chunks shared, not copied
+    assert bomb.stat().st_size * read.MAX_PARQUET_ROWS_PER_BYTE < n
+    line = _one_line_exit_2(bomb)
+    assert "per byte" in line and "give it as GeoPackage" in line and "address" not in line
