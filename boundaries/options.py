@@ -45,10 +45,14 @@ def help_of(name: str) -> str:
 
 
 def communes_option(help: str, required: bool = True):
-    """``--communes``: the commune outlines."""
+    """``--communes``: the commune outlines.
+
+    No explicit ``default`` when required: click 8.5 takes ``default=None`` as a
+    value given, and a missing ``--communes`` then reached the readers as None (exit 3).
+    """
     return click.option("--communes", "communes", required=required,
                         type=click.Path(path_type=str, **({} if required else {"dir_okay": False})),
-                        default=None, help=help)
+                        help=help, **({} if required else {"default": None}))
 
 
 #: The help of each layer option, by keyword: its description in the API's docstrings.

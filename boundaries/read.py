@@ -126,16 +126,21 @@ def check_inflation(path, decompressed: int, compressed: int, what: str = "addre
         )
 
 
-def check_parquet_rows(path) -> None:
-    """Refuse a Parquet file holding more than :data:`MAX_PARQUET_ROWS_PER_BYTE` rows per byte (a bomb)."""
+def check_parquet_rows(path, where: str | None = None, fix: str = "give it as a plain CSV") -> None:
+    """Refuse a Parquet file holding more than :data:`MAX_PARQUET_ROWS_PER_BYTE` rows per byte (a bomb).
+
+    ``where`` names the file in the message (default: ``address file PATH``); ``fix`` says
+    what to give instead.
+    """
     import pyarrow.parquet as pq
 
     rows, size = pq.ParquetFile(path).metadata.num_rows, os.path.getsize(path)
     if rows > PARQUET_CHECK_AFTER_ROWS and rows > MAX_PARQUET_ROWS_PER_BYTE * size:
+        what = "address table" if where is None else "layer"
         raise InputError(
-            f"address file {path} declares {rows:,} rows in {size:,} bytes, more than {MAX_PARQUET_ROWS_PER_BYTE} "
-            "per byte (an address row takes over 10): repeated values that would fill memory once read, not an "
-            "address table; if it is genuine, give it as a plain CSV"
+            f"{where or f'address file {path}'} declares {rows:,} rows in {size:,} bytes, more than "
+            f"{MAX_PARQUET_ROWS_PER_BYTE} per byte (a real row takes over 10): repeated values that would fill "
+            f"memory once read, not an {what}; if it is genuine, {fix}"
         )
 
 
@@ -612,6 +617,7 @@ def read_polygons(path, layer: str | None, prefer: str, where: str, keyword: str
     the one named ``prefer``. A file with several polygon layers, or whose layer holds
     points, lines or no geometry, is refused: silently taking the first could build
     from a stale or a point layer. ``keyword`` is the option that names the layer.
+    A (Geo)Parquet file is read by pyarrow (:func:`read_geoparquet`), not GDAL.
 
     Raises
     ------
@@ -623,12 +629,84 @@ def read_polygons(path, layer: str | None, prefer: str, where: str, keyword: str
     import geopandas as gpd
     import pyogrio
 
+    if is_parquet(path):  # GDAL's Parquet driver is often missing (pyogrio's needs libduckdb): pyarrow reads it
+        return read_geoparquet(path, layer, prefer, where, keyword)
     _refuse_indirection(path)
     with _gdal_offline(), warnings.catch_warnings():
         # a NaN vertex makes shapely warn while decoding: it is refused in one line later
         warnings.simplefilter("ignore", RuntimeWarning)
         chosen = choose_layer(pyogrio.list_layers(path), layer, prefer, where, keyword)
         return gpd.read_file(path, layer=chosen), chosen
+
+
+#: Suffixes of a (Geo)Parquet file (a file starting with ``PAR1`` is one too, whatever its name).
+PARQUET_SUFFIXES = (".parquet", ".pq", ".geoparquet")
+
+
+def is_parquet(path) -> bool:
+    """Whether ``path`` is to be read as Parquet: a Parquet suffix, or a file starting with ``PAR1``."""
+    if str(path).lower().endswith(PARQUET_SUFFIXES):
+        return True
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"PAR1"
+    except OSError:
+        return False
+
+
+def read_geoparquet(path, layer: str | None, prefer: str, where: str, keyword: str):
+    """Read a GeoParquet file with pyarrow (geopandas), as :func:`read_polygons` reads other formats.
+
+    Its one layer is named after the file (as GDAL names it), so ``layer`` and the
+    polygon checks of :func:`choose_layer` apply unchanged.
+
+    Raises
+    ------
+    InputError
+        Not a Parquet file, a Parquet table without GeoParquet metadata, a bomb
+        (:func:`check_parquet_rows`), two columns of one name, no such layer, or no polygons.
+    Exception
+        Whatever pyarrow raises on a file it cannot read (the caller words it).
+    """
+    import geopandas as gpd
+    import pyarrow.parquet as pq
+
+    with open(path, "rb") as f:
+        if f.read(4) != b"PAR1":
+            raise InputError(f"{where} is not a Parquet file (it does not start with PAR1); give GeoParquet, "
+                             "or rename it to its real format (.geojson, .gpkg…)")
+    schema = pq.read_schema(path)
+    _check_geo_metadata(schema.metadata or {}, where)
+    check_parquet_rows(path, where, "give it as GeoPackage")
+    check_unique_columns(schema.names, where)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # as in read_polygons: NaN vertices are refused later
+        gdf = gpd.read_parquet(path)
+    # the kind from the geometries themselves: the metadata's geometry_types is a claim, often empty
+    return gdf, choose_layer([[Path(path).stem, _kind_of(gdf.geom_type)]], layer, prefer, where, keyword)
+
+
+def _check_geo_metadata(metadata: dict, where: str) -> None:
+    """Refuse a Parquet file whose ``geo`` metadata is missing or names no primary geometry column."""
+    import json
+
+    if b"geo" not in metadata:
+        raise InputError(f"{where} is a Parquet table without GeoParquet metadata (no 'geo' key), so it has no "
+                         "geometry: write it with GeoDataFrame.to_parquet, or give GeoJSON or GeoPackage")
+    try:
+        geo = json.loads(metadata[b"geo"])
+        geo["columns"][geo["primary_column"]].get("encoding")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise InputError(f"{where}: its GeoParquet metadata ('geo') does not name a primary geometry column; "
+                         "write the file again with GeoDataFrame.to_parquet, or give GeoJSON or GeoPackage") from None
+
+
+def _kind_of(geom_types) -> str:
+    """A GDAL-style layer geometry type for a column's geometry type names (``Unknown`` when mixed or empty)."""
+    names = set(geom_types.dropna())
+    if len(names) == 1:
+        return next(iter(names))
+    return "MultiPolygon" if names and names <= {"Polygon", "MultiPolygon"} else "Unknown"
 
 
 def choose_layer(layers, layer: str | None, prefer: str | None, where: str, keyword: str,
@@ -1091,7 +1169,7 @@ def read_communes(source, commune_field: str | None = None, communes_layer: str 
     Parameters
     ----------
     source : str, pathlib.Path or geopandas.GeoDataFrame
-        Any polygon layer GDAL reads (GeoJSON, shapefile, GeoPackage…).
+        Any polygon layer GDAL reads (GeoJSON, shapefile, GeoPackage…), or GeoParquet.
     commune_field : str, optional
         The field holding the INSEE code; detected among ``code``, ``code_insee``,
         ``INSEE_COM``, ``insee``, ``codgeo`` (case-insensitive) when not given.
@@ -1241,7 +1319,7 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
     Parameters
     ----------
     source : str, pathlib.Path or geopandas.GeoDataFrame
-        Any vector layer GDAL reads.
+        Any vector layer GDAL reads, or GeoParquet (read by pyarrow).
     id_field, commune_field : str, optional
         Fields of the station id and of its commune; detected when not given
         (the commune is taken from the id's ``{insee}_`` prefix when no field has it).
