@@ -187,7 +187,7 @@ def check(stations, communes, *, id_field: str | None = None, station_commune_fi
 def evaluate(stations, *, reference=None, holdout=None, id_field: str | None = None,
              reference_field: str | None = None, id_column: str | None = None, commune_column: str | None = None,
              x_column: str | None = None, y_column: str | None = None, crs: str | None = None,
-             layer: str | None = None, reference_layer: str | None = None):
+             layer: str | None = None, reference_layer: str | None = None, addresses_layer: str | None = None):
     """Score a station layer against official polygons (reference) or held-out addresses (holdout).
 
     Station ids are matched across the REU form (94068_7) and the results form (94068_0007).
@@ -212,6 +212,8 @@ def evaluate(stations, *, reference=None, holdout=None, id_field: str | None = N
         The layer of stations to read, when its file has several polygon layers.
     reference_layer : str, optional
         The layer of the reference to read, when its file has several polygon layers.
+    addresses_layer : str, optional
+        The layer of the test addresses to read, when their file has several point layers.
 
     Returns
     -------
@@ -227,7 +229,7 @@ def evaluate(stations, *, reference=None, holdout=None, id_field: str | None = N
         raise InputError("give exactly one of reference or holdout")
     return score(stations, reference=reference, holdout=holdout, id_field=id_field, reference_field=reference_field,
                  columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column), crs=crs,
-                 layer=layer, reference_layer=reference_layer)
+                 layer=layer, reference_layer=reference_layer, addresses_layer=addresses_layer)
 
 
 @functools.cache

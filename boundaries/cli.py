@@ -256,15 +256,15 @@ def check(stations, communes, id_field, station_commune_field, commune_field, la
 @click.option("--holdout", "holdout_path", type=click.Path(path_type=str), default=None, metavar="TEST_ADDRESSES",
               help=help_of("evaluate.holdout"))
 @click.option("--id-field", default=None, help=help_of("evaluate.id_field"))
-@layer_options("layer", "reference_layer")
+@layer_options("layer", "reference_layer", "addresses_layer")
 @column_options("of the test addresses")
 @click.option("--crs", default=None, help=help_of("evaluate.crs"))
 @click.option("--per-station", "per_station", type=str, default=None, metavar="PATH",
               help="Write the per-station scores to this CSV file.")
 @quiet_option("Print nothing on stderr.")
 @json_option("Print the scores as one flat JSON object on stdout.")
-def evaluate(stations, reference, reference_field, holdout_path, id_field, layer, reference_layer, id_column,
-             commune_column, x_column, y_column, crs, per_station, quiet, as_json):
+def evaluate(stations, reference, reference_field, holdout_path, id_field, layer, reference_layer, addresses_layer,
+             id_column, commune_column, x_column, y_column, crs, per_station, quiet, as_json):
     """Score STATIONS against official polygons (--reference) or held-out addresses (--holdout).
 
     Station ids are matched across the REU form (94068_7) and the results form (94068_0007).
@@ -280,7 +280,7 @@ def evaluate(stations, reference, reference_field, holdout_path, id_field, layer
     scores = run_evaluate(
         stations, reference=reference, holdout=holdout_path, id_field=id_field, reference_field=reference_field,
         id_column=id_column, commune_column=commune_column, x_column=x_column, y_column=y_column, crs=crs,
-        layer=layer, reference_layer=reference_layer,
+        layer=layer, reference_layer=reference_layer, addresses_layer=addresses_layer,
     )
     if per_station:
         with atomic_path(per_station, suffix=".csv") as tmp:

@@ -180,6 +180,7 @@ def evaluate(
     crs: str | None = None,
     layer: str | None = None,
     reference_layer: str | None = None,
+    addresses_layer: str | None = None,
 ) -> Scores:
     """Score a station layer against reference polygons or held-out addresses.
 
@@ -198,8 +199,8 @@ def evaluate(
         Column names of a non-REU test table.
     crs : str, optional
         CRS of the test table's coordinates.
-    layer, reference_layer : str, optional
-        The layer to read from a ``stations`` or ``reference`` file of several.
+    layer, reference_layer, addresses_layer : str, optional
+        The layer to read from a ``stations``, ``reference`` or ``holdout`` file of several.
 
     Returns
     -------
@@ -215,7 +216,7 @@ def evaluate(
     ours = read_stations(stations, id_field, layer=layer)
     if reference is not None:
         return _score_reference(ours, reference, reference_field, reference_layer)
-    return _score_holdout(ours, holdout, columns, crs)
+    return _score_holdout(ours, holdout, columns, crs, addresses_layer)
 
 
 def _union_by_key(stations) -> dict:
@@ -267,13 +268,13 @@ def _score_reference(ours, reference, reference_field: str | None, reference_lay
     return Scores(summary, per)
 
 
-def _score_holdout(ours, holdout, columns, crs: str | None) -> Scores:
+def _score_holdout(ours, holdout, columns, crs: str | None, addresses_layer: str | None = None) -> Scores:
     """:func:`evaluate` against held-out addresses: share inside their own station, share in none."""
     from pyproj import Transformer
 
     from .read import AddressColumns, read_addresses
 
-    table = read_addresses(holdout, columns or AddressColumns(), crs)
+    table = read_addresses(holdout, columns or AddressColumns(), crs, addresses_layer=addresses_layer)
     rows, src_crs = table.rows, table.crs
     metric = _metric_crs(rows["commune"].dropna().unique())
     ok = np.isfinite(rows["x"].to_numpy()) & np.isfinite(rows["y"].to_numpy())

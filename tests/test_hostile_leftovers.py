@@ -133,6 +133,22 @@ def test_build_preview_and_report_name_the_address_layer(tmp_path):
         assert res.exit_code == 0, res.output
 
 
+def test_evaluate_holdout_names_the_address_layer_it_reads(tmp_path):
+    """evaluate --holdout reads test addresses as build does: the same refusal, and the flag it names exists."""
+    points = _town_points(10_000)
+    path = tmp_path / "test.gpkg"
+    _gpkg(path, [("held_a", points.head(50)), ("held_b", points)])
+    stations = tmp_path / "s.geojson"
+    assert CliRunner().invoke(main, ["build", str(TOWN / "addresses.csv"), "--communes", str(TOWN / "communes.geojson"),
+                                     "-o", str(stations), "-q", "-j", "1"]).exit_code == 0
+    args = ["evaluate", str(stations), "--holdout", str(path), "--json"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2 and "held_a" in res.output and "--addresses-layer" in res.output, res.output
+    res = CliRunner().invoke(main, args + ["--addresses-layer", "held_b"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["test_points"] > 0
+
+
 def test_an_address_layer_option_on_a_table_is_refused(tmp_path):
     res, out = _town_build(tmp_path, "--addresses-layer", "reu")
     assert res.exit_code == 2 and "--addresses-layer" in res.output and not out.exists()
