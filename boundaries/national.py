@@ -39,8 +39,8 @@ from .report import Report
 from .stations import check_unique_ids
 
 #: Changes when what a part holds changes (2: geometries on the output grid; 3: station ids qualified by
-#: their commune, new drop reasons), so older parts are rebuilt.
-PART_FORMAT = 3
+#: their commune, new drop reasons; 4: no repeated consecutive vertex on the grid), so older parts are rebuilt.
+PART_FORMAT = 4
 #: The label of the part holding the rows no département's outline covers.
 LEFTOVER = "none"
 #: File name, in a split, of the rows whose commune code gives no département.

@@ -152,13 +152,15 @@ def _check_output_place(p: Path, what: str, flag: str, suffixes, folder: bool) -
 
 
 def to_wgs84(gdf):
-    """Reproject to EPSG:4326 and round to the GeoJSON grid, keeping shapes valid.
+    """Reproject to EPSG:4326 and round to the GeoJSON grid, keeping shapes valid for every client.
 
     Coordinates are rounded point by point, so a border shared by two stations
     stays identical in both; the rare polygon that rounding makes invalid is
     snap-rounded instead (``set_precision``), which keeps it valid. A commune whose
     stations rounding left as they were (already on the grid: a layer read back
-    from an output) is not checked again.
+    from an output) is not checked again. Last, the vertices that rounding made
+    equal to the one before are dropped (:func:`on_grid_clean`): GEOS accepts them,
+    QGIS's own validator (the one it uses while editing) reports each one.
     """
     out = gdf.to_crs("EPSG:4326")
     grid = OUTPUT_GRID
@@ -173,21 +175,56 @@ def to_wgs84(gdf):
         geoms[invalid] = polygonal_parts(shapely.set_precision(fixed, grid))
         moved |= invalid
     if "code_commune" in out.columns and moved.any():
-        # Two vertices a hair apart may round to neighbouring grid points: snap each
-        # commune's stations back into a clean coverage on the grid.
-        for idx in out.groupby("code_commune", sort=False).indices.values():
-            part = geoms[idx]
-            if len(part) > 1 and moved[idx].any() and not shapely.coverage_is_valid(part):
-                try:
-                    cleaned = shapely.coverage_clean(part, snapping_distance=4 * grid)
-                except shapely.errors.GEOSException:  # left as rounded: valid, a hair off a coverage
-                    continue
-                cleaned = shapely.set_precision(cleaned, grid, mode="pointwise")
-                if shapely.is_valid(cleaned).all() and shapely.coverage_is_valid(cleaned):
-                    geoms[idx] = cleaned
-    out = out.set_geometry(np.asarray(geoms, dtype=object), crs="EPSG:4326")
+        _clean_communes(geoms, moved, out.groupby("code_commune", sort=False).indices.values())
+    out = out.set_geometry(np.asarray(on_grid_clean(geoms), dtype=object), crs="EPSG:4326")
     if "n_parts" in out.columns:  # rounding can join two parts that touched at a corner
         out["n_parts"] = shapely.get_num_geometries(out.geometry.values.to_numpy())
+    return out
+
+
+def _clean_communes(geoms: np.ndarray, moved: np.ndarray, groups) -> None:
+    """Snap each commune's rounded stations back into a clean coverage on the grid, in place.
+
+    Two vertices a hair apart may round to neighbouring grid points; ``groups`` are
+    the row indices of each commune.
+    """
+    grid = OUTPUT_GRID
+    for idx in groups:
+        part = geoms[idx]
+        if len(part) > 1 and moved[idx].any() and not shapely.coverage_is_valid(part):
+            try:
+                cleaned = shapely.coverage_clean(part, snapping_distance=4 * grid)
+            except shapely.errors.GEOSException:  # left as rounded: valid, a hair off a coverage
+                continue
+            cleaned = shapely.set_precision(cleaned, grid, mode="pointwise")
+            if shapely.is_valid(cleaned).all() and shapely.coverage_is_valid(cleaned):
+                geoms[idx] = cleaned
+
+
+def on_grid_clean(geoms: np.ndarray) -> np.ndarray:
+    """Geometries on the output grid without a repeated consecutive vertex or a ring collapsed on the grid.
+
+    Exact repeats only (tolerance 0): a border shared by two stations has the same
+    vertices on both sides, so both lose the same ones and stay one coverage. A
+    geometry this leaves invalid (a ring or part that rounding flattened to a line)
+    is snap-rounded (``set_precision``'s default mode drops what collapses), and
+    emptied geometries keep their empty polygon.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray
+        Shapely geometries on the grid :data:`OUTPUT_GRID`.
+
+    Returns
+    -------
+    numpy.ndarray
+        New array; the input is not changed.
+    """
+    out = shapely.remove_repeated_points(geoms, 0.0)
+    bad = ~shapely.is_valid(out) & ~shapely.is_missing(out)
+    if bad.any():
+        out[bad] = shapely.remove_repeated_points(
+            polygonal_parts(shapely.set_precision(geoms[bad], OUTPUT_GRID)), 0.0)
     return out
 
 

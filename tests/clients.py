@@ -201,6 +201,26 @@ def qgis_invalid_count(path: str | os.PathLike, layer: str | None = None) -> int
     return qgis_checkvalidity(path, layer)["invalid"]
 
 
+#: ``qgis:checkvalidity`` methods: QGIS's own (1, also run while editing: it reports every repeated
+#: consecutive vertex, which GEOS accepts) and GEOS (2).
+QGIS_METHODS = {1: "QGIS", 2: "GEOS"}
+
+
+def qgis_errors_by_method(path: str | os.PathLike, layer: str | None = None,
+                          workdir: str | os.PathLike | None = None) -> dict[str, dict]:
+    """``qgis:checkvalidity`` with both methods at once: ``{"QGIS": counts, "GEOS": counts}`` (counts as
+    :func:`qgis_checkvalidity` returns them)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = Path(workdir or tempfile.mkdtemp(prefix="boundaries-cv-"))
+    for name in QGIS_METHODS.values():
+        (out / name).mkdir(parents=True, exist_ok=True)  # each run writes its own valid/invalid/errors files
+    with ThreadPoolExecutor(len(QGIS_METHODS)) as pool:  # two processes: QGIS starts slowly, the check is quick
+        runs = {name: pool.submit(qgis_checkvalidity, path, layer, out / name, method)
+                for method, name in QGIS_METHODS.items()}
+        return {name: run.result() for name, run in runs.items()}
+
+
 def pyqgis_layer_info(path: str | os.PathLike, layer: str | None = None) -> dict:
     """Open a layer in PyQGIS as QGIS Desktop would (default style applied) and describe it.
 

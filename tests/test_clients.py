@@ -25,6 +25,7 @@ from clients import (
     ogrinfo_summary,
     pyqgis_layer_info,
     qgis_checkvalidity,
+    qgis_errors_by_method,
     qgis_invalid_count,
 )
 from conftest import TOWN
@@ -101,10 +102,17 @@ def test_ogrinfo_geoparquet(town_geojson, tmp_path):
 
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_qgis_opens_each_format_and_checkvalidity_finds_none_invalid(formats, driver, tmp_path):
+    """Both of QGIS's validators: its own (METHOD=1, flags repeated vertices) and GEOS (METHOD=2)."""
     path, layer = formats[driver]
-    result = qgis_checkvalidity(path, layer if driver == "GPKG" else None, workdir=tmp_path)
-    assert result["valid"] == N_STATIONS, result
-    assert result["invalid"] == 0, result
+    results = qgis_errors_by_method(path, layer if driver == "GPKG" else None, workdir=tmp_path)
+    for method, result in results.items():
+        assert result["valid"] == N_STATIONS, (method, result)
+        assert result["invalid"] == 0 and result["errors"] == 0, (method, result)
+
+
+def test_qgis_checks_the_gpkg_communes_layer_with_both_methods(styled_gpkg, tmp_path):
+    results = qgis_errors_by_method(styled_gpkg, "communes", workdir=tmp_path)
+    assert all(r["invalid"] == 0 and r["errors"] == 0 and r["valid"] == 4 for r in results.values()), results
 
 
 def test_gpkg_with_style_opens_cleanly_in_ogrinfo(styled_gpkg):
@@ -145,6 +153,17 @@ def test_harness_reports_a_bow_tie_invalid(tmp_path):
     assert ogr_invalid_count(path, "bowtie") == 1
 
 
+def test_harness_qgis_method_reports_a_repeated_vertex_geos_does_not(tmp_path):
+    """Why both methods run: a repeated consecutive vertex is an error for QGIS's own validator only."""
+    square = shapely.Polygon([(0, 0), (1, 0), (1, 0), (1, 1), (0, 1), (0, 0)])
+    assert square.is_valid
+    path = tmp_path / "repeated.gpkg"
+    gpd.GeoDataFrame({"name": ["square"]}, geometry=[square], crs=4326).to_file(path, layer="repeated", **GPKG_OPTIONS)
+    results = qgis_errors_by_method(path, "repeated", workdir=tmp_path)
+    assert results["QGIS"]["invalid"] == 1 and results["QGIS"]["errors"] == 1, results
+    assert results["GEOS"]["invalid"] == 0, results
+
+
 def test_harness_sees_an_unstyled_gpkg_as_unstyled(town_geojson, tmp_path):
     path = tmp_path / "plain.gpkg"
     gpd.read_file(town_geojson).to_file(path, layer="stations", driver="GPKG", **GPKG_OPTIONS)
@@ -179,3 +198,26 @@ def test_val_de_marne_in_qgis_styled_valid_and_web_simplified(tmp_path):
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     assert qgis_invalid_count(web) == 0
+
+
+#: The formats QGIS 3.22 opens (not GeoParquet), by output extension.
+QGIS_FORMATS = [".geojson", ".geojsonl", ".fgb", ".gpkg"]
+
+
+def test_val_de_marne_valid_for_both_qgis_methods_in_every_format(tmp_path):
+    """Issue 18, item 1: QGIS's own validator flagged 192 of 755 stations (repeated vertices left by rounding to
+    the output grid); now 0 with METHOD=1 and METHOD=2, in every format QGIS opens. Built once through the
+    library (as the command line does), written in each format (the ``communes`` layer is checked on the town)."""
+    from conftest import shared_path
+
+    from boundaries import build as build_stations
+
+    folder = shared_path("val-de-marne-2016")
+    result = build_stations(str(folder / "addresses.csv.gz"), str(folder / "communes.geojson"))
+    for suffix in QGIS_FORMATS:
+        path = tmp_path / f"vdm{suffix}"
+        result.write(str(path), report=None)
+        layer = "stations" if suffix == ".gpkg" else None
+        results = qgis_errors_by_method(path, layer, workdir=tmp_path / f"cv{suffix}")
+        for method, counts in results.items():
+            assert counts == {**counts, "valid": 755, "invalid": 0, "errors": 0}, (suffix, method)
