@@ -74,7 +74,7 @@ def adjacency(geoms, distance: float = 0.0, min_border: float = 0.0):
     keep = left < right  # each pair once: the border is measured once
     left, right = left[keep], right[keep]
     if min_border > 0:
-        keep = shared_border(geoms[left], geoms[right], distance) >= min_border
+        keep = shared_border(geoms, left, right, distance) >= min_border
         left, right = left[keep], right[keep]
     return _from_pairs(left, right, n)
 
@@ -86,35 +86,38 @@ def _candidates(tree, geoms, distance: float):
     return tree.query(geoms, predicate="intersects")
 
 
-def shared_border(a, b, distance: float = 0.0) -> np.ndarray:
-    """Length of border each pair ``a[k]``, ``b[k]`` shares, within ``distance``.
+def shared_border(geoms, left, right, distance: float = 0.0) -> np.ndarray:
+    """Length of border each pair ``geoms[left[k]]``, ``geoms[right[k]]`` shares, within ``distance``.
 
-    The length of ``a[k]``'s outline lying in ``b[k]`` grown by ``distance``, and
-    the same from ``b[k]``'s side: the shorter of the two. Overlaps and gaps up to
+    The length of one's outline lying in the other grown by ``distance``, and the
+    same from the other side: the shorter of the two. Overlaps and gaps up to
     ``distance`` along a common edge count as the edge; two polygons meeting at a
     point share about ``2 * distance`` (more at a very sharp corner).
 
     Parameters
     ----------
-    a, b : array-like of shapely polygons, same length
+    geoms : numpy.ndarray of shapely polygons
         In one metric CRS.
+    left, right : numpy.ndarray of int, same length
+        The pairs, as positions in ``geoms``.
     distance : float, default 0
 
     Returns
     -------
-    numpy.ndarray of float, shape (len(a),)
+    numpy.ndarray of float, shape (len(left),)
     """
     import shapely
 
-    a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
-
-    def within(x, y):  # x's outline inside y grown by the distance (3 segments per quarter: cheap)
-        grown = shapely.buffer(y, distance, quad_segs=3) if distance > 0 else y
-        return shapely.length(shapely.intersection(shapely.boundary(x), grown))
-
-    if len(a) == 0:
+    if len(left) == 0:
         return np.zeros(0)
-    return np.minimum(within(a, b), within(b, a))
+    used = np.unique(np.concatenate([left, right]))
+    outline, grown = np.empty(len(geoms), dtype=object), np.empty(len(geoms), dtype=object)
+    outline[used] = shapely.boundary(geoms[used])
+    # each geometry grown once (3 segments per quarter circle: cheap, and exact along edges)
+    grown[used] = shapely.buffer(geoms[used], distance, quad_segs=3) if distance > 0 else geoms[used]
+    one = shapely.length(shapely.intersection(outline[left], grown[right]))
+    other = shapely.length(shapely.intersection(outline[right], grown[left]))
+    return np.minimum(one, other)
 
 
 def _from_pairs(rows: np.ndarray, cols: np.ndarray, n: int):
@@ -164,7 +167,7 @@ def adjacency_across(geoms, block, inner_pairs, distance: float = 0.0, min_borde
     cross = (left < right) & (block[left] != block[right])
     left, right = left[cross], right[cross]
     if min_border > 0:
-        keep = shared_border(geoms[left], geoms[right], distance) >= min_border
+        keep = shared_border(geoms, left, right, distance) >= min_border
         left, right = left[keep], right[keep]
     rows, cols = (np.asarray(p, dtype=np.int64) for p in inner_pairs)
     inside = block[rows] == block[cols]
