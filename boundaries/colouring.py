@@ -7,7 +7,14 @@ The rule, deterministic for a given input order:
 
 1. Two stations are *neighbours* when their geometries intersect (they share an
    edge or only a point), or, with ``distance > 0``, when they are at most that far
-   apart. A station is never its own neighbour; null or empty geometries have none.
+   apart. With ``min_border > 0`` they must also share a border at least that long:
+   the part of each one's outline within ``distance`` of the other, the shorter of
+   the two (see :func:`shared_border`). The output layer's colours use
+   :data:`COLOUR_GAP_M` and :data:`COLOUR_MIN_BORDER_M`: stations of neighbouring
+   communes whose outlines overlap or miss by a few cm are neighbours, stations
+   meeting at a corner only are not (a map may give them one colour, as the
+   four-colour theorem does). A station is never its own neighbour; null or empty
+   geometries have none.
 2. Stations are coloured one at a time, the one with the most neighbours first;
    stations with as many neighbours keep their input order.
 3. Each station takes, among the colours ``0 … n_colours - 1`` none of its
@@ -26,9 +33,16 @@ import numpy as np
 #: Default number of colours: five always suffice in theory for a plane map whose
 #: regions are connected, and five leave the greedy rule room to spread the colours.
 DEFAULT_N_COLOURS = 5
+#: Two stations of the output layer at most this far apart (metres) may be neighbours:
+#: commune outlines from another tool overlap or miss by a few cm, and the output grid
+#: moves a vertex by about 1 cm.
+COLOUR_GAP_M = 0.1
+#: ...and they are neighbours when they share at least this much border (metres, within
+#: :data:`COLOUR_GAP_M`): a corner contact shares about twice the gap, so it does not count.
+COLOUR_MIN_BORDER_M = 1.0
 
 
-def adjacency(geoms, distance: float = 0.0):
+def adjacency(geoms, distance: float = 0.0, min_border: float = 0.0):
     """Sparse symmetric adjacency matrix of touching geometries.
 
     Parameters
@@ -40,6 +54,9 @@ def adjacency(geoms, distance: float = 0.0):
         0: neighbours intersect (share an edge or a point). Above 0: neighbours are
         at most this far apart (in CRS units), which also joins stations separated
         only by a rounding sliver.
+    min_border : float, default 0
+        Above 0: neighbours must also share at least this length of border (CRS
+        units), measured by :func:`shared_border` within ``distance``.
 
     Returns
     -------
@@ -53,12 +70,54 @@ def adjacency(geoms, distance: float = 0.0):
     n = len(geoms)
     if n == 0:
         return sparse.csr_array((0, 0), dtype=bool)
-    tree = shapely.STRtree(geoms)
-    if distance > 0:
-        left, right = tree.query(geoms, predicate="dwithin", distance=distance)
-    else:
-        left, right = tree.query(geoms, predicate="intersects")
+    left, right = _candidates(shapely.STRtree(geoms), geoms, distance)
+    keep = left < right  # each pair once: the border is measured once
+    left, right = left[keep], right[keep]
+    if min_border > 0:
+        keep = shared_border(geoms, left, right, distance) >= min_border
+        left, right = left[keep], right[keep]
     return _from_pairs(left, right, n)
+
+
+def _candidates(tree, geoms, distance: float):
+    """The pairs of ``geoms`` (positions) that intersect or lie within ``distance``."""
+    if distance > 0:
+        return tree.query(geoms, predicate="dwithin", distance=distance)
+    return tree.query(geoms, predicate="intersects")
+
+
+def shared_border(geoms, left, right, distance: float = 0.0) -> np.ndarray:
+    """Length of border each pair ``geoms[left[k]]``, ``geoms[right[k]]`` shares, within ``distance``.
+
+    The length of one's outline lying in the other grown by ``distance``, and the
+    same from the other side: the shorter of the two. Overlaps and gaps up to
+    ``distance`` along a common edge count as the edge; two polygons meeting at a
+    point share about ``2 * distance`` (more at a very sharp corner).
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray of shapely polygons
+        In one metric CRS.
+    left, right : numpy.ndarray of int, same length
+        The pairs, as positions in ``geoms``.
+    distance : float, default 0
+
+    Returns
+    -------
+    numpy.ndarray of float, shape (len(left),)
+    """
+    import shapely
+
+    if len(left) == 0:
+        return np.zeros(0)
+    used = np.unique(np.concatenate([left, right]))
+    outline, grown = np.empty(len(geoms), dtype=object), np.empty(len(geoms), dtype=object)
+    outline[used] = shapely.boundary(geoms[used])
+    # each geometry grown once (3 segments per quarter circle: cheap, and exact along edges)
+    grown[used] = shapely.buffer(geoms[used], distance, quad_segs=3) if distance > 0 else geoms[used]
+    one = shapely.length(shapely.intersection(outline[left], grown[right]))
+    other = shapely.length(shapely.intersection(outline[right], grown[left]))
+    return np.minimum(one, other)
 
 
 def _from_pairs(rows: np.ndarray, cols: np.ndarray, n: int):
@@ -73,12 +132,12 @@ def _from_pairs(rows: np.ndarray, cols: np.ndarray, n: int):
     return a
 
 
-def adjacency_across(geoms, block, inner_pairs):
-    """:func:`adjacency` (``distance`` 0) of geometries in blocks whose inner pairs are known.
+def adjacency_across(geoms, block, inner_pairs, distance: float = 0.0, min_border: float = 0.0):
+    """:func:`adjacency` of geometries in blocks whose inner pairs are known.
 
     A national run has each département's adjacency from its build; only the pairs
-    across départements are left to find, and few pairs of bounding boxes cross a
-    border: those are tested here as :func:`adjacency` tests them (``intersects``).
+    across départements are left to find, and few pairs cross a border: those are
+    tested here as :func:`adjacency` tests them (same ``distance`` and ``min_border``).
 
     Parameters
     ----------
@@ -88,6 +147,8 @@ def adjacency_across(geoms, block, inner_pairs):
     inner_pairs : (numpy.ndarray, numpy.ndarray)
         Rows and columns (positions in ``geoms``) of the neighbour pairs inside
         blocks, each pair once or twice; pairs across blocks are ignored.
+    distance, min_border : float, default 0
+        As for :func:`adjacency` (``geoms`` in a metric CRS when above 0).
 
     Returns
     -------
@@ -102,13 +163,15 @@ def adjacency_across(geoms, block, inner_pairs):
     n = len(geoms)
     if n == 0:
         return sparse.csr_array((0, 0), dtype=bool)
-    left, right = shapely.STRtree(geoms).query(geoms)  # bounding boxes only: cheap
+    left, right = _candidates(shapely.STRtree(geoms), geoms, distance)
     cross = (left < right) & (block[left] != block[right])
     left, right = left[cross], right[cross]
-    touch = shapely.intersects(geoms[left], geoms[right])
+    if min_border > 0:
+        keep = shared_border(geoms, left, right, distance) >= min_border
+        left, right = left[keep], right[keep]
     rows, cols = (np.asarray(p, dtype=np.int64) for p in inner_pairs)
     inside = block[rows] == block[cols]
-    return _from_pairs(np.concatenate([rows[inside], left[touch]]), np.concatenate([cols[inside], right[touch]]), n)
+    return _from_pairs(np.concatenate([rows[inside], left]), np.concatenate([cols[inside], right]), n)
 
 
 def neighbour_colours(geoms, n_colours: int = DEFAULT_N_COLOURS, distance: float = 0.0) -> np.ndarray:

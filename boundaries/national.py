@@ -36,10 +36,11 @@ from .parallel import run_tasks
 from .params import Parameters
 from .read import REU_COLUMNS, AddressColumns, input_name, read_communes, read_table
 from .report import Report
-from .stations import check_unique_ids
+from .stations import check_unique_ids, colour_neighbours
 
 #: Changes when what a part holds changes (2: geometries on the output grid; 3: station ids qualified by
-#: their commune, new drop reasons; 4: no repeated consecutive vertex on the grid), so older parts are rebuilt.
+#: their commune, new drop reasons; 4: no repeated consecutive vertex on the grid, neighbours within a gap
+#: sharing a border), so older parts are rebuilt.
 PART_FORMAT = 4
 #: The label of the part holding the rows no département's outline covers.
 LEFTOVER = "none"
@@ -579,7 +580,7 @@ def _save_part(result, paths: dict) -> None:
 
 def merge(parts: dict, parts_plan: Plan, layer, request):
     """One result from the parts: stations in département order, colours chosen again across borders."""
-    from .colouring import adjacency_across, greedy_colours
+    from .colouring import greedy_colours
     from .result import BuildResult
 
     order = sorted(parts, key=lambda d: (d == LEFTOVER, d))
@@ -591,7 +592,7 @@ def merge(parts: dict, parts_plan: Plan, layer, request):
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     inner = np.concatenate([np.load(parts[d]["neighbours"]).astype(np.int64).reshape(2, -1) + start
                             for d, start in zip(order, starts)], axis=1)
-    neighbours = adjacency_across(stations.geometry.values.to_numpy(), block, (inner[0], inner[1]))
+    neighbours = colour_neighbours(stations, block, (inner[0], inner[1]))
     stations["colour"] = greedy_colours(neighbours)
     reports = [json.loads(Path(parts[d]["report"]).read_text()) for d in order]
     report = Report.merge(reports + [Report(rows_read=parts_plan.out_of_scope,

@@ -119,20 +119,77 @@ def in_wgs84(out: pd.DataFrame):
 
 
 def coloured(gdf):
-    """The output layer with its ``colour`` (no two touching stations alike), and the touching graph.
+    """The output layer with its ``colour`` (no two neighbours alike), and the neighbours' graph.
 
-    Touching is tested as written, on the output grid, where two stations a hair
-    apart may come to touch (maps and the QGIS style use the colours).
+    Neighbours are tested as written, on the output grid, where two stations a hair
+    apart may come to touch (maps and the QGIS style use the colours); see
+    :func:`colour_neighbours`.
     """
     import geopandas as gpd
 
-    from .colouring import adjacency, greedy_colours
+    from .colouring import greedy_colours
     from .write import OUTPUT_GRID
 
-    neighbours = adjacency(shapely.set_precision(gdf.geometry.values.to_numpy(), OUTPUT_GRID, mode="pointwise"))
+    on_grid = gpd.GeoDataFrame({"code_departement": gdf["code_departement"].to_numpy()}, crs=gdf.crs, geometry=
+                               shapely.set_precision(gdf.geometry.values.to_numpy(), OUTPUT_GRID, mode="pointwise"))
+    neighbours = colour_neighbours(on_grid)
     gdf["colour"] = greedy_colours(neighbours)
     gdf = gpd.GeoDataFrame(gdf[STATION_COLUMNS + ["geometry"]], geometry="geometry", crs="EPSG:4326")
     return gdf.reset_index(drop=True), neighbours
+
+
+def colour_neighbours(gdf, block=None, inner_pairs=None):
+    """Which stations of a WGS84 layer are neighbours for the colours, in metres.
+
+    Stations within :data:`~boundaries.colouring.COLOUR_GAP_M` of each other that
+    share at least :data:`~boundaries.colouring.COLOUR_MIN_BORDER_M` of border,
+    measured in their territory's metric CRS: across communes too, whose outlines
+    overlap or miss by a few cm.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Stations in EPSG:4326 with ``code_departement``.
+    block, inner_pairs : optional
+        As for :func:`boundaries.colouring.adjacency_across` (a national merge: the
+        pairs inside each département are known); None: every pair is tested.
+
+    Returns
+    -------
+    scipy.sparse.csr_array of bool, shape (n, n)
+    """
+    from .colouring import COLOUR_GAP_M, COLOUR_MIN_BORDER_M, adjacency, adjacency_across
+
+    geoms = metric_geometries(gdf)
+    if block is None:
+        return adjacency(geoms, COLOUR_GAP_M, COLOUR_MIN_BORDER_M)
+    return adjacency_across(geoms, block, inner_pairs, COLOUR_GAP_M, COLOUR_MIN_BORDER_M)
+
+
+#: Territories' metric CRSs side by side, this far apart (m), so that distances in one
+#: array are true within a territory and huge across them.
+_TERRITORY_SPACING = 1e8
+
+
+def metric_geometries(gdf) -> np.ndarray:
+    """Each station's geometry in its territory's metric CRS, territories shifted apart.
+
+    The shift of a territory depends on its CRS only, so a station gets the same
+    coordinates in one build and in a national run.
+    """
+    import geopandas as gpd
+
+    crs_names = sorted({codes.MAINLAND_CRS, *codes.OVERSEAS_CRS.values()})
+    shift = {c: (0.0 if c == codes.MAINLAND_CRS else _TERRITORY_SPACING * (1 + i)) for i, c in enumerate(crs_names)}
+    deps = gdf["code_departement"].to_numpy(dtype=object)
+    crs_of = np.array([codes.territory_crs(d) for d in deps], dtype=object)
+    out = np.empty(len(gdf), dtype=object)
+    geoms = gdf.geometry.values.to_numpy()
+    for crs_name in np.unique(crs_of):
+        idx = np.flatnonzero(crs_of == crs_name)
+        moved = gpd.GeoSeries(geoms[idx], crs=gdf.crs).to_crs(crs_name).values.to_numpy()
+        out[idx] = shapely.transform(moved, lambda xy, d=shift[crs_name]: xy + [d, 0.0]) if shift[crs_name] else moved
+    return out
 
 
 def confidence(stations: pd.DataFrame, agreement: pd.Series) -> np.ndarray:
