@@ -267,7 +267,8 @@ def join_results(stations, results, id_field: str | None = None):
     joined = right.reindex(st_key)
     out = stations.copy()
     for c in joined.columns:
-        out[c] = joined[c].to_numpy()
+        # the column's own array: ``to_numpy`` would turn Int64 with a gap into float64 (613 -> 613.0)
+        out[c] = joined[c].array
     matched = np.isin(st_key, key)
     orphans = sorted(set(key) - set(st_key))
     stats = {
