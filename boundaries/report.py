@@ -230,11 +230,20 @@ class Report:
             lines.append(f"simplified by {s['tolerance_m']:g} m: {s['vertices_before']:,} → {s['vertices_after']:,} "
                          f"vertices ({s['vertices_after'] / s['vertices_before'] - 1:+.0%}), partition checked")
         if self.results:
-            r = self.results
-            lines.append(f"results: {r['matched_stations']:,} stations matched on {r['id_field']}, "
-                         f"{r['stations_without_result']:,} without a result, "
-                         f"{r['results_without_station']:,} results rows without a station")
+            lines.append(results_line(self.results))
         return "\n".join(lines)
+
+
+def results_line(r: dict) -> str:
+    """The text report's line on the results join: counts, and the first unmatched ids on each side."""
+    def some(side: str) -> str:
+        ids = r.get(f"{side}_ids") or []
+        more = r[side] - len(ids[:5])
+        return f" ({', '.join(ids[:5])}{f' and {more:,} more' if more > 0 else ''})" if ids else ""
+
+    return (f"results: {r['matched_stations']:,} stations matched on {r['id_field']}, "
+            f"{r['stations_without_result']:,} without a result{some('stations_without_result')}, "
+            f"{r['results_without_station']:,} results rows without a station{some('results_without_station')}")
 
 
 #: Why a station has no polygon, for the report's ``detail``.

@@ -26,6 +26,10 @@ UNBOUNDED_COMPRESSIONS = (".bz2", ".xz", ".zip", ".zst", ".tar", ".tgz", ".lzma"
 RESULT_ID_FIELDS = ("codeBureauVote", "code_bv", "id_bv", "id_brut_bv_reu", "code_bureau_vote")
 
 
+#: Most ids listed on each side of an unmatched join in the report (the rest are counted).
+MAX_LISTED_IDS = 20
+
+
 #: Names a results column may not take whatever their case: the GeoPackage's own feature id
 #: and the geometry's usual names.
 RESERVED_FIELDS = ("fid", "geometry", "geom")
@@ -126,7 +130,13 @@ def _as_numbers(values: pd.Series, where: str = "results table") -> pd.Series:
 
 
 def _check_range(numbers: pd.Series, present: pd.Series, values: pd.Series, where: str) -> None:
-    """Refuse infinities, and whole numbers outside int64 (1e23 would become -9.2e18)."""
+    """Refuse infinities, and whole numbers outside int64 (1e23 would become -9.2e18).
+
+    Integers pandas parsed as int64 are in range: they are not checked through
+    floats, which would round 9223372036854775296 up to 2**63 and refuse it.
+    """
+    if pd.api.types.is_signed_integer_dtype(numbers.dtype):
+        return
     as_float = numbers.astype("float64").to_numpy(na_value=np.nan)
     bad = ~np.isfinite(as_float)
     whole = np.isfinite(as_float) & (as_float == np.round(as_float))
@@ -239,8 +249,9 @@ def join_results(stations, results, id_field: str | None = None):
         used by the stations gets the suffix ``_results``); stations without a
         result get empty values.
     stats : dict
-        ``results_rows``, ``matched_stations``, ``stations_without_result``,
-        ``results_without_station`` (up to 20 ids listed) and ``id_field``.
+        :func:`match_stats`: ``results_rows``, ``matched_stations``, the
+        stations without a result and the results rows without a station, each
+        counted and listed (up to :data:`MAX_LISTED_IDS` ids), and ``id_field``.
 
     Raises
     ------
@@ -269,14 +280,38 @@ def join_results(stations, results, id_field: str | None = None):
     for c in joined.columns:
         # the column's own array: ``to_numpy`` would turn Int64 with a gap into float64 (613 -> 613.0)
         out[c] = joined[c].array
+    return out, match_stats(field, st_key, stations["id_bv"], key)
+
+
+def match_stats(field: str, st_key: np.ndarray, st_ids, key: np.ndarray) -> dict:
+    """How the stations and the results rows matched, for the report's ``results`` section.
+
+    Parameters
+    ----------
+    field : str
+        The results' station-id column.
+    st_key, key : numpy.ndarray
+        The canonical ids of the stations and of the results rows.
+    st_ids : array-like
+        The stations' ``id_bv`` as the layer gives them (listed as they are).
+
+    Returns
+    -------
+    dict
+        The counts, then on each side the unmatched ids, sorted, at most
+        :data:`MAX_LISTED_IDS` (``*_ids``), and how many more were left out (``*_unlisted``).
+    """
     matched = np.isin(st_key, key)
-    orphans = sorted(set(key) - set(st_key))
-    stats = {
+    missing = sorted(map(str, np.asarray(st_ids, dtype=object)[~matched]))
+    orphans = sorted(map(str, np.setdiff1d(np.asarray(key, dtype=str), np.asarray(st_key, dtype=str))))
+    return {
         "id_field": field,
-        "results_rows": int(len(table)),
+        "results_rows": int(len(key)),
         "matched_stations": int(matched.sum()),
-        "stations_without_result": int((~matched).sum()),
+        "stations_without_result": len(missing),
         "results_without_station": len(orphans),
-        "results_without_station_ids": orphans[:20],
+        "results_without_station_ids": orphans[:MAX_LISTED_IDS],
+        "results_without_station_unlisted": max(len(orphans) - MAX_LISTED_IDS, 0),
+        "stations_without_result_ids": missing[:MAX_LISTED_IDS],
+        "stations_without_result_unlisted": max(len(missing) - MAX_LISTED_IDS, 0),
     }
-    return out, stats
