@@ -26,6 +26,12 @@ UNBOUNDED_COMPRESSIONS = (".bz2", ".xz", ".zip", ".zst", ".tar", ".tgz", ".lzma"
 RESULT_ID_FIELDS = ("codeBureauVote", "code_bv", "id_bv", "id_brut_bv_reu", "code_bureau_vote")
 
 
+#: The Ministry of the Interior's code columns (lower case): département, commune, station. A
+#: table as published, without a station-id column, gets ``codeBureauVote`` composed from them.
+MINISTRY_CODE_FIELDS = ("code du département", "code de la commune", "code du b.vote")
+#: The Ministry's letter codes of overseas départements (older files) and their INSEE numbers.
+MINISTRY_OVERSEAS = {"ZA": "971", "ZB": "972", "ZC": "973", "ZD": "974", "ZS": "975", "ZM": "976"}
+
 #: Most ids listed on each side of an unmatched join in the report (the rest are counted).
 MAX_LISTED_IDS = 20
 
@@ -163,6 +169,49 @@ def results_id_field(table: pd.DataFrame, id_field: str | None = None) -> str:
     return field
 
 
+def with_station_ids(table: pd.DataFrame, id_field: str | None = None,
+                     where: str = "results table") -> tuple[pd.DataFrame, str]:
+    """The table and its station-id column; a Ministry table as published gets one composed.
+
+    With no id column (nor ``id_field``) but the Ministry's three code columns
+    (:data:`MINISTRY_CODE_FIELDS`, any case), ``codeBureauVote`` is composed as
+    :func:`ministry_station_ids` says and replaces them.
+    """
+    lower = {str(c).strip().lower(): c for c in table.columns}
+    known = any(f.lower() in lower for f in RESULT_ID_FIELDS)
+    if id_field or known or not all(f in lower for f in MINISTRY_CODE_FIELDS):
+        return table, results_id_field(table, id_field)
+    columns = [lower[f] for f in MINISTRY_CODE_FIELDS]
+    ids = ministry_station_ids(*(table[c] for c in columns), where=where)
+    return table.drop(columns=columns).assign(codeBureauVote=ids), "codeBureauVote"
+
+
+def ministry_station_ids(departement: pd.Series, commune: pd.Series, station: pd.Series,
+                         where: str = "results table") -> np.ndarray:
+    """``{INSEE commune}_{station}`` from the Ministry's département, commune and station codes.
+
+    The commune code is the département's (``75``, ``2A``, ``971``; the letter codes
+    ``ZA`` … ``ZM`` of older files as their numbers) followed by the commune's number
+    within it, zero-padded (``56`` → ``75056``, ``1`` in ``971`` → ``97101``). A code
+    that does not have this form is refused, naming its data row.
+    """
+    dep = departement.astype("string").str.strip().str.upper().replace(MINISTRY_OVERSEAS)
+    com = commune.astype("string").str.strip()
+    num = station.astype("string").str.strip()
+    width = 5 - dep.str.len()
+    ok = (dep.str.fullmatch(r"\d{2}|2[AB]|97\d") & com.str.fullmatch(r"\d{1,3}") & num.str.fullmatch(r"\w{1,8}")
+          ).fillna(False).astype(bool) & (com.str.len() <= width).fillna(False).astype(bool)
+    if not ok.all():
+        i = int(np.flatnonzero(~ok.to_numpy())[0])
+        shown = " / ".join(repr(str(v.iloc[i])[:12]) for v in (departement, commune, station))
+        raise InputError(f"{where}: data row {i + 1} has département / commune / station codes {shown}, "
+                         "not the Ministry's form (e.g. 75 / 56 / 101); correct that row, or give a "
+                         f"station-id column named with {option('results_id')}")
+    padded = [c.str.zfill(int(w)) for w, c in ((2, com[width == 2]), (3, com[width == 3]))]
+    commune_code = dep + pd.concat(padded).reindex(com.index)
+    return (commune_code + "_" + num).to_numpy(dtype=object)
+
+
 def result_names(table: pd.DataFrame, field: str, station_columns, where: str = "results table") -> dict:
     """Each results column (but the id) and the name it takes on the stations; refused when they cannot all fit.
 
@@ -215,9 +264,9 @@ def check_results(source, id_field: str | None = None) -> None:
     table = read_results(source)
     if len(table) == 0:
         raise InputError(f"results table is empty (no data row); check {option('results')}")
-    field = results_id_field(table, id_field)
-    result_keys(table, field)
     where = _where(source)
+    table, field = with_station_ids(table, id_field, where)
+    result_keys(table, field)
     result_names(table, field, [*STATION_COLUMNS, "geometry"], where)
     for c in table.columns:
         if c != field:
@@ -263,7 +312,7 @@ def join_results(stations, results, id_field: str | None = None):
     table = read_results(results)
     if len(table) == 0:
         raise InputError(f"results table is empty (no data row); check {option('results')}")
-    field = results_id_field(table, id_field)
+    table, field = with_station_ids(table, id_field, _where(results))
     key = result_keys(table, field)
     renamed = result_names(table, field, list(stations.columns), _where(results))
     extra = list(renamed)

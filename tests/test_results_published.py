@@ -20,7 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import boundaries
-from boundaries.results import MAX_LISTED_IDS, join_results
+from boundaries.errors import InputError
+from boundaries.results import (MAX_LISTED_IDS, MINISTRY_OVERSEAS, join_results, ministry_station_ids,
+                                read_results, with_station_ids)
 from boundaries.schema import load_schema
 from boundaries.write import write_stations
 from conftest import TOWN
@@ -170,3 +172,75 @@ def test_unmatched_ids_are_listed_capped_and_counted(stations, results, padded):
     assert stats["stations_without_result_unlisted"] == max(len(without) - MAX_LISTED_IDS, 0)
     assert stats["results_without_station_unlisted"] == max(len(orphans) - MAX_LISTED_IDS, 0)
     assert not list(VALIDATOR.iter_errors(stats))
+
+
+# --- (c) the Ministry's file as published -------------------------------------------------
+
+#: The Ministry's layout: separate département / commune / station codes, then counts and candidates.
+MINISTRY = ("Code du département;Libellé du département;Code de la commune;Libellé de la commune;Code du b.vote;"
+            "Inscrits;Exprimés;DUPONT\n"
+            "99;Test;1;Ville 1;0001;900;613;300\n99;Test;1;Ville 1;2;800;7;1\n99;Test;9;Ailleurs;1;10;3;2\n")
+
+
+def test_ministry_file_as_published_is_joined(tmp_path):
+    (tmp_path / "r.csv").write_text(MINISTRY, encoding="cp1252")
+    out = tmp_path / "s.gpkg"
+    proc = run("build", TOWN / "addresses.csv", "--communes", TOWN / "communes.geojson", "-o", out,
+               "--results", tmp_path / "r.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert "2 stations matched on codeBureauVote" in proc.stderr and "(99009_1)" in proc.stderr
+    by_id = {p["id_bv"]: p for p in properties(out, "gpkg")}
+    assert by_id["99001_1"]["Exprimés"] == 613 and by_id["99001_2"]["DUPONT"] == 1
+    assert by_id["99001_1"]["Libellé de la commune"] == "Ville 1"
+    assert "Code du b.vote" not in by_id["99001_1"]  # replaced by the id they compose
+
+
+def test_ministry_code_out_of_form_is_refused_in_one_line(tmp_path):
+    (tmp_path / "r.csv").write_text(MINISTRY.replace("99;Test;9;", "99;Test;1234;"))
+    proc = run("build", TOWN / "addresses.csv", "--communes", TOWN / "communes.geojson", "-o",
+               tmp_path / "s.geojson", "--results", tmp_path / "r.csv")
+    assert proc.returncode == 2 and not (tmp_path / "s.geojson").exists()
+    assert proc.stderr.count("\n") == 1 and "data row 3" in proc.stderr and "'1234'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+DEPARTEMENTS = st.one_of(st.integers(1, 95).map(lambda d: f"{d:02d}"), st.sampled_from(["2A", "2B"]),
+                         st.integers(971, 976).map(str), st.sampled_from(sorted(MINISTRY_OVERSEAS)))
+
+
+@settings(deadline=None)
+@given(rows=st.lists(st.tuples(DEPARTEMENTS, st.integers(1, 999), st.integers(0, 99999), st.booleans()),
+                     min_size=1, max_size=20))
+def test_ministry_codes_compose_the_insee_station_id(rows):
+    """Any département form, commune number and station number (padded or not) gives {INSEE}_{station}."""
+    dep = pd.Series([d for d, *_ in rows])
+    number = MINISTRY_OVERSEAS.get
+    width = [5 - len(number(d, d)) for d in dep]
+    com = pd.Series([str(c % 10 ** w) for (_, c, _, _), w in zip(rows, width)])
+    num = pd.Series([f"{n:04d}" if pad else str(n) for _, _, n, pad in rows])
+    got = ministry_station_ids(dep, com, num)
+    expect = [f"{number(d, d)}{int(c):0{w}d}_{n}" for d, c, n, w in zip(dep, com, num, width)]
+    assert list(got) == expect and all(len(g.split("_")[0]) == 5 for g in got)
+
+
+@settings(deadline=None)
+@given(codes=st.tuples(*[st.text(alphabet=list("0123456789AZabz _.-\t\x00é"), max_size=5)] * 3))
+def test_hostile_ministry_codes_compose_or_are_refused(codes):
+    """Any text in the three columns: an INSEE-form id, or a one-line refusal naming the row."""
+    try:
+        got = ministry_station_ids(*(pd.Series([c]) for c in codes))
+    except InputError as exc:
+        assert "data row 1" in str(exc) and "\n" not in str(exc)
+    else:
+        commune, station = got[0].split("_", 1)
+        assert len(commune) == 5 and station == codes[2].strip()
+
+
+def test_paris_2022_as_published_gives_one_id_per_station():
+    from conftest import shared_path
+
+    path = shared_path("paris-2022", "presidentielle-2022-t1.csv")
+    table, field = with_station_ids(read_results(path))
+    ids = table[field]
+    assert field == "codeBureauVote" and len(ids) == 899 and ids.is_unique
+    assert ids.str.startswith("75056_").all() and ids.iloc[0] == "75056_101"
