@@ -68,12 +68,12 @@ class OutputSpec:
         from .dropped import DROPPED_FORMATS
         from .outputs import refuse_special, reported
 
+        with reported(self.dropped):  # /dev/null, a FIFO: before its format
+            refuse_special(self.dropped, "dropped addresses", option("dropped"))
         suffix = Path(self.dropped).suffix.lower()
         if suffix not in DROPPED_FORMATS:
             raise InputError(f"{option('dropped', self.dropped)}: unknown format {suffix or '(no extension)'!r}; "
                              f"use one of {', '.join(DROPPED_FORMATS)}")
-        with reported(self.dropped):
-            refuse_special(self.dropped, "dropped addresses", option("dropped"))
         for other in (self.path if self.path != "-" and not self.split else None, self.report):
             if other and _same_path(self.dropped, other):
                 raise InputError(f"the dropped addresses {self.dropped} would replace another output of the run "
