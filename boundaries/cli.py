@@ -130,7 +130,7 @@ def _progress(quiet: bool, label: str = "communes"):
 @build_options
 @quiet_option("No progress bar and no summary on stderr.")
 @json_option("Print the run summary as JSON on stdout.")
-def build(addresses, communes, output, fmt, split, report_path, quiet, as_json, **options):
+def build(addresses, communes, output, fmt, split, report_path, dropped, quiet, as_json, **options):
     """Build station polygons from ADDRESSES (REU CSV/CSV.gz/Parquet or any point table).
 
     Every commune is partitioned exactly between its stations and checked; rows
@@ -141,13 +141,16 @@ def build(addresses, communes, output, fmt, split, report_path, quiet, as_json, 
     """
     from .pipeline import run
     from .request import BuildRequest
-    from .result import OutputSpec
+    from .dropped import DROPPED_FORMATS
+    from .result import OutputSpec, refuse_national_dropped
     from .write import check_output_path
 
     if output == "-" and as_json:
         raise click.UsageError("--json prints on stdout, which -o - already uses; write to a file")
-    spec = OutputSpec(output, fmt, split, report_path or "auto")
+    spec = OutputSpec(output, fmt, split, report_path or "auto", dropped)
     request = BuildRequest.create(addresses, communes, progress=_progress(quiet), **options)
+    if dropped and request.national:
+        raise InputError(refuse_national_dropped())
     if request.national and output == "-" and not request.work_dir:
         raise click.UsageError("with -o -, say where the per-département parts go with --work-dir")
     spec.check_inputs([addresses, communes, request.results])
@@ -155,6 +158,9 @@ def build(addresses, communes, output, fmt, split, report_path, quiet, as_json, 
     with _split_folder(output, split):
         if spec.report:
             check_output_path(spec.report, [addresses, communes, output], "report", "--report", None)
+        if spec.dropped:
+            check_output_path(spec.dropped, [addresses, communes, output, request.results], "dropped addresses",
+                              "--dropped", tuple(DROPPED_FORMATS))
         if request.national and not request.work_dir:
             request = replace(request, work_dir=f"{output.rstrip('/')}.parts")
         result = run(request)

@@ -169,7 +169,7 @@ def parameter_options(command):
 
 
 def write_options(command):
-    """Where ``boundaries build`` writes: ``-o``, ``--format``, ``--split``, ``--report`` (:class:`boundaries.result.OutputSpec`)."""
+    """Where ``boundaries build`` writes: ``-o``, ``--format``, ``--split``, ``--report``, ``--dropped`` (:class:`boundaries.result.OutputSpec`)."""
     from .write import FORMATS, SPLITS
 
     for decorator in reversed((
@@ -183,6 +183,11 @@ def write_options(command):
                      help="Write one file per commune or département into the folder OUTPUT, plus index.csv."),
         click.option("--report", "report_path", type=str, default=None,
                      help="Report file (JSON). Default: OUTPUT with .report.json (none with -o -)."),
+        click.option("--dropped", "dropped", type=str, default=None, metavar="FILE",
+                     help="Also write every address row not used for a polygon (row number, station, commune, "
+                          "reason; a point in WGS84, none without coordinates) to FILE: .geojson, .gpkg or .csv. "
+                          "A .gpkg OUTPUT holds them as its layer dropped too. Not with --all or several "
+                          "--departement."),
     )):
         command = decorator(command)
     return command

@@ -20,6 +20,7 @@ import pandas as pd
 
 from .checks import check_area_balance, check_partition
 from .clean import seed_stations
+from .dropped import dropped_rows
 from .emptyland import assign_empty_land
 from .errors import PartitionError
 from .fragments import reassign_fragments
@@ -134,7 +135,8 @@ def build(request: BuildRequest) -> BuildResult:
     fill_report(report, rows, seeding, assembly, unit_info, request.holdout, request.seed)
     report.seconds = time.perf_counter() - started
     communes = communes_layer(rows.outlines, assembly.table, assembly.has_polygon, assembly.unit_method)
-    return BuildResult(stations=assembly.stations, report=report, communes=communes, neighbours=assembly.neighbours)
+    return BuildResult(stations=assembly.stations, report=report, communes=communes, neighbours=assembly.neighbours,
+                       dropped=dropped_rows(rows.rows, table.crs))
 
 
 def build_units(rows, seeding, request: BuildRequest) -> tuple[dict, dict]:

@@ -27,12 +27,17 @@ class OutputSpec:
         Write one file per commune or département into the folder ``path``, plus ``index.csv``.
     report : str or None
         Report file (JSON). ``"auto"``: ``path`` with ``.report.json`` (none with ``-``); None writes none.
+    dropped : str or None
+        Dropped-addresses file (:mod:`boundaries.dropped`): every address row not used
+        for a polygon, with its row number, station, commune and reason, as points in
+        WGS84; ``.geojson``, ``.gpkg`` or ``.csv``. None writes none.
     """
 
     path: str
     fmt: str | None = None
     split: str | None = None
     report: str | None = "auto"
+    dropped: str | None = None
 
     def __post_init__(self):
         from .write import SPLITS, default_report_path, output_format
@@ -55,18 +60,43 @@ class OutputSpec:
         if self.report and self.path != "-" and _same_path(self.report, self.path):
             raise InputError(f"the report {self.report} would replace the stations written to the same path; "
                              f"give {option('report')} another file")
+        if self.dropped is not None:
+            self._check_dropped()
+
+    def _check_dropped(self) -> None:
+        """The dropped-addresses file: a known extension, a regular file, none of the other outputs."""
+        from .dropped import DROPPED_FORMATS
+        from .outputs import refuse_special, reported
+
+        with reported(self.dropped):  # /dev/null, a FIFO: before its format
+            refuse_special(self.dropped, "dropped addresses", option("dropped"))
+        suffix = Path(self.dropped).suffix.lower()
+        if suffix not in DROPPED_FORMATS:
+            raise InputError(f"{option('dropped', self.dropped)}: unknown format {suffix or '(no extension)'!r}; "
+                             f"use one of {', '.join(DROPPED_FORMATS)}")
+        for other in (self.path if self.path != "-" and not self.split else None, self.report):
+            if other and _same_path(self.dropped, other):
+                raise InputError(f"the dropped addresses {self.dropped} would replace another output of the run "
+                                 f"({other}); give {option('dropped')} another file")
 
     def check_inputs(self, inputs) -> None:
         """Refuse an output that would replace an input: the file itself, or a split folder holding one."""
         for source in (s for s in inputs if isinstance(s, (str, Path)) and str(s) not in ("", "-")):
             if not Path(source).exists():
                 continue
-            if _same_path(source, self.path) or (self.report and _same_path(source, self.report)):
-                raise InputError(f"output {self.path if _same_path(source, self.path) else self.report} is also an "
-                                 f"input ({source}); choose another output path")
+            for out in (self.path, self.report, self.dropped):
+                if out and _same_path(source, out):
+                    raise InputError(f"output {out} is also an input ({source}); choose another output path")
             if self.split and _same_path(Path(source).parent, self.path):
                 raise InputError(f"{option('split')} would write into {self.path}, which holds the input {source} "
                                  "(a file of the split could replace it); give the split a folder of its own")
+
+
+def refuse_national_dropped() -> str:
+    """The one line refusing ``dropped`` with a run by département (its parts do not list their rows)."""
+    return (f"{option('dropped')} lists the dropped addresses of one build, not of a run by département "
+            f"({option('all_departements')} or several {option('departement')}): build each département "
+            f"with {option('departement')} and {option('dropped')}")
 
 
 def _same_path(a, b) -> bool:
@@ -91,15 +121,21 @@ class BuildResult:
         Which stations touch, rows and columns in the order of ``stations`` as
         built (:func:`boundaries.colouring.adjacency` on the output grid): the
         graph the ``colour`` column was chosen from.
+    dropped : geopandas.GeoDataFrame or None
+        Every address row not used for a polygon (:func:`boundaries.dropped.dropped_rows`):
+        ``row``, ``id_bv``, ``code_commune``, ``reason``, a point in EPSG:4326 (null
+        without coordinates); its counts by reason are the report's ``rows_dropped``.
+        None for a run by département (not listed there).
     """
 
     stations: object
     report: Report
     communes: object = None
     neighbours: object = None
+    dropped: object = None
 
     def write(self, path: str | OutputSpec, fmt: str | None = None, *, split: str | None = None,
-              report: str | None = "auto") -> str | None:
+              report: str | None = "auto", dropped: str | None = None) -> str | None:
         """Write the stations and the report next to them, as one set: all or none.
 
         Every file (the stations, or the split's files and index, and the report) is
@@ -113,8 +149,9 @@ class BuildResult:
         ----------
         path : str or OutputSpec
             Output file (see :class:`OutputSpec`), or the whole output spec.
-        fmt, split, report
-            As in :class:`OutputSpec` (ignored when ``path`` is one).
+        fmt, split, report, dropped
+            As in :class:`OutputSpec` (ignored when ``path`` is one). A GeoPackage
+            output gets the dropped addresses as a layer ``dropped`` too.
 
         Returns
         -------
@@ -124,14 +161,20 @@ class BuildResult:
         from .outputs import output_set
         from .write import write_json, write_split, write_stations
 
-        spec = path if isinstance(path, OutputSpec) else OutputSpec(path, fmt, split, report)
+        spec = path if isinstance(path, OutputSpec) else OutputSpec(path, fmt, split, report, dropped)
         spec.check_inputs([self.report.inputs.get("addresses"), self.report.inputs.get("communes")])
+        if spec.dropped and self.dropped is None:
+            raise InputError(refuse_national_dropped())
         self.report.inputs["output"] = spec.path
         with output_set():
             if spec.split:
                 write_split(self.stations, spec.path, spec.split, spec.fmt, communes=self.communes)
             else:
-                write_stations(self.stations, spec.path, spec.fmt, communes=self.communes)
+                write_stations(self.stations, spec.path, spec.fmt, communes=self.communes, dropped=self.dropped)
+            if spec.dropped:
+                from .dropped import write_dropped
+
+                write_dropped(self.dropped, spec.dropped)
             if spec.report:
                 write_json(self.report.to_dict(), spec.report)
         return spec.report

@@ -274,7 +274,8 @@ def write_geojson(gdf, path: str) -> None:
     write_stations(gdf, path, "geojson")
 
 
-def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_qml: str | None = "auto") -> None:
+def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_qml: str | None = "auto",
+                   dropped=None) -> None:
     """Write a station layer in any output format, atomically, in WGS84.
 
     Parameters
@@ -291,6 +292,9 @@ def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_
         ``gpkg`` only: a QGIS style stored as the ``stations`` layer's default style;
         ``"auto"`` (the default) stores :func:`boundaries.style.qml_style` when the
         layer has the ``colour`` and ``numero_bv`` fields, None stores none.
+    dropped : geopandas.GeoDataFrame, optional
+        ``gpkg`` only: the dropped addresses (:func:`boundaries.dropped.dropped_rows`),
+        written as a layer ``dropped``.
 
     Notes
     -----
@@ -323,7 +327,7 @@ def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_
         elif fmt == "fgb":
             _write_flatgeobuf(wgs, tmp, meta)
         else:
-            _write_geopackage(wgs, tmp, meta, communes, style_qml)
+            _write_geopackage(wgs, tmp, meta, communes, style_qml, dropped)
 
 
 def _geojson_layer_options(path: str, fmt: str, meta: str) -> dict:
@@ -389,8 +393,8 @@ def _write_flatgeobuf(wgs, tmp: str, meta: str) -> None:
                             layer_options={"SPATIAL_INDEX": "YES"}, layer_metadata={METADATA_KEY: meta})
 
 
-def _write_geopackage(wgs, tmp: str, meta: str, communes, style_qml: str | None) -> None:
-    """Write a GeoPackage 1.2: ``stations``, optionally ``communes``, and the stations' QGIS style.
+def _write_geopackage(wgs, tmp: str, meta: str, communes, style_qml: str | None, dropped=None) -> None:
+    """Write a GeoPackage 1.2: ``stations``, optionally ``communes`` and ``dropped``, and the stations' QGIS style.
 
     Parameters
     ----------
@@ -404,6 +408,8 @@ def _write_geopackage(wgs, tmp: str, meta: str, communes, style_qml: str | None)
         Outlines written as a second layer ``communes``.
     style_qml : str or None
         As for :func:`write_stations` (``"auto"``, a QML document, or None).
+    dropped : geopandas.GeoDataFrame or None
+        The dropped addresses, written as a layer ``dropped`` (:mod:`boundaries.dropped`).
     """
     import pyogrio
 
@@ -414,6 +420,10 @@ def _write_geopackage(wgs, tmp: str, meta: str, communes, style_qml: str | None)
         pyogrio.write_dataframe(wgs, tmp, layer="stations", dataset_metadata={METADATA_KEY: meta}, **gpkg)
         if communes is not None:
             pyogrio.write_dataframe(to_wgs84(communes), tmp, layer="communes", append=True, **gpkg)
+        if dropped is not None:
+            from .dropped import append_layer
+
+            append_layer(dropped, tmp)
     style_qml = _station_style(wgs, style_qml)
     if style_qml:
         from .style import write_gpkg_style
