@@ -22,7 +22,7 @@ DROPPED_FORMATS = {".geojson": "geojson", ".gpkg": "gpkg", ".csv": "csv"}
 DROPPED_LAYER = "dropped"
 
 
-def dropped_rows(rows: pd.DataFrame, crs: str):
+def dropped_rows(rows: pd.DataFrame, crs: str, numbered: bool = True):
     """The rows of a build not used for a polygon, as points in WGS84.
 
     Parameters
@@ -32,6 +32,11 @@ def dropped_rows(rows: pd.DataFrame, crs: str):
         ``station``, ``commune``, ``x``, ``y``, ``reason``).
     crs : str
         The CRS of ``x``/``y`` (the address table's).
+    numbered : bool
+        Whether ``row`` counts the rows of the file. Rows skipped while reading (a
+        ``departement`` or ``commune`` selection filters chunks of the file as it is
+        read) leave positions that are not the file's: ``row`` is then null rather
+        than a wrong line number.
 
     Returns
     -------
@@ -57,7 +62,7 @@ def dropped_rows(rows: pd.DataFrame, crs: str):
     geom = np.full(len(sel), None, dtype=object)
     geom[ok] = shapely.points(np.round(x[ok], 7), np.round(y[ok], 7))
     return gpd.GeoDataFrame({
-        "row": sel["row"].to_numpy(dtype=np.int64) + 1,
+        "row": pd.array(sel["row"].to_numpy(dtype=np.int64) + 1 if numbered else [pd.NA] * len(sel), dtype="Int64"),
         "id_bv": sel["station"].to_numpy(dtype=object),
         "code_commune": sel["commune"].to_numpy(dtype=object),
         "reason": reason[keep],

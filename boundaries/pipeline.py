@@ -136,7 +136,7 @@ def build(request: BuildRequest) -> BuildResult:
     report.seconds = time.perf_counter() - started
     communes = communes_layer(rows.outlines, assembly.table, assembly.has_polygon, assembly.unit_method)
     return BuildResult(stations=assembly.stations, report=report, communes=communes, neighbours=assembly.neighbours,
-                       dropped=dropped_rows(rows.rows, table.crs))
+                       dropped=dropped_rows(rows.rows, table.crs, numbered=not table.rows_skipped))
 
 
 def build_units(rows, seeding, request: BuildRequest) -> tuple[dict, dict]:

@@ -170,3 +170,17 @@ def test_write_refuses_dropped_without_a_list(tmp_path):
     with pytest.raises(boundaries.InputError, match="not of a run by département"):
         result.write(str(tmp_path / "t.geojson"), dropped=str(tmp_path / "d.csv"))
     assert not (tmp_path / "t.geojson").exists()
+
+
+def test_row_numbers_are_the_files_or_left_empty_when_a_selection_skipped_rows(tmp_path):
+    """A selection filters the file while reading: positions are not line numbers then, so ``row`` is empty."""
+    table = pd.read_csv(TOWN / "addresses.csv", dtype=str)
+    table.loc[5, "longitude"] = ""  # one dropped row: no coordinates
+    path = tmp_path / "a.csv"
+    table.to_csv(path, index=False)
+    whole = boundaries.build(path, TOWN / "communes.geojson", jobs=1).dropped
+    assert 6 in set(whole["row"])  # data row 6 is index 5
+    code = table.loc[5, "code_commune_ref"]
+    picked = boundaries.build(path, TOWN / "communes.geojson", commune=code, jobs=1)
+    # the town's other communes were skipped while reading: positions are not the file's rows
+    assert len(picked.dropped) and picked.dropped["row"].isna().all()
