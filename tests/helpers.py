@@ -109,3 +109,21 @@ def yardstick(addresses_csv, communes, folder: Path):
     subprocess.run([sys.executable, "-m", "benchmarks.yardstick", str(addresses_csv), str(communes), str(out)],
                    cwd=ROOT, check=True, capture_output=True, timeout=600)
     return gpd.read_file(out).to_crs(2154).set_index("id_bv").geometry
+
+
+def file_properties(path, fmt: str, layer: str | None = None) -> list[dict]:
+    """Every feature's properties in the file's own types: GeoJSON(Seq) as JSON text, GeoParquet through
+    pyarrow, the other formats through GDAL's Arrow reader (``layer`` of a GeoPackage)."""
+    import json
+
+    import pyarrow.parquet as pq
+    import pyogrio
+
+    if fmt == "geojson":
+        return [f["properties"] for f in json.loads(Path(path).read_text())["features"]]
+    if fmt == "geojsonseq":
+        return [json.loads(line)["properties"] for line in Path(path).read_text().splitlines()]
+    if fmt == "parquet":
+        return pq.read_table(path).drop_columns(["geometry"]).to_pylist()
+    meta, table = pyogrio.read_arrow(path, layer=layer)
+    return table.drop_columns([meta["geometry_name"] or "wkb_geometry"]).to_pylist()

@@ -26,6 +26,7 @@ from boundaries.results import (MAX_LISTED_IDS, MINISTRY_OVERSEAS, join_results,
 from boundaries.schema import load_schema
 from boundaries.write import write_stations
 from conftest import TOWN
+from helpers import file_properties
 
 BIN = [sys.executable, "-m", "boundaries"]
 #: Output file of each format.
@@ -41,15 +42,8 @@ def run(*args):
 
 
 def properties(path, fmt) -> list[dict]:
-    """Every feature's properties in the file's own types (GeoJSON as JSON text, others through Arrow)."""
-    if fmt == "geojson":
-        return [f["properties"] for f in json.loads(path.read_text())["features"]]
-    if fmt == "geojsonseq":
-        return [json.loads(line)["properties"] for line in path.read_text().splitlines()]
-    if fmt == "parquet":
-        return pq.read_table(path).drop_columns(["geometry"]).to_pylist()
-    meta, table = pyogrio.read_arrow(path, layer="stations" if fmt == "gpkg" else None)
-    return table.drop_columns([meta["geometry_name"] or "wkb_geometry"]).to_pylist()
+    """Every feature's properties in the file's own types (the stations layer of a GeoPackage)."""
+    return file_properties(path, fmt, "stations" if fmt == "gpkg" else None)
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ from boundaries.report import Report
 from boundaries.schema import SCHEMA_FILE, SCHEMA_VERSION, load_schema, output_metadata
 from boundaries.tessellate import METHODS
 from conftest import ROOT, TOWN
+from helpers import file_properties
 
 SCHEMA = load_schema()
 #: The file written for each format.
@@ -68,21 +69,8 @@ def written(tmp_path_factory):
     return out, result
 
 
-def records(path, layer=None) -> list[dict]:
-    """The properties of every feature of a GDAL-read file, in the file's own types."""
-    meta, table = pyogrio.read_arrow(path, layer=layer)
-    return table.drop_columns([meta["geometry_name"] or "wkb_geometry"]).to_pylist()
-
-
 def station_properties(out, fmt) -> list[dict]:
-    path = out / FILES[fmt]
-    if fmt == "geojson":
-        return [f["properties"] for f in json.loads(path.read_text())["features"]]
-    if fmt == "geojsonseq":
-        return [json.loads(line)["properties"] for line in path.read_text().splitlines()]
-    if fmt == "parquet":
-        return pq.read_table(path).drop_columns(["geometry"]).to_pylist()
-    return records(path, "stations" if fmt == "gpkg" else None)
+    return file_properties(out / FILES[fmt], fmt, "stations" if fmt == "gpkg" else None)
 
 
 # --- the schema file itself ----------------------------------------------------------
@@ -165,7 +153,7 @@ def test_report_is_valid(written):
 
 def test_geopackage_communes_layer_is_valid(written):
     out, result = written
-    rows = records(out / FILES["gpkg"], "communes")
+    rows = file_properties(out / FILES["gpkg"], "gpkg", "communes")
     assert len(rows) == len(result.communes) > 0
     assert not [e for r in rows for e in errors("commune_properties", r)]
 
@@ -241,7 +229,7 @@ def test_a_broken_document_report_or_commune_is_rejected(written):
         broken = copy.deepcopy(report)
         change(broken)
         assert errors("report", broken), name
-    commune = records(out / FILES["gpkg"], "communes")[0]
+    commune = file_properties(out / FILES["gpkg"], "gpkg", "communes")[0]
     for change in (lambda c: c.update(extra=1), lambda c: c.update(method="x"), lambda c: c.pop("code")):
         broken = dict(commune)
         change(broken)
