@@ -11,7 +11,10 @@ provider lists them; the map is drawn in the resulting layer-tree order (each la
 added goes on top). The extent is all layers', or that of LAYER's features (those
 matching the QGIS expression FILTER, e.g. one commune), with 5 % margin. Prints one JSON
 object: ``order`` (layer names, top first), ``renderers``, ``labels`` (enabled per
-layer), ``scale`` (the map's scale denominator) and ``qgis``.
+layer), ``scale`` (the map's scale denominator), ``label_rules``, ``outline_px`` (pixel positions of
+points spaced along the ``communes`` outlines) and ``qgis``. The same map without
+labels is saved beside OUT.png as OUT.nolabels.png, so a caller can see what the
+labels add.
 """
 
 from __future__ import annotations
@@ -51,9 +54,51 @@ def _extent(layers: list, layer_name: str | None, expression: str | None):
     return transform.transformBoundingBox(extent), crs, transform
 
 
+def _label_rules(layers: list) -> dict:
+    """Per layer with rule-based labels: ``[description, zoomed-in limit, zoomed-out limit]`` of each rule."""
+    out = {}
+    for layer in layers:
+        labeling = layer.labeling()
+        if labeling is not None and labeling.type() == "rule-based":
+            out[layer.name()] = [[r.description(), r.maximumScale(), r.minimumScale()]
+                                 for r in labeling.rootRule().children()]
+    return out
+
+
+def _draw(settings, png: str) -> None:
+    """Render the map of ``settings`` to ``png``."""
+    from qgis.core import QgsMapRendererParallelJob
+
+    job = QgsMapRendererParallelJob(settings)
+    job.start()
+    job.waitForFinished()
+    job.renderedImage().save(png, "PNG")
+
+
+def _outline_pixels(layers: list, settings, step_px: float = 10.0) -> list:
+    """Pixel (column, row) of points every ``step_px`` pixels along the ``communes`` outlines, on the map."""
+    from qgis.core import QgsCoordinateTransform, QgsProject
+
+    communes = [lay for lay in layers if lay.name() == "communes"]
+    if not communes:
+        return []
+    transform = QgsCoordinateTransform(communes[0].crs(), settings.destinationCrs(), QgsProject.instance())
+    to_pixel, step = settings.mapToPixel(), step_px * settings.mapUnitsPerPixel()
+    out = []
+    for feature in communes[0].getFeatures():
+        geometry = feature.geometry()
+        geometry.transform(transform)
+        boundary = geometry.convertToType(1)  # the rings, as lines
+        for i in range(int(boundary.length() / step)):
+            point = to_pixel.transform(boundary.interpolate(i * step).asPoint())
+            if 0 <= point.x() < settings.outputSize().width() and 0 <= point.y() < settings.outputSize().height():
+                out.append([round(point.x()), round(point.y())])
+    return out
+
+
 def render(path: str, png: str, width: int, layer_name: str | None, expression: str | None) -> dict:
     """Render the file's layers to ``png``; return what the caller needs to judge the picture."""
-    from qgis.core import Qgis, QgsMapRendererParallelJob, QgsMapSettings, QgsProject
+    from qgis.core import Qgis, QgsMapSettings, QgsProject
     from qgis.PyQt.QtCore import QSize
     from qgis.PyQt.QtGui import QColor
 
@@ -68,13 +113,13 @@ def render(path: str, png: str, width: int, layer_name: str | None, expression: 
     settings.setOutputDpi(96)
     settings.setOutputSize(QSize(width, max(1, round(width * extent.height() / extent.width()))))
     settings.setExtent(extent)
-    job = QgsMapRendererParallelJob(settings)
-    job.start()
-    job.waitForFinished()
-    job.renderedImage().save(png, "PNG")
-    out = {"order": [lay.name() for lay in order], "qgis": Qgis.version(), "scale": settings.scale(),
+    _draw(settings, png)
+    settings.setFlag(QgsMapSettings.DrawLabeling, False)
+    _draw(settings, png[:-4] + ".nolabels.png")
+    out = {"outline_px": _outline_pixels(layers, settings),"order": [lay.name() for lay in order], "qgis": Qgis.version(), "scale": settings.scale(),
            "renderers": {lay.name(): lay.renderer().type() for lay in layers if lay.renderer()},
-           "labels": {lay.name(): bool(lay.labelsEnabled()) for lay in layers}}
+           "labels": {lay.name(): bool(lay.labelsEnabled()) for lay in layers},
+           "label_rules": _label_rules(layers)}
     return out
 
 

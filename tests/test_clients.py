@@ -134,10 +134,11 @@ def test_qgis_loads_gpkg_with_its_style(styled_gpkg, tmp_path):
     assert info["labels_enabled"] is True
     assert info["label_field"] == "numero_bv"
     assert info["styles"] == ["stations"]
-    # the style belongs to its layer only
+    # each layer has its own style
     communes = pyqgis_layer_info(styled_gpkg, "communes")
     assert communes["valid"] and communes["features"] == 4
-    assert communes["renderer"] == "singleSymbol" and communes["labels_enabled"] is False
+    assert communes["renderer"] == "singleSymbol" and communes["labels_enabled"] is True  # outlines, named
+    assert communes["styles"] == ["communes"]
     assert qgis_checkvalidity(styled_gpkg, "stations", workdir=tmp_path)["invalid"] == 0
 
 
