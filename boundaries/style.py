@@ -62,6 +62,9 @@ DROPPED_COLOUR = "#B2182B"
 #: commune or more on screen) a label names its commune (``Villebrune 0002``), zoomed in it
 #: is the number alone (``0002``), the commune being obvious there.
 STATION_DETAIL_SCALE = 25_000
+#: Beyond 1:60,000 (a département on screen) station labels are hidden: there they crowd out
+#: the commune names, the only labels readable at that scale.
+STATION_LABEL_MAX_SCALE = 60_000
 #: Commune names are shown from the widest view down to 1:5,000 (street level, where the
 #: name at the commune's centre is rarely on screen and would hide station labels).
 COMMUNE_LABEL_MIN_SCALE = 5_000
@@ -148,8 +151,8 @@ def qml_style(colour_field: str = "colour", label_field: str = "numero_bv",
     Every station has a dark outline. Labels (rule-based, by scale) show
     ``label_field`` when zoomed in to 1:``STATION_DETAIL_SCALE`` or closer, and
     the commune's name (or code, when the name is empty) before it when zoomed
-    out, so that a label such as ``0012``, repeated in every commune, still says
-    which station it is.
+    out (to 1:``STATION_LABEL_MAX_SCALE``; none beyond), so that a label such as
+    ``0012``, repeated in every commune, still says which station it is.
 
     Parameters
     ----------
@@ -228,7 +231,7 @@ def dropped_qml_style() -> str:
         The QML document (see :func:`qml_style`), without labels.
     """
     props = {"name": "cross2", "color": _rgba(DROPPED_COLOUR), "outline_color": _rgba(DROPPED_COLOUR),
-             "outline_width": "0.4", "outline_width_unit": "MM", "size": "2", "size_unit": "MM",
+             "outline_width": "0.3", "outline_width_unit": "MM", "size": "1.6", "size_unit": "MM",
              "angle": "0", "offset": "0,0", "offset_unit": "MM", "scale_method": "diameter"}
     options = "".join(f'<Option type="QString" name="{k}" value="{v}"/>' for k, v in props.items())
     legacy = "".join(f'<prop k="{k}" v="{v}"/>' for k, v in props.items())
@@ -252,7 +255,8 @@ def _station_labeling(label_field: str, commune_fields: tuple[str, str] | None) 
         f' scalemindenom="0" scalemaxdenom="{STATION_DETAIL_SCALE}">'
         f'{_label_settings(label_field, is_expression=False)}</rule>'
         f'<rule key="{{boundaries-stations-zoomed-out}}" description="zoomed out: commune and number"'
-        f' scalemindenom="{STATION_DETAIL_SCALE}" scalemaxdenom="0">{_label_settings(wide)}</rule>'
+        f' scalemindenom="{STATION_DETAIL_SCALE}" scalemaxdenom="{STATION_LABEL_MAX_SCALE}">'
+        f'{_label_settings(wide)}</rule>'
     )
     return f'<labeling type="rule-based"><rules key="{{boundaries-stations-labels}}">{rules}</rules></labeling>'
 
