@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from boundaries.style import (COMMUNE_OUTLINE_WIDTH_MM, OTHER_COLOUR, PALETTE, STATION_DETAIL_SCALE,
-                              communes_qml_style, qml_style)
+                              STATION_LABEL_MAX_SCALE, communes_qml_style, qml_style)
 from clients import HERE, TIMEOUT, pyqgis_python, qgis_env
 from conftest import TOWN
 
@@ -60,7 +60,8 @@ def test_station_labels_name_the_commune_beyond_the_detail_scale():
     rules = list(_xml(qml_style()).iter("rule"))
     near, far = rules
     assert (near.get("scalemindenom"), near.get("scalemaxdenom")) == ("0", str(STATION_DETAIL_SCALE))
-    assert (far.get("scalemindenom"), far.get("scalemaxdenom")) == (str(STATION_DETAIL_SCALE), "0")
+    assert (far.get("scalemindenom"), far.get("scalemaxdenom")) == (str(STATION_DETAIL_SCALE),
+                                                                     str(STATION_LABEL_MAX_SCALE))
     assert near.find("settings/text-style").get("fieldName") == "numero_bv"
     assert '"nom_commune"' in far.find("settings/text-style").get("fieldName")
 
@@ -123,11 +124,12 @@ def _pixels(png) -> np.ndarray:
 
 def test_qgis_draws_outlines_over_visible_stations_with_labels(town_gpkg, tmp_path):
     png = tmp_path / "town.png"
-    info = render(town_gpkg, png, 700, "communes")
+    info = render(town_gpkg, png, 900, "communes")  # about 1:50,000: station labels name their commune
     order = info["order"]
     assert order.index("communes") < order.index("stations"), order  # communes drawn above (top first)
     assert info["renderers"]["communes"] == "singleSymbol" and info["labels"]["communes"]
-    assert [r[1:] for r in info["label_rules"]["stations"]] == [[0, STATION_DETAIL_SCALE], [STATION_DETAIL_SCALE, 0]]
+    assert [r[1:] for r in info["label_rules"]["stations"]] == [[0, STATION_DETAIL_SCALE],
+                                                                [STATION_DETAIL_SCALE, STATION_LABEL_MAX_SCALE]]
     img = _pixels(png)
     # commune borders: a dark pixel within 2 px of (nearly) every point along the outlines
     dark = (img.max(axis=2) < 80)
