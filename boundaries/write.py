@@ -291,7 +291,9 @@ def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_
     style_qml : str, optional
         ``gpkg`` only: a QGIS style stored as the ``stations`` layer's default style;
         ``"auto"`` (the default) stores :func:`boundaries.style.qml_style` when the
-        layer has the ``colour`` and ``numero_bv`` fields, None stores none.
+        layer has the ``colour`` and ``numero_bv`` fields, None stores none. With a
+        station style, the ``communes`` and ``dropped`` layers get theirs too
+        (:func:`boundaries.style.communes_qml_style`, :func:`boundaries.style.dropped_qml_style`).
     dropped : geopandas.GeoDataFrame, optional
         ``gpkg`` only: the dropped addresses (:func:`boundaries.dropped.dropped_rows`),
         written as a layer ``dropped``.
