@@ -1,4 +1,4 @@
-"""QGIS style for station layers, and storing it inside a GeoPackage.
+"""QGIS styles for station and commune layers, and storing them inside a GeoPackage.
 
 A GeoPackage can carry its own QGIS style: QGIS reads the table ``layer_styles``
 (the schema QGIS itself creates, shared with its PostGIS and SpatiaLite
@@ -33,25 +33,41 @@ import os
 import sqlite3
 from xml.sax.saxutils import quoteattr
 
-#: Fill colours for colour indices 0, 1, 2, …: Paul Tol's "light" qualitative
-#: scheme, designed to stay distinct under the common colour-vision deficiencies
-#: and light enough for dark labels on top. Touching stations get different
-#: indices, so 4–6 colours are normally used; 8 leaves room.
+#: Fill colours for colour indices 0, 1, 2, …: ColorBrewer's qualitative "Pastel1"
+#: (Cynthia Brewer, colorbrewer2.org), its first eight colours. They are of similar
+#: lightness and saturation, so no colour draws the eye more than another — the
+#: colour only tells touching stations apart; the rare indices 6 and 7 must not
+#: stand out — and light enough for dark labels and outlines on top.
 PALETTE: tuple[str, ...] = (
-    "#77AADD",  # light blue
-    "#EE8866",  # orange
-    "#EEDD88",  # light yellow
-    "#FFAABB",  # pink
-    "#99DDFF",  # light cyan
-    "#44BB99",  # mint
-    "#BBCC33",  # pear
-    "#AAAA00",  # olive
+    "#FBB4AE",  # pastel red
+    "#B3CDE3",  # pastel blue
+    "#CCEBC5",  # pastel green
+    "#DECBE4",  # pastel purple
+    "#FED9A6",  # pastel orange
+    "#FFFFCC",  # pastel yellow
+    "#E5D8BD",  # pastel brown
+    "#FDDAEC",  # pastel pink
 )
-#: Fill for any colour index beyond the palette (or missing): Tol's pale grey.
-OTHER_COLOUR = "#DDDDDD"
+#: Fill for any colour index beyond the palette (or missing): Pastel1's ninth, a pale grey.
+OTHER_COLOUR = "#F2F2F2"
 #: Station outlines: dark grey, 0.3 mm.
 OUTLINE_COLOUR = "#333333"
 OUTLINE_WIDTH_MM = 0.3
+#: Commune outlines: near black, 0.6 mm, twice the stations' so a commune border reads as one.
+COMMUNE_OUTLINE_COLOUR = "#1A1A1A"
+COMMUNE_OUTLINE_WIDTH_MM = 0.6
+#: Dropped addresses: dark red crosses, seen over any pastel fill.
+DROPPED_COLOUR = "#B2182B"
+#: Scale denominator at which station labels switch: zoomed out beyond 1:25,000 (a whole
+#: commune or more on screen) a label names its commune (``Villebrune 0002``), zoomed in it
+#: is the number alone (``0002``), the commune being obvious there.
+STATION_DETAIL_SCALE = 25_000
+#: Beyond 1:60,000 (a département on screen) station labels are hidden: there they crowd out
+#: the commune names, the only labels readable at that scale.
+STATION_LABEL_MAX_SCALE = 60_000
+#: Commune names are shown from the widest view down to 1:5,000 (street level, where the
+#: name at the commune's centre is rarely on screen and would hide station labels).
+COMMUNE_LABEL_MIN_SCALE = 5_000
 
 #: Columns of QGIS's ``layer_styles`` table, in QGIS's order.
 LAYER_STYLES_COLUMNS: tuple[str, ...] = (
@@ -76,16 +92,18 @@ def _rgba(hex_colour: str) -> str:
     return ",".join(str(int(h[i:i + 2], 16)) for i in (0, 2, 4)) + ",255"
 
 
-def _fill_symbol(name: str, colour: str) -> str:
-    """One QGIS simple-fill symbol, written in both the 3.x ``Option`` map and the older ``prop`` form."""
+def _fill_symbol(name: str, colour: str | None, outline: str = OUTLINE_COLOUR,
+                 width_mm: float = OUTLINE_WIDTH_MM) -> str:
+    """One QGIS simple-fill symbol (no fill when ``colour`` is None), in both the 3.x ``Option`` map and
+    the older ``prop`` form."""
     props = {
-        "color": _rgba(colour),
-        "style": "solid",
-        "outline_color": _rgba(OUTLINE_COLOUR),
+        "color": _rgba(colour or "#000000"),
+        "style": "solid" if colour else "no",
+        "outline_color": _rgba(outline),
         "outline_style": "solid",
-        "outline_width": f"{OUTLINE_WIDTH_MM:g}",
+        "outline_width": f"{width_mm:g}",
         "outline_width_unit": "MM",
-        "joinstyle": "bevel",
+        "joinstyle": "bevel" if colour else "round",
         "offset": "0,0",
         "offset_unit": "MM",
     }
@@ -99,14 +117,42 @@ def _fill_symbol(name: str, colour: str) -> str:
     )
 
 
-def qml_style(colour_field: str = "colour", label_field: str = "numero_bv") -> str:
+def _field(name: str) -> str:
+    """A field reference in a QGIS expression: ``"name"``, inner quotes doubled."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _qml(renderer: str, labeling: str) -> str:
+    """A QML document holding a renderer and a labeling (both XML elements)."""
+    return (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+        '<qgis version="3.22.16" styleCategories="Symbology|Labeling" labelsEnabled="1">\n'
+        f"{renderer}\n{labeling}\n</qgis>\n"
+    )
+
+
+def category_labels() -> list[str]:
+    """Legend labels of the station style's categories: ``colour 0`` … ``colour 7``, then the rest.
+
+    They name the value of the ``colour`` field, so the legend reads as the
+    attribute table and a filter such as ``"colour" = 3`` finds what the legend shows.
+    """
+    return [f"colour {i}" for i in range(len(PALETTE))] + [f"colour {len(PALETTE)}+ or none"]
+
+
+def qml_style(colour_field: str = "colour", label_field: str = "numero_bv",
+              commune_fields: tuple[str, str] | None = ("nom_commune", "code_commune")) -> str:
     """A QGIS style (QML) for a station layer: one fill colour per colour index, labelled by station number.
 
     The renderer is *categorized* on ``colour_field``, an integer colour index
     ``0 … k-1`` chosen so that touching stations differ: index ``i`` is filled
     with ``PALETTE[i]``, any other value (beyond the palette, or missing) with
-    ``OTHER_COLOUR``. Every station has a dark outline. Labels show
-    ``label_field`` over the interior of each station, with a white halo.
+    ``OTHER_COLOUR``; the legend reads ``colour 0`` … (:func:`category_labels`).
+    Every station has a dark outline. Labels (rule-based, by scale) show
+    ``label_field`` when zoomed in to 1:``STATION_DETAIL_SCALE`` or closer, and
+    the commune's name (or code, when the name is empty) before it when zoomed
+    out (to 1:``STATION_LABEL_MAX_SCALE``; none beyond), so that a label such as
+    ``0012``, repeated in every commune, still says which station it is.
 
     Parameters
     ----------
@@ -114,10 +160,13 @@ def qml_style(colour_field: str = "colour", label_field: str = "numero_bv") -> s
         Integer attribute holding the colour index of each station.
     label_field : str, default "numero_bv"
         Attribute shown as the label: the station number within its commune
-        (a string such as ``"0012"``). Pass ``"id_bv"`` for layers without
-        ``numero_bv`` (the label then includes the commune code, e.g.
-        ``"75056_0012"``). A field absent from the layer gives no labels but
-        is not an error in QGIS.
+        (a string such as ``"0012"``). Pass ``"id_bv"`` and ``commune_fields=None``
+        for layers without ``numero_bv`` (the label then includes the commune
+        code, e.g. ``"75056_0012"``). A field absent from the layer gives no labels
+        but is not an error in QGIS.
+    commune_fields : (str, str) or None, default ("nom_commune", "code_commune")
+        The commune's name and code fields, put before ``label_field`` at small
+        scales; None labels with ``label_field`` at every scale.
 
     Returns
     -------
@@ -131,41 +180,111 @@ def qml_style(colour_field: str = "colour", label_field: str = "numero_bv") -> s
     >>> 'type="categorizedSymbol"' in qml and 'labelsEnabled="1"' in qml
     True
     """
-    categories = "".join(
-        f'<category render="true" value="{i}" symbol="{i}" label="{i}"/>' for i in range(len(PALETTE))
-    )
+    labels = category_labels()
     # value="" is QGIS's "all other values" category.
-    categories += f'<category render="true" value="" symbol="{len(PALETTE)}" label="other"/>'
-    symbols = "".join(_fill_symbol(str(i), c) for i, c in enumerate(PALETTE))
-    symbols += _fill_symbol(str(len(PALETTE)), OTHER_COLOUR)
-    label = _labeling(label_field)
-    return (
-        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
-        '<qgis version="3.22.16" styleCategories="Symbology|Labeling" labelsEnabled="1">\n'
-        f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(colour_field)} symbollevels="0"'
-        ' forceraster="0" enableorderby="0">'
-        f"<categories>{categories}</categories><symbols>{symbols}</symbols>"
-        "</renderer-v2>\n"
-        f"{label}\n"
-        "</qgis>\n"
+    values = [str(i) for i in range(len(PALETTE))] + [""]
+    categories = "".join(f'<category render="true" value="{v}" symbol="{i}" label={quoteattr(lab)}/>'
+                         for i, (v, lab) in enumerate(zip(values, labels)))
+    symbols = "".join(_fill_symbol(str(i), c) for i, c in enumerate(PALETTE + (OTHER_COLOUR,)))
+    renderer = (f'<renderer-v2 type="categorizedSymbol" attr={quoteattr(colour_field)} symbollevels="0"'
+                ' forceraster="0" enableorderby="0">'
+                f"<categories>{categories}</categories><symbols>{symbols}</symbols></renderer-v2>")
+    return _qml(renderer, _station_labeling(label_field, commune_fields))
+
+
+def communes_qml_style(name_field: str = "nom", code_field: str = "code") -> str:
+    """A QGIS style (QML) for the ``communes`` layer: outlines only, labelled with the commune's name.
+
+    No fill (the stations below stay visible), a ``COMMUNE_OUTLINE_COLOUR``
+    outline of ``COMMUNE_OUTLINE_WIDTH_MM`` mm, and the commune's name — its code
+    when the name is empty, as with outlines that carry none — in italics, shown
+    from the widest view down to 1:``COMMUNE_LABEL_MIN_SCALE``.
+
+    Parameters
+    ----------
+    name_field, code_field : str
+        The commune layer's name and code fields (``nom`` and ``code`` in our output).
+
+    Returns
+    -------
+    str
+        The QML document (see :func:`qml_style`).
+    """
+    symbol = _fill_symbol("0", None, COMMUNE_OUTLINE_COLOUR, COMMUNE_OUTLINE_WIDTH_MM)
+    renderer = (f'<renderer-v2 type="singleSymbol" symbollevels="0" forceraster="0" enableorderby="0">'
+                f"<symbols>{symbol}</symbols></renderer-v2>")
+    expression = f"coalesce(nullif({_field(name_field)}, ''), {_field(code_field)})"
+    settings = _label_settings(expression, size=10, italic=True, priority=8,
+                               scales=(COMMUNE_LABEL_MIN_SCALE, 0))
+    return _qml(renderer, f'<labeling type="simple">{settings}</labeling>')
+
+
+def dropped_qml_style() -> str:
+    """A QGIS style (QML) for the ``dropped`` layer: a small dark-red cross per address not used.
+
+    Without a style QGIS draws the points in a random colour, often one of the
+    stations' fills; a thin cross stays visible over any fill and hides nothing.
+
+    Returns
+    -------
+    str
+        The QML document (see :func:`qml_style`), without labels.
+    """
+    props = {"name": "cross2", "color": _rgba(DROPPED_COLOUR), "outline_color": _rgba(DROPPED_COLOUR),
+             "outline_width": "0.3", "outline_width_unit": "MM", "size": "1.6", "size_unit": "MM",
+             "angle": "0", "offset": "0,0", "offset_unit": "MM", "scale_method": "diameter"}
+    options = "".join(f'<Option type="QString" name="{k}" value="{v}"/>' for k, v in props.items())
+    legacy = "".join(f'<prop k="{k}" v="{v}"/>' for k, v in props.items())
+    symbol = ('<symbol type="marker" name="0" alpha="1" clip_to_extent="1" force_rhr="0">'
+              f'<layer class="SimpleMarker" enabled="1" locked="0" pass="0"><Option type="Map">{options}</Option>'
+              f"{legacy}</layer></symbol>")
+    renderer = (f'<renderer-v2 type="singleSymbol" symbollevels="0" forceraster="0" enableorderby="0">'
+                f"<symbols>{symbol}</symbols></renderer-v2>")
+    return _qml(renderer, "").replace('labelsEnabled="1"', 'labelsEnabled="0"')
+
+
+def _station_labeling(label_field: str, commune_fields: tuple[str, str] | None) -> str:
+    """Rule-based labeling of the stations: ``label_field`` zoomed in, commune and number zoomed out."""
+    if commune_fields is None:
+        return f'<labeling type="simple">{_label_settings(label_field, is_expression=False)}</labeling>'
+    name, code = (_field(f) for f in commune_fields)
+    wide = f"coalesce(nullif({name}, ''), {code}) || ' ' || {_field(label_field)}"
+    # fixed rule keys (QGIS would draw random UUIDs): the file stays reproducible
+    rules = (
+        f'<rule key="{{boundaries-stations-zoomed-in}}" description="zoomed in: number"'
+        f' scalemindenom="0" scalemaxdenom="{STATION_DETAIL_SCALE}">'
+        f'{_label_settings(label_field, is_expression=False)}</rule>'
+        f'<rule key="{{boundaries-stations-zoomed-out}}" description="zoomed out: commune and number"'
+        f' scalemindenom="{STATION_DETAIL_SCALE}" scalemaxdenom="{STATION_LABEL_MAX_SCALE}">'
+        f'{_label_settings(wide)}</rule>'
     )
+    return f'<labeling type="rule-based"><rules key="{{boundaries-stations-labels}}">{rules}</rules></labeling>'
 
 
-def _labeling(label_field: str) -> str:
-    """QGIS simple labeling: ``label_field`` in bold over each station's interior, with a white halo."""
+def _label_settings(expression: str, size: int = 9, italic: bool = False, priority: int = 5,
+                    scales: tuple[int, int] | None = None, is_expression: bool = True) -> str:
+    """QGIS label settings: ``expression`` (a field name unless ``is_expression``) over each polygon's
+    interior with a white halo.
+
+    ``scales`` is (most zoomed-in, most zoomed-out) scale denominator, 0 for no limit;
+    QGIS stores them as ``scaleMin`` and ``scaleMax``.
+    """
+    style = 'namedStyle="Italic" fontItalic="1" fontWeight="50"' if italic else 'namedStyle="Bold" fontWeight="75"'
+    visibility = (f'scaleVisibility="1" scaleMin="{scales[0]}" scaleMax="{scales[1]}"' if scales
+                  else 'scaleVisibility="0"')
     return (
-        '<labeling type="simple"><settings calloutType="simple">'
-        f'<text-style fieldName={quoteattr(label_field)} isExpression="0" fontFamily="Sans Serif"'
-        ' fontSize="9" fontSizeUnit="Point" fontWeight="75" textColor="20,20,20,255" textOpacity="1"'
-        ' namedStyle="Bold" multilineHeight="1" blendMode="0">'
+        '<settings calloutType="simple">'
+        f'<text-style fieldName={quoteattr(expression)} isExpression="{int(is_expression)}" fontFamily="Sans Serif"'
+        f' fontSize="{size}" fontSizeUnit="Point" {style} textColor="20,20,20,255" textOpacity="1"'
+        ' multilineHeight="1" blendMode="0">'
         '<text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" bufferColor="255,255,255,255"'
         ' bufferOpacity="0.8" bufferNoFill="1" bufferJoinStyle="128" bufferBlendMode="0"/>'
         "</text-style>"
         '<placement placement="1" centroidInside="1" centroidWhole="0" fitInPolygonOnly="0"'
-        ' polygonPlacementFlags="2" priority="5" dist="0" distUnits="MM" offsetType="0"/>'
-        '<rendering drawLabels="1" obstacle="1" obstacleType="1" displayAll="0" labelPerPart="0"'
-        ' upsidedownLabels="0" scaleVisibility="0" fontMinPixelSize="3" fontLimitPixelSize="0"/>'
-        "</settings></labeling>"
+        f' polygonPlacementFlags="2" priority="{priority}" dist="0" distUnits="MM" offsetType="0"/>'
+        f'<rendering drawLabels="1" obstacle="1" obstacleType="1" displayAll="0" labelPerPart="0"'
+        f' upsidedownLabels="0" {visibility} fontMinPixelSize="3" fontLimitPixelSize="0"/>'
+        "</settings>"
     )
 
 

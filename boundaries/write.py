@@ -291,7 +291,9 @@ def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_
     style_qml : str, optional
         ``gpkg`` only: a QGIS style stored as the ``stations`` layer's default style;
         ``"auto"`` (the default) stores :func:`boundaries.style.qml_style` when the
-        layer has the ``colour`` and ``numero_bv`` fields, None stores none.
+        layer has the ``colour`` and ``numero_bv`` fields, None stores none. With a
+        station style, the ``communes`` and ``dropped`` layers get theirs too
+        (:func:`boundaries.style.communes_qml_style`, :func:`boundaries.style.dropped_qml_style`).
     dropped : geopandas.GeoDataFrame, optional
         ``gpkg`` only: the dropped addresses (:func:`boundaries.dropped.dropped_rows`),
         written as a layer ``dropped``.
@@ -394,7 +396,7 @@ def _write_flatgeobuf(wgs, tmp: str, meta: str) -> None:
 
 
 def _write_geopackage(wgs, tmp: str, meta: str, communes, style_qml: str | None, dropped=None) -> None:
-    """Write a GeoPackage 1.2: ``stations``, optionally ``communes`` and ``dropped``, and the stations' QGIS style.
+    """Write a GeoPackage 1.2: ``stations``, optionally ``communes`` and ``dropped``, and their QGIS styles.
 
     Parameters
     ----------
@@ -407,7 +409,8 @@ def _write_geopackage(wgs, tmp: str, meta: str, communes, style_qml: str | None,
     communes : geopandas.GeoDataFrame or None
         Outlines written as a second layer ``communes``.
     style_qml : str or None
-        As for :func:`write_stations` (``"auto"``, a QML document, or None).
+        As for :func:`write_stations` (``"auto"``, a QML document, or None). With a
+        station style, ``communes`` gets :func:`boundaries.style.communes_qml_style`.
     dropped : geopandas.GeoDataFrame or None
         The dropped addresses, written as a layer ``dropped`` (:mod:`boundaries.dropped`).
     """
@@ -426,9 +429,16 @@ def _write_geopackage(wgs, tmp: str, meta: str, communes, style_qml: str | None,
             append_layer(dropped, tmp)
     style_qml = _station_style(wgs, style_qml)
     if style_qml:
-        from .style import write_gpkg_style
+        from .style import communes_qml_style, dropped_qml_style, write_gpkg_style
 
         write_gpkg_style(tmp, "stations", style_qml, timestamp=stamp)
+        if communes is not None and {"code", "nom"} <= set(communes.columns):
+            # without it QGIS fills the outlines with an opaque random colour, over the stations
+            write_gpkg_style(tmp, "communes", communes_qml_style(), timestamp=stamp,
+                             description="boundaries: commune outlines, no fill, labelled by name")
+        if dropped is not None:
+            write_gpkg_style(tmp, "dropped", dropped_qml_style(), timestamp=stamp,
+                             description="boundaries: addresses not used, one cross each")
 
 
 def _station_style(wgs, style_qml: str | None) -> str | None:

@@ -8,7 +8,7 @@ Debian's dist-packages and pulls in Debian's own numpy)::
 Prints one JSON object: ``valid``, ``features``, ``renderer`` (QGIS renderer type,
 e.g. ``categorizedSymbol``; ``singleSymbol`` means no stored style was applied),
 ``attribute`` (the renderer's classification field, if any), ``categories``,
-``labels_enabled``, ``label_field``, ``styles`` (names of the styles QGIS lists
+``labels_enabled``, ``label_field`` (of the first rule, with rule-based labels), ``styles`` (names of the styles QGIS lists
 in the file's ``layer_styles`` table) and ``qgis`` (version). Exit status 0 even
 when the layer is invalid: the caller judges the JSON.
 """
@@ -38,6 +38,8 @@ def main(argv: list[str]) -> int:
             out["labels_enabled"] = bool(layer.labelsEnabled())
             labeling = layer.labeling()
             settings = labeling.settings() if labeling is not None and labeling.type() == "simple" else None
+            if labeling is not None and labeling.type() == "rule-based":  # the first rule: zoomed in
+                settings = labeling.rootRule().children()[0].settings()
             out["label_field"] = settings.fieldName if settings is not None else None
             n, ids, names, descriptions, err = layer.listStylesInDatabase()
             out["styles"] = list(names)

@@ -120,7 +120,7 @@ def test_gpkg_with_style_opens_cleanly_in_ogrinfo(styled_gpkg):
     layers, stderr = ogrinfo_summary(styled_gpkg)
     assert layers["stations"]["count"] == N_STATIONS
     assert layers["communes"]["count"] == 4
-    assert layers["layer_styles"]["count"] == 1  # an attribute table, as QGIS itself writes it
+    assert layers["layer_styles"]["count"] == 3  # stations, communes, dropped: an attribute table, as QGIS writes it
     assert layers["layer_styles"]["geometry"] == "None"
     assert "Warning" not in stderr and "ERROR" not in stderr, stderr
     assert ogr_invalid_count(styled_gpkg, "stations", "geom") == 0
@@ -133,11 +133,12 @@ def test_qgis_loads_gpkg_with_its_style(styled_gpkg, tmp_path):
     assert info["attribute"] == "colour"
     assert info["labels_enabled"] is True
     assert info["label_field"] == "numero_bv"
-    assert info["styles"] == ["stations"]
-    # the style belongs to its layer only
+    assert info["styles"][0] == "stations"  # its own first; QGIS 3.22 then lists the other layers' styles
+    # each layer has its own style
     communes = pyqgis_layer_info(styled_gpkg, "communes")
     assert communes["valid"] and communes["features"] == 4
-    assert communes["renderer"] == "singleSymbol" and communes["labels_enabled"] is False
+    assert communes["renderer"] == "singleSymbol" and communes["labels_enabled"] is True  # outlines, named
+    assert communes["styles"][0] == "communes"
     assert qgis_checkvalidity(styled_gpkg, "stations", workdir=tmp_path)["invalid"] == 0
 
 

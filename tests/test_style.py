@@ -20,14 +20,14 @@ def test_qml_is_xml_with_a_category_per_palette_colour_and_labels():
     values = [c.get("value") for c in renderer.iter("category")]
     assert values == [str(i) for i in range(len(PALETTE))] + [""]  # "" = all other values
     assert len(renderer.find("symbols")) == len(values)
-    assert root.find("labeling/settings/text-style").get("fieldName") == "numero_bv"
+    assert root.find("labeling/rules/rule/settings/text-style").get("fieldName") == "numero_bv"  # zoomed in
     assert len(set(PALETTE)) == len(PALETTE)
 
 
 def test_qml_quotes_field_names():
     root = ET.fromstring(qml_style('a"b', "x<y").split("\n", 1)[1])
     assert root.find("renderer-v2").get("attr") == 'a"b'
-    assert root.find("labeling/settings/text-style").get("fieldName") == "x<y"
+    assert root.find("labeling/rules/rule/settings/text-style").get("fieldName") == "x<y"
 
 
 @pytest.fixture
