@@ -248,30 +248,17 @@ def area_problem(kind: str, commune, stations: tuple, parts: np.ndarray, detail:
     return Problem(kind, commune, stations, area, detail, width_m=width, geometry=shape)
 
 
-def check_stations(
-    stations,
-    communes,
-    *,
-    id_field: str | None = None,
-    station_commune_field: str | None = None,
-    commune_field: str | None = None,
-    min_area_m2: float = 1.0,
-    min_width_m: float = 0.05,
-    layer: str | None = None,
-    communes_layer: str | None = None,
-    outline_tolerance_m: float = OUTLINE_TOLERANCE_M,
-    addresses=None,
-) -> LayerCheck:
-    """Validate a station layer against commune outlines.
+def check_stations(stations, communes, *, id_field: str | None = None, station_commune_field: str | None = None,
+                   commune_field: str | None = None, min_area_m2: float = 1.0, min_width_m: float = 0.05,
+                   layer: str | None = None, communes_layer: str | None = None,
+                   outline_tolerance_m: float = OUTLINE_TOLERANCE_M, addresses=None) -> LayerCheck:
+    """Validate a station layer against commune outlines; locate each problem found.
 
-    Finds null/empty and invalid geometries (a vertex that cannot be a coordinate,
-    NaN, ±Infinity or 1e300, makes a geometry invalid), duplicate station ids (``94068_7`` and
-    ``94068_0007`` are one id), stations whose commune has no outline, stations of the
-    ``addresses`` absent from the layer, overlaps between stations, gaps left inside each
-    commune, area spilling outside it (the parts of gaps and spills within
-    ``outline_tolerance_m`` of the outline are the warnings ``outline_gap`` and
-    ``outline_spill``), and stations in several parts. Areas are measured in each
-    territory's metric CRS; each problem is located (see :func:`boundaries.problems.locate`).
+    Finds null/empty and invalid geometries (a vertex that cannot be a coordinate makes
+    a geometry invalid), duplicate station ids (``94068_7`` is ``94068_0007``), stations
+    whose commune has no outline, stations of ``addresses`` absent from the layer,
+    overlaps, gaps, spills (near the outline: warnings, see ``outline_tolerance_m``) and
+    stations in several parts, measured in each territory's metric CRS.
 
     Parameters
     ----------
@@ -285,11 +272,10 @@ def check_stations(
     layer, communes_layer : str, optional
         The layer to read from a ``stations`` or ``communes`` file of several.
     outline_tolerance_m : float
-        Width (m) of the band along each commune's outline where a gap or spill is an
-        outline mismatch (a warning); 0 makes every gap and spill a problem.
+        Width (m) of the band along each outline where a gap or spill is an outline
+        mismatch (a warning); 0 makes every gap and spill a problem.
     addresses : path or DataFrame, optional
-        The address table the layer was built from: its stations (of communes with an
-        outline) absent from the layer are ``missing_station`` problems.
+        The address table the layer was built from (see :func:`missing_stations`).
 
     Returns
     -------
@@ -309,24 +295,30 @@ def check_stations(
     problems = locate(_feature_problems(st, geoms, shapes, missing, invalid, unusable), st.crs)
     n_parts = shapely.get_num_geometries(geoms)
     usable = ~missing & ~unusable & st["unit"].notna().to_numpy()
-    per_commune: dict = {}
-    for crs, of_crs in _territories(st["unit"]):
-        found, figures = _check_territory(st, outlines, fixed, usable, of_crs, crs, n_parts,
-                                          (min_area_m2, min_width_m, outline_tolerance_m))
-        problems += locate(found, crs)
-        per_commune.update(figures)
-    problems += locate(_multipart(st, shapes, n_parts, missing), st.crs)
-    absent: dict = {}
-    if addresses is not None:
-        found, absent = missing_stations(st, outlines, addresses)
-        problems += found
+    found, per_commune = _area_problems(st, outlines, fixed, usable, n_parts,
+                                        (min_area_m2, min_width_m, outline_tolerance_m))
+    problems += found + locate(_multipart(st, shapes, n_parts, missing), st.crs)
+    found, absent = missing_stations(st, outlines, addresses) if addresses is not None else ([], {})
+    problems += found
     for u, info in per_commune.items():
         info["null"] = int((missing & (st["unit"] == u).to_numpy()).sum())
         info["invalid"] = int((invalid & (st["unit"] == u).to_numpy()).sum())
-    check = _layer_check(problems, per_commune, len(st), min_area_m2, min_width_m)
-    check.tolerances["outline_tolerance_m"] = outline_tolerance_m
-    check.missing = absent
-    return check
+    return _layer_check(problems, per_commune, len(st), absent,
+                        {"min_area_m2": min_area_m2, "min_width_m": min_width_m,
+                         "outline_tolerance_m": outline_tolerance_m})
+
+
+def _area_problems(st, outlines, fixed, usable, n_parts, limits) -> tuple[list[Problem], dict]:
+    """Overlaps, gaps and spills of every territory (see :func:`_check_territory`), located; per-commune figures."""
+    from .problems import locate
+
+    problems: list[Problem] = []
+    per_commune: dict = {}
+    for crs, of_crs in _territories(st["unit"]):
+        found, figures = _check_territory(st, outlines, fixed, usable, of_crs, crs, n_parts, limits)
+        problems += locate(found, crs)
+        per_commune.update(figures)
+    return problems, per_commune
 
 
 def _repaired(geoms: np.ndarray, repair: np.ndarray) -> np.ndarray:
@@ -581,9 +573,12 @@ def _gap_or_spill(kind: str, inside: bool, unit: str, outline, parts: np.ndarray
     return area_problem(kind if inside else f"outline_{kind}", unit, stations, parts, what + where)
 
 
-def _layer_check(problems: list[Problem], per_commune: dict, n_stations: int, min_area_m2: float,
-                 min_width_m: float) -> LayerCheck:
-    """The :class:`LayerCheck`: problems worst first (kind, then area), counts and area totals."""
+def _layer_check(problems: list[Problem], per_commune: dict, n_stations: int, missing: dict,
+                 tolerances: dict) -> LayerCheck:
+    """The :class:`LayerCheck`: problems worst first (kind, then area), counts and area totals.
+
+    ``missing``: the stations of the addresses absent from the layer (:func:`missing_stations`).
+    """
     rank = {k: i for i, k in enumerate(PROBLEM_KINDS)}
     problems.sort(key=lambda p: (rank[p.kind], -(p.area_m2 or 0.0), p.commune or "", p.stations))
     counts = {k: sum(1 for p in problems if p.kind == k) for k in PROBLEM_KINDS}
@@ -598,5 +593,6 @@ def _layer_check(problems: list[Problem], per_commune: dict, n_stations: int, mi
         problems=problems,
         communes=dict(sorted(per_commune.items())),
         totals=totals,
-        tolerances={"min_area_m2": min_area_m2, "min_width_m": min_width_m},
+        tolerances=tolerances,
+        missing=missing,
     )
