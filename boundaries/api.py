@@ -143,7 +143,7 @@ def build(addresses, communes, method: str = "voronoi", departement=None, commun
 def check(stations, communes, *, id_field: str | None = None, station_commune_field: str | None = None,
           commune_field: str | None = None, min_area_m2: float = 1.0, min_width_m: float = 0.05,
           layer: str | None = None, communes_layer: str | None = None, outline_tolerance_m: float = 30.0,
-          addresses=None):
+          addresses=None, build_report=None):
     """Validate any station layer (ours or another tool's) against commune outlines.
 
     Finds null and invalid geometries, duplicate ids, stations of communes without
@@ -179,6 +179,10 @@ def check(stations, communes, *, id_field: str | None = None, station_commune_fi
     addresses : str, pathlib.Path or pandas.DataFrame, optional
         The address table the layer was built from: its stations (in communes of the
         outlines) absent from the layer are named as missing_station problems.
+    build_report : str or pathlib.Path, optional
+        The layer's build report (.report.json): a commune with fewer stations in the
+        layer than the report built is a missing_station problem (counted, not named:
+        the report does not list station ids; addresses names them).
 
     Returns
     -------
@@ -193,7 +197,7 @@ def check(stations, communes, *, id_field: str | None = None, station_commune_fi
     return check_stations(stations, communes, id_field=id_field, station_commune_field=station_commune_field,
                           commune_field=commune_field, min_area_m2=min_area_m2, min_width_m=min_width_m,
                           layer=layer, communes_layer=communes_layer, outline_tolerance_m=outline_tolerance_m,
-                          addresses=addresses)
+                          addresses=addresses, build_report=build_report)
 
 
 def evaluate(stations, *, reference=None, holdout=None, id_field: str | None = None,

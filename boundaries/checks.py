@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import shapely
 
+from .errors import option
 from .geometry import VERTEX_OK, vertex_faults
 
 
@@ -251,7 +252,8 @@ def area_problem(kind: str, commune, stations: tuple, parts: np.ndarray, detail:
 def check_stations(stations, communes, *, id_field: str | None = None, station_commune_field: str | None = None,
                    commune_field: str | None = None, min_area_m2: float = 1.0, min_width_m: float = 0.05,
                    layer: str | None = None, communes_layer: str | None = None,
-                   outline_tolerance_m: float = OUTLINE_TOLERANCE_M, addresses=None) -> LayerCheck:
+                   outline_tolerance_m: float = OUTLINE_TOLERANCE_M, addresses=None,
+                   build_report=None) -> LayerCheck:
     """Validate a station layer against commune outlines; locate each problem found.
 
     Finds null/empty and invalid geometries (a vertex that cannot be a coordinate makes
@@ -276,6 +278,8 @@ def check_stations(stations, communes, *, id_field: str | None = None, station_c
         mismatch (a warning); 0 makes every gap and spill a problem.
     addresses : path or DataFrame, optional
         The address table the layer was built from (see :func:`missing_stations`).
+    build_report : path, optional
+        The layer's build report: its per-commune station counts (see :func:`unbuilt_stations`).
 
     Returns
     -------
@@ -299,6 +303,8 @@ def check_stations(stations, communes, *, id_field: str | None = None, station_c
                                         (min_area_m2, min_width_m, outline_tolerance_m))
     problems += found + locate(_multipart(st, shapes, n_parts, missing), st.crs)
     found, absent = missing_stations(st, outlines, addresses) if addresses is not None else ([], {})
+    if build_report is not None:
+        found += unbuilt_stations(st, outlines, build_report, {p.commune for p in found})
     problems += found
     for u, info in per_commune.items():
         info["null"] = int((missing & (st["unit"] == u).to_numpy()).sum())
@@ -354,7 +360,7 @@ def _multipart(st, shapes: np.ndarray, n_parts: np.ndarray, missing: np.ndarray)
     detached = np.full(len(idx), None, dtype=object)
     detached[usable] = shapely.difference(shapes[idx][usable], largest_parts(shapes[idx][usable]))
     return [Problem("multipart", st["code_commune"].iloc[i], (ids[i],), None,
-                    f"station {ids[i]} is in {int(n_parts[i])} parts (located on its largest detached piece)",
+                    f"station {ids[i]} is in {int(n_parts[i])} parts",
                     geometry=g)
             for i, g in zip(idx, detached)]
 
@@ -431,6 +437,36 @@ def missing_stations(st, outlines, addresses) -> tuple[list[Problem], dict]:
     ids = [p.stations[0] for p in problems]
     listed = {"count": len(ids), "ids": ids[:MAX_LISTED_IDS], "unlisted": max(len(ids) - MAX_LISTED_IDS, 0)}
     return locate(problems, table.crs), listed
+
+
+def unbuilt_stations(st, outlines, build_report, named=()) -> list[Problem]:
+    """A ``missing_station`` problem for each commune with fewer stations than ``build_report`` built.
+
+    The build report counts each commune's stations with a polygon (``stations_out``)
+    but does not list their ids: the problem counts the missing ones, located at a point
+    of the commune's outline (give the addresses to name them). Communes without an
+    outline, and those in ``named`` (their missing stations already named), are left out.
+    """
+    from .errors import InputError
+    from .problems import locate
+    from .review import read_build_report
+
+    doc = read_build_report(build_report)
+    have = st["code_commune"].value_counts()
+    outline_of = dict(zip(outlines["code"], outlines.geometry.values))
+    problems = []
+    for code, info in sorted(doc.get("communes", {}).items()):
+        built = info.get("stations_out")
+        if not isinstance(built, int) or isinstance(built, bool) or built < 0:
+            raise InputError(f"build report {build_report}: stations_out of commune {code} is not a count; give the "
+                             ".report.json that boundaries build wrote beside the stations")
+        short = built - int(have.get(code, 0))
+        if short > 0 and code in outline_of and code not in named:
+            problems.append(Problem("missing_station", code, (), None,
+                                    f"the build report counts {built:,} stations with a polygon, the layer "
+                                    f"{built - short:,}: {short:,} missing ({option('addresses')} names them)",
+                                    geometry=shapely.point_on_surface(outline_of[code])))
+    return locate(problems, outlines.crs)
 
 
 def _territories(units):

@@ -217,6 +217,8 @@ def _summary(result, output: str, report_file: str | None, quiet: bool, as_json:
               default=30.0, show_default=True, help=help_of("check.outline_tolerance_m"))
 @click.option("--addresses", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="ADDRESSES",
               help=help_of("check.addresses"))
+@click.option("--build-report", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="REPORT",
+              help=help_of("check.build_report"))
 @click.option("--problems", "problems_path", type=str, default=None, metavar="PATH",
               help="Write one feature per problem and warning (kind, severity, commune, stations, area_m2, "
                    "width_m, longitude, latitude; the problem's polygon, else its point) to this GeoPackage "
@@ -227,11 +229,11 @@ def _summary(result, output: str, report_file: str | None, quiet: bool, as_json:
 @quiet_option("Print nothing; the exit code tells.")
 @json_option("Print the full result as JSON on stdout.")
 def check(stations, communes, id_field, station_commune_field, commune_field, layer, communes_layer, min_area_m2,
-          min_width_m, outline_tolerance_m, addresses, problems_path, strict, limit, quiet, as_json):
+          min_width_m, outline_tolerance_m, addresses, build_report, problems_path, strict, limit, quiet, as_json):
     """Validate any station layer STATIONS (ours or another tool's) against commune outlines.
 
     Finds null and invalid geometries, duplicate ids, stations of communes without
-    outline, stations of --addresses missing from the layer, overlaps, gaps, area
+    outline, stations of --addresses (or --build-report) missing from the layer, overlaps, gaps, area
     outside the commune, and stations in several parts. Each problem is located (a
     point in lon/lat and its commune). Gaps and spills along the outline (an outline
     mismatch) and stations in several parts are warnings (the latter a problem with
@@ -245,12 +247,13 @@ def check(stations, communes, id_field, station_commune_field, commune_field, la
 
         if problems_path == "-":
             raise InputError("--problems writes a file (.gpkg or .geojson), not standard output; give a path")
-        check_output_path(problems_path, [stations, communes, addresses], "problems layer", "--problems",
-                          tuple(PROBLEM_FORMATS))
+        check_output_path(problems_path, [stations, communes, addresses, build_report], "problems layer",
+                          "--problems", tuple(PROBLEM_FORMATS))
     result = run_check(
         stations, communes, id_field=id_field, station_commune_field=station_commune_field,
         commune_field=commune_field, min_area_m2=min_area_m2, min_width_m=min_width_m, layer=layer,
         communes_layer=communes_layer, outline_tolerance_m=outline_tolerance_m, addresses=addresses,
+        build_report=build_report,
     )
     if problems_path is not None:
         from .problems import write_problems
@@ -278,10 +281,11 @@ def _print_check(result, errors: list, limit: int) -> None:
     n_warnings = len(result.problems) - len(errors)
     verdict = "clean" if not errors else f"{len(errors):,} problem{'s' * (len(errors) != 1)}"
     verdict += f", {n_warnings:,} warning{'s' * (n_warnings != 1)}" if n_warnings else ""
+    areas = ", ".join(f"{k} {t[f'{k}_m2']:,.1f} m²" + (f" ({t[f'outline_{k}_m2']:,.1f} along the outline)"
+                                                        if t.get(f"outline_{k}_m2") else "")
+                      for k in ("overlap", "gap", "spill"))
     _say(f"{t['stations']:,} stations in {t['communes']:,} communes: {verdict}"
-         + (f" ({counts}; overlap {t['overlap_m2']:,.1f} m², gap {t['gap_m2']:,.1f} m² "
-            f"({t['outline_gap_m2']:,.1f} along the outline), spill {t['spill_m2']:,.1f} m² "
-            f"({t['outline_spill_m2']:,.1f} along the outline))" if counts else ""))
+         + (f" ({counts}; {areas})" if counts else ""))
 
 
 @main.command(cls=_Command)

@@ -225,3 +225,37 @@ def test_random_spills_are_spills_or_outline_spills_beside_the_commune(pick, ang
         if p.kind == "outline_spill":
             assert point.distance(outline.boundary) <= TOLERANCE + 0.2
     assert all(p.kind != "spill" for p in spilled) or not result.ok()
+
+
+@pytest.fixture(scope="module")
+def built_town(tmp_path_factory):
+    """The town built by ``boundaries build``: (stations.gpkg, its .report.json)."""
+    folder = tmp_path_factory.mktemp("built")
+    out, report = folder / "town.gpkg", folder / "town.report.json"
+    done = run("build", ADDRESSES, "--communes", TOWN / "communes.geojson", "-o", out, "--report", report, "-q")
+    assert done.returncode == 0, done.stderr
+    return out, report
+
+
+def test_build_report_counts_the_stations_a_commune_lost(built_town, tmp_path):
+    out, report = built_town
+    built = gpd.read_file(out, layer="stations")
+    assert check_stations(built, TOWN / "communes.geojson", build_report=report).ok()
+    fewer = built[~built["id_bv"].isin(["99001_3", "99001_4"])]
+    result = check_stations(fewer, TOWN / "communes.geojson", build_report=report)
+    (missing,) = kinds(result)["missing_station"]
+    assert missing.commune == "99001" and "2 missing" in missing.detail and inside(missing.point, "99001")
+    # with the addresses too, the stations are named, and the count is not said twice
+    named = check_stations(fewer, TOWN / "communes.geojson", build_report=report, addresses=ADDRESSES)
+    assert sorted(p.stations[0] for p in kinds(named)["missing_station"]) == ["99001_3", "99001_4"]
+
+
+def test_a_build_report_with_a_bad_count_is_one_line(built_town, tmp_path):
+    out, report = built_town
+    doc = json.loads(report.read_text())
+    doc["communes"]["99001"]["stations_out"] = "eight"
+    bad = tmp_path / "bad.report.json"
+    bad.write_text(json.dumps(doc))
+    done = run("check", out, "--communes", TOWN / "communes.geojson", "--build-report", bad)
+    assert done.returncode == 2 and "stations_out of commune 99001 is not a count" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
