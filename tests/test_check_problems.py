@@ -259,3 +259,28 @@ def test_a_build_report_with_a_bad_count_is_one_line(built_town, tmp_path):
     done = run("check", out, "--communes", TOWN / "communes.geojson", "--build-report", bad)
     assert done.returncode == 2 and "stations_out of commune 99001 is not a count" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
+
+
+@settings(deadline=None)
+@given(ids=st.lists(_TEXT, min_size=1, max_size=4), commune=_TEXT, detail=_TEXT,
+       area=st.one_of(st.none(), st.floats(0, 1e12)), lon=st.floats(-180, 180), lat=st.floats(-90, 90),
+       suffix=st.sampled_from([".gpkg", ".geojson"]))
+def test_problems_layer_keeps_any_text_and_number(tmp_path_factory, ids, commune, detail, area, lon, lat, suffix):
+    from boundaries.checks import Problem
+    from boundaries.problems import write_problems
+
+    point = (round(lon, 6), round(lat, 6))
+    problems = [Problem("gap", commune, tuple(ids), area, detail, point=point, width_m=area),
+                Problem("missing_station", None, (), None, detail)]  # no place at all: a null geometry
+    target = tmp_path_factory.mktemp("p") / f"problems{suffix}"
+    write_problems(problems, str(target))
+    frame = pyogrio.read_dataframe(target)
+    assert list(frame["kind"]) == ["gap", "missing_station"] and frame["detail"][0] == detail
+    assert frame["stations"][0] == ", ".join(ids) and frame["commune"][0] == commune
+    assert frame["longitude"][0] == pytest.approx(point[0], abs=1e-9) and frame["geometry"][1] is None
+    if area is not None:
+        assert frame["area_m2"][0] == pytest.approx(round(area, 2), rel=1e-12)
+    assert not list(target.parent.glob(".*boundaries-tmp*"))  # written atomically: nothing left beside
