@@ -220,9 +220,9 @@ def _summary(result, output: str, report_file: str | None, quiet: bool, as_json:
 @click.option("--build-report", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="REPORT",
               help=help_of("check.build_report"))
 @click.option("--problems", "problems_path", type=str, default=None, metavar="PATH",
-              help="Write one feature per problem and warning (kind, severity, commune, stations, area_m2, "
-                   "width_m, longitude, latitude; the problem's polygon, else its point) to this GeoPackage "
-                   "(.gpkg, layer problems) or GeoJSON (.geojson) file, to load in QGIS.")
+              help="Write a point per problem and warning (kind, severity, commune, stations, area_m2, width_m, "
+                   "longitude, latitude) to this GeoPackage (.gpkg: layer problems, and problem_areas with the "
+                   "polygons of gaps, spills and overlaps) or GeoJSON (.geojson) file, to load in QGIS.")
 @click.option("--strict", is_flag=True, help="Count stations in several parts as problems too.")
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
               help="How many problems to list (worst first); 0 lists all.")

@@ -3,8 +3,8 @@
 :func:`locate` gives each :class:`~boundaries.checks.Problem` found in some CRS its
 shape in WGS84 and a representative point (``shapely.point_on_surface`` of its largest
 part, so the point lies on the problem, not between its parts), rounded to 6 decimals
-(about 10 cm). :func:`write_problems` writes one feature per problem, GeoPackage (layer
-``problems``) or GeoJSON by extension, to load in QGIS and zoom to.
+(about 10 cm). :func:`write_problems` writes one point per problem, GeoPackage (layer
+``problems``, and ``problem_areas``: the polygons) or GeoJSON by extension, to load in QGIS.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ PROBLEM_COLUMNS = ("kind", "severity", "commune", "stations", "area_m2", "width_
                    "detail")
 #: The extensions ``--problems`` accepts, and the format of each.
 PROBLEM_FORMATS = {".gpkg": "gpkg", ".geojson": "geojson"}
-#: The layer's name in a GeoPackage.
+#: The layers' names in a GeoPackage: a point per problem, and the problems' polygons.
 PROBLEM_LAYER = "problems"
+AREAS_LAYER = "problem_areas"
 #: Decimals of a problem's point (6: about 10 cm).
 POINT_DECIMALS = 6
 
@@ -72,13 +73,20 @@ def locate(problems: list, crs) -> list:
     return out
 
 
-def problems_frame(problems: list):
-    """The problems layer: :data:`PROBLEM_COLUMNS` and, as geometry, each problem's shape, else its point."""
+def problems_frame(problems: list, areas: bool = False):
+    """The problems layer: :data:`PROBLEM_COLUMNS` and each problem's point (null without a place).
+
+    With ``areas``, the problems that have a polygon (gap, spill, overlap, a station's
+    detached pieces), each as a MultiPolygon.
+    """
     import geopandas as gpd
 
+    if areas:
+        problems = [p for p in problems if p.geometry is not None and shapely.get_type_id(p.geometry) in (3, 6)]
+        geom = [shapely.multipolygons(shapely.get_parts(p.geometry)) for p in problems]
+    else:
+        geom = [shapely.Point(p.point) if p.point is not None else None for p in problems]
     rows = [p.to_dict() for p in problems]
-    geom = [p.geometry if p.geometry is not None else
-            (shapely.Point(p.point) if p.point is not None else None) for p in problems]
     table = {c: [r.get(c) for r in rows] for c in PROBLEM_COLUMNS}
     table["stations"] = [", ".join(map(str, r["stations"])) for r in rows]
     frame = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geom, crs="EPSG:4326").values, crs="EPSG:4326")
@@ -97,20 +105,22 @@ def problems_format(path: str) -> str:
 def write_problems(problems: list, path: str) -> None:
     """Write ``problems`` (located, see :func:`locate`) to ``path`` atomically: GeoPackage or GeoJSON (RFC 7946).
 
-    One feature per problem; its geometry is the problem's polygon when it has one
-    (gap, spill, overlap, a station's), else its point, else null (a station absent
-    from the layer and from the addresses' coordinates). The layer's geometry type is
-    generic: QGIS offers its polygons and its points as two sublayers.
+    One point feature per problem (null geometry for one without a place, e.g. a
+    missing station with no geocoded address). A GeoPackage adds the layer
+    :data:`AREAS_LAYER`: the polygon of each problem that has one, same attributes.
+    Each layer has one geometry type, so every client (QGIS types a layer by its
+    features) draws all of it.
     """
     import pyogrio
 
     from .outputs import atomic_path
 
-    frame = problems_frame(problems)
     with atomic_path(path) as tmp:
         if problems_format(path) == "gpkg":
-            pyogrio.write_dataframe(frame, tmp, layer=PROBLEM_LAYER, driver="GPKG", geometry_type="Unknown",
-                                    dataset_options={"VERSION": "1.2"})
+            gpkg = {"driver": "GPKG", "dataset_options": {"VERSION": "1.2"}}
+            pyogrio.write_dataframe(problems_frame(problems), tmp, layer=PROBLEM_LAYER, geometry_type="Point", **gpkg)
+            pyogrio.write_dataframe(problems_frame(problems, areas=True), tmp, layer=AREAS_LAYER, append=True,
+                                    geometry_type="MultiPolygon", **gpkg)
         else:
-            pyogrio.write_dataframe(frame, tmp, driver="GeoJSON", geometry_type="Unknown",
-                                    layer_options={"RFC7946": "YES"})
+            pyogrio.write_dataframe(problems_frame(problems), tmp, layer=PROBLEM_LAYER, driver="GeoJSON",
+                                    geometry_type="Point", layer_options={"RFC7946": "YES"})

@@ -139,11 +139,15 @@ def test_cli_text_json_exit_code_and_problems_layer(tmp_path):
         target = tmp_path / name
         done = run("check", stations, "--communes", communes, "--addresses", ADDRESSES, "--problems", target, "-q")
         assert done.returncode == 1 and target.exists(), done.stderr
-        frame = pyogrio.read_dataframe(target)
+        frame = pyogrio.read_dataframe(target, layer="problems")
         assert tuple(frame.columns[:-1]) == PROBLEM_COLUMNS and len(frame) >= 3
         assert set(frame["severity"]) == {"problem", "warning"}
-        assert frame.crs.to_epsg() == 4326 and frame.geometry.notna().all()
+        assert frame.crs.to_epsg() == 4326 and set(frame.geometry.geom_type) == {"Point"}
         assert "missing_station" in set(frame["kind"])
+        if name.endswith(".gpkg"):  # the polygons beside the points, one geometry type per layer
+            areas = pyogrio.read_dataframe(target, layer="problem_areas")
+            assert set(areas.geometry.geom_type) == {"MultiPolygon"} and "gap" in set(areas["kind"])
+            assert set(areas["kind"]) <= set(frame["kind"]) - {"missing_station"}
 
 
 def test_the_problems_layer_opens_in_ogrinfo(tmp_path):
@@ -152,9 +156,10 @@ def test_the_problems_layer_opens_in_ogrinfo(tmp_path):
     STATIONS[STATIONS["id_bv"] != "99001_3"].to_crs(4326).to_file(stations)
     assert run("check", stations, "--communes", TOWN / "communes.geojson", "--problems", target,
                "-q").returncode == 1
-    info = subprocess.run([tool, "-al", "-q", str(target), "problems"], capture_output=True, text=True)
-    assert info.returncode == 0 and "kind (String) = gap" in info.stdout, info.stdout + info.stderr
-    assert "POLYGON" in info.stdout and "severity (String) = problem" in info.stdout
+    for layer, shape in (("problems", "POINT"), ("problem_areas", "MULTIPOLYGON")):
+        info = subprocess.run([tool, "-al", "-q", str(target), layer], capture_output=True, text=True)
+        assert info.returncode == 0 and "kind (String) = gap" in info.stdout, info.stdout + info.stderr
+        assert shape + " (" in info.stdout and "severity (String) = problem" in info.stdout
 
 
 @pytest.mark.parametrize("target, fix", [
@@ -277,7 +282,7 @@ def test_problems_layer_keeps_any_text_and_number(tmp_path_factory, ids, commune
                 Problem("missing_station", None, (), None, detail)]  # no place at all: a null geometry
     target = tmp_path_factory.mktemp("p") / f"problems{suffix}"
     write_problems(problems, str(target))
-    frame = pyogrio.read_dataframe(target)
+    frame = pyogrio.read_dataframe(target, layer="problems")
     assert list(frame["kind"]) == ["gap", "missing_station"] and frame["detail"][0] == detail
     assert frame["stations"][0] == ", ".join(ids) and frame["commune"][0] == commune
     assert frame["longitude"][0] == pytest.approx(point[0], abs=1e-9) and frame["geometry"][1] is None
