@@ -289,3 +289,33 @@ def test_problems_layer_keeps_any_text_and_number(tmp_path_factory, ids, commune
     if area is not None:
         assert frame["area_m2"][0] == pytest.approx(round(area, 2), rel=1e-12)
     assert not list(target.parent.glob(".*boundaries-tmp*"))  # written atomically: nothing left beside
+
+
+_PYQGIS_TYPES = """
+import json, sys
+from qgis.core import QgsApplication, QgsVectorLayer, QgsWkbTypes
+app = QgsApplication([], False)
+app.initQgis()
+out = {}
+for name in sys.argv[2:]:
+    layer = QgsVectorLayer(sys.argv[1] + "|layername=" + name, name, "ogr")
+    out[name] = [layer.isValid(), QgsWkbTypes.displayString(layer.wkbType()), layer.featureCount()]
+print(json.dumps(out))
+"""
+
+
+def test_qgis_draws_every_problem_of_each_layer(tmp_path):
+    """PyQGIS types a layer by its features: each layer of the file holds one geometry type, all counted."""
+    from clients import pyqgis_python, qgis_env
+
+    python = pyqgis_python()
+    stations, target = tmp_path / "stations.gpkg", tmp_path / "problems.gpkg"
+    STATIONS[STATIONS["id_bv"] != "99001_3"].to_crs(4326).to_file(stations)
+    done = run("check", stations, "--communes", TOWN / "communes.geojson", "--addresses", ADDRESSES, "--problems",
+               target, "-q")
+    assert done.returncode == 1, done.stderr
+    proc = subprocess.run([python, "-c", _PYQGIS_TYPES, str(target), "problems", "problem_areas"],
+                          capture_output=True, text=True, env=qgis_env(), timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen == {"problems": [True, "Point", 2], "problem_areas": [True, "MultiPolygon", 1]}
