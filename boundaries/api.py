@@ -142,12 +142,15 @@ def build(addresses, communes, method: str = "voronoi", departement=None, commun
 
 def check(stations, communes, *, id_field: str | None = None, station_commune_field: str | None = None,
           commune_field: str | None = None, min_area_m2: float = 1.0, min_width_m: float = 0.05,
-          layer: str | None = None, communes_layer: str | None = None):
+          layer: str | None = None, communes_layer: str | None = None, outline_tolerance_m: float = 30.0,
+          addresses=None, build_report=None):
     """Validate any station layer (ours or another tool's) against commune outlines.
 
     Finds null and invalid geometries, duplicate ids, stations of communes without
-    outline, overlaps, gaps, area outside the commune, and stations in several parts
-    (a warning unless strict). Areas are measured in each territory's metric CRS.
+    outline, stations of the addresses missing from the layer, overlaps, gaps, area
+    outside the commune, gaps and spills along the outline (warnings: an outline
+    mismatch), and stations in several parts (a warning unless strict). Areas are
+    measured in each territory's metric CRS; each problem has a point in WGS84.
 
     Parameters
     ----------
@@ -169,19 +172,32 @@ def check(stations, communes, *, id_field: str | None = None, station_commune_fi
         The layer of stations to read, when its file has several polygon layers.
     communes_layer : str, optional
         The layer of communes to read, when its file has several polygon layers.
+    outline_tolerance_m : float
+        A gap or spill within this distance (m) of the commune outline is an outline
+        mismatch (outline_gap, outline_spill: warnings), not a hole or a spill inside;
+        0 makes them all problems.
+    addresses : str, pathlib.Path or pandas.DataFrame, optional
+        The address table the layer was built from: its stations (in communes of the
+        outlines) absent from the layer are named as missing_station problems.
+    build_report : str or pathlib.Path, optional
+        The layer's build report (.report.json): a commune with fewer stations in the
+        layer than the report built is a missing_station problem (counted, not named:
+        the report does not list station ids; addresses names them).
 
     Returns
     -------
     LayerCheck
-        ``.ok(strict=False)``, ``.errors(strict=False)``, ``.problems`` (worst first,
-        each with ``kind``, ``code_commune``, ``stations``, ``area_m2``, ``message``),
-        ``.totals``, ``.to_dict()``.
+        ``.ok(strict=False)``, ``.errors(strict=False)``, ``.warnings(strict=False)``,
+        ``.problems`` (worst first, each with ``kind``, ``severity``, ``commune``,
+        ``stations``, ``area_m2``, ``width_m``, ``point`` (lon, lat), ``detail`` and
+        ``geometry`` in WGS84), ``.totals``, ``.to_dict()``.
     """
     from .checks import check_stations
 
     return check_stations(stations, communes, id_field=id_field, station_commune_field=station_commune_field,
                           commune_field=commune_field, min_area_m2=min_area_m2, min_width_m=min_width_m,
-                          layer=layer, communes_layer=communes_layer)
+                          layer=layer, communes_layer=communes_layer, outline_tolerance_m=outline_tolerance_m,
+                          addresses=addresses, build_report=build_report)
 
 
 def evaluate(stations, *, reference=None, holdout=None, id_field: str | None = None,

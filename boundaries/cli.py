@@ -213,46 +213,79 @@ def _summary(result, output: str, report_file: str | None, quiet: bool, as_json:
               show_default=True, help=help_of("check.min_area_m2"))
 @click.option("--min-width-m", "--min-width", "min_width_m", type=click.FloatRange(min=0), default=0.05,
               show_default=True, help=help_of("check.min_width_m"))
+@click.option("--outline-tolerance-m", "--outline-tolerance", "outline_tolerance_m", type=click.FloatRange(min=0),
+              default=30.0, show_default=True, help=help_of("check.outline_tolerance_m"))
+@click.option("--addresses", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="ADDRESSES",
+              help=help_of("check.addresses"))
+@click.option("--build-report", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="REPORT",
+              help=help_of("check.build_report"))
+@click.option("--problems", "problems_path", type=str, default=None, metavar="PATH",
+              help="Write a point per problem and warning (kind, severity, commune, stations, area_m2, width_m, "
+                   "longitude, latitude) to this GeoPackage (.gpkg: layer problems, and problem_areas with the "
+                   "polygons of gaps, spills and overlaps) or GeoJSON (.geojson) file, to load in QGIS.")
 @click.option("--strict", is_flag=True, help="Count stations in several parts as problems too.")
 @click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
               help="How many problems to list (worst first); 0 lists all.")
 @quiet_option("Print nothing; the exit code tells.")
 @json_option("Print the full result as JSON on stdout.")
 def check(stations, communes, id_field, station_commune_field, commune_field, layer, communes_layer, min_area_m2,
-          min_width_m, strict, limit, quiet, as_json):
+          min_width_m, outline_tolerance_m, addresses, build_report, problems_path, strict, limit, quiet, as_json):
     """Validate any station layer STATIONS (ours or another tool's) against commune outlines.
 
     Finds null and invalid geometries, duplicate ids, stations of communes without
-    outline, overlaps, gaps, area outside the commune, and stations in several parts
-    (a warning unless --strict). Exit 0 when clean, 1 when problems were found.
+    outline, stations of --addresses (or --build-report) missing from the layer, overlaps, gaps, area
+    outside the commune, and stations in several parts. Each problem is located (a
+    point in lon/lat and its commune). Gaps and spills along the outline (an outline
+    mismatch) and stations in several parts are warnings (the latter a problem with
+    --strict). Exit 0 when no problem (warnings only), 1 when problems were found.
     """
     from .api import check as run_check
 
+    if problems_path is not None:
+        from .problems import PROBLEM_FORMATS
+        from .write import check_output_path
+
+        if problems_path == "-":
+            raise InputError("--problems writes a file (.gpkg or .geojson), not standard output; give a path")
+        check_output_path(problems_path, [stations, communes, addresses, build_report], "problems layer",
+                          "--problems", tuple(PROBLEM_FORMATS))
     result = run_check(
         stations, communes, id_field=id_field, station_commune_field=station_commune_field,
         commune_field=commune_field, min_area_m2=min_area_m2, min_width_m=min_width_m, layer=layer,
-        communes_layer=communes_layer,
+        communes_layer=communes_layer, outline_tolerance_m=outline_tolerance_m, addresses=addresses,
+        build_report=build_report,
     )
+    if problems_path is not None:
+        from .problems import write_problems
+
+        write_problems(result.problems, problems_path)
     errors = result.errors(strict)
     if as_json:
-        doc = result.to_dict()
-        doc["ok"] = not errors
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(result.to_dict(strict), ensure_ascii=False, indent=2))
     elif not quiet:
-        t = result.totals
-        shown = result.problems if limit == 0 else result.problems[:limit]
-        for p in shown:
-            level = "warning" if p not in errors else "problem"
-            _say(f"{level}: {p.line()}")
-        if len(result.problems) > len(shown):
-            _say(f"… and {len(result.problems) - len(shown)} more (--limit 0 lists all, --json gives all)")
-        counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in t.items()
-                           if k not in ("stations", "communes") and not k.endswith("_m2") and v)
-        verdict = "clean" if not errors else f"{len(errors)} problem(s)"
-        _say(f"{t['stations']:,} stations in {t['communes']:,} communes: {verdict}"
-                   + (f" ({counts}; overlap {t['overlap_m2']:,.1f} m², gap {t['gap_m2']:,.1f} m², "
-                      f"spill {t['spill_m2']:,.1f} m²)" if counts else ""))
+        _print_check(result, errors, limit)
     sys.exit(1 if errors else 0)
+
+
+def _print_check(result, errors: list, limit: int) -> None:
+    """The text of ``boundaries check``: the problems worst first (``limit`` of them), then the totals."""
+    t = result.totals
+    failing = {id(p) for p in errors}
+    shown = result.problems if limit == 0 else result.problems[:limit]
+    for p in shown:
+        _say(f"{'problem' if id(p) in failing else 'warning'}: {p.line()}")
+    if len(result.problems) > len(shown):
+        _say(f"… and {len(result.problems) - len(shown)} more (--limit 0 lists all, --json gives all)")
+    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in t.items()
+                       if k not in ("stations", "communes") and not k.endswith("_m2") and v)
+    n_warnings = len(result.problems) - len(errors)
+    verdict = "clean" if not errors else f"{len(errors):,} problem{'s' * (len(errors) != 1)}"
+    verdict += f", {n_warnings:,} warning{'s' * (n_warnings != 1)}" if n_warnings else ""
+    areas = ", ".join(f"{k} {t[f'{k}_m2']:,.1f} m²" + (f" ({t[f'outline_{k}_m2']:,.1f} along the outline)"
+                                                        if t.get(f"outline_{k}_m2") else "")
+                      for k in ("overlap", "gap", "spill"))
+    _say(f"{t['stations']:,} stations in {t['communes']:,} communes: {verdict}"
+         + (f" ({counts}; {areas})" if counts else ""))
 
 
 @main.command(cls=_Command)

@@ -56,7 +56,7 @@ def test_every_kind_of_defect_is_found_and_measured(communes):
         ("94003_1", box(300, 0, 400, 100)),  # commune without outline
         ("94002_3", shapely.union(box(150, 0, 200, 50), box(150, 60, 220, 100))),  # 2 parts, spills 20 × 40
     ])
-    result = check_stations(bad, communes)
+    result = check_stations(bad, communes, outline_tolerance_m=0)  # 0: no gap or spill is an outline mismatch
     kinds = [p.kind for p in result.problems]
     assert kinds[:4] == ["null_geometry", "invalid_geometry", "duplicate_id", "commune_without_outline"]
     assert {"overlap", "gap", "spill", "multipart"} <= set(kinds)
@@ -90,7 +90,7 @@ def test_check_cli_exit_codes_and_json(communes, tmp_path):
     found = run("check", bad, "--communes", c)
     assert found.returncode == 1
     assert found.stdout.splitlines()[0].startswith("problem: 94002: null geometry")
-    doc = json.loads(run("check", bad, "--communes", c, "--json").stdout)
+    doc = json.loads(run("check", bad, "--communes", c, "--json", "--outline-tolerance-m", "0").stdout)
     assert doc["ok"] is False and doc["totals"]["null_geometry"] == 1 and doc["totals"]["gap"] == 2
     missing = run("check", tmp_path / "nope.geojson", "--communes", c)
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
