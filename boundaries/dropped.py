@@ -94,7 +94,7 @@ def write_dropped(gdf, path: str) -> None:
             pyogrio.write_dataframe(gdf, tmp, layer=DROPPED_LAYER, driver="GPKG", geometry_type="Point",
                                     dataset_options={"VERSION": "1.2"})
         else:
-            pyogrio.write_dataframe(gdf, tmp, driver="GeoJSON", geometry_type="Point",
+            pyogrio.write_dataframe(gdf, tmp, layer=DROPPED_LAYER, driver="GeoJSON", geometry_type="Point",
                                     layer_options={"RFC7946": "YES"})
 
 

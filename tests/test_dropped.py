@@ -131,6 +131,8 @@ def test_cli_writes_the_list_in_each_format(tmp_path, suffix):
         assert table.loc[table["reason"] == "no_coordinates", "longitude"].isna().all()
     else:
         table = pyogrio.read_dataframe(target)
+        # the layer is named "dropped", not after the temporary file it was written to
+        assert [name for name, _ in pyogrio.list_layers(target)] == ["dropped"]
     assert table["reason"].value_counts().to_dict() == {k: v for k, v in report["rows_dropped"].items() if v}
     layer = pyogrio.read_dataframe(out, layer="dropped")  # the GeoPackage output holds them too
     assert len(layer) == len(table)
