@@ -239,19 +239,65 @@ def check(stations, communes, id_field, station_commune_field, commune_field, la
         doc["ok"] = not errors
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
     elif not quiet:
-        t = result.totals
-        shown = result.problems if limit == 0 else result.problems[:limit]
-        for p in shown:
-            level = "warning" if p not in errors else "problem"
-            _say(f"{level}: {p.line()}")
-        if len(result.problems) > len(shown):
-            _say(f"… and {len(result.problems) - len(shown)} more (--limit 0 lists all, --json gives all)")
-        counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in t.items()
-                           if k not in ("stations", "communes") and not k.endswith("_m2") and v)
-        verdict = "clean" if not errors else f"{len(errors)} problem(s)"
-        _say(f"{t['stations']:,} stations in {t['communes']:,} communes: {verdict}"
-                   + (f" ({counts}; overlap {t['overlap_m2']:,.1f} m², gap {t['gap_m2']:,.1f} m², "
-                      f"spill {t['spill_m2']:,.1f} m²)" if counts else ""))
+        _check_summary(result, strict, limit)
+    sys.exit(1 if errors else 0)
+
+
+def _check_summary(result, strict: bool, limit: int) -> None:
+    """Print a :class:`boundaries.checks.LayerCheck`: its problems (``limit`` of them, 0: all), then one line of totals."""
+    errors = result.errors(strict)
+    t = result.totals
+    shown = result.problems if limit == 0 else result.problems[:limit]
+    for p in shown:
+        level = "warning" if p not in errors else "problem"
+        _say(f"{level}: {p.line()}")
+    if len(result.problems) > len(shown):
+        _say(f"… and {len(result.problems) - len(shown)} more (--limit 0 lists all, --json gives all)")
+    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in t.items()
+                       if k not in ("stations", "communes") and not k.endswith("_m2") and v)
+    verdict = "clean" if not errors else f"{len(errors)} problem(s)"
+    _say(f"{t['stations']:,} stations in {t['communes']:,} communes: {verdict}"
+         + (f" ({counts}; overlap {t['overlap_m2']:,.1f} m², gap {t['gap_m2']:,.1f} m², "
+            f"spill {t['spill_m2']:,.1f} m²)" if counts else ""))
+
+
+@main.command(cls=_Command)
+@click.argument("stations", type=click.Path(dir_okay=False, path_type=str))
+@click.option("-o", "--output", default=None, type=str, help=help_of("refresh.output"))
+@click.option("--in-place", "in_place", is_flag=True, help=help_of("refresh.in_place"))
+@communes_option(help_of("refresh.communes"), required=False)
+@layer_options("layer", "communes_layer")
+@click.option("--strict", is_flag=True, help="Count stations in several parts as problems too.")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="How many problems of the check to list (worst first); 0 lists all.")
+@quiet_option("Print nothing; the exit code tells.")
+@json_option("Print the counts of changed fields and the check as JSON on stdout.")
+def refresh(stations, output, in_place, communes, layer, communes_layer, strict, limit, quiet, as_json):
+    """Recompute area_m2, n_parts and colour of a station file of ours after hand edits, and check it.
+
+    Keeps the other fields and, in a GeoPackage, the other layers and the style as
+    they are. Writes OUTPUT (or STATIONS itself with --in-place, atomically). The
+    check needs commune outlines: --communes, else the GeoPackage's communes layer.
+    Exit 0 when written and clean, 1 when written and the check found problems.
+    """
+    from .refresh import refresh as run_refresh
+
+    result = run_refresh(stations, output, in_place=in_place, communes=communes, layer=layer,
+                         communes_layer=communes_layer)
+    errors = result.check.errors(strict) if result.check is not None else []
+    if as_json:
+        doc = {"output": result.output, "changed": result.changed,
+               "check": result.check.to_dict() if result.check is not None else None}
+        if result.check is not None:
+            doc["check"]["ok"] = not errors
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    elif not quiet:
+        changed = ", ".join(f"{k} {v}" for k, v in result.changed.items())
+        _say(f"wrote {len(result.stations):,} stations to {result.output} (changed: {changed})", err=True)
+        if result.check is None:
+            _say("not checked: no commune outlines (give --communes)")
+        else:
+            _check_summary(result.check, strict, limit)
     sys.exit(1 if errors else 0)
 
 
