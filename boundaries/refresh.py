@@ -79,20 +79,33 @@ def refresh(stations, output=None, *, in_place: bool = False, communes=None, lay
         a file that cannot be read, or a layer that is not ours (no ``id_bv`` or
         ``code_commune`` field).
     """
-    from .read import check_file, check_local_path, read_station_file
-    from .write import output_format, to_wgs84
+    from .read import check_file, check_local_path
+    from .write import gdal_config, output_format
 
     src = Path(stations)
     check_local_path(stations, "STATIONS file", "STATIONS")
     check_file(src, "station", "STATIONS")
     out = _target(src, output, in_place)
     fmt = output_format(str(out))
+    # GDAL would leave a stations.gpkg.aux.xml beside a GeoPackage it reads: not ours to write
+    with gdal_config(GDAL_PAM_ENABLED="NO"):
+        return _refresh(src, out, fmt, in_place, communes, layer, communes_layer)
+
+
+def _refresh(src: Path, out: Path, fmt: str, in_place: bool, communes, layer, communes_layer) -> RefreshResult:
+    """:func:`refresh` once its arguments are checked: read, recompute, check, write."""
+    from .read import read_station_file
+    from .write import to_wgs84
+
     where = f"station file {src}"
     original = read_station_file(src, where, layer)
     _check_ours(original, where)
     gdf = to_wgs84(original)
     _recompute(gdf)
-    changed = {k: int((_differs(original, gdf, k)).sum()) for k in DERIVED_FIELDS}
+    differs = {k: _differs(original, gdf, k) for k in DERIVED_FIELDS}
+    if "area_m2" in original.columns:  # an area within rounding of the one written stays as written
+        gdf["area_m2"] = np.where(differs["area_m2"], gdf["area_m2"], original["area_m2"].to_numpy())
+    changed = {k: int(v.sum()) for k, v in differs.items()}
     outlines = communes if communes is not None else _own_communes(src, fmt)
     result = None
     if outlines is not None:
@@ -158,8 +171,8 @@ def _recompute(gdf) -> None:
     gdf["colour"] = colours
 
 
-#: An area within this share (plus 0.1 m²) of the one written counts as unchanged: the build
-#: measures areas before rounding to the output grid, which moves borders by up to 1 cm.
+#: An area within this share (plus 0.1 m²) of the one written is unchanged, and kept as written:
+#: the build measures areas before rounding to the output grid, which moves borders by up to 1 cm.
 AREA_RTOL = 1e-5
 
 
