@@ -89,10 +89,10 @@ def refresh(stations, output=None, *, in_place: bool = False, communes=None, lay
     fmt = output_format(str(out))
     # GDAL would leave a stations.gpkg.aux.xml beside a GeoPackage it reads: not ours to write
     with gdal_config(GDAL_PAM_ENABLED="NO"):
-        return _refresh(src, out, fmt, in_place, communes, layer, communes_layer)
+        return _refresh(src, out, fmt, communes, layer, communes_layer)
 
 
-def _refresh(src: Path, out: Path, fmt: str, in_place: bool, communes, layer, communes_layer) -> RefreshResult:
+def _refresh(src: Path, out: Path, fmt: str, communes, layer, communes_layer) -> RefreshResult:
     """:func:`refresh` once its arguments are checked: read, recompute, check, write."""
     from .read import read_station_file
     from .write import to_wgs84
@@ -106,13 +106,13 @@ def _refresh(src: Path, out: Path, fmt: str, in_place: bool, communes, layer, co
     if "area_m2" in original.columns:  # an area within rounding of the one written stays as written
         gdf["area_m2"] = np.where(differs["area_m2"], gdf["area_m2"], original["area_m2"].to_numpy())
     changed = {k: int(v.sum()) for k, v in differs.items()}
-    outlines = communes if communes is not None else _own_communes(src, fmt)
+    outlines = communes if communes is not None else _own_communes(src)
     result = None
     if outlines is not None:
         from .checks import check_stations
 
         result = check_stations(gdf, outlines, communes_layer=communes_layer)
-    _write(gdf, src, out, fmt, in_place)
+    _write(gdf, src, out, fmt, layer or "stations")
     return RefreshResult(gdf, str(out), changed, result)
 
 
@@ -187,33 +187,39 @@ def _differs(before, after, field: str) -> np.ndarray:
         return ~((np.abs(old - new) <= tol) | (np.isnan(old) & np.isnan(new)))
 
 
-def _own_communes(src: Path, fmt: str):
-    """The ``communes`` layer of our own GeoPackage, or None (other formats hold no outlines)."""
-    if fmt != "gpkg":
-        return None
+def _gpkg_layers(src: Path) -> list[str]:
+    """The layers of a GeoPackage ``src`` (by its SQLite header, whatever its name); [] for other formats."""
     import pyogrio
 
+    with open(src, "rb") as f:
+        if f.read(16) != b"SQLite format 3\x00":
+            return []
     try:
-        names = [str(n) for n, _ in pyogrio.list_layers(src)]
-    except Exception:  # the stations were read: a file GDAL lists; else no outlines
-        return None
-    if "communes" not in names:
+        return [str(n) for n, _ in pyogrio.list_layers(src)]
+    except Exception:  # the stations were read from it: a file GDAL lists; else treat it as any format
+        return []
+
+
+def _own_communes(src: Path):
+    """The ``communes`` layer of a GeoPackage of ours, or None (other formats hold no outlines)."""
+    if "communes" not in _gpkg_layers(src):
         return None
     import geopandas as gpd
 
     return gpd.read_file(src, layer="communes")
 
 
-def _write(gdf, src: Path, out: Path, fmt: str, in_place: bool) -> None:
-    """Write the refreshed layer; a GeoPackage of ours is copied and its ``stations`` layer replaced.
+def _write(gdf, src: Path, out: Path, fmt: str, layer: str) -> None:
+    """Write the refreshed layer; into a GeoPackage from one, the file is copied and ``layer``'s rows replaced.
 
     Copying keeps every other table (``communes``, ``dropped``, ``layer_styles``,
-    the metadata) byte for byte; only the stations' rows are written again.
+    the metadata) byte for byte, and the layers' order; only the stations' rows are
+    written again. Other formats are written afresh (:func:`boundaries.write.write_stations`).
     """
     from .outputs import atomic_path
     from .write import write_stations
 
-    if fmt != "gpkg" or not str(src).lower().endswith(".gpkg"):
+    if fmt != "gpkg" or layer not in _gpkg_layers(src):
         write_stations(gdf, str(out), fmt, style_qml="auto" if fmt == "gpkg" else None)
         return
     import pyogrio
@@ -222,10 +228,10 @@ def _write(gdf, src: Path, out: Path, fmt: str, in_place: bool) -> None:
 
     with atomic_path(out) as tmp:
         shutil.copyfile(src, tmp)
-        _empty_layer(tmp, "stations", [c for c in DERIVED_FIELDS])
-        multi = "Multi" in str(pyogrio.read_info(tmp, layer="stations").get("geometry_type"))
+        _empty_layer(tmp, layer, DERIVED_FIELDS)
+        multi = "Multi" in str(pyogrio.read_info(tmp, layer=layer).get("geometry_type"))
         with gdal_config(OGR_CURRENT_DATE=output_timestamp()):
-            pyogrio.write_dataframe(gdf, tmp, layer="stations", driver="GPKG", append=True,
+            pyogrio.write_dataframe(gdf, tmp, layer=layer, driver="GPKG", append=True,
                                     promote_to_multi=multi or None)
 
 

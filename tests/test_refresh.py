@@ -38,10 +38,10 @@ def built(tmp_path_factory):
     return paths
 
 
-def read(path):
+def read(path, layer: str = "stations"):
     import geopandas as gpd
 
-    return gpd.read_parquet(path) if str(path).endswith(".parquet") else gpd.read_file(path, layer="stations") \
+    return gpd.read_parquet(path) if str(path).endswith(".parquet") else gpd.read_file(path, layer=layer) \
         if str(path).endswith(".gpkg") else gpd.read_file(path)
 
 
@@ -72,11 +72,11 @@ def fresh_fields(gdf):
     return np.round(shapely.area(metric), 1), shapely.get_num_geometries(gdf.geometry.values.to_numpy())
 
 
-def assert_refreshed(out_path):
+def assert_refreshed(out_path, layer: str = "stations"):
     """The written layer's derived fields are those of its geometries, and its colours are proper."""
     from boundaries.colouring import COLOUR_GAP_M, COLOUR_MIN_BORDER_M, adjacency
 
-    out = read(out_path)
+    out = read(out_path, layer)
     area, parts = fresh_fields(out)
     # an area within rounding of the one written stays as written (AREA_RTOL), others are fresh
     assert np.allclose(out["area_m2"].to_numpy(dtype=float), area, rtol=AREA_RTOL, atol=0.15)
@@ -242,3 +242,28 @@ def test_cli_in_place_keeps_mode_and_prints_the_check(built, tmp_path):
     assert (src.stat().st_mode & 0o777) == 0o640
     assert tables(src) == tables(built["gpkg"])
     assert [p.name for p in tmp_path.iterdir()] == ["s.gpkg"]
+
+
+def test_geopackage_into_another_format_is_checked_with_its_own_communes(built, tmp_path):
+    result = refresh(built["gpkg"], tmp_path / "out.fgb")
+    assert result.check is not None and result.check.totals["communes"] == 4
+    assert_refreshed(tmp_path / "out.fgb")
+
+
+def test_a_station_whose_geometry_was_deleted(built, tmp_path):
+    """A station's whole geometry deleted by hand: no parts, no area, and the check names a null geometry."""
+    gdf = read(built["gpkg"])
+    gdf.loc[gdf.index[2], "geometry"] = None
+    result = refresh(edited_gpkg(built["gpkg"], gdf, tmp_path / "e.gpkg"), tmp_path / "out.gpkg")
+    out = read(tmp_path / "out.gpkg")
+    assert out["n_parts"].iloc[2] == 0 and not out["area_m2"].iloc[2] > 0  # empty: 0 (or null)
+    assert result.check.totals["null_geometry"] == 1
+
+
+def test_a_foreign_geopackage_layer_is_written_afresh(built, tmp_path):
+    """A GeoPackage whose station layer has another name (another tool's file, our fields): its rows replaced."""
+    src = tmp_path / "other.gpkg"
+    read(built["gpkg"]).to_file(src, layer="bureaux")
+    result = refresh(src, tmp_path / "out.gpkg", layer="bureaux")
+    assert result.check is None  # no communes layer, none given
+    assert_refreshed(tmp_path / "out.gpkg", "bureaux")
