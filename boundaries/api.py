@@ -249,6 +249,13 @@ def evaluate(stations, *, reference=None, holdout=None, id_field: str | None = N
 
 
 @functools.cache
+def refresh_doc() -> str:
+    """:func:`boundaries.refresh.refresh`'s docstring (the help of ``boundaries refresh``'s options)."""
+    from .refresh import refresh
+
+    return refresh.__doc__
+
+
 def option_help() -> dict[str, str]:
     """Every option's one description, by keyword: what ``--help`` prints (a parameter's with its range)."""
     from dataclasses import fields
@@ -261,4 +268,5 @@ def option_help() -> dict[str, str]:
         **numpydoc_items(build.__doc__, "Parameters"),
         **{f"check.{k}": v for k, v in numpydoc_items(check.__doc__, "Parameters").items()},
         **{f"evaluate.{k}": v for k, v in numpydoc_items(evaluate.__doc__, "Parameters").items()},
+        **{f"refresh.{k}": v for k, v in numpydoc_items(refresh_doc(), "Parameters").items()},
     }

@@ -267,6 +267,44 @@ def check(stations, communes, id_field, station_commune_field, commune_field, la
     sys.exit(1 if errors else 0)
 
 
+@main.command(cls=_Command)
+@click.argument("stations", type=click.Path(dir_okay=False, path_type=str))
+@click.option("-o", "--output", default=None, type=str, help=help_of("refresh.output"))
+@click.option("--in-place", "in_place", is_flag=True, help=help_of("refresh.in_place"))
+@communes_option(help_of("refresh.communes"), required=False)
+@layer_options("layer", "communes_layer")
+@click.option("--strict", is_flag=True, help="Count stations in several parts as problems too.")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="How many problems of the check to list (worst first); 0 lists all.")
+@quiet_option("Print nothing; the exit code tells.")
+@json_option("Print the counts of changed fields and the check as JSON on stdout.")
+def refresh(stations, output, in_place, communes, layer, communes_layer, strict, limit, quiet, as_json):
+    """Recompute area_m2, n_parts and colour of a station file of ours after hand edits, and check it.
+
+    Keeps the other fields and, in a GeoPackage, the other layers and the style as
+    they are. Writes OUTPUT (or STATIONS itself with --in-place, atomically). The
+    check needs commune outlines: --communes, else the GeoPackage's communes layer.
+    Exit 0 when written and clean, 1 when written and the check found problems.
+    """
+    from .refresh import refresh as run_refresh
+
+    result = run_refresh(stations, output, in_place=in_place, communes=communes, layer=layer,
+                         communes_layer=communes_layer)
+    errors = result.check.errors(strict) if result.check is not None else []
+    if as_json:
+        doc = {"output": result.output, "changed": result.changed,
+               "check": result.check.to_dict(strict) if result.check is not None else None}
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    elif not quiet:
+        changed = ", ".join(f"{k} {v}" for k, v in result.changed.items())
+        _say(f"wrote {len(result.stations):,} stations to {result.output} (changed: {changed})", err=True)
+        if result.check is None:
+            _say("not checked: no commune outlines (give --communes)")
+        else:
+            _print_check(result.check, errors, limit)
+    sys.exit(1 if errors else 0)
+
+
 def _print_check(result, errors: list, limit: int) -> None:
     """The text of ``boundaries check``: the problems worst first (``limit`` of them), then the totals."""
     t = result.totals

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -53,17 +54,20 @@ def read_results(source) -> pd.DataFrame:
     after a few MiB); other compressions, which nothing here can cap, are refused.
     """
     if isinstance(source, pd.DataFrame):
-        return source.copy()
+        return candidates_as_columns(source, "results table")
     path = Path(source)
     if not path.is_file():
         raise InputError(f"results file {source} not found; check {option('results')}")
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path).astype("string")
+            return candidates_as_columns(pd.read_parquet(path).astype("string"), f"results file {path}")
         data = _csv_bytes(path)
         for encoding in ("utf-8-sig", "cp1252"):
             try:
                 text = data.decode(encoding)
+                blocks = _text_blocks(text, f"results file {path}")
+                if blocks is not None:
+                    return blocks
                 _check_fields(path, text)
                 return pd.read_csv(io.StringIO(text), sep=None, engine="python", dtype=str,
                                    keep_default_na=False, na_values=[""])
@@ -74,6 +78,159 @@ def read_results(source) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, EOFError, ValueError, csv.Error) as exc:
         raise InputError(f"results file {source} is not a readable table ({exc}); give a CSV or Parquet file") from None
     raise InputError(f"results file {source}: text is neither UTF-8 nor cp1252; re-save it as UTF-8")
+
+
+#: Names (lower case, spaces collapsed) of the column that opens a candidate's block in the
+#: Ministry's files: ``N°Panneau`` (presidential, 2017-2022), ``N.Pan.`` (legislative, municipal).
+PANEL_FIELDS = ("n°panneau", "n° panneau", "n.pan.", "n°pan", "n° pan", "numéro de panneau", "num panneau")
+
+
+def _norm(name) -> str:
+    return " ".join(str(name).replace("\ufeff", "").strip().lower().split())
+
+
+def candidate_block(header) -> tuple[int, int] | None:
+    """Where the first candidate's block of a Ministry header starts, and how many columns it spans.
+
+    The block opens with a panel column (:data:`PANEL_FIELDS`) and holds ``Nom`` and
+    ``Voix``; it ends at the header's end, at an empty or unnamed header, or where the
+    panel column comes again (the following candidates' blocks). None when the header
+    has no such block (a plain table, one column per candidate).
+    """
+    names = [_norm(h) for h in header]
+    start = next((i for i, n in enumerate(names) if n in PANEL_FIELDS), None)
+    if start is None:
+        return None
+    again = re.compile(re.escape(names[start]) + r"(\.\d+)?")
+    end = next((j for j in range(start + 1, len(names)) if not names[j] or names[j].startswith("unnamed:")
+                or again.fullmatch(names[j])), len(names))
+    block = names[start:end]
+    return (start, end - start) if {"nom", "voix"} <= set(block) else None
+
+
+def _text_blocks(text: str, where: str) -> pd.DataFrame | None:
+    """A Ministry CSV with candidate blocks (side by side or one row per candidate) as one row per
+    station, or None when its header has no block (:func:`candidate_block`)."""
+    records = list(_records(text))
+    if not records or candidate_block(records[0][1]) is None:
+        return None
+    header = records[0][1]
+    width = max(len(r) for _, r in records)
+    frame = pd.DataFrame([r + [None] * (width - len(r)) for _, r in records[1:]], dtype="string")
+    lines = np.array([n for n, _ in records[1:]])
+    return _blocks_to_columns(header, frame, lines, where)
+
+
+def _records(text: str):
+    """(line number, fields) of each non-blank CSV record, the separator sniffed on the header."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    first = text.split("\n", 1)[0]
+    try:
+        dialect = csv.Sniffer().sniff(first, delimiters=",;\t|")
+    except csv.Error:
+        return
+    reader = csv.reader(io.StringIO(text), dialect)
+    for record in reader:
+        if record:
+            yield reader.line_num, record
+
+
+def candidates_as_columns(table: pd.DataFrame, where: str) -> pd.DataFrame:
+    """A table with candidate blocks (:func:`candidate_block`) as one row per station; others unchanged."""
+    if candidate_block(table.columns) is None:
+        return table.copy()
+    frame = pd.DataFrame(table.astype("string").to_numpy(dtype=object), dtype="string")
+    return _blocks_to_columns([str(c) for c in table.columns], frame, np.arange(len(table)) + 2, where)
+
+
+def _blocks_to_columns(header, frame: pd.DataFrame, lines: np.ndarray, where: str) -> pd.DataFrame:
+    """One row per station, its totals once and one column of votes per candidate.
+
+    ``frame``: the data rows, padded with None; ``lines``: their line numbers. A
+    candidate's column is named ``NOM Prénom`` (``Nom`` without a ``Prénom``), the
+    columns ordered by panel number, then name. Rows of one station (the long layout)
+    must agree on every station column; a row cut inside a block is refused.
+    """
+    start, width = candidate_block(header)
+    names = [_norm(h) for h in header[start:start + width]]
+    _check_block_rows(frame, start, width, lines, where)
+    n_blocks = (frame.shape[1] - start) // width
+    stations = frame.iloc[:, :start].set_axis([str(h) for h in header[:start]], axis=1)
+    check_unique_columns(list(stations.columns), where)
+    group = _station_groups(stations, lines, where)
+    parts = [frame.iloc[:, start + k * width:start + (k + 1) * width].set_axis(names, axis=1).assign(station=group)
+             for k in range(n_blocks)]
+    votes = pd.concat(parts, ignore_index=True)
+    votes = votes[votes[names].fillna("").apply(lambda c: c.str.strip() != "").any(axis=1)]  # no candidate
+    wide = _candidate_columns(votes, where)
+    first = stations.groupby(group, sort=False).head(1).set_index(group[~pd.Series(group).duplicated().to_numpy()])
+    out = first.join(wide).reset_index(drop=True)
+    return out.astype("string")
+
+
+def _check_block_rows(frame: pd.DataFrame, start: int, width: int, lines: np.ndarray, where: str) -> None:
+    """Refuse a row shorter than the station columns, or whose candidate fields do not fill whole blocks."""
+    present = frame.notna().to_numpy()
+    text = frame.fillna("").apply(lambda c: c.str.strip() != "").to_numpy()
+    last = lambda m: np.where(m.any(axis=1), m.shape[1] - np.argmax(m[:, ::-1], axis=1), 0)  # noqa: E731
+    length, used = last(present), last(text)
+    whole = start + (np.maximum(length - start, 0) // width) * width
+    # a trailing separator leaves empty fields after the last whole block: not a cut block
+    bad = (length < start) | (((length - start) % width != 0) & (used > whole))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{where}: line {lines[i]} has {int(length[i])} fields, not the {start} station fields "
+                         f"followed by whole candidate blocks of {width}; fix that line (a field too many or "
+                         "missing)")
+
+
+def _station_groups(stations: pd.DataFrame, lines: np.ndarray, where: str) -> np.ndarray:
+    """The station of each row (0, 1, … in order of first appearance); refused when its rows disagree.
+
+    A station is named by the Ministry's code columns, or an id column of
+    :data:`RESULT_ID_FIELDS`; without either, by all its columns.
+    """
+    lower = {_norm(c): c for c in stations.columns}
+    keys = [lower[f] for f in MINISTRY_CODE_FIELDS if f in lower]
+    if len(keys) < len(MINISTRY_CODE_FIELDS):
+        keys = [lower[f.lower()] for f in RESULT_ID_FIELDS if f.lower() in lower][:1] or list(stations.columns)
+    key_text = stations[keys].fillna("").apply(lambda c: c.str.strip()).agg("\x1f".join, axis=1)
+    group = pd.factorize(key_text)[0]
+    others = [c for c in stations.columns if c not in keys]
+    if others:
+        values = stations[others].fillna("").apply(lambda c: c.str.strip())
+        differ = values.groupby(group).transform("nunique") > 1
+        if differ.any().any():
+            col = differ.columns[differ.any().to_numpy()][0]
+            rows = np.flatnonzero(differ[col].to_numpy())
+            same = rows[group[rows] == group[rows[0]]]
+            vals = values[col].to_numpy()[same]
+            j = int(same[np.flatnonzero(vals != vals[0])[0]])
+            station = " / ".join(str(v) for v in stations[keys].iloc[same[0]])
+            raise InputError(f"{where}: station {station[:60]} has {col} {vals[0][:20]!r} on line {lines[same[0]]} "
+                             f"and {values[col].iloc[j][:20]!r} on line {lines[j]}; give each station's totals once, "
+                             "the same on each of its rows")
+    return group
+
+
+def _candidate_columns(votes: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Votes by station (rows) and candidate (columns ``NOM Prénom``, by panel number then name)."""
+    nom = votes["nom"].fillna("").str.strip()
+    prenom = votes["prénom"].fillna("").str.strip() if "prénom" in votes.columns else pd.Series("", index=votes.index)
+    name = (nom + " " + prenom).str.strip()
+    if (name == "").any():
+        raise InputError(f"{where}: a candidate block has no Nom; every candidate block needs a name")
+    panel_col = next(c for c in votes.columns if c in PANEL_FIELDS)
+    panel = pd.to_numeric(votes[panel_col].str.strip(), errors="coerce").fillna(np.inf)
+    table = pd.DataFrame({"station": votes["station"].to_numpy(), "name": name.to_numpy(),
+                          "panel": panel.to_numpy(), "voix": votes["voix"].str.strip().to_numpy()})
+    twice = table.duplicated(["station", "name"], keep=False)
+    if twice.any():
+        raise InputError(f"{where}: candidate {table['name'][twice].iloc[0][:40]!r} appears twice for one station; "
+                         "give each candidate once per station")
+    order = table.groupby("name")["panel"].min().reset_index().sort_values(["panel", "name"])["name"].tolist()
+    wide = table.pivot(index="station", columns="name", values="voix")
+    return wide.reindex(columns=order)
 
 
 def _csv_bytes(path: Path) -> bytes:

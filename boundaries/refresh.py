@@ -1,0 +1,261 @@
+"""Recompute the derived fields of a station layer after hand edits (``boundaries refresh``).
+
+A station file edited in QGIS (a vertex moved, a piece deleted, two stations merged)
+keeps the ``area_m2``, ``n_parts`` and ``colour`` of the build: :func:`refresh`
+recomputes them by the build's rules, checks the layer
+(:func:`boundaries.checks.check_stations`) and writes it again, keeping its other
+fields and, in a GeoPackage, its other layers (``communes``, ``dropped``) and its
+``layer_styles`` table as they were.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import codes
+from .errors import InputError, option
+
+#: Fields a layer must have to be refreshed: ours, not another tool's.
+REQUIRED_FIELDS = ("id_bv", "code_commune")
+#: Fields :func:`refresh` recomputes.
+DERIVED_FIELDS = ("area_m2", "n_parts", "colour")
+
+
+@dataclass
+class RefreshResult:
+    """What :func:`refresh` returns.
+
+    Attributes
+    ----------
+    stations : geopandas.GeoDataFrame
+        The layer as written (EPSG:4326, on the output grid), derived fields recomputed.
+    output : str
+        The file written.
+    changed : dict
+        For each of :data:`DERIVED_FIELDS`, how many stations got another value.
+    check : boundaries.checks.LayerCheck or None
+        The check of the refreshed layer; None when no commune outlines were at hand.
+    """
+
+    stations: object
+    output: str
+    changed: dict
+    check: object = None
+
+
+def refresh(stations, output=None, *, in_place: bool = False, communes=None, layer: str | None = None,
+            communes_layer: str | None = None) -> RefreshResult:
+    """Recompute ``area_m2``, ``n_parts`` and ``colour`` of a station file of ours, check it and write it.
+
+    Parameters
+    ----------
+    stations : str or pathlib.Path
+        A station file written by ``boundaries build`` (any output format), maybe edited by hand.
+    output : str, optional
+        The file to write, in the format its extension says. Required unless ``in_place``.
+    in_place : bool
+        Replace ``stations`` itself, atomically, keeping its permission bits.
+    communes : path or GeoDataFrame, optional
+        Commune outlines for the check; default: the GeoPackage's ``communes`` layer.
+        Without either the check is skipped (``check`` is None).
+    layer, communes_layer : str, optional
+        The station layer of a file of several (default ``stations``), and the
+        outlines' layer in ``communes``.
+
+    Returns
+    -------
+    RefreshResult
+
+    Raises
+    ------
+    InputError
+        No output (or both an output and ``in_place``), an output that is the input,
+        a file that cannot be read, or a layer that is not ours (no ``id_bv`` or
+        ``code_commune`` field).
+    """
+    from .read import check_file, check_local_path
+    from .write import gdal_config, output_format
+
+    src = Path(stations)
+    check_local_path(stations, "STATIONS file", "STATIONS")
+    check_file(src, "station", "STATIONS")
+    out = _target(src, output, in_place)
+    fmt = output_format(str(out))
+    # GDAL would leave a stations.gpkg.aux.xml beside a GeoPackage it reads: not ours to write
+    with gdal_config(GDAL_PAM_ENABLED="NO"):
+        return _refresh(src, out, fmt, communes, layer, communes_layer)
+
+
+def _refresh(src: Path, out: Path, fmt: str, communes, layer, communes_layer) -> RefreshResult:
+    """:func:`refresh` once its arguments are checked: read, recompute, check, write."""
+    from .read import read_station_file
+    from .write import to_wgs84
+
+    where = f"station file {src}"
+    original = read_station_file(src, where, layer)
+    _check_ours(original, where)
+    gdf = to_wgs84(original)
+    _recompute(gdf)
+    differs = {k: _differs(original, gdf, k) for k in DERIVED_FIELDS}
+    if "area_m2" in original.columns:  # an area within rounding of the one written stays as written
+        gdf["area_m2"] = np.where(differs["area_m2"], gdf["area_m2"], original["area_m2"].to_numpy())
+    changed = {k: int(v.sum()) for k, v in differs.items()}
+    outlines = communes if communes is not None else _own_communes(src)
+    result = None
+    if outlines is not None:
+        from .checks import check_stations
+
+        result = check_stations(gdf, outlines, communes_layer=communes_layer)
+    _write(gdf, src, out, fmt, layer or "stations")
+    return RefreshResult(gdf, str(out), changed, result)
+
+
+def _target(src: Path, output, in_place: bool) -> Path:
+    """The file to write: ``output``, or ``src`` itself with ``in_place``; refused when neither or both."""
+    from .write import check_output_path
+
+    if in_place and output:
+        raise InputError(f"give {option('output')} or {option('in_place')}, not both")
+    if in_place:
+        check_output_path(str(src), what="station file", option="STATIONS")
+        return src
+    if not output:
+        raise InputError(f"no output: give {option('output')} OUT, or {option('in_place')} to replace "
+                         f"{src} itself")
+    check_output_path(str(output), [str(src)], what="output", option="-o")
+    return Path(output)
+
+
+def _check_ours(gdf, where: str) -> None:
+    """Refuse a layer without the fields a ``boundaries build`` output always has."""
+    missing = [f for f in REQUIRED_FIELDS if f not in gdf.columns]
+    if missing:
+        raise InputError(f"{where} has no {' or '.join(missing)} field, so it is not a station layer written by "
+                         "boundaries build; refresh recomputes only those (use boundaries check for any layer)")
+
+
+def _recompute(gdf) -> None:
+    """Set ``area_m2``, ``n_parts`` and ``colour`` of a WGS84 layer on the output grid, in place.
+
+    As the build computes them: the area in the territory's metric CRS (m², one
+    decimal), the number of polygons, and colours from the stations within
+    :data:`~boundaries.colouring.COLOUR_GAP_M` of each other across communes
+    (:func:`boundaries.stations.colour_neighbours`).
+    """
+    import geopandas as gpd
+
+    from .colouring import greedy_colours
+    from .stations import colour_neighbours, metric_geometries
+
+    deps = gdf["code_departement"] if "code_departement" in gdf.columns else None
+    if deps is None or deps.isna().any():
+        deps = codes.departement_of(gdf["code_commune"].astype("string").fillna("").to_numpy(dtype=object))
+    frame = gpd.GeoDataFrame({"code_departement": np.asarray(deps, dtype=object)},
+                             geometry=gdf.geometry.values, crs=gdf.crs)
+    metric = metric_geometries(frame)
+    gdf["area_m2"] = np.round(shapely.area(metric), 1)
+    gdf["n_parts"] = shapely.get_num_geometries(gdf.geometry.values.to_numpy())
+    # coloured in the build's order (commune, number, id): a FlatGeobuf lists its
+    # features in its index's order, and greedy colours depend on the order
+    ids = gdf["id_bv"].astype("string").fillna("").to_numpy(dtype=object)
+    order = np.lexsort((ids, codes.number_sort_key(codes.station_number(ids)),
+                        gdf["code_commune"].astype("string").fillna("").to_numpy(dtype=object)))
+    colours = np.empty(len(gdf), dtype=np.int64)
+    colours[order] = greedy_colours(colour_neighbours(frame.iloc[order]))
+    gdf["colour"] = colours
+
+
+#: An area within this share (plus 0.1 m²) of the one written is unchanged, and kept as written:
+#: the build measures areas before rounding to the output grid, which moves borders by up to 1 cm.
+AREA_RTOL = 1e-5
+
+
+def _differs(before, after, field: str) -> np.ndarray:
+    """Which stations' ``field`` changed (a field absent before counts as changed everywhere)."""
+    if field not in before.columns:
+        return np.ones(len(after), dtype=bool)
+    old = pd.to_numeric(before[field], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    new = pd.to_numeric(after[field], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    tol = AREA_RTOL * np.abs(new) + 0.1 if field == "area_m2" else 0.0
+    with np.errstate(invalid="ignore"):
+        return ~((np.abs(old - new) <= tol) | (np.isnan(old) & np.isnan(new)))
+
+
+def _gpkg_layers(src: Path) -> list[str]:
+    """The layers of a GeoPackage ``src`` (by its SQLite header, whatever its name); [] for other formats."""
+    import pyogrio
+
+    with open(src, "rb") as f:
+        if f.read(16) != b"SQLite format 3\x00":
+            return []
+    try:
+        return [str(n) for n, _ in pyogrio.list_layers(src)]
+    except Exception:  # the stations were read from it: a file GDAL lists; else treat it as any format
+        return []
+
+
+def _own_communes(src: Path):
+    """The ``communes`` layer of a GeoPackage of ours, or None (other formats hold no outlines)."""
+    if "communes" not in _gpkg_layers(src):
+        return None
+    import geopandas as gpd
+
+    return gpd.read_file(src, layer="communes")
+
+
+def _write(gdf, src: Path, out: Path, fmt: str, layer: str) -> None:
+    """Write the refreshed layer; into a GeoPackage from one, the file is copied and ``layer``'s rows replaced.
+
+    Copying keeps every other table (``communes``, ``dropped``, ``layer_styles``,
+    the metadata) byte for byte, and the layers' order; only the stations' rows are
+    written again. Other formats are written afresh (:func:`boundaries.write.write_stations`).
+    """
+    from .outputs import atomic_path
+    from .write import write_stations
+
+    if fmt != "gpkg" or layer not in _gpkg_layers(src):
+        write_stations(gdf, str(out), fmt, style_qml="auto" if fmt == "gpkg" else None)
+        return
+    import pyogrio
+
+    from .write import gdal_config, output_timestamp
+
+    with atomic_path(out) as tmp:
+        shutil.copyfile(src, tmp)
+        _empty_layer(tmp, layer, DERIVED_FIELDS)
+        multi = "Multi" in str(pyogrio.read_info(tmp, layer=layer).get("geometry_type"))
+        with gdal_config(OGR_CURRENT_DATE=output_timestamp()):
+            pyogrio.write_dataframe(gdf, tmp, layer=layer, driver="GPKG", append=True,
+                                    promote_to_multi=multi or None)
+
+
+#: SQLite types of the derived fields, added to a GeoPackage table that lost them.
+_FIELD_TYPES = {"area_m2": "REAL", "n_parts": "INTEGER", "colour": "INTEGER"}
+
+
+def _empty_layer(path: str, table: str, fields) -> None:
+    """Delete every row of a GeoPackage table (its R-tree follows by its triggers), keeping the table.
+
+    The table stays where it is, first among the layers (deleting and recreating it
+    would list it last: tools that open a file's first layer would open ``communes``);
+    its feature ids restart at 1, and ``fields`` it lacks are added.
+    """
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            have = {row[1] for row in con.execute(f'PRAGMA table_info("{table}")')}
+            for f in fields:
+                if f not in have:
+                    con.execute(f'ALTER TABLE "{table}" ADD COLUMN "{f}" {_FIELD_TYPES[f]}')
+            con.execute(f'DELETE FROM "{table}"')
+            con.execute("DELETE FROM sqlite_sequence WHERE name = ?", (table,))
+    finally:
+        con.close()
