@@ -13,7 +13,12 @@ Public names are imported on first use, so that ``boundaries --help`` answers
 without loading the geo stack.
 """
 
+import os
 from importlib import import_module
+
+# GDAL saves what it learns of a file it reads (its metadata) in a FILE.aux.xml beside it: reading the
+# user's GeoPackage must not write beside it. An explicit setting of the user's is kept.
+os.environ.setdefault("GDAL_PAM_ENABLED", "NO")
 
 __version__ = "0.1.0"
 
