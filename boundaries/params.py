@@ -145,8 +145,8 @@ class Parameters:
         address (docs/pieces.md).
     enclave_min_share : float
         A detached part holding less than this share (0 to 1) of its station's
-        address rows goes to its main neighbour too: only parts holding more than
-        ``fragment_max_rows`` rows and at least this share stay as enclaves.
+        address rows goes to its main neighbour too: only parts above the row count
+        and holding at least this share stay as enclaves.
         0 turns the share test off.
     fragment_sliver_m2 : float
         A detached part smaller than this goes to its main neighbour whatever it
