@@ -1,14 +1,19 @@
-"""Fragment clean-up: small detached parts of a station go to the neighbour that surrounds them.
+"""Fragment clean-up: detached parts of a station go to the neighbour that surrounds them, unless they are enclaves.
 
 A Voronoi station often has, besides its main body, small parts cut off from it:
-the cell of one mis-geocoded address inside another station, or slivers left by
-the outline's shape. A part holding at most ``max_rows`` address rows (and not the
-station's main part) is given to the neighbouring station with which it shares
-the longest border. Ties go to the smallest station key. Parts holding more rows
-are true enclaves and stay.
+the cells of a few addresses sitting among another station's, or slivers left by
+the outline's shape. Official maps draw one piece per station, so a detached part
+(not the station's main part: most rows, then largest) goes to the neighbouring
+station with which it shares the longest border (ties: smallest station key)
+unless it is a true enclave: it holds more than ``max_rows`` address rows *and* at
+least ``min_share`` of its station's rows *and* is at least ``sliver_m2`` large.
+A part touching the others at points only stays. What moves is counted (parts,
+address rows, area) and located, so the report and the ``enclaves`` layer show it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
@@ -17,14 +22,52 @@ from .geometry import points_in_polygons
 from .tessellate import dissolve
 
 
-def reassign_fragments(
+@dataclass
+class PieceMoves:
+    """What the fragment clean-up of one commune did.
+
+    Attributes
+    ----------
+    moved : int
+        Detached parts given to a neighbour.
+    moved_rows : int
+        Address rows inside those parts: they now lie in another station's polygon.
+    moved_area_m2 : float
+        Area of those parts.
+    kept : int
+        Detached parts holding addresses that stay with their station (enclaves kept).
+    kept_rows : int
+        Address rows in the enclaves kept.
+    enclaves : dict
+        The moved parts holding rows, one entry per part: ``station`` (index of the
+        station the rows belong to), ``holder`` (index of the station whose polygon
+        now holds them), ``rows``, ``x``, ``y`` (a point inside the part, metres).
+    """
+
+    moved: int = 0
+    moved_rows: int = 0
+    moved_area_m2: float = 0.0
+    kept: int = 0
+    kept_rows: int = 0
+    enclaves: dict = field(default_factory=lambda: {k: np.empty(0) for k in ("station", "holder", "rows", "x", "y")})
+
+
+def reassign_fragments(keys, polygons, seed_xy, seed_rows, max_rows: int) -> tuple[np.ndarray, int]:
+    """The row-count rule alone (:func:`reassign_pieces` with ``max_rows`` only); returns the number moved."""
+    polygons, moves = reassign_pieces(keys, polygons, seed_xy, seed_rows, max_rows)
+    return polygons, moves.moved
+
+
+def reassign_pieces(
     keys: np.ndarray,
     polygons: np.ndarray,
     seed_xy: np.ndarray,
     seed_rows: np.ndarray,
     max_rows: int,
-) -> tuple[np.ndarray, int]:
-    """Give each station's small detached parts to their main neighbour.
+    min_share: float = 0.0,
+    sliver_m2: float = 0.0,
+) -> tuple[np.ndarray, PieceMoves]:
+    """Give each station's detached parts that are not enclaves to their main neighbour.
 
     Parameters
     ----------
@@ -37,28 +80,46 @@ def reassign_fragments(
     seed_rows : numpy.ndarray, shape (n,)
         Address rows at each seed.
     max_rows : int
-        A detached part holding at most this many rows is a fragment.
+        A detached part holding at most this many rows always moves.
+    min_share : float
+        A detached part holding less than this share (0 to 1) of its station's rows moves.
+    sliver_m2 : float
+        A detached part smaller than this (m²) moves, whatever it holds.
 
     Returns
     -------
     polygons : numpy.ndarray
         The new polygons, same order; still an exact partition.
-    moved : int
-        Number of fragments given away.
+    moves : PieceMoves
+        What moved and what stayed.
     """
     polygons = np.asarray(polygons, dtype=object)
     parts, owner = shapely.get_parts(polygons, return_index=True)
     if len(parts) <= len(polygons):
-        return polygons, 0
+        return polygons, PieceMoves()
     rows_in = _rows_per_part(parts, owner, seed_xy, seed_rows)
-    fragment = ~_main_parts(parts, owner, rows_in) & (rows_in <= max_rows)
-    if not fragment.any():
-        return polygons, 0
-    new_owner = _fragment_owners(keys, parts, owner, fragment)
-    moved = int((new_owner != owner).sum())
-    if not moved:
-        return polygons, 0
-    return _regroup(polygons, parts, owner, new_owner), moved
+    station_rows = np.bincount(owner, weights=rows_in, minlength=len(polygons))[owner]
+    detached = ~_main_parts(parts, owner, rows_in)
+    fragment = detached & ((rows_in <= max_rows) | (rows_in < min_share * station_rows)
+                           | (shapely.area(parts) < sliver_m2))
+    new_owner = _fragment_owners(keys, parts, owner, fragment) if fragment.any() else owner
+    moves = _moves(parts, owner, new_owner, rows_in, detached)
+    if not moves.moved:
+        return polygons, moves
+    return _regroup(polygons, parts, owner, new_owner), moves
+
+
+def _moves(parts, owner, new_owner, rows_in, detached) -> PieceMoves:
+    """Count and locate what moved, and the enclaves (detached parts with rows) that stayed."""
+    went = new_owner != owner
+    kept = detached & ~went & (rows_in > 0)
+    loc = went & (rows_in > 0)
+    pts = shapely.point_on_surface(parts[loc])
+    enclaves = {"station": owner[loc], "holder": new_owner[loc], "rows": rows_in[loc].astype(np.int64),
+                "x": shapely.get_x(pts), "y": shapely.get_y(pts)}
+    return PieceMoves(moved=int(went.sum()), moved_rows=int(rows_in[went].sum()),
+                      moved_area_m2=float(shapely.area(parts[went]).sum()),
+                      kept=int(kept.sum()), kept_rows=int(rows_in[kept].sum()), enclaves=enclaves)
 
 
 def _rows_per_part(parts: np.ndarray, owner: np.ndarray, seed_xy: np.ndarray, seed_rows: np.ndarray) -> np.ndarray:

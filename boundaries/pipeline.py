@@ -22,8 +22,9 @@ from .checks import check_area_balance, check_partition
 from .clean import seed_stations
 from .dropped import dropped_rows
 from .emptyland import assign_empty_land
+from .enclaves import enclave_points
 from .errors import PartitionError
-from .fragments import reassign_fragments
+from .fragments import PieceMoves, reassign_pieces
 from .parallel import run_tasks
 from .params import Parameters
 from .read import read_addresses, read_communes
@@ -136,7 +137,8 @@ def build(request: BuildRequest) -> BuildResult:
     report.seconds = time.perf_counter() - started
     communes = communes_layer(rows.outlines, assembly.table, assembly.has_polygon, assembly.unit_method)
     return BuildResult(stations=assembly.stations, report=report, communes=communes, neighbours=assembly.neighbours,
-                       dropped=dropped_rows(rows.rows, table.crs, numbered=not table.rows_skipped))
+                       dropped=dropped_rows(rows.rows, table.crs, numbered=not table.rows_skipped),
+                       enclaves=enclave_points(unit_info, assembly.table))
 
 
 def build_units(rows, seeding, request: BuildRequest) -> tuple[dict, dict]:
@@ -189,14 +191,15 @@ def build_unit(unit: str, outline, s: pd.DataFrame, method: str, params: Paramet
     n_rows = s["rows"].to_numpy()
     keys, polys = tessellate(xy, station, outline, chosen, params)
     check_area_balance(unit, polys, outline, params.area_tolerance_m2)
-    moved = empty_moved = 0
+    moves, empty_moved = PieceMoves(), 0
     real = n_rows > 0
     if params.empty_land_m > 0:
         polys, empty_moved = assign_empty_land(
             keys, polys, outline, xy, station, params.empty_land_m, params.empty_land_max_m2,
         )
     if params.fragment_max_rows >= 0:
-        polys, moved = reassign_fragments(keys, polys, xy[real], n_rows[real], params.fragment_max_rows)
+        polys, moves = reassign_pieces(keys, polys, xy[real], n_rows[real], params.fragment_max_rows,
+                                       params.enclave_min_share, params.fragment_sliver_m2)
     if params.smooth_window_m > 0:
         polys = smooth_partition(polys, params.smooth_window_m, xy[real], np.searchsorted(keys, station[real]))
     polys, actions = repair_partition(polys, params.area_tolerance_m2)
@@ -208,7 +211,13 @@ def build_unit(unit: str, outline, s: pd.DataFrame, method: str, params: Paramet
         )
     info = {
         "method": chosen,
-        "fragments_moved": moved,
+        "fragments_moved": moves.moved,
+        "fragment_rows_moved": moves.moved_rows,
+        "fragment_area_moved_m2": round(moves.moved_area_m2, 1),
+        "enclaves_kept": moves.kept,
+        "enclave_rows_kept": moves.kept_rows,
+        "enclaves": {**moves.enclaves, "station": keys[moves.enclaves["station"].astype(int)],
+                     "holder": keys[moves.enclaves["holder"].astype(int)]},
         "empty_land_moved": empty_moved,
         "seconds": round(time.perf_counter() - t0, 4),
         "repair": actions,

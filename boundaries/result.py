@@ -126,6 +126,10 @@ class BuildResult:
         ``row``, ``id_bv``, ``code_commune``, ``reason``, a point in EPSG:4326 (null
         without coordinates); its counts by reason are the report's ``rows_dropped``.
         None for a run by département (not listed there).
+    enclaves : geopandas.GeoDataFrame or None
+        The address clusters the fragment clean-up put inside another station's
+        polygon (:func:`boundaries.enclaves.enclave_points`): ``id_bv``,
+        ``id_bv_holder``, ``code_commune``, ``rows``, a point. None for a run by département.
     """
 
     stations: object
@@ -133,6 +137,7 @@ class BuildResult:
     communes: object = None
     neighbours: object = None
     dropped: object = None
+    enclaves: object = None
 
     def write(self, path: str | OutputSpec, fmt: str | None = None, *, split: str | None = None,
               report: str | None = "auto", dropped: str | None = None) -> str | None:
@@ -151,7 +156,8 @@ class BuildResult:
             Output file (see :class:`OutputSpec`), or the whole output spec.
         fmt, split, report, dropped
             As in :class:`OutputSpec` (ignored when ``path`` is one). A GeoPackage
-            output gets the dropped addresses as a layer ``dropped`` too.
+            output gets the dropped addresses as a layer ``dropped`` too, and the
+            moved address clusters as a layer ``enclaves``.
 
         Returns
         -------
@@ -170,7 +176,8 @@ class BuildResult:
             if spec.split:
                 write_split(self.stations, spec.path, spec.split, spec.fmt, communes=self.communes)
             else:
-                write_stations(self.stations, spec.path, spec.fmt, communes=self.communes, dropped=self.dropped)
+                write_stations(self.stations, spec.path, spec.fmt, communes=self.communes, dropped=self.dropped,
+                               enclaves=self.enclaves)
             if spec.dropped:
                 from .dropped import write_dropped
 

@@ -275,7 +275,7 @@ def write_geojson(gdf, path: str) -> None:
 
 
 def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_qml: str | None = "auto",
-                   dropped=None) -> None:
+                   dropped=None, enclaves=None) -> None:
     """Write a station layer in any output format, atomically, in WGS84.
 
     Parameters
@@ -297,6 +297,9 @@ def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_
     dropped : geopandas.GeoDataFrame, optional
         ``gpkg`` only: the dropped addresses (:func:`boundaries.dropped.dropped_rows`),
         written as a layer ``dropped``.
+    enclaves : geopandas.GeoDataFrame, optional
+        ``gpkg`` only: the moved address clusters (:func:`boundaries.enclaves.enclave_points`),
+        written as a layer ``enclaves``.
 
     Notes
     -----
@@ -329,7 +332,7 @@ def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_
         elif fmt == "fgb":
             _write_flatgeobuf(wgs, tmp, meta)
         else:
-            _write_geopackage(wgs, tmp, meta, communes, style_qml, dropped)
+            _write_geopackage(wgs, tmp, meta, communes, style_qml, dropped, enclaves)
 
 
 def _geojson_layer_options(path: str, fmt: str, meta: str) -> dict:
@@ -395,8 +398,9 @@ def _write_flatgeobuf(wgs, tmp: str, meta: str) -> None:
                             layer_options={"SPATIAL_INDEX": "YES"}, layer_metadata={METADATA_KEY: meta})
 
 
-def _write_geopackage(wgs, tmp: str, meta: str, communes, style_qml: str | None, dropped=None) -> None:
-    """Write a GeoPackage 1.2: ``stations``, optionally ``communes`` and ``dropped``, and their QGIS styles.
+def _write_geopackage(wgs, tmp: str, meta: str, communes, style_qml: str | None, dropped=None,
+                      enclaves=None) -> None:
+    """Write a GeoPackage 1.2: ``stations``, optionally ``communes``, ``dropped`` and ``enclaves``, and their QGIS styles.
 
     Parameters
     ----------
@@ -413,6 +417,8 @@ def _write_geopackage(wgs, tmp: str, meta: str, communes, style_qml: str | None,
         station style, ``communes`` gets :func:`boundaries.style.communes_qml_style`.
     dropped : geopandas.GeoDataFrame or None
         The dropped addresses, written as a layer ``dropped`` (:mod:`boundaries.dropped`).
+    enclaves : geopandas.GeoDataFrame or None
+        The moved address clusters, written as a layer ``enclaves`` (:mod:`boundaries.enclaves`).
     """
     import pyogrio
 
@@ -427,6 +433,10 @@ def _write_geopackage(wgs, tmp: str, meta: str, communes, style_qml: str | None,
             from .dropped import append_layer
 
             append_layer(dropped, tmp)
+        if enclaves is not None:
+            from .enclaves import append_layer as append_enclaves
+
+            append_enclaves(enclaves, tmp)
     style_qml = _station_style(wgs, style_qml)
     if style_qml:
         from .style import communes_qml_style, dropped_qml_style, write_gpkg_style

@@ -76,9 +76,9 @@ DRIVERS = ["GeoJSON", "GeoJSONSeq", "FlatGeobuf", "GPKG", "GeoJSON simplified"]
 def test_ogrinfo_opens_each_format_and_finds_no_invalid_geometry(formats, driver):
     path, _ = formats[driver]
     layers, stderr = ogrinfo_summary(path)
-    if driver == "GPKG":  # our GeoPackage: stations, communes, the dropped addresses and the style table
-        assert set(layers) == {"stations", "communes", "dropped", "layer_styles"}, layers
-        assert layers["dropped"]["geometry"] == "Point", layers
+    if driver == "GPKG":  # our GeoPackage: stations, communes, the dropped addresses, the enclaves and the style table
+        assert set(layers) == {"stations", "communes", "dropped", "enclaves", "layer_styles"}, layers
+        assert layers["dropped"]["geometry"] == "Point" and layers["enclaves"]["geometry"] == "Point", layers
         layer, info = "stations", layers["stations"]
     else:
         assert len(layers) == 1, layers
