@@ -58,6 +58,10 @@ COMMUNE_OUTLINE_COLOUR = "#1A1A1A"
 COMMUNE_OUTLINE_WIDTH_MM = 0.6
 #: Dropped addresses: dark red crosses, seen over any pastel fill.
 DROPPED_COLOUR = "#B2182B"
+
+#: The ring of a moved address cluster in the ``enclaves`` layer (dark blue: apart from the crosses).
+ENCLAVE_COLOUR = "#2166AC"
+
 #: Scale denominator at which station labels switch: zoomed out beyond 1:25,000 (a whole
 #: commune or more on screen) a label names its commune (``Villebrune 0002``), zoomed in it
 #: is the number alone (``0002``), the commune being obvious there.
@@ -230,8 +234,27 @@ def dropped_qml_style() -> str:
     str
         The QML document (see :func:`qml_style`), without labels.
     """
-    props = {"name": "cross2", "color": _rgba(DROPPED_COLOUR), "outline_color": _rgba(DROPPED_COLOUR),
-             "outline_width": "0.3", "outline_width_unit": "MM", "size": "1.6", "size_unit": "MM",
+    return _marker_style("cross2", DROPPED_COLOUR, DROPPED_COLOUR, 1.6)
+
+
+def enclaves_qml_style() -> str:
+    """A QGIS style (QML) for the ``enclaves`` layer: a hollow dark-blue ring per moved address cluster.
+
+    Distinct from the dropped addresses' crosses: these rows were used, and now lie in
+    another station's polygon (see :mod:`boundaries.enclaves`).
+
+    Returns
+    -------
+    str
+        The QML document (see :func:`qml_style`), without labels.
+    """
+    return _marker_style("circle", None, ENCLAVE_COLOUR, 2.4)
+
+
+def _marker_style(shape: str, fill: str | None, outline: str, size_mm: float) -> str:
+    """A single-symbol point style: ``shape`` (a QGIS SimpleMarker name), ``size_mm`` wide, 0.3 mm stroke; no fill: hollow."""
+    props = {"name": shape, "color": _rgba(fill) if fill else "0,0,0,0", "outline_color": _rgba(outline),
+             "outline_width": "0.3", "outline_width_unit": "MM", "size": f"{size_mm:g}", "size_unit": "MM",
              "angle": "0", "offset": "0,0", "offset_unit": "MM", "scale_method": "diameter"}
     options = "".join(f'<Option type="QString" name="{k}" value="{v}"/>' for k, v in props.items())
     legacy = "".join(f'<prop k="{k}" v="{v}"/>' for k, v in props.items())

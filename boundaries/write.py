@@ -439,7 +439,7 @@ def _write_geopackage(wgs, tmp: str, meta: str, communes, style_qml: str | None,
             append_enclaves(enclaves, tmp)
     style_qml = _station_style(wgs, style_qml)
     if style_qml:
-        from .style import communes_qml_style, dropped_qml_style, write_gpkg_style
+        from .style import communes_qml_style, dropped_qml_style, enclaves_qml_style, write_gpkg_style
 
         write_gpkg_style(tmp, "stations", style_qml, timestamp=stamp)
         if communes is not None and {"code", "nom"} <= set(communes.columns):
@@ -449,6 +449,9 @@ def _write_geopackage(wgs, tmp: str, meta: str, communes, style_qml: str | None,
         if dropped is not None:
             write_gpkg_style(tmp, "dropped", dropped_qml_style(), timestamp=stamp,
                              description="boundaries: addresses not used, one cross each")
+        if enclaves is not None:
+            write_gpkg_style(tmp, "enclaves", enclaves_qml_style(), timestamp=stamp,
+                             description="boundaries: address clusters inside another station's polygon, one ring each")
 
 
 def _station_style(wgs, style_qml: str | None) -> str | None:

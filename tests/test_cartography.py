@@ -22,7 +22,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from boundaries.style import (COMMUNE_OUTLINE_WIDTH_MM, OTHER_COLOUR, PALETTE, STATION_DETAIL_SCALE,
-                              STATION_LABEL_MAX_SCALE, communes_qml_style, qml_style)
+                              STATION_LABEL_MAX_SCALE, communes_qml_style, dropped_qml_style,
+                              enclaves_qml_style, qml_style)
 from clients import HERE, TIMEOUT, pyqgis_python, qgis_env
 from conftest import TOWN
 
@@ -104,8 +105,10 @@ def test_every_layer_has_a_default_style(town_gpkg):
     con = sqlite3.connect(town_gpkg)
     rows = dict(con.execute("SELECT f_table_name, styleQML FROM layer_styles WHERE useAsDefault"))
     con.close()
-    assert set(rows) == {"stations", "communes", "dropped"}
+    # every layer of the file: QGIS draws an unstyled one in a random colour
+    assert set(rows) == {"stations", "communes", "dropped", "enclaves"}
     assert rows["communes"] == communes_qml_style() and rows["stations"] == qml_style()
+    assert rows["enclaves"] == enclaves_qml_style() and rows["dropped"] == dropped_qml_style()
 
 
 def render(gpkg, png, width=700, *extent) -> dict:
