@@ -47,8 +47,10 @@ def as_multipolygons(geoms: np.ndarray) -> np.ndarray:
 
     QGIS types a layer from its first features and GDAL declares a layer's type from
     its geometries: a layer mixing Polygon and MultiPolygon is typed Polygon (QGIS's
-    "Save as" then warns) or differs from file to file. An empty Polygon becomes
-    ``MULTIPOLYGON EMPTY``; other types and missing values are left as they are.
+    "Save as" then warns) or differs from file to file. Any empty geometry becomes
+    ``MULTIPOLYGON EMPTY`` (snap-rounding an empty polygon gives ``LINEARRING EMPTY``,
+    which would type the layer Unknown); other types and missing values are left as
+    they are.
 
     Parameters
     ----------
@@ -61,9 +63,8 @@ def as_multipolygons(geoms: np.ndarray) -> np.ndarray:
         New array; the input is not changed.
     """
     out = np.array(geoms, dtype=object)
-    single = shapely.get_type_id(out) == 3
-    empty = single & shapely.is_empty(out)
-    single &= ~empty
+    empty = shapely.is_empty(out) & ~shapely.is_missing(out)
+    single = (shapely.get_type_id(out) == 3) & ~empty
     if single.any():
         out[single] = shapely.multipolygons(out[single], indices=np.arange(int(single.sum())))
     out[empty] = [shapely.MultiPolygon()] * int(empty.sum())

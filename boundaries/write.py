@@ -169,6 +169,8 @@ def to_wgs84(gdf):
     before = out.geometry.values.to_numpy()
     geoms = shapely.set_precision(before, grid, mode="pointwise")
     moved = ~shapely.equals_exact(before, geoms, tolerance=0.0)
+    # an empty polygon comes back LINEARRING EMPTY, which the coverage functions refuse
+    geoms[shapely.is_empty(geoms)] = shapely.MultiPolygon()
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
         # "structure" keeps polygons polygonal (no stray lines of a collapsed spike: a
