@@ -237,3 +237,21 @@ def test_cli_fields_etalab_and_a_bad_value(tmp_path):
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "--fields" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "b.geojson").exists()
+
+
+def test_etalab_output_follows_the_schema(town_result, tmp_path):
+    """The GeoJSON with data.gouv.fr's names is valid against the schema (MultiPolygon geometries only),
+    and its properties against the schema's etalab_properties."""
+    import jsonschema
+
+    from boundaries.schema import load_schema
+
+    schema = load_schema()
+    path = tmp_path / "town.geojson"
+    town_result.write(str(path), report=None, fields="etalab")
+    document = json.loads(path.read_text())
+    jsonschema.Draft202012Validator(schema).validate(document)
+    etalab = {**schema["$defs"]["etalab_properties"], "$defs": schema["$defs"]}
+    assert list(etalab["properties"]) == list(ETALAB_FIELDS)
+    for feature in document["features"]:
+        jsonschema.Draft202012Validator(etalab).validate(feature["properties"])
