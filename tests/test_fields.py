@@ -255,3 +255,35 @@ def test_etalab_output_follows_the_schema(town_result, tmp_path):
     assert list(etalab["properties"]) == list(ETALAB_FIELDS)
     for feature in document["features"]:
         jsonschema.Draft202012Validator(etalab).validate(feature["properties"])
+
+
+#: PyQGIS: print the geometry type QGIS gives each layer named on the command line.
+QGIS_TYPES = """
+import sys
+from qgis.core import QgsApplication, QgsVectorLayer, QgsWkbTypes
+app = QgsApplication([], False)
+app.initQgis()
+for source in sys.argv[1:]:
+    layer = QgsVectorLayer(source, "x", "ogr")
+    print(source, layer.isValid(), QgsWkbTypes.displayString(layer.wkbType()))
+    del layer
+app.exitQgis()
+"""
+
+
+def test_qgis_types_every_layer_multipolygon(town_result, tmp_path):
+    """QGIS 3.22 typed our GeoJSON layer Polygon (its first features) and "Save as" warned on the others."""
+    from clients import pyqgis_python, qgis_env
+
+    sources = []
+    for suffix in (".geojson", ".geojsonl", ".fgb", ".gpkg"):
+        path = tmp_path / f"town{suffix}"
+        town_result.write(str(path), report=None)
+        sources += [f"{path}|layername={name}" for name in ("stations", "communes")] if suffix == ".gpkg" \
+            else [str(path)]
+    proc = subprocess.run([pyqgis_python(), "-c", QGIS_TYPES, *sources], env=qgis_env(), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [line.rsplit(" ", 2) for line in proc.stdout.splitlines() if line.startswith(str(tmp_path))]
+    assert [source for source, _, _ in lines] == sources
+    assert {(valid, kind) for _, valid, kind in lines} == {("True", "MultiPolygon")}, lines
