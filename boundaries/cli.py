@@ -130,7 +130,7 @@ def _progress(quiet: bool, label: str = "communes"):
 @build_options
 @quiet_option("No progress bar and no summary on stderr.")
 @json_option("Print the run summary as JSON on stdout.")
-def build(addresses, communes, output, fmt, split, report_path, dropped, quiet, as_json, **options):
+def build(addresses, communes, output, fmt, split, report_path, dropped, fields, quiet, as_json, **options):
     """Build station polygons from ADDRESSES (REU CSV/CSV.gz/Parquet or any point table).
 
     Every commune is partitioned exactly between its stations and checked; rows
@@ -147,7 +147,7 @@ def build(addresses, communes, output, fmt, split, report_path, dropped, quiet, 
 
     if output == "-" and as_json:
         raise click.UsageError("--json prints on stdout, which -o - already uses; write to a file")
-    spec = OutputSpec(output, fmt, split, report_path or "auto", dropped)
+    spec = OutputSpec(output, fmt, split, report_path or "auto", dropped, fields)
     request = BuildRequest.create(addresses, communes, progress=_progress(quiet), **options)
     if dropped and request.national:
         raise InputError(refuse_national_dropped())

@@ -42,6 +42,35 @@ def polygonal_parts(geoms: np.ndarray, min_area_m2: float = 0.0) -> np.ndarray:
     return out
 
 
+def as_multipolygons(geoms: np.ndarray) -> np.ndarray:
+    """Each Polygon as a one-part MultiPolygon, so a layer has one geometry type.
+
+    QGIS types a layer from its first features and GDAL declares a layer's type from
+    its geometries: a layer mixing Polygon and MultiPolygon is typed Polygon (QGIS's
+    "Save as" then warns) or differs from file to file. Any empty geometry becomes
+    ``MULTIPOLYGON EMPTY`` (snap-rounding an empty polygon gives ``LINEARRING EMPTY``,
+    which would type the layer Unknown); other types and missing values are left as
+    they are.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray
+        Shapely geometries (or None).
+
+    Returns
+    -------
+    numpy.ndarray
+        New array; the input is not changed.
+    """
+    out = np.array(geoms, dtype=object)
+    empty = shapely.is_empty(out) & ~shapely.is_missing(out)
+    single = (shapely.get_type_id(out) == 3) & ~empty
+    if single.any():
+        out[single] = shapely.multipolygons(out[single], indices=np.arange(int(single.sum())))
+    out[empty] = [shapely.MultiPolygon()] * int(empty.sum())
+    return out
+
+
 def points_in_polygons(points: np.ndarray, polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every (point, polygon) pair where the point lies in or on the polygon.
 

@@ -169,7 +169,9 @@ def parameter_options(command):
 
 
 def write_options(command):
-    """Where ``boundaries build`` writes: ``-o``, ``--format``, ``--split``, ``--report``, ``--dropped`` (:class:`boundaries.result.OutputSpec`)."""
+    """Where ``boundaries build`` writes: ``-o``, ``--format``, ``--split``, ``--report``, ``--dropped``,
+    ``--fields`` (:class:`boundaries.result.OutputSpec`)."""
+    from .fields import FIELD_SETS
     from .write import FORMATS, SPLITS
 
     for decorator in reversed((
@@ -188,6 +190,10 @@ def write_options(command):
                           "reason; a point in WGS84, none without coordinates) to FILE: .geojson, .gpkg or .csv. "
                           "A .gpkg OUTPUT holds them as its layer dropped too. Not with --all or several "
                           "--departement."),
+        click.option("--fields", "fields", type=click.Choice(FIELD_SETS), default="ours", show_default=True,
+                     help="Station property names: ours, or etalab to add data.gouv.fr's names beside ours "
+                          "(codeBureauVote, codeCommune, nomCommune, numeroBureauVote, codeDepartement, "
+                          "nomDepartement), copies of code_bv, code_commune… for pipelines written for its files."),
     )):
         command = decorator(command)
     return command

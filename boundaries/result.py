@@ -31,6 +31,9 @@ class OutputSpec:
         Dropped-addresses file (:mod:`boundaries.dropped`): every address row not used
         for a polygon, with its row number, station, commune and reason, as points in
         WGS84; ``.geojson``, ``.gpkg`` or ``.csv``. None writes none.
+    fields : {"ours", "etalab"}
+        The station properties' names: ours only (the default), or with ``etalab``
+        data.gouv.fr's names as well (``codeBureauVote``…, :mod:`boundaries.fields`).
     """
 
     path: str
@@ -38,9 +41,13 @@ class OutputSpec:
     split: str | None = None
     report: str | None = "auto"
     dropped: str | None = None
+    fields: str = "ours"
 
     def __post_init__(self):
+        from .fields import check_fields
         from .write import SPLITS, default_report_path, output_format
+
+        check_fields(self.fields)
 
         if self.split is not None and self.split not in SPLITS:
             raise InputError(f"{option('split', self.split)}: choose one of {', '.join(SPLITS)}")
@@ -140,7 +147,7 @@ class BuildResult:
     enclaves: object = None
 
     def write(self, path: str | OutputSpec, fmt: str | None = None, *, split: str | None = None,
-              report: str | None = "auto", dropped: str | None = None) -> str | None:
+              report: str | None = "auto", dropped: str | None = None, fields: str = "ours") -> str | None:
         """Write the stations and the report next to them, as one set: all or none.
 
         Every file (the stations, or the split's files and index, and the report) is
@@ -154,7 +161,7 @@ class BuildResult:
         ----------
         path : str or OutputSpec
             Output file (see :class:`OutputSpec`), or the whole output spec.
-        fmt, split, report, dropped
+        fmt, split, report, dropped, fields
             As in :class:`OutputSpec` (ignored when ``path`` is one). A GeoPackage
             output gets the dropped addresses as a layer ``dropped`` too, and the
             moved address clusters as a layer ``enclaves``.
@@ -164,19 +171,21 @@ class BuildResult:
         str or None
             The report's path.
         """
+        from .fields import with_fields
         from .outputs import output_set
         from .write import write_json, write_split, write_stations
 
-        spec = path if isinstance(path, OutputSpec) else OutputSpec(path, fmt, split, report, dropped)
+        spec = path if isinstance(path, OutputSpec) else OutputSpec(path, fmt, split, report, dropped, fields)
         spec.check_inputs([self.report.inputs.get("addresses"), self.report.inputs.get("communes")])
         if spec.dropped and self.dropped is None:
             raise InputError(refuse_national_dropped())
         self.report.inputs["output"] = spec.path
+        stations = with_fields(self.stations, spec.fields)
         with output_set():
             if spec.split:
-                write_split(self.stations, spec.path, spec.split, spec.fmt, communes=self.communes)
+                write_split(stations, spec.path, spec.split, spec.fmt, communes=self.communes)
             else:
-                write_stations(self.stations, spec.path, spec.fmt, communes=self.communes, dropped=self.dropped,
+                write_stations(stations, spec.path, spec.fmt, communes=self.communes, dropped=self.dropped,
                                enclaves=self.enclaves)
             if spec.dropped:
                 from .dropped import write_dropped

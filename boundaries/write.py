@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 
 from .errors import InputError, option
-from .geometry import polygonal_parts
+from .geometry import as_multipolygons, polygonal_parts
 from .outputs import (TMP_MARKER, StreamedFile, atomic_path, defer, output_set, reported,  # noqa: F401 (the API)
                       staged_file)
 
@@ -160,13 +160,17 @@ def to_wgs84(gdf):
     stations rounding left as they were (already on the grid: a layer read back
     from an output) is not checked again. Last, the vertices that rounding made
     equal to the one before are dropped (:func:`on_grid_clean`): GEOS accepts them,
-    QGIS's own validator (the one it uses while editing) reports each one.
+    QGIS's own validator (the one it uses while editing) reports each one. Every
+    polygon comes out a MultiPolygon (:func:`boundaries.geometry.as_multipolygons`):
+    one geometry type per layer, in every format.
     """
     out = gdf.to_crs("EPSG:4326")
     grid = OUTPUT_GRID
     before = out.geometry.values.to_numpy()
     geoms = shapely.set_precision(before, grid, mode="pointwise")
     moved = ~shapely.equals_exact(before, geoms, tolerance=0.0)
+    # an empty polygon comes back LINEARRING EMPTY, which the coverage functions refuse
+    geoms[shapely.is_empty(geoms)] = shapely.MultiPolygon()
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
         # "structure" keeps polygons polygonal (no stray lines of a collapsed spike: a
@@ -176,7 +180,7 @@ def to_wgs84(gdf):
         moved |= invalid
     if "code_commune" in out.columns and moved.any():
         _clean_communes(geoms, moved, out.groupby("code_commune", sort=False).indices.values())
-    out = out.set_geometry(np.asarray(on_grid_clean(geoms), dtype=object), crs="EPSG:4326")
+    out = out.set_geometry(as_multipolygons(on_grid_clean(geoms)), crs="EPSG:4326")
     if "n_parts" in out.columns:  # rounding can join two parts that touched at a corner
         out["n_parts"] = shapely.get_num_geometries(out.geometry.values.to_numpy())
     return out

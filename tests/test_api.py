@@ -26,7 +26,7 @@ from conftest import ROOT, TOWN
 ADDRESSES, COMMUNES, TRUTH = TOWN / "addresses.csv", TOWN / "communes.geojson", TOWN / "stations_truth.geojson"
 
 # options of `boundaries build` that say where and how to write: BuildResult.write's, not build's
-WRITE_OPTIONS = {"output", "fmt", "split", "report_path", "dropped", "quiet", "as_json"}  # BuildResult.write's
+WRITE_OPTIONS = {"output", "fmt", "split", "report_path", "dropped", "fields", "quiet", "as_json"}  # BuildResult.write's
 
 
 @pytest.fixture(scope="module")

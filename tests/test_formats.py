@@ -204,4 +204,4 @@ def test_to_wgs84_keeps_a_spiked_station_polygonal():
     g = gpd.GeoDataFrame({"code_commune": ["94001", "94001"]}, geometry=[spike, shapely.box(0.002, 0, 0.004, 0.002)],
                          crs="EPSG:4326")
     out = to_wgs84(g)
-    assert list(out.geometry.geom_type) == ["Polygon", "Polygon"] and shapely.is_valid(out.geometry.values).all()
+    assert list(out.geometry.geom_type) == ["MultiPolygon", "MultiPolygon"] and shapely.is_valid(out.geometry.values).all()

@@ -212,7 +212,7 @@ def test_a_broken_document_report_or_commune_is_rejected(written):
         ("crs member", lambda d: d.update(crs={"type": "name"})),
         ("no stamp", lambda d: d.pop("boundaries")),
         ("point geometry", lambda d: d["features"][0].update(geometry={"type": "Point", "coordinates": [2.9, 46.5]})),
-        ("ring of one position", lambda d: d["features"][0]["geometry"]["coordinates"][0].__delitem__(slice(1, None))),
+        ("ring of one position", lambda d: d["features"][0]["geometry"]["coordinates"][0][0].__delitem__(slice(1, None))),
         ("latitude out of range", lambda d: d["features"][0]["geometry"]["coordinates"][0][0].__setitem__(1, 91)),
     ):
         broken = copy.deepcopy(doc)
