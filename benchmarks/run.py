@@ -103,7 +103,7 @@ def run_sections(args, work: Path, started: float) -> dict:
         r["town"] = town_reference()
         r["town_holdout"] = holdout_compare(TOWN / "addresses.csv", TOWN / "communes.geojson", SEEDS, "town")
         if not args.quick:
-            r["vdm_holdout"] = holdout_compare(vdm_csv, vdm_communes, SEEDS, "val-de-marne")
+            r["vdm_holdout"] = holdout_compare(vdm_csv, vdm_communes, SEEDS, "val-de-marne", pieces=True)
             r["paris"] = paris()
             r["ablation"] = ablation(vdm_csv, vdm_communes, r["paris"].pop("_inputs"))
             r["simplification"] = simplification(vdm_csv, vdm_communes, work)

@@ -120,7 +120,7 @@ def test_gpkg_with_style_opens_cleanly_in_ogrinfo(styled_gpkg):
     layers, stderr = ogrinfo_summary(styled_gpkg)
     assert layers["stations"]["count"] == N_STATIONS
     assert layers["communes"]["count"] == 4
-    assert layers["layer_styles"]["count"] == 3  # stations, communes, dropped: an attribute table, as QGIS writes it
+    assert layers["layer_styles"]["count"] == 4  # stations, communes, dropped, enclaves: an attribute table, as QGIS writes it
     assert layers["layer_styles"]["geometry"] == "None"
     assert "Warning" not in stderr and "ERROR" not in stderr, stderr
     assert ogr_invalid_count(styled_gpkg, "stations", "geom") == 0

@@ -16,6 +16,8 @@ ABLATION = (
     ("with robust outlier removal (off by default)", {"outlier_neighbours": 6}),
     ("without street-aware seeds", {"frontage_step_m": 0.0}),
     ("without fragment clean-up", {"fragment_max_rows": -1}),
+    ("with the fragment rule of before issue 18 (every piece with an address kept)",
+     {"fragment_max_rows": 0, "fragment_sliver_m2": 0.0}),
     ("without border smoothing", {"smooth_window_m": 0.0}),
     ("with empty land whole to one station, 100 m (off by default)", {"empty_land_m": 100.0}),
     ("with empty land whole to one station, 200 m (off by default)", {"empty_land_m": 200.0}),

@@ -14,6 +14,10 @@ from ..render.markdown import pct
 HOLDOUT = 0.1
 SEEDS = (0, 1, 2)
 
+#: The fragment rule before issue 18 (every detached piece holding an address stayed): the
+#: baseline of the one-piece measure (multipart share, hold-out cost, area moved).
+PIECES_BEFORE = {"fragment_max_rows": 0, "fragment_sliver_m2": 0.0}
+
 
 def _one_seed(ctx: dict, seed: int, first: bool, name: str) -> tuple[dict, dict, pd.DataFrame]:
     """One split: the scores of both methods, the agreement checks and the per-commune shares."""
@@ -30,6 +34,14 @@ def _one_seed(ctx: dict, seed: int, first: bool, name: str) -> tuple[dict, dict,
     log(f"{name}: seed {seed}: {int(held.sum()):,} rows held out, {int(test.sum()):,} test points; building ours")
     built = boundaries.build(tab, ctx["communes"], holdout=HOLDOUT, seed=seed)
     res = {"ours": score(built.stations)}
+    res["ours"]["multipart"] = float((built.stations["n_parts"] > 1).mean())
+    res["ours"]["area_moved_m2"] = sum(c.get("fragment_area_moved_m2", 0.0) for c in built.report.communes.values())
+    if ctx.get("pieces"):
+        log(f"{name}: seed {seed}: ours with the fragment rule of before issue 18")
+        before = boundaries.build(tab, ctx["communes"], holdout=HOLDOUT, seed=seed,
+                                  params=boundaries.Parameters(**PIECES_BEFORE))
+        res["before"] = score(before.stations)
+        res["before"]["multipart"] = float((before.stations["n_parts"] > 1).mean())
     log(f"{name}: seed {seed}: yardstick on the same {int((~held).sum()):,} training rows")
     res["yardstick"] = score(yardstick_build(ctx["csv"], ctx["communes"], None, rows=~held))
     rep_h = built.report.holdout
@@ -53,14 +65,16 @@ def _one_seed(ctx: dict, seed: int, first: bool, name: str) -> tuple[dict, dict,
     return res, check, per_commune
 
 
-def holdout_compare(csv: Path, communes: Path, seeds, name: str) -> dict:
+def holdout_compare(csv: Path, communes: Path, seeds, name: str, pieces: bool = False) -> dict:
     """10 % hold-out, same split for both methods; scored by the same function.
 
     Ours is ``boundaries.build(table, communes, holdout=0.1, seed=s)`` (its polygons
     are built without the held-out rows), scored here like the yardstick; its own
     ``report.holdout`` must say the same. On the first seed ours is also built from
     the training rows alone (``boundaries.build(train_df, communes)``): both routes
-    must give the same score.
+    must give the same score. With ``pieces``, ours is built again with the fragment
+    rule of before issue 18 (:data:`PIECES_BEFORE`) to measure what one piece per
+    station costs; the share of multipart stations is recorded for both.
 
     Returns
     -------
@@ -73,7 +87,7 @@ def holdout_compare(csv: Path, communes: Path, seeds, name: str) -> dict:
     tab = read_reu(csv)
     lon, lat = lonlat(tab)
     px, py = to_metric(lon, lat)
-    ctx = {"tab": tab, "csv": csv, "communes": communes, "lon": lon, "lat": lat, "px": px, "py": py,
+    ctx = {"tab": tab, "csv": csv, "communes": communes, "pieces": pieces, "lon": lon, "lat": lat, "px": px, "py": py,
            "outline_codes": set(gpd.read_file(communes)["code"].astype(str)),
            "commune": tab["code_commune_ref"].to_numpy(dtype=object),
            "keys": canonical_station(tab["id_brut_bv_reu"].to_numpy(dtype=object))}
@@ -83,7 +97,8 @@ def holdout_compare(csv: Path, communes: Path, seeds, name: str) -> dict:
         checks.append(check)
         per_commune.append(pc)
         per_seed.append({"seed": seed, "test_points": res["ours"]["test_points"],
-                         **{f"{m}_{k}": res[m][k] for m in res for k in ("own_station", "uncovered")}})
+                         **{f"{m}_{k}": res[m][k] for m in res for k in ("own_station", "uncovered", "multipart",
+                                                                         "area_moved_m2") if k in res[m]}})
     pc = pd.concat([d.reset_index() for d in per_commune])
     pc["diff"] = pc["ours"] - pc["yardstick"]
     by_commune = pc.groupby("commune").agg(
