@@ -30,6 +30,7 @@ STATION_COLUMNS = [
     "n_weight",
     "n_dropped",
     "n_parts",
+    "n_elsewhere",
     "confidence",
     "method",
     "colour",
@@ -76,9 +77,21 @@ def assemble(scope, seeding, built: dict, unit_info: dict, method: str) -> Assem
     table["reason"] = no_polygon_reason(table, has_polygon)
     unit_method = {u: info.get("method", method) for u, info in unit_info.items()}
     out = output_columns(table.loc[has_polygon].copy(), scope.outlines, unit_method, method, seeding.agreement)
+    out["n_elsewhere"] = out["station_key"].map(rows_elsewhere(unit_info)).fillna(0).astype("int64")
     check_unique_ids(out["id_bv"])
     gdf, neighbours = coloured(in_wgs84(out))
     return Assembly(gdf, table, has_polygon, neighbours, geom_by_key, unit_method)
+
+
+def rows_elsewhere(unit_info: dict) -> pd.Series:
+    """Address rows of each station (by key) that lie in another station's polygon: the pieces the one-piece
+    rule gave away (:func:`boundaries.fragments.reassign_pieces`; the ``enclaves`` layer shows where)."""
+    found = [info["enclaves"] for info in unit_info.values() if info.get("enclaves") is not None]
+    if not found:
+        return pd.Series(dtype="int64")
+    keys = np.concatenate([np.asarray(f["station"], dtype=object) for f in found])
+    rows = np.concatenate([np.asarray(f["rows"], dtype=np.int64) for f in found])
+    return pd.Series(rows).groupby(keys).sum()
 
 
 def check_unique_ids(ids) -> None:

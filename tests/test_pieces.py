@@ -62,11 +62,15 @@ def test_the_enclaves_layer_shows_what_moved(tmp_path):
     assert list(enc.columns[:4]) == ["id_bv", "id_bv_holder", "code_commune", "rows"]
     assert enc["rows"].sum() == built.report.communes["94001"]["fragment_rows_moved"] == 3
     assert set(enc["id_bv"]) == {"94001_1"} and set(enc["id_bv_holder"]) == {"94001_2"}
+    # the per-station count: the rows each station has in another's polygon
+    n_elsewhere = built.stations.set_index("id_bv")["n_elsewhere"]
+    assert n_elsewhere.to_dict() == {"94001_1": 3, **{k: 0 for k in n_elsewhere.index if k != "94001_1"}}
     holder = built.stations.set_index("id_bv").geometry["94001_2"]
     assert shapely.covers(holder, shapely.buffer(enc.geometry.values, 0)).all() or \
         shapely.distance(holder, enc.geometry.values).max() < 1e-6
     # nothing moved: the layer is there, empty
     built = _build(df, outl, fragment_max_rows=0, enclave_min_share=0.0)
+    assert (built.stations["n_elsewhere"] == 0).all()
     built.write(str(tmp_path / "none.gpkg"))
     assert len(pyogrio.read_dataframe(tmp_path / "none.gpkg", layer="enclaves")) == 0
 
