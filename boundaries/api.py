@@ -180,9 +180,8 @@ def check(stations, communes, *, id_field: str | None = None, station_commune_fi
         The address table the layer was built from: its stations (in communes of the
         outlines) absent from the layer are named as missing_station problems.
     build_report : str or pathlib.Path, optional
-        The layer's build report (.report.json): a commune with fewer stations in the
-        layer than the report built is a missing_station problem (counted, not named:
-        the report does not list station ids; addresses names them).
+        The layer's build report (.report.json): each station it built (its
+        stations_built) absent from the layer is a missing_station problem.
 
     Returns
     -------

@@ -279,7 +279,7 @@ def check_stations(stations, communes, *, id_field: str | None = None, station_c
     addresses : path or DataFrame, optional
         The address table the layer was built from (see :func:`missing_stations`).
     build_report : path, optional
-        The layer's build report: its per-commune station counts (see :func:`unbuilt_stations`).
+        The layer's build report: its per-commune built station ids (see :func:`unbuilt_stations`).
 
     Returns
     -------
@@ -304,7 +304,9 @@ def check_stations(stations, communes, *, id_field: str | None = None, station_c
     problems += found + locate(_multipart(st, shapes, n_parts, missing), st.crs)
     found, absent = missing_stations(st, outlines, addresses) if addresses is not None else ([], {})
     if build_report is not None:
-        found += unbuilt_stations(st, outlines, build_report, {p.commune for p in found})
+        unbuilt = unbuilt_stations(st, outlines, build_report, {p.commune for p in found})
+        found += unbuilt
+        absent = absent or _listed([p.stations[0] for p in unbuilt if p.stations])
     problems += found
     for u, info in per_commune.items():
         info["null"] = int((missing & (st["unit"] == u).to_numpy()).sum())
@@ -415,7 +417,6 @@ def missing_stations(st, outlines, addresses) -> tuple[list[Problem], dict]:
     from .codes import canonical_station
     from .problems import locate
     from .read import read_addresses
-    from .results import MAX_LISTED_IDS
     from .scope import match_units
 
     table = read_addresses(addresses)
@@ -434,39 +435,71 @@ def missing_stations(st, outlines, addresses) -> tuple[list[Problem], dict]:
                         "table but not in the layer",
                         geometry=shapely.Point(good.at[near[k], "x"], good.at[near[k], "y"]) if k in near else None)
                 for k in keys]
-    ids = [p.stations[0] for p in problems]
-    listed = {"count": len(ids), "ids": ids[:MAX_LISTED_IDS], "unlisted": max(len(ids) - MAX_LISTED_IDS, 0)}
-    return locate(problems, table.crs), listed
+    return locate(problems, table.crs), _listed([p.stations[0] for p in problems])
+
+
+def _listed(ids: list) -> dict:
+    """``{"count", "ids", "unlisted"}`` of missing station ids: listed up to :data:`boundaries.results.MAX_LISTED_IDS`."""
+    from .results import MAX_LISTED_IDS
+
+    if not ids:
+        return {}
+    return {"count": len(ids), "ids": ids[:MAX_LISTED_IDS], "unlisted": max(len(ids) - MAX_LISTED_IDS, 0)}
 
 
 def unbuilt_stations(st, outlines, build_report, named=()) -> list[Problem]:
-    """A ``missing_station`` problem for each commune with fewer stations than ``build_report`` built.
+    """A ``missing_station`` problem for each station ``build_report`` built that the layer lacks.
 
-    The build report counts each commune's stations with a polygon (``stations_out``)
-    but does not list their ids: the problem counts the missing ones, located at a point
-    of the commune's outline (give the addresses to name them). Communes without an
-    outline, and those in ``named`` (their missing stations already named), are left out.
+    The build report lists each commune's stations with a polygon (``stations_built``):
+    each one absent from the layer is named, located at a point of its commune's outline
+    (where it was is not known; ``--addresses`` places it among its addresses). A report
+    of before that list only counts them (``stations_out``): one problem per commune
+    short of stations. Communes without an outline, and those in ``named`` (their
+    missing stations already named from the addresses), are left out.
     """
-    from .errors import InputError
+    from .codes import canonical_station
     from .problems import locate
     from .review import read_build_report
 
     doc = read_build_report(build_report)
-    have = st["code_commune"].value_counts()
     outline_of = dict(zip(outlines["code"], outlines.geometry.values))
+    have_keys = set(st["key"].dropna())
+    have = st["code_commune"].value_counts()
     problems = []
     for code, info in sorted(doc.get("communes", {}).items()):
-        built = info.get("stations_out")
-        if not isinstance(built, int) or isinstance(built, bool) or built < 0:
-            raise InputError(f"build report {build_report}: stations_out of commune {code} is not a count; give the "
-                             ".report.json that boundaries build wrote beside the stations")
-        short = built - int(have.get(code, 0))
-        if short > 0 and code in outline_of and code not in named:
+        if code not in outline_of or code in named:
+            continue
+        where = shapely.point_on_surface(outline_of[code])
+        built = _built_ids(info, code, build_report)
+        if isinstance(built, list):
+            absent = [i for i, k in zip(built, canonical_station(np.asarray(built, dtype=object)))
+                      if k not in have_keys]
+            problems += [Problem("missing_station", code, (i,), None, f"station {i} is in the build report but not "
+                                 "in the layer", geometry=where) for i in absent]
+        elif built - int(have.get(code, 0)) > 0:
+            short = built - int(have.get(code, 0))
             problems.append(Problem("missing_station", code, (), None,
                                     f"the build report counts {built:,} stations with a polygon, the layer "
                                     f"{built - short:,}: {short:,} missing ({option('addresses')} names them)",
-                                    geometry=shapely.point_on_surface(outline_of[code])))
+                                    geometry=where))
     return locate(problems, outlines.crs)
+
+
+def _built_ids(info: dict, code: str, build_report) -> list | int:
+    """A commune's built station ids from a build report (``stations_built``), else their count."""
+    from .errors import InputError
+
+    built = info.get("stations_built")
+    if isinstance(built, list) and all(isinstance(i, str) for i in built):
+        return built
+    if built is not None:
+        raise InputError(f"build report {build_report}: stations_built of commune {code} is not a list of station "
+                         "ids; give the .report.json that boundaries build wrote beside the stations")
+    built = info.get("stations_out")
+    if not isinstance(built, int) or isinstance(built, bool) or built < 0:
+        raise InputError(f"build report {build_report}: stations_out of commune {code} is not a count; give the "
+                         ".report.json that boundaries build wrote beside the stations")
+    return built
 
 
 def _territories(units):

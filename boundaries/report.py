@@ -411,6 +411,7 @@ def _per_commune(rows, stations, has_polygon, unit_info) -> dict:
     st_code = stations["code_commune"].to_numpy(dtype=object)
     st_in = pd.Series(1, index=st_code).groupby(level=0).sum()
     st_out = pd.Series(has_polygon.astype(np.int64), index=st_code).groupby(level=0).sum()
+    built_by = stations.loc[has_polygon].groupby("code_commune", sort=True)["id_bv"].agg(sorted).to_dict()
     missing_by: dict = {}
     for r in missing.itertuples():
         missing_by.setdefault(r.code_commune, []).append({"id_bv": r.id_bv, "reason": r.reason})
@@ -427,6 +428,7 @@ def _per_commune(rows, stations, has_polygon, unit_info) -> dict:
             "rows_dropped": {r: n_by[r] for r in REASONS if r in n_by},
             "stations_in": int(st_in.get(code, 0)),
             "stations_out": int(st_out.get(code, 0)),
+            "stations_built": built_by.get(code, []),
             "stations_without_polygon": missing_by.get(code, []),
             "method": info.get("method"),
             "seeds": info.get("seeds", 0),

@@ -242,27 +242,44 @@ def built_town(tmp_path_factory):
     return out, report
 
 
-def test_build_report_counts_the_stations_a_commune_lost(built_town, tmp_path):
+def test_build_report_names_the_stations_a_commune_lost(built_town, tmp_path):
     out, report = built_town
     built = gpd.read_file(out, layer="stations")
     assert check_stations(built, TOWN / "communes.geojson", build_report=report).ok()
     fewer = built[~built["id_bv"].isin(["99001_3", "99001_4"])]
     result = check_stations(fewer, TOWN / "communes.geojson", build_report=report)
-    (missing,) = kinds(result)["missing_station"]
-    assert missing.commune == "99001" and "2 missing" in missing.detail and inside(missing.point, "99001")
-    # with the addresses too, the stations are named, and the count is not said twice
+    missing = kinds(result)["missing_station"]
+    assert sorted(p.stations[0] for p in missing) == ["99001_3", "99001_4"]
+    assert all(p.commune == "99001" and inside(p.point, "99001") for p in missing)
+    assert result.missing == {"count": 2, "ids": ["99001_3", "99001_4"], "unlisted": 0}
+    # with the addresses too, the stations are named once, placed among their addresses
     named = check_stations(fewer, TOWN / "communes.geojson", build_report=report, addresses=ADDRESSES)
     assert sorted(p.stations[0] for p in kinds(named)["missing_station"]) == ["99001_3", "99001_4"]
+    # a report of before the list (counts only): one problem counting them
+    doc = json.loads(report.read_text())
+    for info in doc["communes"].values():
+        del info["stations_built"]
+    old = tmp_path / "old.report.json"
+    old.write_text(json.dumps(doc))
+    (counted,) = kinds(check_stations(fewer, TOWN / "communes.geojson", build_report=old))["missing_station"]
+    assert counted.commune == "99001" and "2 missing" in counted.detail and inside(counted.point, "99001")
 
 
-def test_a_build_report_with_a_bad_count_is_one_line(built_town, tmp_path):
+@pytest.mark.parametrize("key, value, message", [
+    ("stations_out", "eight", "stations_out of commune 99001 is not a count"),
+    ("stations_built", "99001_1", "stations_built of commune 99001 is not a list of station ids"),
+    ("stations_built", [1, 2], "stations_built of commune 99001 is not a list of station ids"),
+])
+def test_a_build_report_with_a_bad_count_or_list_is_one_line(built_town, tmp_path, key, value, message):
     out, report = built_town
     doc = json.loads(report.read_text())
-    doc["communes"]["99001"]["stations_out"] = "eight"
+    doc["communes"]["99001"][key] = value
+    if key == "stations_out":
+        del doc["communes"]["99001"]["stations_built"]
     bad = tmp_path / "bad.report.json"
     bad.write_text(json.dumps(doc))
     done = run("check", out, "--communes", TOWN / "communes.geojson", "--build-report", bad)
-    assert done.returncode == 2 and "stations_out of commune 99001 is not a count" in done.stderr
+    assert done.returncode == 2 and message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
 
