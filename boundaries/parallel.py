@@ -122,11 +122,13 @@ def connect(scheduler: str, jobs: int = 1):
         _probe(scheduler, where[1], where[2])
     with contextlib.ExitStack() as stack:
         if scheduler == "local":
-            # any free port for its web server (8787 may be taken); workers' warnings (e.g. on
-            # cancelling the rest after an error) would clutter stderr
+            # any free port for its web server (8787 may be taken); workers' messages (warnings on
+            # cancelling the rest after an error; on a loaded machine, a heartbeat missed while the
+            # cluster closes, logged as an ERROR with a traceback) would clutter stderr: a task's
+            # failure reaches us as its exception, not through these logs
             cluster = stack.enter_context(distributed.LocalCluster(
                 n_workers=max(1, jobs), threads_per_worker=1, processes=True, dashboard_address=":0",
-                silence_logs=logging.ERROR))
+                silence_logs=logging.CRITICAL))
             target = cluster
         else:
             target = scheduler

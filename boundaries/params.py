@@ -140,9 +140,9 @@ class Parameters:
     fragment_max_rows : int
         A part of a station detached from its main body and holding at most this
         many address rows goes to the neighbour sharing its longest border
-        (:mod:`boundaries.fragments`). Negative turns the step off. 10 keeps
-        Val-de-Marne's hold-out within 0.3 point of keeping every part with an
-        address (docs/pieces.md).
+        (:mod:`boundaries.fragments`). Negative turns the step off. 5 keeps
+        Val-de-Marne's hold-out within 0.15 point of keeping every part with an
+        address, over 3 splits (docs/pieces.md).
     enclave_min_share : float
         A detached part holding less than this share (0 to 1) of its station's
         address rows goes to its main neighbour too: only parts above the row count
@@ -186,7 +186,7 @@ class Parameters:
                                                            "range": Range(0.1, 10_000, "m", off=0)})
     frontage_max_gap_m: float = field(default=150.0, metadata={"alias": "--frontage-max-gap",
                                                                "range": Range(0, 100_000, "m")})
-    fragment_max_rows: int = field(default=10, metadata={"range": Range(-1, 1_000_000_000, whole=True)})
+    fragment_max_rows: int = field(default=5, metadata={"range": Range(-1, 1_000_000_000, whole=True)})
     enclave_min_share: float = field(default=0.0, metadata={"range": Range(0, 1)})
     fragment_sliver_m2: float = field(default=100.0, metadata={"alias": "--fragment-sliver",
                                                             "range": Range(0, 1e12, "m²")})
