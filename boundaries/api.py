@@ -80,6 +80,14 @@ communes_layer : str, optional
 addresses_layer : str, optional
     The layer of addresses to read, when the address file is a vector file of several
     layers (a GeoPackage): needed when more than one layer holds points.
+streets : str or pathlib.Path, optional
+    Street centre-lines (any line layer GDAL reads: GeoJSON, GeoPackage, shapefile,
+    FlatGeobuf; OSM highways, BD TOPO troncon_de_route): communes they cross are cut
+    into blocks along them and built by the streets method (boundaries.blocks);
+    footpaths, steps and tunnels are left out (boundaries.land).
+streets_layer : str, optional
+    The layer of streets to read, when its file has several: needed when more than
+    one layer holds lines.
 holdout : float
     Keep this share (0 to 0.9) of unique coordinates out of the build and report how
     many of those addresses fall inside their own station (accuracy without any

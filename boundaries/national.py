@@ -53,6 +53,8 @@ SPLIT_BATCH_ROWS = 500_000
 
 def applies(request) -> bool:
     """Whether ``request`` runs by département: asked for, or a whole table covering several."""
+    if request.streets is not None:  # one process: the parts' cache keys do not cover the streets
+        return False
     if request.national:
         return True
     if request.departement or not request.whole_departements:

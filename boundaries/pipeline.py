@@ -14,10 +14,12 @@ import contextlib
 import functools
 import time
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
+from .blocks import street_partition
 from .checks import check_area_balance, check_partition
 from .clean import seed_stations
 from .dropped import dropped_rows
@@ -25,6 +27,7 @@ from .emptyland import assign_empty_land
 from .enclaves import enclave_points
 from .errors import PartitionError
 from .fragments import PieceMoves, reassign_pieces
+from .land import read_streets, streets_by_unit
 from .parallel import run_tasks
 from .params import Parameters
 from .read import read_addresses, read_communes
@@ -128,10 +131,12 @@ def build(request: BuildRequest) -> BuildResult:
                            read_prefixes(request.departement, request.commune), selected_communes(request.commune),
                            request.addresses_layer)
     layer = read_communes(request.communes, request.commune_field, request.communes_layer)
+    lines = read_streets(request.streets, request.streets_layer)[0] if request.streets is not None else None
     report = start_report(request, table, layer)
     rows = scope(table, layer, request.departement, request.commune, required=request.outlines_required)
     seeding = seed_stations(rows, request.params, request.holdout, request.seed)
-    built, unit_info = build_units(rows, seeding, request)
+    built, unit_info = build_units(rows, seeding, request,
+                                   streets_by_unit(lines, rows.unit_geom) if lines is not None else {})
     assembly = assemble(rows, seeding, built, unit_info, request.method)
     fill_report(report, rows, seeding, assembly, unit_info, request.holdout, request.seed)
     report.seconds = time.perf_counter() - started
@@ -141,8 +146,11 @@ def build(request: BuildRequest) -> BuildResult:
                        enclaves=enclave_points(unit_info, assembly.table))
 
 
-def build_units(rows, seeding, request: BuildRequest) -> tuple[dict, dict]:
+def build_units(rows, seeding, request: BuildRequest, streets: dict | None = None) -> tuple[dict, dict]:
     """Every unit's station keys and polygons (metres), and its report details.
+
+    ``streets``: each unit's street lines (:func:`boundaries.land.streets_by_unit`); a
+    unit that has some is built by the streets method (:func:`build_unit`).
 
     A unit of one station is its whole outline; a unit of several is built by
     :func:`build_unit`, in ``request.jobs`` processes or on its Dask cluster, largest
@@ -165,7 +173,9 @@ def build_units(rows, seeding, request: BuildRequest) -> tuple[dict, dict]:
             unit_info[unit] = {"method": "commune", "seeds": int(seeding.address_seeds[unit]), "frontage_seeds": 0,
                                "seconds": 0.0, "partition": {"ok": True, "stations": 1}}
     tasks = sorted(seeding.shared & set(rows.units), key=lambda u: (-len(seeds_by_unit[u]), u))
-    task_args = [(u, rows.unit_geom[u], seeds_by_unit[u], request.method, request.params) for u in tasks]
+    streets = streets or {}
+    task_args = [(u, rows.unit_geom[u], seeds_by_unit[u], request.method, request.params, streets.get(u))
+                 for u in tasks]
     for unit, (keys, polys, info) in run_tasks(_build_unit_task, task_args, request.jobs, request.progress,
                                                 already_done=len(rows.units) - len(tasks),
                                                 scheduler=request.scheduler):
@@ -176,20 +186,28 @@ def build_units(rows, seeding, request: BuildRequest) -> tuple[dict, dict]:
     return built, unit_info
 
 
-def build_unit(unit: str, outline, s: pd.DataFrame, method: str, params: Parameters):
+def build_unit(unit: str, outline, s: pd.DataFrame, method: str, params: Parameters, streets=None):
     """Tessellate, repair and check one outline unit with several stations.
 
     Returns the station keys, their polygons (metric CRS) and the unit's report
     details. Runs in a worker process under ``jobs > 1`` or a Dask worker: it
-    depends on its arguments only.
+    depends on its arguments only. With ``streets`` (the unit's street lines, metres)
+    the unit is built by the streets method (:func:`boundaries.blocks.street_partition`),
+    and neither empty land nor smoothing moves its borders off the centre-lines.
     """
     t0 = time.perf_counter()
+    if streets is not None and len(streets):
+        method = "streets"
+        params = replace(params, empty_land_m=0.0, smooth_window_m=0.0)
     chosen = choose_method(s, outline, params) if method == "auto" else method
     # plain arrays once: DataFrame indexing per step costs more than the small communes' geometry
     xy = np.column_stack([s["sx"].to_numpy(dtype=float), s["sy"].to_numpy(dtype=float)])
     station = s["station_key"].to_numpy(dtype=object)
     n_rows = s["rows"].to_numpy()
-    keys, polys = tessellate(xy, station, outline, chosen, params)
+    if chosen == "streets":
+        keys, polys = street_partition(xy, station, outline, streets, params.voronoi_margin_m)
+    else:
+        keys, polys = tessellate(xy, station, outline, chosen, params)
     check_area_balance(unit, polys, outline, params.area_tolerance_m2)
     moves, empty_moved = PieceMoves(), 0
     real = n_rows > 0

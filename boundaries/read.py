@@ -713,10 +713,11 @@ def choose_layer(layers, layer: str | None, prefer: str | None, where: str, keyw
                  wanted: str = "polygons") -> str:
     """The layer to read among ``layers`` (pyogrio's ``[name, geometry type]`` pairs); see :func:`read_polygons`.
 
-    ``wanted``: ``"polygons"`` (outlines, stations) or ``"points"`` (addresses).
+    ``wanted``: ``"polygons"`` (outlines, stations), ``"points"`` (addresses) or ``"lines"`` (streets).
     """
     kinds = {str(n): (None if g is None else str(g)) for n, g in layers}
-    fits, one = (_may_hold_points, "point") if wanted == "points" else (_may_hold_polygons, "polygon")
+    fits, one = {"points": (_may_hold_points, "point"), "lines": (_may_hold_lines, "line")}.get(
+        wanted, (_may_hold_polygons, "polygon"))
     if not kinds:
         raise InputError(f"{where} has no layer: give a file with the {wanted}")
     if layer is not None:
@@ -758,6 +759,30 @@ def _may_hold_points(kind: str | None) -> bool:
         return False
     base = kind.replace("3D ", "").replace("2.5D ", "").split(" ")[0]
     return "Point" in base or base in ("Unknown", "Geometry", "GeometryCollection")
+
+
+def _may_hold_lines(kind: str | None) -> bool:
+    """Whether a layer of this GDAL geometry type can hold lines (an untyped layer can)."""
+    if kind is None:
+        return False
+    base = kind.replace("3D ", "").replace("2.5D ", "").split(" ")[0]
+    return "LineString" in base or "Curve" in base or base in ("Unknown", "Geometry", "GeometryCollection")
+
+
+def read_line_layer(path, layer: str | None, where: str, keyword: str):
+    """Read the line layer of a vector file (streets): (GeoDataFrame, the layer's name).
+
+    The layer is chosen as :func:`read_polygons` chooses (:func:`choose_layer`, lines
+    wanted); VRT files are refused and GDAL reads offline.
+    """
+    import geopandas as gpd
+    import pyogrio
+
+    _refuse_indirection(path)
+    with _gdal_offline(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NaN vertices are refused in one line later
+        chosen = choose_layer(pyogrio.list_layers(path), layer, None, where, keyword, wanted="lines")
+        return gpd.read_file(path, layer=chosen), chosen
 
 
 def _kind_name(kind: str | None) -> str:

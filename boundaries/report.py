@@ -270,6 +270,8 @@ def start_report(request, table, layer) -> Report:
         "communes": input_name(request.communes),
         **({"communes_layer": layer.layer} if layer.layer is not None else {}),
         **({"addresses_layer": table.layer} if table.layer is not None else {}),
+        **({"streets": input_name(request.streets)} if request.streets is not None else {}),
+        **({"streets_layer": request.streets_layer} if request.streets_layer is not None else {}),
         "crs": table.crs,
         "departement": list(request.departement) or None,
         "commune": list(request.commune) or None,

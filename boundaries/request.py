@@ -58,6 +58,8 @@ class BuildRequest:
     commune_field: str | None = None
     communes_layer: str | None = None
     addresses_layer: str | None = None
+    streets: object = None
+    streets_layer: str | None = None
     params: Parameters = Parameters()
     holdout: float = 0.0
     seed: int = 0
@@ -91,6 +93,11 @@ class BuildRequest:
         if self.national and (self.commune or self.holdout):
             raise InputError(f"{option('all_departements')} and several {option('departement')} build whole "
                              f"départements: without {option('commune')} and {option('holdout')}")
+        if self.streets is not None and self.national:
+            raise InputError(f"{option('streets')} builds one département at a time for now: give one "
+                             f"{option('departement')} (not {option('all_departements')} or several)")
+        if self.streets_layer is not None and self.streets is None:
+            raise InputError(f"{option('streets_layer')} names a layer of {option('streets')}, which is not given")
         if self.scheduler is not None:
             check_scheduler(self.scheduler)  # a malformed address fails here, before anything is read
         if self.results is not None:  # read now: a bad results file is refused before the build, not after
