@@ -15,7 +15,8 @@ and adds one input, the parcels. The rules, in order:
 3. **Parcels without address** fill from their neighbours, repeatedly: each takes the
    station with the longest shared border among its already assigned neighbours (a
    mixed parcel counts for its majority station; ties: the smallest key). Parcels
-   never reached (isolated from every assigned parcel) stay unassigned.
+   never reached (isolated from every assigned parcel) stay unassigned. (``fill``:
+   or whole to the station whose Voronoi cell covers most of the parcel, or not at all.)
 4. **The rest** (streets, squares, water, unassigned parcels) is split by the default
    Voronoi tessellation: each station keeps its Voronoi cell minus every assigned
    parcel. The Voronoi cells partition the outline, so the whole is a partition.
@@ -52,8 +53,33 @@ def clean_parcels(parcels, outline) -> np.ndarray:
     geoms = geoms[~shapely.is_empty(geoms)]
     if len(geoms) == 0:
         return geoms
-    geoms = polygonal_parts(shapely.coverage_clean(geoms), min_area_m2=MIN_PARCEL_M2)
+    try:
+        geoms = shapely.coverage_clean(geoms)
+    except shapely.errors.GEOSException:  # overlaps too deep for it (grown building lots): by faces
+        geoms = disjoint_by_faces(geoms, geoms)
+    geoms = polygonal_parts(geoms, min_area_m2=MIN_PARCEL_M2)
     return geoms[~shapely.is_empty(geoms)]
+
+
+def disjoint_by_faces(geoms: np.ndarray, cores: np.ndarray) -> np.ndarray:
+    """Overlapping polygons made disjoint: each face of their noded boundaries goes to one of them.
+
+    The face goes to the polygon, among those holding it, whose ``core`` is nearest to the
+    face's inner point (ties: the first polygon); a polygon that wins no face becomes empty.
+    """
+    faces = shapely.get_parts(shapely.polygonize([shapely.union_all(shapely.boundary(geoms))]))
+    inner = shapely.point_on_surface(faces)
+    face, holder = shapely.STRtree(geoms).query(inner, predicate="within")
+    dist = shapely.distance(inner[face], cores[holder])
+    order = np.lexsort((holder, dist, face))
+    first = order[np.unique(face[order], return_index=True)[1]]
+    by_holder = np.argsort(holder[first], kind="stable")
+    face, holder = face[first][by_holder], holder[first][by_holder]
+    out = np.array([shapely.MultiPolygon()] * len(geoms), dtype=object)
+    won, dense = np.unique(holder, return_inverse=True)
+    # the faces share their edges exactly: a zero buffer of each collection dissolves them
+    out[won] = shapely.buffer(shapely.geometrycollections(faces[face], indices=dense), 0)
+    return out
 
 
 def parcel_votes(xy, station_idx, rows, parcels, n_stations):
@@ -103,6 +129,19 @@ def fill_from_neighbours(label: np.ndarray, edges, n_stations: int) -> np.ndarra
         label[reached] = majority(border[reached])
 
 
+def fill_by_cells(label: np.ndarray, parcels: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Give each unlabelled parcel (-1) the station whose Voronoi cell covers most of it (ties: smallest key)."""
+    empty = np.flatnonzero(label < 0)
+    if len(empty) == 0:
+        return label
+    p, c = shapely.STRtree(cells).query(parcels[empty], predicate="intersects")
+    share = np.zeros((len(empty), len(cells)))
+    np.add.at(share, (p, c), shapely.area(shapely.intersection(parcels[empty][p], cells[c])))
+    label = label.copy()
+    label[empty] = majority(share)
+    return label
+
+
 def split_mixed_parcels(xy, station_idx, where, mixed: np.ndarray, parcels: np.ndarray):
     """Pieces of the mixed parcels, each parcel split by the Voronoi cells of its own seeds: (pieces, station index)."""
     seeds = np.flatnonzero(np.isin(where, mixed))
@@ -129,7 +168,8 @@ def dissolve_pieces(pieces: np.ndarray, label: np.ndarray, n_stations: int) -> n
                                      for i in range(n_stations)], dtype=object))
 
 
-def parcel_partition(xy, station, rows, outline, parcels, params, split_mixed: bool = True):
+def parcel_partition(xy, station, rows, outline, parcels, params, split_mixed: bool = True,
+                     fill: str = "border"):
     """One commune's station keys and polygons, along its parcels (see the module's rules).
 
     Parameters
@@ -149,6 +189,10 @@ def parcel_partition(xy, station, rows, outline, parcels, params, split_mixed: b
     split_mixed : bool, default True
         Split a parcel holding rows of several stations by the Voronoi of its rows; else give
         it whole to its majority station.
+    fill : {"border", "voronoi", "none"}, default "border"
+        How parcels without address are filled: from the neighbour with the longest shared
+        border (rule 3), whole to the station whose Voronoi cell covers most of the parcel, or
+        not at all (left to the Voronoi of the rest).
 
     Returns
     -------
@@ -165,7 +209,10 @@ def parcel_partition(xy, station, rows, outline, parcels, params, split_mixed: b
     votes, where = parcel_votes(xy, station_idx, np.maximum(np.asarray(rows, dtype=float), 0), land, len(keys))
     label = majority(votes)
     mixed = np.flatnonzero((votes > 0).sum(axis=1) > 1) if split_mixed else np.array([], dtype=int)
-    label = fill_from_neighbours(label, neighbour_edges(land), len(keys))
+    if fill == "border":
+        label = fill_from_neighbours(label, neighbour_edges(land), len(keys))
+    elif fill == "voronoi":
+        label = fill_by_cells(label, land, cells)
     whole = (label >= 0) & ~np.isin(np.arange(len(land)), mixed)
     pieces, piece_label = land[whole], label[whole]
     if len(mixed):
@@ -183,13 +230,17 @@ def parcel_partition(xy, station, rows, outline, parcels, params, split_mixed: b
 
 
 def building_partition(xy, station, rows, outline, buildings, params, grow_m: float = BUILDING_LOT_M,
-                       split_mixed: bool = True):
+                       split_mixed: bool = True, fill: str = "border"):
     """As :func:`parcel_partition`, each building footprint grown by ``grow_m`` metres to stand for its lot.
 
-    Grown footprints overlap where buildings stand closer than ``2 * grow_m``; the
-    parcels' cleaning (``shapely.coverage_clean``) gives each overlap to one of them.
+    Grown footprints overlap where buildings stand closer than ``2 * grow_m``: each face
+    of the overlaps goes to the nearest footprint (:func:`disjoint_by_faces`).
     """
     geoms = np.asarray(buildings, dtype=object)
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    lots = shapely.buffer(shapely.make_valid(geoms), grow_m, join_style="mitre") if len(geoms) else geoms
-    return parcel_partition(xy, station, rows, outline, lots, params, split_mixed=split_mixed)
+    if len(geoms):
+        geoms = polygonal_parts(shapely.make_valid(geoms))
+        lots = shapely.buffer(geoms, grow_m, join_style="mitre")
+        # where lots overlap, the land goes to the nearer footprint
+        geoms = disjoint_by_faces(lots, geoms)
+    return parcel_partition(xy, station, rows, outline, geoms, params, split_mixed=split_mixed, fill=fill)
