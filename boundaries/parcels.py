@@ -47,7 +47,11 @@ def clean_parcels(parcels, outline) -> np.ndarray:
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     if len(geoms) == 0:
         return geoms
-    geoms = polygonal_parts(shapely.make_valid(geoms))
+    # a layer may cover many communes: only the parcels touching this one are worked on
+    geoms = geoms[np.sort(shapely.STRtree(geoms).query(outline))]  # by envelope: invalid parcels too
+    # a layer in 3-D (Choisy's parcels) mixed with the 2-D cells gave rings of NaN heights
+    # that no longer closed once reprojected: the heights are dropped
+    geoms = polygonal_parts(shapely.make_valid(shapely.force_2d(geoms)))
     shapely.prepare(outline)
     geoms = polygonal_parts(shapely.intersection(geoms, outline), min_area_m2=MIN_PARCEL_M2)
     geoms = geoms[~shapely.is_empty(geoms)]
@@ -239,7 +243,7 @@ def building_partition(xy, station, rows, outline, buildings, params, grow_m: fl
     geoms = np.asarray(buildings, dtype=object)
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     if len(geoms):
-        geoms = polygonal_parts(shapely.make_valid(geoms))
+        geoms = polygonal_parts(shapely.make_valid(shapely.force_2d(geoms)))
         lots = shapely.buffer(geoms, grow_m, join_style="mitre")
         # where lots overlap, the land goes to the nearer footprint
         geoms = disjoint_by_faces(lots, geoms)

@@ -159,3 +159,16 @@ def test_overlapping_lots_made_disjoint_keep_their_union(boxes):
     out = disjoint_by_faces(geoms, geoms)
     assert abs(shapely.area(out).sum() - shapely.union_all(geoms).area) < 1e-6
     assert abs(shapely.union_all(out).area - shapely.union_all(geoms).area) < 1e-6
+
+
+@settings(deadline=None)
+@given(land(), st.sampled_from(["parcels", "buildings"]))
+def test_land_in_3d_gives_flat_stations(case, layer):
+    # regression: Choisy's parcels carry heights; the stations came out with NaN heights, whose
+    # rings no longer closed once reprojected to WGS84 (a crash when writing)
+    xy, station, rows, outline, parcels = case
+    parcels3d = shapely.force_3d(parcels, z=35.0)
+    func = parcel_partition if layer == "parcels" else building_partition
+    keys, polys = func(xy, station, rows, outline, parcels3d, PARAMS)
+    assert not shapely.has_z(polys).any()
+    assert_partition(polys, outline)

@@ -26,24 +26,30 @@ LAND = SHARED / "val-de-marne-2016" / "land"
 #: commune → {layer label: file}
 COMMUNES = {
     "94080": {"parcels": "vincennes-parcels-2022.geojson", "buildings": "vincennes-buildings-2022.geojson"},
-    "94022": {"parcels": "choisy-parcels-2018.geojson"},
+    "94022": {"parcels": "choisy-parcels-2018.geojson", "lots": "choisy-parcels-2018.geojson"},
 }
+#: layer → (column, values dropped): Choisy's parcels flagged ``buildable`` 0 are strips of road or lanes
+FILTERS = {"lots": ("buildable", {"0"})}
 #: variant label → (layer, partition function name, keyword arguments)
 VARIANTS = {
     "parcels": ("parcels", "parcel_partition", {}),
     "parcels, mixed to majority": ("parcels", "parcel_partition", {"split_mixed": False}),
     "parcels, empty by Voronoi": ("parcels", "parcel_partition", {"fill": "voronoi"}),
     "parcels, empty left to Voronoi": ("parcels", "parcel_partition", {"fill": "none"}),
+    "parcels without road strips, empty by Voronoi": ("lots", "parcel_partition", {"fill": "voronoi"}),
     "buildings (lots +6 m)": ("buildings", "building_partition", {}),
     "buildings (lots +6 m), empty left to Voronoi": ("buildings", "building_partition", {"fill": "none"}),
 }
 
 
-def read_land(path, crs: str = "EPSG:2154"):
-    """A land layer's geometries in the build's metric CRS (Lambert-93 for the Val-de-Marne)."""
+def read_land(path, crs: str = "EPSG:2154", drop=None):
+    """A land layer's geometries in the build's metric CRS (Lambert-93 for the Val-de-Marne), ``drop`` filtered out."""
     import geopandas as gpd
 
-    return gpd.read_file(path).to_crs(crs).geometry.to_numpy()
+    gdf = gpd.read_file(path)
+    if drop is not None:
+        gdf = gdf[~gdf[drop[0]].astype(str).isin(drop[1])]
+    return gdf.to_crs(crs).geometry.to_numpy()
 
 
 @contextlib.contextmanager
@@ -87,8 +93,9 @@ def one_build(tab, communes, code: str, seed: int) -> dict:
 def measure(tab, communes) -> list[dict]:
     """Every (commune, variant, seed) row: the default first, then each layer variant."""
     out = []
-    for code, layers in COMMUNES.items():
-        geoms = {name: read_land(LAND / f) for name, f in layers.items()}
+    land = {code: {name: read_land(LAND / f, drop=FILTERS.get(name)) for name, f in layers.items()}
+            for code, layers in COMMUNES.items()}
+    for code, geoms in land.items():
         for seed in SEEDS:
             out.append({"commune": code, "variant": "default", "seed": seed, **one_build(tab, communes, code, seed)})
             log(f"parcels: {out[-1]}")
