@@ -12,11 +12,12 @@ and adds one input, the parcels. The rules, in order:
    holding rows of several stations is split inside itself by the Voronoi cells of
    *its own* rows (``split_mixed``), or else goes whole to the station with the most
    rows (ties: the smallest station key).
-3. **Parcels without address** fill from their neighbours, repeatedly: each takes the
-   station with the longest shared border among its already assigned neighbours (a
-   mixed parcel counts for its majority station; ties: the smallest key). Parcels
-   never reached (isolated from every assigned parcel) stay unassigned. (``fill``:
-   or whole to the station whose Voronoi cell covers most of the parcel, or not at all.)
+3. **Parcels without address** (``fill``) go whole to the station whose Voronoi cell
+   covers most of the parcel (``"voronoi"``, the default: the best on the hold-out, see
+   docs/land-parcels.md); or fill from their neighbours, round after round, each taking
+   the station with the longest shared border among its already assigned neighbours (a
+   mixed parcel counts for its majority station; ties: the smallest key; parcels never
+   reached stay unassigned) (``"border"``); or stay unassigned (``"none"``).
 4. **The rest** (streets, squares, water, unassigned parcels) is split by the default
    Voronoi tessellation: each station keeps its Voronoi cell minus every assigned
    parcel. The Voronoi cells partition the outline, so the whole is a partition.
@@ -30,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from .errors import InputError, option
 from .geometry import polygonal_parts
 from .tessellate import voronoi_partition
 
@@ -37,6 +39,8 @@ from .tessellate import voronoi_partition
 MIN_PARCEL_M2 = 1.0
 #: Default growth (m) of a building footprint to its lot in :func:`building_partition`.
 BUILDING_LOT_M = 6.0
+#: How parcels without address are filled (rule 3), the default first.
+FILLS = ("voronoi", "border", "none")
 #: Shared borders shorter than this (m) do not make two parcels neighbours (corner touches).
 MIN_SHARED_M = 0.01
 
@@ -173,7 +177,7 @@ def dissolve_pieces(pieces: np.ndarray, label: np.ndarray, n_stations: int) -> n
 
 
 def parcel_partition(xy, station, rows, outline, parcels, params, split_mixed: bool = True,
-                     fill: str = "border"):
+                     fill: str = "voronoi"):
     """One commune's station keys and polygons, along its parcels (see the module's rules).
 
     Parameters
@@ -193,10 +197,10 @@ def parcel_partition(xy, station, rows, outline, parcels, params, split_mixed: b
     split_mixed : bool, default True
         Split a parcel holding rows of several stations by the Voronoi of its rows; else give
         it whole to its majority station.
-    fill : {"border", "voronoi", "none"}, default "border"
-        How parcels without address are filled: from the neighbour with the longest shared
-        border (rule 3), whole to the station whose Voronoi cell covers most of the parcel, or
-        not at all (left to the Voronoi of the rest).
+    fill : {"voronoi", "border", "none"}, default "voronoi"
+        How parcels without address are filled: whole to the station whose Voronoi cell covers
+        most of the parcel, from the neighbours by the longest shared border, or not at all
+        (left to the Voronoi of the rest). Rule 3 of the module.
 
     Returns
     -------
@@ -205,6 +209,9 @@ def parcel_partition(xy, station, rows, outline, parcels, params, split_mixed: b
     polygons : numpy.ndarray of shapely geometries
         Each station's polygon; together an exact partition of ``outline``.
     """
+    if fill not in FILLS:
+        raise InputError(f"{option('fill', fill)} is not a way to fill parcels without address: "
+                         f"use one of {', '.join(FILLS)}")
     keys, cells = voronoi_partition(xy, station, outline, params.voronoi_margin_m)
     land = clean_parcels(parcels, outline)
     if len(keys) == 1 or len(land) == 0:
@@ -234,7 +241,7 @@ def parcel_partition(xy, station, rows, outline, parcels, params, split_mixed: b
 
 
 def building_partition(xy, station, rows, outline, buildings, params, grow_m: float = BUILDING_LOT_M,
-                       split_mixed: bool = True, fill: str = "border"):
+                       split_mixed: bool = True, fill: str = "voronoi"):
     """As :func:`parcel_partition`, each building footprint grown by ``grow_m`` metres to stand for its lot.
 
     Grown footprints overlap where buildings stand closer than ``2 * grow_m``: each face

@@ -10,12 +10,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from boundaries.checks import check_partition
-from boundaries.parcels import building_partition, parcel_partition
+from boundaries.errors import InputError
+from boundaries.parcels import FILLS, building_partition, parcel_partition
 from boundaries.params import Parameters
 
 PARAMS = Parameters()
@@ -74,7 +76,7 @@ def test_empty_parcel_fills_from_its_longest_border():
     # the middle parcel is empty; four of its neighbours are "a", the one with the longest border counts
     labels = ["a", "a", "a", "b", None, "a", "b", "b", "b"]
     xy, station = addresses_in(parcels, labels, 2, np.random.default_rng(0))
-    keys, polys = parcel_partition(xy, station, np.ones(len(xy)), outline, parcels, PARAMS)
+    keys, polys = parcel_partition(xy, station, np.ones(len(xy)), outline, parcels, PARAMS, fill="border")
     # neighbours by edge: (0,1)=a (1,0)=b (1,2)=a (2,1)=b: a tie of 40 m each, the smallest key wins
     assert shapely.area(shapely.difference(parcels[4], dict(zip(keys, polys))["a"])) < 1e-6
 
@@ -105,10 +107,10 @@ def land(draw):
 
 
 @settings(deadline=None)
-@given(land())
-def test_parcel_partition_is_exact(case):
+@given(land(), st.sampled_from(FILLS))
+def test_parcel_partition_is_exact(case, fill):
     xy, station, rows, outline, parcels = case
-    keys, polys = parcel_partition(xy, station, rows, outline, parcels, PARAMS)
+    keys, polys = parcel_partition(xy, station, rows, outline, parcels, PARAMS, fill=fill)
     assert list(keys) == sorted(set(station))
     assert_partition(polys, outline)
 
@@ -124,12 +126,12 @@ def test_building_partition_is_exact(case, grow_m):
 
 
 @settings(deadline=None)
-@given(land(), st.booleans())
-def test_parcel_partition_is_deterministic(case, split_mixed):
+@given(land(), st.booleans(), st.sampled_from(FILLS))
+def test_parcel_partition_is_deterministic(case, split_mixed, fill):
     xy, station, rows, outline, parcels = case
-    first = parcel_partition(xy, station, rows, outline, parcels, PARAMS, split_mixed=split_mixed)
+    first = parcel_partition(xy, station, rows, outline, parcels, PARAMS, split_mixed=split_mixed, fill=fill)
     again = parcel_partition(xy.copy(), station.copy(), rows.copy(), outline, parcels.copy(), PARAMS,
-                             split_mixed=split_mixed)
+                             split_mixed=split_mixed, fill=fill)
     assert list(first[0]) == list(again[0])
     assert list(shapely.to_wkb(first[1])) == list(shapely.to_wkb(again[1]))
 
@@ -172,3 +174,13 @@ def test_land_in_3d_gives_flat_stations(case, layer):
     keys, polys = func(xy, station, rows, outline, parcels3d, PARAMS)
     assert not shapely.has_z(polys).any()
     assert_partition(polys, outline)
+
+
+@settings(deadline=None)
+@given(st.text(max_size=12).filter(lambda s: s not in FILLS))
+def test_unknown_fill_is_one_line_input_error(fill):
+    parcels, outline = grid(2)
+    xy, station = addresses_in(parcels, ["a", "b", None, "a"], 1, np.random.default_rng(0))
+    with pytest.raises(InputError) as err:
+        parcel_partition(xy, station, np.ones(len(xy)), outline, parcels, PARAMS, fill=fill)
+    assert "\n" not in str(err.value) and "voronoi" in str(err.value)

@@ -32,13 +32,15 @@ COMMUNES = {
 FILTERS = {"lots": ("buildable", {"0"})}
 #: variant label → (layer, partition function name, keyword arguments)
 VARIANTS = {
-    "parcels": ("parcels", "parcel_partition", {}),
-    "parcels, mixed to majority": ("parcels", "parcel_partition", {"split_mixed": False}),
-    "parcels, empty by Voronoi": ("parcels", "parcel_partition", {"fill": "voronoi"}),
+    "parcels, empty by longest border": ("parcels", "parcel_partition", {"fill": "border"}),
+    "parcels, empty by longest border, mixed to majority": ("parcels", "parcel_partition",
+                                                            {"fill": "border", "split_mixed": False}),
+    "parcels, empty by Voronoi (default)": ("parcels", "parcel_partition", {"fill": "voronoi"}),
     "parcels, empty left to Voronoi": ("parcels", "parcel_partition", {"fill": "none"}),
     "parcels without road strips, empty by Voronoi": ("lots", "parcel_partition", {"fill": "voronoi"}),
-    "buildings (lots +6 m)": ("buildings", "building_partition", {}),
+    "buildings (lots +6 m), empty by longest border": ("buildings", "building_partition", {"fill": "border"}),
     "buildings (lots +6 m), empty left to Voronoi": ("buildings", "building_partition", {"fill": "none"}),
+    "buildings (lots +6 m), empty by Voronoi (default)": ("buildings", "building_partition", {"fill": "voronoi"}),
 }
 
 
