@@ -57,13 +57,14 @@ def assert_partition(polys, outline):
     assert result.ok, result.problems()
 
 
-def test_single_station_parcels_lie_wholly_in_their_station():
+@pytest.mark.parametrize("fill", FILLS)
+def test_single_station_parcels_lie_wholly_in_their_station(fill):
     rng = np.random.default_rng(1)
     parcels, outline = grid(6, gap=4.0)
     labels = [f"9400{k % 3}" for k in range(len(parcels))]
     rng.shuffle(labels)
     xy, station = addresses_in(parcels, labels, 3, rng)
-    keys, polys = parcel_partition(xy, station, np.ones(len(xy)), outline, parcels, PARAMS)
+    keys, polys = parcel_partition(xy, station, np.ones(len(xy)), outline, parcels, PARAMS, fill=fill)
     assert_partition(polys, outline)
     by_key = dict(zip(keys, polys))
     for p, lab in zip(parcels, labels):
