@@ -1,0 +1,257 @@
+"""Partition a commune along its land parcels (or building lots) instead of between address points.
+
+:func:`parcel_partition` has the contract of :func:`boundaries.tessellate.tessellate`
+(sorted station keys, one polygon each, an exact partition of the outline, metric CRS)
+and adds one input, the parcels. The rules, in order:
+
+1. **Parcels** are clipped to the outline and made one clean coverage
+   (``shapely.coverage_clean``: overlaps between cadastral parcels go to the neighbour
+   with the longest shared border); slivers under :data:`MIN_PARCEL_M2` are dropped.
+2. **Parcels with addresses**: each address seed (``rows > 0``) falls in at most one
+   parcel. A parcel whose rows all belong to one station goes whole to it. A parcel
+   holding rows of several stations is split inside itself by the Voronoi cells of
+   *its own* rows (``split_mixed``), or else goes whole to the station with the most
+   rows (ties: the smallest station key).
+3. **Parcels without address** (``fill``) go whole to the station whose Voronoi cell
+   covers most of the parcel (``"voronoi"``, the default: the best on the hold-out, see
+   docs/land-parcels.md); or fill from their neighbours, round after round, each taking
+   the station with the longest shared border among its already assigned neighbours (a
+   mixed parcel counts for its majority station; ties: the smallest key; parcels never
+   reached stay unassigned) (``"border"``); or stay unassigned (``"none"``).
+4. **The rest** (streets, squares, water, unassigned parcels) is split by the default
+   Voronoi tessellation: each station keeps its Voronoi cell minus every assigned
+   parcel. The Voronoi cells partition the outline, so the whole is a partition.
+
+:func:`building_partition` grows each building footprint by ``grow_m`` metres to stand
+for its lot, then applies the same rules.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+
+from .errors import InputError, option
+from .geometry import polygonal_parts
+from .tessellate import voronoi_partition
+
+#: Parcels (after clipping and cleaning) smaller than this (m²) are slivers, left to the rest.
+MIN_PARCEL_M2 = 1.0
+#: Default growth (m) of a building footprint to its lot in :func:`building_partition`.
+BUILDING_LOT_M = 6.0
+#: How parcels without address are filled (rule 3), the default first.
+FILLS = ("voronoi", "border", "none")
+#: Shared borders shorter than this (m) do not make two parcels neighbours (corner touches).
+MIN_SHARED_M = 0.01
+
+
+def clean_parcels(parcels, outline) -> np.ndarray:
+    """The parcels clipped to ``outline``, as one coverage without overlap, slivers dropped."""
+    geoms = np.asarray(parcels, dtype=object)
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if len(geoms) == 0:
+        return geoms
+    # a layer may cover many communes: only the parcels touching this one are worked on
+    geoms = geoms[np.sort(shapely.STRtree(geoms).query(outline))]  # by envelope: invalid parcels too
+    # a layer in 3-D (Choisy's parcels) mixed with the 2-D cells gave rings of NaN heights
+    # that no longer closed once reprojected: the heights are dropped
+    geoms = polygonal_parts(shapely.make_valid(shapely.force_2d(geoms)))
+    shapely.prepare(outline)
+    geoms = polygonal_parts(shapely.intersection(geoms, outline), min_area_m2=MIN_PARCEL_M2)
+    geoms = geoms[~shapely.is_empty(geoms)]
+    if len(geoms) == 0:
+        return geoms
+    try:
+        geoms = shapely.coverage_clean(geoms)
+    except shapely.errors.GEOSException:  # overlaps too deep for it (grown building lots): by faces
+        geoms = disjoint_by_faces(geoms, geoms)
+    geoms = polygonal_parts(geoms, min_area_m2=MIN_PARCEL_M2)
+    return geoms[~shapely.is_empty(geoms)]
+
+
+def disjoint_by_faces(geoms: np.ndarray, cores: np.ndarray) -> np.ndarray:
+    """Overlapping polygons made disjoint: each face of their noded boundaries goes to one of them.
+
+    The face goes to the polygon, among those holding it, whose ``core`` is nearest to the
+    face's inner point (ties: the first polygon); a polygon that wins no face becomes empty.
+    """
+    faces = shapely.get_parts(shapely.polygonize([shapely.union_all(shapely.boundary(geoms))]))
+    inner = shapely.point_on_surface(faces)
+    face, holder = shapely.STRtree(geoms).query(inner, predicate="within")
+    dist = shapely.distance(inner[face], cores[holder])
+    order = np.lexsort((holder, dist, face))
+    first = order[np.unique(face[order], return_index=True)[1]]
+    by_holder = np.argsort(holder[first], kind="stable")
+    face, holder = face[first][by_holder], holder[first][by_holder]
+    out = np.array([shapely.MultiPolygon()] * len(geoms), dtype=object)
+    won, dense = np.unique(holder, return_inverse=True)
+    # the faces share their edges exactly: a zero buffer of each collection dissolves them
+    out[won] = shapely.buffer(shapely.geometrycollections(faces[face], indices=dense), 0)
+    return out
+
+
+def parcel_votes(xy, station_idx, rows, parcels, n_stations):
+    """Rows of each station inside each parcel: a dense (parcels, stations) array, and each seed's parcel (-1: none)."""
+    tree = shapely.STRtree(parcels)
+    pt, pc = tree.query(shapely.points(xy), predicate="within")
+    # a point on a shared edge is within neither; one inside overlapping leftovers counts once
+    first = np.unique(pt, return_index=True)[1]
+    pt, pc = pt[first], pc[first]
+    votes = np.zeros((len(parcels), n_stations))
+    np.add.at(votes, (pc, station_idx[pt]), rows[pt])
+    where = np.full(len(xy), -1)
+    where[pt] = pc
+    return votes, where
+
+
+def majority(votes: np.ndarray) -> np.ndarray:
+    """Each row's station with the most weight (ties: the smallest index); -1 when all are zero."""
+    # argmax returns the first maximum: the smallest station index, i.e. the smallest key
+    best = np.argmax(votes, axis=1)
+    best[votes.max(axis=1, initial=0) <= 0] = -1
+    return best
+
+
+def neighbour_edges(parcels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs of parcels sharing a border, and the border's length (each pair both ways)."""
+    a, b = shapely.STRtree(parcels).query(parcels, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    length = shapely.length(shapely.intersection(shapely.boundary(parcels[a]), shapely.boundary(parcels[b])))
+    ok = length >= MIN_SHARED_M
+    a, b, length = a[ok], b[ok], length[ok]
+    return np.concatenate([a, b]), np.concatenate([b, a]), np.concatenate([length, length])
+
+
+def fill_from_neighbours(label: np.ndarray, edges, n_stations: int) -> np.ndarray:
+    """Give each unlabelled parcel (-1) the station of its longest border with labelled ones, round after round."""
+    src, dst, length = edges
+    label = label.copy()
+    while True:
+        open_ = (label[dst] < 0) & (label[src] >= 0)
+        if not open_.any():
+            return label
+        border = np.zeros((len(label), n_stations))
+        np.add.at(border, (dst[open_], label[src[open_]]), length[open_])
+        reached = np.unique(dst[open_])
+        label[reached] = majority(border[reached])
+
+
+def fill_by_cells(label: np.ndarray, parcels: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Give each unlabelled parcel (-1) the station whose Voronoi cell covers most of it (ties: smallest key)."""
+    empty = np.flatnonzero(label < 0)
+    if len(empty) == 0:
+        return label
+    p, c = shapely.STRtree(cells).query(parcels[empty], predicate="intersects")
+    share = np.zeros((len(empty), len(cells)))
+    np.add.at(share, (p, c), shapely.area(shapely.intersection(parcels[empty][p], cells[c])))
+    label = label.copy()
+    label[empty] = majority(share)
+    return label
+
+
+def split_mixed_parcels(xy, station_idx, where, mixed: np.ndarray, parcels: np.ndarray):
+    """Pieces of the mixed parcels, each parcel split by the Voronoi cells of its own seeds: (pieces, station index)."""
+    seeds = np.flatnonzero(np.isin(where, mixed))
+    order = seeds[np.argsort(where[seeds], kind="stable")]
+    owner = where[order]
+    starts = np.searchsorted(owner, mixed)
+    ends = np.searchsorted(owner, mixed, side="right")
+    groups = np.repeat(np.arange(len(mixed)), ends - starts)
+    points = shapely.multipoints(xy[order], indices=groups)
+    # one GEOS call for every parcel; ordered=True gives each seed's cell in input order
+    cells = shapely.get_parts(shapely.voronoi_polygons(points, extend_to=parcels[mixed], ordered=True))
+    pieces = polygonal_parts(shapely.intersection(cells, parcels[mixed][groups]))
+    return pieces, station_idx[order]
+
+
+def dissolve_pieces(pieces: np.ndarray, label: np.ndarray, n_stations: int) -> np.ndarray:
+    """The union of each station's pieces (an empty MultiPolygon for a station without one)."""
+    keep = (label >= 0) & ~shapely.is_empty(pieces)
+    pieces, label = pieces[keep], label[keep]
+    order = np.argsort(label, kind="stable")
+    bounds = np.searchsorted(label[order], np.arange(n_stations + 1))
+    # one union per station (a few dozen): the pieces come from separate overlays, not one coverage
+    return polygonal_parts(np.array([shapely.union_all(pieces[order[bounds[i]:bounds[i + 1]]])
+                                     for i in range(n_stations)], dtype=object))
+
+
+def parcel_partition(xy, station, rows, outline, parcels, params, split_mixed: bool = True,
+                     fill: str = "voronoi"):
+    """One commune's station keys and polygons, along its parcels (see the module's rules).
+
+    Parameters
+    ----------
+    xy : numpy.ndarray, shape (n, 2)
+        Unique seed coordinates, metric CRS (as for :func:`boundaries.tessellate.tessellate`).
+    station : numpy.ndarray, shape (n,)
+        The station of each seed.
+    rows : numpy.ndarray, shape (n,)
+        Address rows of each seed (0 for a frontage seed: it does not vote for a parcel).
+    outline : shapely.Polygon or shapely.MultiPolygon
+        The commune, same CRS.
+    parcels : array-like of shapely geometries
+        Parcels (or lots) in the same CRS; they may overlap, spill over the outline or be missing.
+    params : boundaries.Parameters
+        Its ``voronoi_margin_m`` is used for the Voronoi of the rest.
+    split_mixed : bool, default True
+        Split a parcel holding rows of several stations by the Voronoi of its rows; else give
+        it whole to its majority station.
+    fill : {"voronoi", "border", "none"}, default "voronoi"
+        How parcels without address are filled: whole to the station whose Voronoi cell covers
+        most of the parcel, from the neighbours by the longest shared border, or not at all
+        (left to the Voronoi of the rest). Rule 3 of the module.
+
+    Returns
+    -------
+    stations : numpy.ndarray
+        Sorted station keys.
+    polygons : numpy.ndarray of shapely geometries
+        Each station's polygon; together an exact partition of ``outline``.
+    """
+    if fill not in FILLS:
+        raise InputError(f"{option('fill', fill)} is not a way to fill parcels without address: "
+                         f"use one of {', '.join(FILLS)}")
+    keys, cells = voronoi_partition(xy, station, outline, params.voronoi_margin_m)
+    land = clean_parcels(parcels, outline)
+    if len(keys) == 1 or len(land) == 0:
+        return keys, cells
+    station_idx = np.searchsorted(keys, np.asarray(station, dtype=object))
+    votes, where = parcel_votes(xy, station_idx, np.maximum(np.asarray(rows, dtype=float), 0), land, len(keys))
+    label = majority(votes)
+    mixed = np.flatnonzero((votes > 0).sum(axis=1) > 1) if split_mixed else np.array([], dtype=int)
+    if fill == "border":
+        label = fill_from_neighbours(label, neighbour_edges(land), len(keys))
+    elif fill == "voronoi":
+        label = fill_by_cells(label, land, cells)
+    whole = (label >= 0) & ~np.isin(np.arange(len(land)), mixed)
+    pieces, piece_label = land[whole], label[whole]
+    if len(mixed):
+        voted = np.isin(where, mixed) & (np.asarray(rows) > 0)
+        split, split_label = split_mixed_parcels(xy[voted], station_idx[voted], where[voted],
+                                                 mixed, land)
+        pieces, piece_label = np.concatenate([pieces, split]), np.concatenate([piece_label, split_label])
+    taken = shapely.union_all(land[label >= 0])
+    rest = polygonal_parts(shapely.difference(cells, taken))
+    out = dissolve_pieces(np.concatenate([pieces, rest]),
+                          np.concatenate([piece_label, np.arange(len(keys))]), len(keys))
+    present = ~shapely.is_empty(out)
+    out[present] = polygonal_parts(shapely.coverage_clean(out[present]))
+    return keys, out
+
+
+def building_partition(xy, station, rows, outline, buildings, params, grow_m: float = BUILDING_LOT_M,
+                       split_mixed: bool = True, fill: str = "voronoi"):
+    """As :func:`parcel_partition`, each building footprint grown by ``grow_m`` metres to stand for its lot.
+
+    Grown footprints overlap where buildings stand closer than ``2 * grow_m``: each face
+    of the overlaps goes to the nearest footprint (:func:`disjoint_by_faces`).
+    """
+    geoms = np.asarray(buildings, dtype=object)
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if len(geoms):
+        geoms = polygonal_parts(shapely.make_valid(shapely.force_2d(geoms)))
+        lots = shapely.buffer(geoms, grow_m, join_style="mitre")
+        # where lots overlap, the land goes to the nearer footprint
+        geoms = disjoint_by_faces(lots, geoms)
+    return parcel_partition(xy, station, rows, outline, geoms, params, split_mixed=split_mixed, fill=fill)
