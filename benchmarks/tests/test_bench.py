@@ -212,14 +212,16 @@ def test_write_section_replaces_only_its_block(tmp_path):
 
 
 _POOL = """
-import multiprocessing, os, sys, time
+import multiprocessing, os, time
 from concurrent.futures import ProcessPoolExecutor
+
+READY = {ready!r}
 
 def hold(i):
     block = bytearray(200 * 2 ** 20)  # 200 MiB, touched
     # both workers hold their block at once, however loaded the machine: wait for the other's
-    open(os.path.join(sys.argv[1], str(i)), "w").close()
-    while len(os.listdir(sys.argv[1])) < 2:
+    open(os.path.join(READY, str(i)), "w").close()
+    while len(os.listdir(READY)) < 2:
         time.sleep(0.05)
     time.sleep(1.5)
     return len(block)
@@ -235,9 +237,9 @@ def test_run_child_counts_the_workers_of_a_pool(tmp_path):
     from benchmarks.measure import run_child
 
     script = tmp_path / "pool.py"
-    script.write_text(_POOL)
     (tmp_path / "ready").mkdir()
-    g = run_child([sys.executable, script, tmp_path / "ready"])
+    script.write_text(_POOL.replace("{ready!r}", repr(str(tmp_path / "ready"))))
+    g = run_child([sys.executable, script])
     assert g["rss_single"] > 200 * 2 ** 20
     assert g["mem"] > 400 * 2 ** 20 and g["mem"] > 1.6 * g["rss_single"]
     assert g["rss"] >= g["mem"] * 0.9 and g["rss_upper"] >= g["rss"]
