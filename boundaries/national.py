@@ -34,7 +34,7 @@ from . import codes
 from .errors import InputError, option
 from .parallel import run_tasks
 from .params import Parameters
-from .read import REU_COLUMNS, AddressColumns, input_name, read_communes, read_table
+from .read import REU_COLUMNS, AddressColumns, input_name, read_communes, read_parquet_files, read_table
 from .report import Report
 from .stations import check_unique_ids, colour_neighbours
 
@@ -47,8 +47,15 @@ PART_FORMAT = 5
 LEFTOVER = "none"
 #: File name, in a split, of the rows whose commune code gives no département.
 NO_DEPARTEMENT_FILE = "_no_departement.parquet"
-#: Rows per batch when a Parquet table is split (one batch in memory at a time).
+#: Rows per batch when a Parquet table is split (one batch in memory at a time, per process).
 SPLIT_BATCH_ROWS = 500_000
+#: Below this many rows a Parquet table is split by one process (forking costs more than it saves).
+SPLIT_PARALLEL_MIN_ROWS = 2_000_000
+#: How the split's files are written: read whole once, so no dictionary pages and no statistics
+#: (a third faster to write, as large).
+SPLIT_WRITE_OPTIONS = {"use_dictionary": False, "write_statistics": False}
+#: Changes when a split's layout changes (2: a list of files per département), so older splits are redone.
+SPLIT_FORMAT = 2
 
 
 def applies(request) -> bool:
@@ -65,8 +72,9 @@ def applies(request) -> bool:
 def spans_departements(addresses, columns: AddressColumns = AddressColumns()) -> bool:
     """Whether a table's rows belong to more than one département, read as little as possible.
 
-    Parquet: from the row groups' statistics when they tell (else its commune column);
-    CSV: its commune column, stopping at the second département; a frame: its column.
+    Parquet: from the row groups' statistics when they tell (else its commune column,
+    row group by row group); CSV: its commune column; both stop at the second
+    département; a frame: its column.
     A table without a commune column, or a point layer, is read whole by one build: False.
     """
     col = columns.commune or REU_COLUMNS["commune"]
@@ -105,7 +113,14 @@ def _parquet_spans(path: Path, col: str) -> bool:
         groups = _row_group_departements(path, col)
         if groups is not None:
             return len(set(groups)) > 1
-        return _several(pq.read_table(path, columns=[col]).column(col).unique().to_pandas().astype(str))
+        # row group by row group, stopping at the second département: an unsorted table tells at once
+        file, seen = pq.ParquetFile(path), set()
+        for g in range(file.metadata.num_row_groups):
+            values = file.read_row_group(g, columns=[col]).column(col).unique().to_pandas().astype(str)
+            seen |= set(_departements(values)) - {""}
+            if len(seen) > 1:
+                return True
+        return False
     except Exception:  # an unreadable file: the single build names the problem
         return False
 
@@ -150,7 +165,8 @@ class Partition:
         (``files``), a filtered read of the table (``filter``: a Parquet file whose row
         groups each hold one département), or a slice of the frame (``frame``).
     files : dict
-        With ``files``: département → its file.
+        With ``files``: département → its files (one per slice of the split, in the
+        table's order).
     table : object
         With ``filter``, the table's path; with ``frame``, the frame.
     row_deps : numpy.ndarray
@@ -169,18 +185,20 @@ class Partition:
     def source(self, deps: list) -> tuple:
         """What a task needs to read the rows of ``deps`` (see :func:`rows_of`): small, picklable."""
         if self.kind == "files":
-            return ("files", [self.files[d] for d in deps if d in self.files])
+            return ("files", [self.files[d] for d in deps if d in self.files])  # one list per département
         if self.kind == "filter":
             return ("filter", self.table, tuple(deps), self.column)
         return ("frame", self.table.loc[np.isin(self.row_deps, deps)].reset_index(drop=True))
 
 
-def partition(addresses, folder, columns: AddressColumns = AddressColumns(), progress=None) -> Partition:
+def partition(addresses, folder, columns: AddressColumns = AddressColumns(), progress=None,
+              jobs: int = 1) -> Partition:
     """Cut an address table by département, once (see :class:`Partition`).
 
     A CSV, or a Parquet file whose row groups mix départements, is split in one
-    pass into one Parquet file per département under ``folder`` (kept, and reused
-    while the file is unchanged: :func:`split_table`); a Parquet file sorted by
+    pass into Parquet files per département under ``folder`` (kept, and reused
+    while the file is unchanged: :func:`split_table`; a Parquet file by ``jobs``
+    processes, each over its own row groups); a Parquet file sorted by
     département is read in place; a frame is sliced in memory.
     """
     col = columns.commune or REU_COLUMNS["commune"]
@@ -201,8 +219,8 @@ def partition(addresses, folder, columns: AddressColumns = AddressColumns(), pro
             meta = pq.ParquetFile(path).metadata
             sizes = _sizes_by_departement(groups, [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
             return Partition(sizes, "filter", col, table=str(path.resolve()))
-    files, sizes = _in_child(split_table, path, folder, columns, progress=progress)
-    return Partition(sizes, "files", col, files={d: str(Path(f).resolve()) for d, f in files.items()})
+    files, sizes = _in_child(split_table, path, folder, columns, jobs, progress=progress)
+    return Partition(sizes, "files", col, files={d: [str(Path(f).resolve()) for f in fs] for d, fs in files.items()})
 
 
 def _in_child(func, *args, progress=None):
@@ -281,20 +299,24 @@ def rows_of(source: tuple) -> pd.DataFrame:
     if kind == "filter":
         _, path, deps, col = source
         return read_table(Path(path), deps, col)[0]
-    frames = [read_table(Path(f))[0] for f in source[1]]
+    frames = [read_parquet_files([Path(f) for f in files]) for files in source[1]]
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
-def split_table(path, folder, columns: AddressColumns = AddressColumns(), progress=None) -> tuple[dict, dict]:
-    """Split a CSV(.gz) or Parquet address table into one Parquet file per département, in one pass.
+def split_table(path, folder, columns: AddressColumns = AddressColumns(), jobs: int = 1,
+                progress=None) -> tuple[dict, dict]:
+    """Split a CSV(.gz) or Parquet address table into Parquet files per département, in one pass.
 
     Read from one unsorted file, each département would parse the whole file again
     (96 passes over 16 M rows). The table is read once, a batch at a time (memory:
-    one batch), and each batch's rows are appended to their département's file (a
-    CSV's columns as text, a Parquet file's as they are), in the table's order. The
-    rows whose commune code gives no département go to :data:`NO_DEPARTEMENT_FILE`.
-    The split is kept in ``folder`` under a name made of the file's path, size and
-    modification time, and reused while the file is unchanged.
+    one batch per process), and each batch's rows are appended to their
+    département's file (a CSV's columns as text, a Parquet file's as they are), in
+    the table's order. A Parquet file of several row groups is split by ``jobs``
+    processes, each over a run of consecutive row groups into its own *slice*: a
+    département's rows are its files of every slice, in slice order, which is the
+    table's order. The rows whose commune code gives no département go to
+    :data:`NO_DEPARTEMENT_FILE`. The split is kept in ``folder`` under a name made of
+    the file's path, size and modification time, and reused while the file is unchanged.
 
     ``progress``: as for :func:`boundaries.pipeline.run`; a bar over the megabytes
     read is shown when it takes a ``label``.
@@ -302,34 +324,45 @@ def split_table(path, folder, columns: AddressColumns = AddressColumns(), progre
     Returns
     -------
     (dict, dict)
-        Département (``""`` for none) → its Parquet file, and the rows per département.
+        Département (``""`` for none) → its Parquet files, and the rows per département.
     """
     path = Path(path)
     col = columns.commune or REU_COLUMNS["commune"]
-    batches, schema = _table_batches(path, col)
+    batches, schema, slices = _table_batches(path, col, jobs)
     stat = path.stat()
-    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{col}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{col}|{SPLIT_FORMAT}".encode()) \
+        .hexdigest()[:16]
     done = Path(folder) / f"input-{key}"
     if (done / "split.json").is_file():
         saved = json.loads((done / "split.json").read_text())
-        return {d: str(done / f) for d, f in saved["files"].items()}, saved["rows"]
+        return {d: [str(done / f) for f in fs] for d, fs in saved["files"].items()}, saved["rows"]
     tmp = Path(folder) / f"input-{key}.partial"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    files, rows = _write_split(tmp, batches, schema, col, progress, stat.st_size)
+    with _bytes_bar(progress, stat.st_size) as read:
+        if len(slices) == 1:
+            found = [_write_split(tmp, lambda: batches(slices[0]), schema, col, read)]
+        else:
+            found = _split_in_children(tmp, batches, schema, col, slices, read)
+    files, rows = _joined_slices(found, [tmp / f"slice-{k}" for k in range(len(found))] if len(found) > 1
+                                 else [tmp])
+    files = {d: [str(Path(f).relative_to(tmp)) for f in fs] for d, fs in files.items()}
     (tmp / "split.json").write_text(json.dumps({"source": str(path), "rows": rows, "files": files}))
     for old in Path(folder).glob("input-*"):  # splits of earlier versions of the file
         if old.name != tmp.name:
             shutil.rmtree(old, ignore_errors=True)
     tmp.rename(done)
-    return {d: str(done / f) for d, f in files.items()}, rows
+    return {d: [str(done / f) for f in fs] for d, fs in files.items()}, rows
 
 
-def _table_batches(path: Path, col: str):
-    """A function yielding ``(batch, bytes read so far)`` over the table, and the batches' schema.
+def _table_batches(path: Path, col: str, jobs: int = 1):
+    """A function yielding ``(batch, bytes read so far)`` over the table, its batches' schema, and the slices.
 
-    A CSV is read by Arrow's reader, falling back to the checked pandas reader on
-    anything odd (which names the problem); a Parquet file by row batches.
+    The function takes one of the slices: the row groups to read (a Parquet file's
+    row groups cut into at most ``jobs`` runs of consecutive ones, about equal in
+    rows), or None for the whole table (a CSV: one slice). A CSV is read by Arrow's
+    reader, falling back to the checked pandas reader on anything odd (which names
+    the problem); a Parquet file by row batches.
     """
     import pyarrow as pa
 
@@ -342,6 +375,7 @@ def _table_batches(path: Path, col: str):
         try:
             schema = pq.read_schema(path)
             check_parquet_rows(path)
+            meta = pq.ParquetFile(path).metadata
         except InputError:
             raise
         except Exception as exc:
@@ -349,22 +383,22 @@ def _table_batches(path: Path, col: str):
         if col not in schema.names:
             raise InputError(f"address file {path} has no column {col!r} to cut by département; name it with "
                              f"{option('commune_column')}")
+        group_rows = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
         # the schema kept whole, its pandas metadata too: a part reads back as the table's own rows
 
-        def parquet():
-            size, done = path.stat().st_size, 0
-            file = pq.ParquetFile(path)
-            for batch in file.iter_batches(batch_size=SPLIT_BATCH_ROWS):
+        def parquet(groups):
+            size, done, total = path.stat().st_size, 0, max(sum(group_rows), 1)
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=SPLIT_BATCH_ROWS, row_groups=groups):
                 done += batch.num_rows
-                yield pa.Table.from_batches([batch], schema=schema), size * done // max(file.metadata.num_rows, 1)
-        return parquet, schema
+                yield pa.Table.from_batches([batch], schema=schema), size * done // total
+        return parquet, schema, _row_group_slices(group_rows, jobs)
     header = csv_header(path)
     if col not in header:
         raise InputError(f"address file {path} has no column {col!r} to cut by département; name it with "
                          f"{option('commune_column')}")
     schema = pa.schema([(c, pa.string()) for c in header])
 
-    def csv():
+    def csv(_groups=None):
         read = [0]
         try:
             for batch in arrow_csv_batches(path, header, lambda n: read.__setitem__(0, n)):
@@ -373,22 +407,115 @@ def _table_batches(path: Path, col: str):
             yield None, 0  # start again, with the checked reader
             for chunk in csv_chunks(path):
                 yield pa.Table.from_pandas(chunk, schema=schema, preserve_index=False), 0
-    return csv, schema
+    return csv, schema, [None]
 
 
-def _write_split(folder: Path, batches, schema, col: str, progress, size: int) -> tuple[dict, dict]:
-    """Route every batch's rows to their département's file; returns (files, rows per département)."""
-    import pyarrow.parquet as pq
+def _row_group_slices(group_rows: list, jobs: int) -> list:
+    """Row groups (positions) cut into at most ``jobs`` runs of consecutive ones, about equal in rows."""
+    n = len(group_rows)
+    if jobs <= 1 or n <= 1 or sum(group_rows) < SPLIT_PARALLEL_MIN_ROWS:
+        return [list(range(n))]
+    # the run of each row group: where its first row falls among ``jobs`` equal shares
+    starts = np.concatenate([[0], np.cumsum(group_rows)[:-1]])
+    run = np.minimum(starts * min(jobs, n) // max(sum(group_rows), 1), min(jobs, n) - 1)
+    return [np.flatnonzero(run == k).tolist() for k in np.unique(run)]
 
-    writers: dict = {}
+
+def _split_in_children(folder: Path, batches, schema, col: str, slices: list, read) -> list:
+    """:func:`_write_split` of each slice into ``folder/slice-K``, in forked processes at once.
+
+    Each child counts its bytes read in shared memory; the bar shows their sum. A
+    child that fails stops the others, and its error is raised here.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    counters = [context.Value("q", 0, lock=False) for _ in slices]
+    children = []
+    for k, groups in enumerate(slices):
+        receive, send = context.Pipe(duplex=False)
+
+        def child(k=k, groups=groups, send=send):
+            try:
+                counter = counters[k]
+                send.send(("done", _write_split(folder / f"slice-{k}", lambda: batches(groups), schema, col,
+                                                lambda n: setattr(counter, "value", n))))
+            except BaseException as exc:  # noqa: BLE001 -- handed to the parent, which raises it
+                send.send(("error", exc))
+
+        process = context.Process(target=child)
+        process.start()
+        send.close()
+        children.append((process, receive))
+    try:
+        return [_child_result(process, receive, lambda: read(sum(c.value for c in counters)))
+                for process, receive in children]
+    finally:
+        for process, _ in children:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+
+def _child_result(process, receive, tick):
+    """What a :func:`_split_in_children` child sent (its error raised), ``tick()`` called while waiting."""
+    while not receive.poll(0.25):
+        tick()
+    try:
+        kind, value = receive.recv()
+    except EOFError:  # the child died without a word (killed, out of memory)
+        process.join()
+        raise InputError(f"splitting the table by département stopped (exit code {process.exitcode}); "
+                         "nothing was written") from None
+    tick()
+    if kind == "error":
+        raise value
+    return value
+
+
+def _joined_slices(found: list, folders: list) -> tuple[dict, dict]:
+    """Each département's files over the slices (in slice order) and its rows, ``""`` last."""
+    files: dict = {}
     rows: dict = {}
+    for (names, counts), folder in zip(found, folders):
+        for dep, name in names.items():
+            files.setdefault(dep, []).append(str(folder / name))
+            rows[dep] = rows.get(dep, 0) + counts[dep]
+    order = sorted(rows, key=lambda d: (d == "", d))
+    return {d: files[d] for d in sorted(files)}, {d: rows[d] for d in order}
+
+
+@contextlib.contextmanager
+def _bytes_bar(progress, size: int):
+    """A callable telling the split's bar (megabytes, when ``progress`` draws labelled bars) the bytes read so far."""
     megabytes = -(-size // MEGABYTE)
     with contextlib.ExitStack() as stack:
         bar = _labelled_bar(progress, megabytes, "reading the table (MB)")
         bar = stack.enter_context(bar) if bar is not None else None
+        shown = [0]
+
+        def read(n: int) -> None:
+            now = min(megabytes, -(-n // MEGABYTE))
+            if bar is not None and now > shown[0]:
+                bar.update(now - shown[0])
+                shown[0] = now
+        yield read
+        read(size)
+
+
+def _write_split(folder: Path, batches, schema, col: str, read=None) -> tuple[dict, dict]:
+    """Route every batch's rows to their département's file; returns (file names, rows per département).
+
+    ``read(n)`` is told the bytes read so far after each batch.
+    """
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    writers: dict = {}
+    rows: dict = {}
+    with contextlib.ExitStack() as stack:
         stack.callback(lambda: [w.close() for w in writers.values()])
-        shown = 0
-        for table, read in batches():
+        for table, done in batches():
             if table is None:  # the fast reader gave up: the checked one starts from the top
                 for w in writers.values():
                     w.close()
@@ -399,14 +526,10 @@ def _write_split(folder: Path, batches, schema, col: str, progress, size: int) -
                 rows[dep] = rows.get(dep, 0) + part.num_rows
                 if dep not in writers:
                     writers[dep] = pq.ParquetWriter(folder / (f"{dep}.parquet" if dep else NO_DEPARTEMENT_FILE),
-                                                    schema)
+                                                    schema, **SPLIT_WRITE_OPTIONS)
                 writers[dep].write_table(part)
-            if bar is not None:
-                now = min(megabytes, -(-read // MEGABYTE))
-                bar.update(now - shown)
-                shown = now
-        if bar is not None:
-            bar.update(megabytes - shown)
+            if read is not None:
+                read(done)
     files = {d: (f"{d}.parquet" if d else NO_DEPARTEMENT_FILE) for d in sorted(writers)}
     return files, {d: rows[d] for d in sorted(rows, key=lambda d: (d == "", d))}
 
@@ -498,7 +621,7 @@ def build(request):
     layer = read_communes(request.communes, request.commune_field, request.communes_layer)
     outline_deps = np.asarray(codes.departement_of(layer.outlines["code"].to_numpy(dtype=object)), dtype=object)
     with _work_folder(request.work_dir) as work_dir:
-        table = partition(request.addresses, work_dir, request.columns, request.progress)
+        table = partition(request.addresses, work_dir, request.columns, request.progress, request.jobs)
         parts_plan = plan(request, table.sizes, outline_deps)
         parts = build_parts(parts_plan, table, layer.outlines, outline_deps, work_dir, request)
         result = merge(parts, parts_plan, layer, request)

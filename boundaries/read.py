@@ -219,6 +219,26 @@ CSV_CHUNK_ROWS = 500_000
 ARROW_CSV_BLOCK_BYTES = 1 << 24
 
 
+def read_parquet_files(paths: list) -> pd.DataFrame:
+    """Parquet files of one schema (the slices of a split table), joined in order, as :func:`read_table` reads one.
+
+    Joined as Arrow tables before pandas sees them: the frame is the one a single
+    file holding all their rows would give, dtypes included.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        tables = [pq.read_table(p) for p in paths]
+    except Exception as exc:  # pyarrow raises many kinds
+        raise InputError(f"cannot read the split of the address table ({exc.__class__.__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''}); delete the work folder's input-* "
+                         "folders to split the table again") from None
+    df = (tables[0] if len(tables) == 1 else pa.concat_tables(tables)).to_pandas()
+    check_field_sizes(df, paths[0])
+    return df
+
+
 def read_table(path: Path, prefixes=None, commune_col: str = "code_commune_ref",
                communes=None) -> tuple[pd.DataFrame, str | None, int]:
     """Read a CSV(.gz)/Parquet table, or a point layer, as strings. Returns (frame, crs, rows skipped).

@@ -104,15 +104,15 @@ def test_csv_table_is_split_once_and_builds_as_the_parquet(national, tmp_path):
     with pa.CompressedOutputStream(str(csv), "gzip") as out:
         pcsv.write_csv(pq.read_table(a), out)
     reads = []
-    real = nat.read_table
-    nat.read_table = lambda path, *args: (reads.append(str(path)), real(path, *args))[1]
+    real = nat.read_parquet_files
+    nat.read_parquet_files = lambda paths: (reads.append([str(p) for p in paths]), real(paths))[1]
     try:
         from_csv = national_build(csv, c, tmp_path / "work", jobs=1)
     finally:
-        nat.read_table = real
+        nat.read_parquet_files = real
     from_parquet = national_build(a, c, tmp_path / "work-pq", jobs=1)
-    assert not any(r.endswith(".csv.gz") for r in reads)  # every département read its own file
-    assert len(reads) == 4 and all("/input-" in r for r in reads)
+    # every département read its own file (a CSV is split by one process: one file each)
+    assert len(reads) == 4 and all(len(r) == 1 and "/input-" in r[0] for r in reads)
     assert shapely.equals_exact(from_csv.stations.geometry.values, from_parquet.stations.geometry.values, 0).all()
     assert from_csv.report.rows_read == from_parquet.report.rows_read == 60_000
     assert from_csv.report.stations_out == from_parquet.report.stations_out
@@ -133,7 +133,8 @@ def test_csv_split_falls_back_to_the_checked_reader(tmp_path):
                      "29001,29001_1,-4.1,48.2\n29002,29002_1,-4.2\n01004,01004_1,5.3,46.0\n")
     files, rows = split_table(short, tmp_path / "w1")
     assert rows == {"29": 2, "01": 1} and sorted(files) == ["01", "29"]
-    lat = pd.read_parquet(files["29"])["latitude"]
+    assert all(len(f) == 1 for f in files.values())
+    lat = pd.read_parquet(files["29"][0])["latitude"]
     assert lat.iloc[0] == "48.2" and pd.isna(lat.iloc[1])
     broken = tmp_path / "broken.csv"  # an unclosed quote swallowing the rest of the file
     broken.write_text("code_commune_ref,id_brut_bv_reu,longitude,latitude\n29001,\"29001_1,-4.1,48.2\n"
@@ -237,8 +238,8 @@ def test_partition_reads_a_sorted_parquet_in_place_and_splits_the_others_once(na
         assert part.kind == "files" and part.sizes == sorted_part.sizes
         assert sum(part.sizes.values()) == 60_000
         # each file holds its département's rows only, in the table's order
-        for dep, path in part.files.items():
-            codes = pd.read_parquet(path)["code_commune_ref"].astype(str)
+        for dep, paths in part.files.items():
+            codes = pd.concat([pd.read_parquet(p) for p in paths])["code_commune_ref"].astype(str)
             assert codes.str.startswith(dep).all() and len(codes) == part.sizes[dep]
 
 
