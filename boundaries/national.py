@@ -47,7 +47,7 @@ PART_FORMAT = 5
 LEFTOVER = "none"
 #: File name, in a split, of the rows whose commune code gives no département.
 NO_DEPARTEMENT_FILE = "_no_departement.parquet"
-#: Rows per batch when a Parquet table is split (one batch in memory at a time, per process).
+#: Rows per batch when a table is split (one batch in memory at a time, per process).
 SPLIT_BATCH_ROWS = 500_000
 #: Below this many rows a Parquet table is split by one process (forking costs more than it saves).
 SPLIT_PARALLEL_MIN_ROWS = 2_000_000
@@ -399,10 +399,17 @@ def _table_batches(path: Path, col: str, jobs: int = 1):
     schema = pa.schema([(c, pa.string()) for c in header])
 
     def csv(_groups=None):
-        read = [0]
+        read, held = [0], []
         try:
+            # Arrow's blocks (~130,000 rows) gathered to a split batch: a quarter of the
+            # row groups to write, each four times larger, costs a third less to write
             for batch in arrow_csv_batches(path, header, lambda n: read.__setitem__(0, n)):
-                yield pa.Table.from_batches([batch], schema=schema), read[0]
+                held.append(batch)
+                if sum(b.num_rows for b in held) >= SPLIT_BATCH_ROWS:
+                    yield pa.Table.from_batches(held, schema=schema), read[0]
+                    held = []
+            if held:
+                yield pa.Table.from_batches(held, schema=schema), read[0]
         except NotPlainCSV:
             yield None, 0  # start again, with the checked reader
             for chunk in csv_chunks(path):
