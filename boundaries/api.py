@@ -45,10 +45,12 @@ addresses : str, pathlib.Path, pandas.DataFrame or pyarrow.Table
     named columns (GeoPackage, GeoJSON…), as a path or already in memory.
 communes : str, pathlib.Path or geopandas.GeoDataFrame
     Commune outlines: any vector file GDAL reads (GeoJSON, shapefile, GeoPackage).
-method : {"voronoi", "hull", "auto"}
-    How station cells are drawn: voronoi cells of the addresses; hull — each
-    station's concave-hull core first, the rest of the commune by Voronoi; auto —
-    per commune, the one that places more held-out addresses in their own station.
+method : {"hull", "voronoi", "auto"}, default "hull"
+    How station cells are drawn: hull — each station's concave-hull core first, the
+    rest of the commune by Voronoi (the default: it draws the official maps' area
+    best); voronoi — the Voronoi cells of the addresses; auto — per commune, hull
+    unless an internal hold-out finds it places more than ``auto_margin`` fewer
+    addresses in their own station (the report's ``method_reason`` says which and why).
 departement : str or list of str, optional
     Keep only this département (94, 2A, 974); several are built one at a time
     (see work_dir). With no département or commune selected, a table that covers
@@ -139,7 +141,7 @@ PartitionError
 
 
 @_documented(_BUILD_DOC)
-def build(addresses, communes, method: str = "voronoi", departement=None, commune=None, *,
+def build(addresses, communes, method: str = "hull", departement=None, commune=None, *,
           params: Parameters | None = None, columns=None, **options):
     from .pipeline import run
     from .request import BuildRequest

@@ -40,9 +40,9 @@ from .stations import check_unique_ids, colour_neighbours
 
 #: Changes when what a part holds changes (2: geometries on the output grid; 3: station ids qualified by
 #: their commune, new drop reasons; 4: no repeated consecutive vertex on the grid, neighbours within a gap
-#: sharing a border; 5: one piece per station, MultiPolygon geometries, ``n_elsewhere``), so older parts are
-#: rebuilt.
-PART_FORMAT = 5
+#: sharing a border; 5: one piece per station, MultiPolygon geometries, ``n_elsewhere``; 6: ``method_reason``
+#: per commune), so older parts are rebuilt.
+PART_FORMAT = 6
 #: The label of the part holding the rows no département's outline covers.
 LEFTOVER = "none"
 #: File name, in a split, of the rows whose commune code gives no département.

@@ -146,6 +146,11 @@ def build(request: BuildRequest) -> BuildResult:
                        enclaves=enclave_points(unit_info, assembly.table))
 
 
+#: The report's ``method_reason`` where nothing was chosen: one station, or a method asked for.
+ONE_STATION_REASON = "commune: one station, the whole outline"
+ASKED_REASON = {"streets": "streets: a streets layer covers this outline"}
+
+
 def build_units(rows, seeding, request: BuildRequest, streets: dict | None = None) -> tuple[dict, dict]:
     """Every unit's station keys and polygons (metres), and its report details.
 
@@ -170,7 +175,8 @@ def build_units(rows, seeding, request: BuildRequest, streets: dict | None = Non
         elif unit not in seeding.shared:  # one station: its whole outline, no tessellation
             built[unit] = (np.array([seeding.first_key[unit]], dtype=object),
                            np.array([rows.unit_geom[unit]], dtype=object))
-            unit_info[unit] = {"method": "commune", "seeds": int(seeding.address_seeds[unit]), "frontage_seeds": 0,
+            unit_info[unit] = {"method": "commune", "method_reason": ONE_STATION_REASON,
+                               "seeds": int(seeding.address_seeds[unit]), "frontage_seeds": 0,
                                "seconds": 0.0, "partition": {"ok": True, "stations": 1}}
     tasks = sorted(seeding.shared & set(rows.units), key=lambda u: (-len(seeds_by_unit[u]), u))
     streets = streets or {}
@@ -199,7 +205,10 @@ def build_unit(unit: str, outline, s: pd.DataFrame, method: str, params: Paramet
     if streets is not None and len(streets):
         method = "streets"
         params = replace(params, empty_land_m=0.0, smooth_window_m=0.0)
-    chosen = choose_method(s, outline, params) if method == "auto" else method
+    if method == "auto":
+        chosen, reason = choose_method(s, outline, params)
+    else:
+        chosen, reason = method, ASKED_REASON.get(method, f"{method}: asked")
     # plain arrays once: DataFrame indexing per step costs more than the small communes' geometry
     xy = np.column_stack([s["sx"].to_numpy(dtype=float), s["sy"].to_numpy(dtype=float)])
     station = s["station_key"].to_numpy(dtype=object)
@@ -229,6 +238,7 @@ def build_unit(unit: str, outline, s: pd.DataFrame, method: str, params: Paramet
         )
     info = {
         "method": chosen,
+        "method_reason": reason,
         "fragments_moved": moves.moved,
         "fragment_rows_moved": moves.moved_rows,
         "fragment_area_moved_m2": round(moves.moved_area_m2, 1),

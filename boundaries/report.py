@@ -89,7 +89,7 @@ class Report:
 
     inputs: dict = field(default_factory=dict)
     parameters: dict = field(default_factory=dict)
-    method: str = "voronoi"
+    method: str = "hull"
     rows_read: int = 0
     rows_out_of_scope: int = 0
     rows_used: int = 0
@@ -433,6 +433,7 @@ def _per_commune(rows, stations, has_polygon, unit_info) -> dict:
             "stations_built": built_by.get(code, []),
             "stations_without_polygon": missing_by.get(code, []),
             "method": info.get("method"),
+            "method_reason": info.get("method_reason"),
             "seeds": info.get("seeds", 0),
             "frontage_seeds": info.get("frontage_seeds", 0),
             "fragments_moved": info.get("fragments_moved", 0),

@@ -49,7 +49,7 @@ class BuildRequest:
 
     addresses: object
     communes: object
-    method: str = "voronoi"
+    method: str = "hull"
     departement: tuple = ()
     commune: tuple = ()
     all_departements: bool = False

@@ -14,7 +14,7 @@ import json
 #: version, noted in CHANGELOG.md: a property removed, renamed or changed in type or
 #: meaning is a new major version, a property added a new minor one. Equal to the
 #: schema file's ``version`` (tests/test_schema.py checks it).
-SCHEMA_VERSION = "1.2.0"
+SCHEMA_VERSION = "1.3.0"
 
 #: Name of the schema file inside the package.
 SCHEMA_FILE = "stations.schema.json"

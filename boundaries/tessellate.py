@@ -189,14 +189,24 @@ def tessellate(xy: np.ndarray, station: np.ndarray, outline, method: str, params
     return voronoi_partition(xy, station, outline, params.voronoi_margin_m)
 
 
-def choose_method(seeds, outline, params) -> str:
-    """``method="auto"``: the method whose cells hold more held-out addresses of this commune.
+def choose_method(seeds, outline, params) -> tuple[str, str]:
+    """``method="auto"``: hull, unless an internal hold-out says it misplaces addresses.
 
     A share ``auto_holdout`` of the commune's address seeds (a frame with ``sx``,
     ``sy``, ``station_key``, ``rows``) is kept out; both methods are built from the
-    rest and scored on it (rows-weighted share inside their own station). Hull must
-    win by more than ``auto_margin`` to be chosen; too few test points (under
-    ``auto_min_test``) or a station lost to the split mean voronoi.
+    rest and scored on it (rows-weighted share inside their own station). Hull is
+    kept unless it scores more than ``auto_margin`` below voronoi: on the official
+    maps hull draws the sectors' area better (docs/default-method.md), which an
+    address hold-out cannot see, so only a clear loss of addresses overrules it.
+    Too few test points (under ``auto_min_test``) or a station lost to the split
+    leave nothing to compare: hull, the default, is kept.
+
+    Returns
+    -------
+    method : str
+        ``"hull"`` or ``"voronoi"``.
+    reason : str
+        Why, in one short line starting with the method (the report's ``method_reason``).
     """
     from .scoring import holdout_accuracy, holdout_split
 
@@ -204,14 +214,23 @@ def choose_method(seeds, outline, params) -> str:
     test = np.zeros(len(seeds), dtype=bool)
     test[real] = holdout_split(seeds["sx"].to_numpy()[real], seeds["sy"].to_numpy()[real], params.auto_holdout, 0)
     train = seeds.loc[~test]
-    if test.sum() < params.auto_min_test or train["station_key"].nunique() < seeds["station_key"].nunique():
-        return "voronoi"
+    if test.sum() < params.auto_min_test:
+        return "hull", f"hull: too few held-out points to compare ({int(test.sum())} < {params.auto_min_test})"
+    if train["station_key"].nunique() < seeds["station_key"].nunique():
+        return "hull", "hull: the internal hold-out would take every point of a station"
     t = seeds.loc[test]
+    w = t["rows"].to_numpy()
     scores = {}
     for m in ("voronoi", "hull"):
         keys, polys = tessellate(train[["sx", "sy"]].to_numpy(), train["station_key"].to_numpy(), outline, m, params)
         acc = holdout_accuracy(dict(zip(keys, polys)), t["sx"].to_numpy(), t["sy"].to_numpy(),
                                t["station_key"].to_numpy())
-        w = t["rows"].to_numpy()
         scores[m] = float((acc["inside_own"] * w).sum() / w.sum())
-    return "hull" if scores["hull"] > scores["voronoi"] + params.auto_margin else "voronoi"
+    loss = 100 * (scores["voronoi"] - scores["hull"])  # points
+    margin = 100 * params.auto_margin
+    held = f"(hull {100 * scores['hull']:.1f} %, voronoi {100 * scores['voronoi']:.1f} % of {int(test.sum())})"
+    if loss > margin:
+        return "voronoi", f"voronoi: hull loses {loss:.1f} points of held-out addresses, over the {margin:g}-point margin {held}"
+    if loss > 0:
+        return "hull", f"hull: loses {loss:.1f} points of held-out addresses, within the {margin:g}-point margin {held}"
+    return "hull", f"hull: places as many held-out addresses or more {held}"

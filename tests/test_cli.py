@@ -39,7 +39,7 @@ def test_build_writes_rfc7946_geojson_and_report(small, tmp_path):
     assert props == {
         "id_bv": "94001_1", "code_bv": "94001_0001", "numero_bv": "0001", "code_commune": "94001",
         "nom_commune": "Commune 1", "code_departement": "94", "nom_departement": None,
-        "n_addresses": 40, "n_weight": 40, "n_dropped": 0, "n_parts": 1, "n_elsewhere": 0, "confidence": props["confidence"], "method": "voronoi",
+        "n_addresses": 40, "n_weight": 40, "n_dropped": 0, "n_parts": 1, "n_elsewhere": 0, "confidence": props["confidence"], "method": "hull",
         "colour": props["colour"], "area_m2": props["area_m2"],
     }
     assert isinstance(props["colour"], int) and props["colour"] >= 0
