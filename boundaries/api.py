@@ -49,7 +49,7 @@ method : {"hull", "voronoi", "auto"}, default "hull"
     How station cells are drawn: hull — each station's concave-hull core first, the
     rest of the commune by Voronoi (the default: it draws the official maps' area
     best); voronoi — the Voronoi cells of the addresses; auto — per commune, hull
-    unless an internal hold-out finds it places more than ``auto_margin`` fewer
+    unless an internal hold-out finds it places more than ``auto_max_loss`` fewer
     addresses in their own station (the report's ``method_reason`` says which and why).
 departement : str or list of str, optional
     Keep only this département (94, 2A, 974); several are built one at a time

@@ -129,7 +129,7 @@ class Parameters:
         the methods.
     auto_min_test : int
         ``--method auto``: fewer held-out points than this and hull is kept.
-    auto_margin : float
+    auto_max_loss : float
         ``--method auto``: largest loss of held-out addresses (a share, 0 to 1)
         at which hull is still chosen over voronoi.
     frontage_step_m : float
@@ -182,7 +182,7 @@ class Parameters:
     hull_buffer_m: float = field(default=15.0, metadata={"alias": "--hull-buffer", "range": Range(0, 10_000, "m")})
     auto_holdout: float = field(default=0.1, metadata={"range": Range(0, 1, high_open=True)})
     auto_min_test: int = field(default=20, metadata={"range": Range(0, 1_000_000, whole=True)})
-    auto_margin: float = field(default=0.01, metadata={"range": Range(0, 1)})
+    auto_max_loss: float = field(default=0.01, metadata={"range": Range(0, 1)})
     frontage_step_m: float = field(default=20.0, metadata={"alias": "--frontage-step",
                                                            "range": Range(0.1, 10_000, "m", off=0)})
     frontage_max_gap_m: float = field(default=150.0, metadata={"alias": "--frontage-max-gap",

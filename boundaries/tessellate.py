@@ -195,7 +195,7 @@ def choose_method(seeds, outline, params) -> tuple[str, str]:
     A share ``auto_holdout`` of the commune's address seeds (a frame with ``sx``,
     ``sy``, ``station_key``, ``rows``) is kept out; both methods are built from the
     rest and scored on it (rows-weighted share inside their own station). Hull is
-    kept unless it scores more than ``auto_margin`` below voronoi: on the official
+    kept unless it scores more than ``auto_max_loss`` below voronoi: on the official
     maps hull draws the sectors' area better (docs/default-method.md), which an
     address hold-out cannot see, so only a clear loss of addresses overrules it.
     Too few test points (under ``auto_min_test``) or a station lost to the split
@@ -227,7 +227,7 @@ def choose_method(seeds, outline, params) -> tuple[str, str]:
                                t["station_key"].to_numpy())
         scores[m] = float((acc["inside_own"] * w).sum() / w.sum())
     loss = 100 * (scores["voronoi"] - scores["hull"])  # points
-    margin = 100 * params.auto_margin
+    margin = 100 * params.auto_max_loss  # points
     held = f"(hull {100 * scores['hull']:.1f} %, voronoi {100 * scores['voronoi']:.1f} % of {int(test.sum())})"
     if loss > margin:
         return "voronoi", f"voronoi: hull loses {loss:.1f} points of held-out addresses, over the {margin:g}-point margin {held}"

@@ -188,7 +188,7 @@ def test_auto_method_chooses_per_commune(town):
     by_commune = result.stations.groupby("code_commune")["method"].first().to_dict()
     assert by_commune == chosen
     # a hull allowed to lose every held-out address is always kept
-    always = boundaries.build(addresses, communes, method="auto", params=Parameters(auto_margin=1.0))
+    always = boundaries.build(addresses, communes, method="auto", params=Parameters(auto_max_loss=1.0))
     assert set(always.stations["method"]) == {"hull", "commune"}
     for c in result.report.communes.values():
         assert c["partition"]["ok"]

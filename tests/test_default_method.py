@@ -88,7 +88,7 @@ def test_auto_reason_agrees_with_the_choice_and_the_margin(data):
     seeds = _seeds(data)
     outline = shapely.box(0, 0, 1000, 1000)
     margin = data.draw(st.sampled_from([0.0, 0.005, 0.01, 0.05]))
-    params = Parameters(auto_margin=margin, auto_min_test=data.draw(st.sampled_from([1, 5, 20])))
+    params = Parameters(auto_max_loss=margin, auto_min_test=data.draw(st.sampled_from([1, 5, 20])))
     chosen, reason = choose_method(seeds, outline, params)
     assert chosen in ("hull", "voronoi") and reason.startswith(f"{chosen}: ") and "\n" not in reason
     m = LOSS.match(reason)
@@ -98,4 +98,4 @@ def test_auto_reason_agrees_with_the_choice_and_the_margin(data):
     else:  # nothing lost, or nothing to compare: hull, the default, stays
         assert chosen == "hull"
     # a margin of every point keeps hull whatever the hold-out says
-    assert choose_method(seeds, outline, Parameters(auto_margin=1.0, auto_min_test=params.auto_min_test))[0] == "hull"
+    assert choose_method(seeds, outline, Parameters(auto_max_loss=1.0, auto_min_test=params.auto_min_test))[0] == "hull"

@@ -28,8 +28,8 @@ from .paris import dissolved_arrondissements, paris_points
 METHODS = ("voronoi", "hull", "auto")
 #: Each line of the table: a label, the method and the parameters changed (``auto``'s margin, in shares).
 VARIANTS = tuple((m, m, {}) for m in METHODS) + (
-    ("auto, margin 0 (hull unless it loses any point)", "auto", {"auto_margin": 0.0}),
-    ("auto, margin 2 points", "auto", {"auto_margin": 0.02}),
+    ("auto, margin 0 (hull unless it loses any point)", "auto", {"auto_max_loss": 0.0}),
+    ("auto, margin 2 points", "auto", {"auto_max_loss": 0.02}),
 )
 VDM = SHARED / "val-de-marne-2016"
 
