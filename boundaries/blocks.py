@@ -61,7 +61,7 @@ def seed_blocks(xy: np.ndarray, blocks: np.ndarray) -> np.ndarray:
 
 
 def street_partition(xy: np.ndarray, station: np.ndarray, outline, streets: np.ndarray,
-                     margin_m: float) -> tuple[np.ndarray, np.ndarray]:
+                     margin_m: float, partition=None) -> tuple[np.ndarray, np.ndarray]:
     """Partition ``outline`` between stations, block by block (see the module docstring).
 
     Parameters
@@ -76,6 +76,10 @@ def street_partition(xy: np.ndarray, station: np.ndarray, outline, streets: np.n
         Street centre-lines in the same CRS (clipped here).
     margin_m : float
         As for :func:`boundaries.tessellate.voronoi_partition`.
+    partition : callable, optional
+        ``partition(xy, station, polygon) -> (keys, polygons)``, how the commune's
+        cells (for seedless blocks) and a mixed block are drawn; the Voronoi cells
+        (``margin_m``) by default.
 
     Returns
     -------
@@ -85,7 +89,10 @@ def street_partition(xy: np.ndarray, station: np.ndarray, outline, streets: np.n
         Each station's polygon; together an exact partition of ``outline``.
     """
     station = np.asarray(station, dtype=object)
-    keys, cells = voronoi_partition(xy, station, outline, margin_m)
+    if partition is None:
+        def partition(xy, station, polygon):
+            return voronoi_partition(xy, station, polygon, margin_m)
+    keys, cells = partition(xy, station, outline)
     blocks = street_blocks(outline, streets)
     if len(keys) == 1 or not len(blocks):
         return keys, cells
@@ -94,7 +101,7 @@ def street_partition(xy: np.ndarray, station: np.ndarray, outline, streets: np.n
     pieces = [[] for _ in keys]
     mixed = _add_single_blocks(pieces, blocks, block_of, code)
     for b in mixed:
-        _split_block(pieces, blocks[b], xy[block_of == b], code[block_of == b], margin_m)
+        _split_block(pieces, blocks[b], xy[block_of == b], code[block_of == b], partition)
     taken = shapely.union_all(np.concatenate([np.asarray(p, dtype=object) for p in pieces if p] or [np.array([])]))
     # seedless blocks, and whatever noding left between blocks: by the commune's Voronoi cells
     rest = polygonal_parts(shapely.intersection(cells, shapely.difference(outline, taken)))
@@ -117,9 +124,9 @@ def _add_single_blocks(pieces: list, blocks: np.ndarray, block_of: np.ndarray, c
     return used[lo != hi]
 
 
-def _split_block(pieces: list, block, xy: np.ndarray, code: np.ndarray, margin_m: float) -> None:
-    """Split a mixed block by the Voronoi cells of its own seeds, clipped to it."""
-    sub, polys = voronoi_partition(xy, code, block, margin_m)
+def _split_block(pieces: list, block, xy: np.ndarray, code: np.ndarray, partition) -> None:
+    """Split a mixed block by ``partition`` of its own seeds, clipped to it."""
+    sub, polys = partition(xy, code, block)
     for c, p in zip(sub, polys):
         if not shapely.is_empty(p):
             pieces[int(c)].append(p)

@@ -148,7 +148,8 @@ def build(request: BuildRequest) -> BuildResult:
 
 #: The report's ``method_reason`` where nothing was chosen: one station, or a method asked for.
 ONE_STATION_REASON = "commune: one station, the whole outline"
-ASKED_REASON = {"streets": "streets: a streets layer covers this outline"}
+#: ``{inside}``: how its mixed blocks were split.
+ASKED_REASON = {"streets": "streets: a streets layer covers this outline, mixed blocks split by {inside}"}
 
 
 def build_units(rows, seeding, request: BuildRequest, streets: dict | None = None) -> tuple[dict, dict]:
@@ -199,22 +200,26 @@ def build_unit(unit: str, outline, s: pd.DataFrame, method: str, params: Paramet
     details. Runs in a worker process under ``jobs > 1`` or a Dask worker: it
     depends on its arguments only. With ``streets`` (the unit's street lines, metres)
     the unit is built by the streets method (:func:`boundaries.blocks.street_partition`),
-    and neither empty land nor smoothing moves its borders off the centre-lines.
+    its mixed blocks split by ``method`` (``voronoi``, or ``hull`` for ``hull`` and
+    ``auto``), and neither empty land nor smoothing moves its borders off the centre-lines.
     """
     t0 = time.perf_counter()
+    inside = "voronoi" if method == "voronoi" else "hull"  # how the streets method splits a mixed block
     if streets is not None and len(streets):
         method = "streets"
         params = replace(params, empty_land_m=0.0, smooth_window_m=0.0)
     if method == "auto":
         chosen, reason = choose_method(s, outline, params)
     else:
-        chosen, reason = method, ASKED_REASON.get(method, f"{method}: asked")
+        chosen, reason = method, ASKED_REASON.get(method, f"{method}: asked").format(inside=inside)
     # plain arrays once: DataFrame indexing per step costs more than the small communes' geometry
     xy = np.column_stack([s["sx"].to_numpy(dtype=float), s["sy"].to_numpy(dtype=float)])
     station = s["station_key"].to_numpy(dtype=object)
     n_rows = s["rows"].to_numpy()
     if chosen == "streets":
-        keys, polys = street_partition(xy, station, outline, streets, params.voronoi_margin_m)
+        # hull inside the blocks: street-aligned Paris IoU 0.874 → 0.894 at a 4 m setback (docs/land.md)
+        keys, polys = street_partition(xy, station, outline, streets, params.voronoi_margin_m,
+                                       partition=lambda a, b, c: tessellate(a, b, c, inside, params))
     else:
         keys, polys = tessellate(xy, station, outline, chosen, params)
     check_area_balance(unit, polys, outline, params.area_tolerance_m2)

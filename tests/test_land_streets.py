@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from boundaries.blocks import street_blocks, street_partition
 from boundaries.checks import check_partition
 from boundaries.land import kept_streets
+from boundaries.params import Parameters
+from boundaries.tessellate import tessellate
 
 BIN = [sys.executable, "-m", "boundaries"]
 MARGIN_M = 1000.0
@@ -90,7 +92,15 @@ def test_exact_partition_on_random_grids(nx, ny, stations, per_block, mixed, see
     by_block = rng.random(len(xy)) > mixed  # most seeds labelled by their block's column instead
     label[by_block] = np.searchsorted(xs, xy[by_block, 0]) % stations
     station = np.array([f"s{v}" for v in label], dtype=object)
-    keys, polys = street_partition(xy, station, outline, streets, MARGIN_M)
+    # mixed blocks by Voronoi (the default of the function) and by hull (the build's default)
+    voronoi = street_partition(xy, station, outline, streets, MARGIN_M)
+    hull = street_partition(xy, station, outline, streets, MARGIN_M,
+                            partition=lambda a, b, c: tessellate(a, b, c, "hull", Parameters()))
+    for keys, polys in (voronoi, hull):
+        _check_blocks(keys, polys, xy, station, outline, streets)
+
+
+def _check_blocks(keys, polys, xy, station, outline, streets):
     result = check_partition(polys, outline, 1.0)
     assert result.ok, result.problems()
     blocks = street_blocks(outline, streets)
@@ -144,6 +154,16 @@ def test_build_with_streets_reports_the_method(tmp_path):
     report = json.loads(out.with_suffix(".report.json").read_text())
     methods = {c["method"] for c in report["communes"].values()}
     assert methods == {"streets", "commune"}
+    reasons = {c["method_reason"] for c in report["communes"].values() if c["method"] == "streets"}
+    assert reasons == {"streets: a streets layer covers this outline, mixed blocks split by hull"}
+    # --method voronoi splits the mixed blocks by Voronoi: other borders, and the report says so
+    (tmp_path / "v").mkdir()
+    proc, out_v = town_build(tmp_path / "v", town_streets(tmp_path / "v"), "--method", "voronoi")
+    assert proc.returncode == 0, proc.stderr
+    report_v = json.loads(out_v.with_suffix(".report.json").read_text())
+    assert {c["method_reason"] for c in report_v["communes"].values() if c["method"] == "streets"} == {
+        "streets: a streets layer covers this outline, mixed blocks split by voronoi"}
+    assert out.read_bytes() != out_v.read_bytes()
     assert report["inputs"]["streets"].endswith("streets.geojson")
     stations = gpd.read_file(out)
     assert set(stations["method"]) == {"streets", "commune"}
