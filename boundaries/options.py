@@ -127,7 +127,8 @@ _BUILD = {
 _BUILD_ORDER = ("method", "departement", "all_departements", "work_dir", "commune", "simplify", "results",
                 "results_id", "id_column", "commune_column", "x_column", "y_column", "crs", "commune_field",
                 "communes_layer", "addresses_layer", "streets", "streets_layer",
-                "parcels", "parcels_layer", "buildings", "buildings_layer", "parameters", "holdout", "seed", "jobs", "scheduler")
+                "parcels", "parcels_layer", "buildings", "buildings_layer", "parameters", "holdout", "seed", "jobs",
+                "scheduler")
 #: Keywords of :func:`boundaries.build` that are Python's only (no option).
 PYTHON_ONLY = ("progress", "params", "columns")
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 import boundaries
 from boundaries.cli import main
 from boundaries.errors import InputError
-from boundaries.land import kept_parcels
+from boundaries.land import kept_parcels, read_parcels
 from conftest import TOWN, shared_path
 
 BIN = [sys.executable, "-m", "boundaries"]
@@ -148,8 +148,6 @@ def test_road_strips_never_take_addresses(tmp_path):
     lots, owner = synthetic_case(tmp_path, 4, 2, 2, [1], 5)
     flags = np.where(np.arange(len(lots)) == 0, "0", "1")
     gpd.GeoDataFrame({"buildable": flags}, geometry=lots, crs=2154).to_file(tmp_path / "flagged.geojson")
-    from boundaries.land import read_parcels
-
     kept, dropped = read_parcels(tmp_path / "flagged.geojson")
     assert dropped == 1 and len(kept) == len(lots) - 1
     assert build(tmp_path, parcels=str(tmp_path / "flagged.geojson")).report.communes[CODE]["method"] == "parcels"
@@ -256,8 +254,8 @@ def test_hostile_land_layers_one_line_exit_2_nothing_written(tmp_path_factory, k
     extra = [f"--{flag}-layer", "L" + detail] if kind == "no_layer" else []
     out = folder / "out.geojson"
     before = set(os.listdir(folder))
-    res = CliRunner().invoke(main, ["build", str(folder / "addresses.csv"), "--communes", str(folder / "communes.geojson"),
-                                    f"--{flag}", str(path), *extra, "-o", str(out), "-q"])
+    res = CliRunner().invoke(main, ["build", str(folder / "addresses.csv"), "--communes",
+                                    str(folder / "communes.geojson"), f"--{flag}", str(path), *extra, "-o", str(out), "-q"])
     assert res.exit_code == 2, (res.output, res.exception)
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in res.output, res.output
