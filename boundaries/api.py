@@ -85,11 +85,29 @@ addresses_layer : str, optional
 streets : str or pathlib.Path, optional
     Street centre-lines (any line layer GDAL reads: GeoJSON, GeoPackage, shapefile,
     FlatGeobuf; OSM highways, BD TOPO troncon_de_route): communes they cross are cut
-    into blocks along them and built by the streets method (boundaries.blocks);
-    footpaths, steps and tunnels are left out (boundaries.land).
+    into blocks along them and built by the streets method (boundaries.blocks),
+    unless parcels or buildings reach them; footpaths, steps and tunnels are left
+    out (boundaries.land).
 streets_layer : str, optional
     The layer of streets to read, when its file has several: needed when more than
     one layer holds lines.
+parcels : str or pathlib.Path, optional
+    Cadastral parcels (any polygon layer GDAL reads): communes they reach are built
+    by the parcels method (boundaries.parcels): each parcel goes whole to the
+    station of its addresses, parcels without address to the station whose Voronoi
+    cell covers most of them; first of the land layers where several reach a
+    commune. Parcels flagged buildable 0 (road strips) are left out (boundaries.land).
+parcels_layer : str, optional
+    The layer of parcels to read, when its file has several: needed when more than
+    one layer holds polygons.
+buildings : str or pathlib.Path, optional
+    Building footprints (any polygon layer GDAL reads): communes they reach, and no
+    parcels, are built by the buildings method (boundaries.parcels): each footprint,
+    grown by 6 m to stand for its lot, goes to the station of its addresses; lots
+    without address and the space between them keep the Voronoi cells.
+buildings_layer : str, optional
+    The layer of buildings to read, when its file has several: needed when more
+    than one layer holds polygons.
 holdout : float
     Keep this share (0 to 0.9) of unique coordinates out of the build and report how
     many of those addresses fall inside their own station (accuracy without any

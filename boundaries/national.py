@@ -60,7 +60,7 @@ SPLIT_FORMAT = 2
 
 def applies(request) -> bool:
     """Whether ``request`` runs by département: asked for, or a whole table covering several."""
-    if request.streets is not None:  # one process: the parts' cache keys do not cover the streets
+    if request.has_land:  # one process: the parts' cache keys do not cover the land layers
         return False
     if request.national:
         return True

@@ -118,11 +118,17 @@ _BUILD = {
     "addresses_layer": lambda: dict(metavar="NAME"),
     "streets": lambda: dict(type=click.Path(dir_okay=False, path_type=str), metavar="FILE"),
     "streets_layer": lambda: dict(metavar="NAME"),
+    "parcels": lambda: dict(type=click.Path(dir_okay=False, path_type=str), metavar="FILE"),
+    "parcels_layer": lambda: dict(metavar="NAME"),
+    "buildings": lambda: dict(type=click.Path(dir_okay=False, path_type=str), metavar="FILE"),
+    "buildings_layer": lambda: dict(metavar="NAME"),
 }
 #: The order of the build's options in ``--help`` (the tolerances come after ``commune_field``).
 _BUILD_ORDER = ("method", "departement", "all_departements", "work_dir", "commune", "simplify", "results",
                 "results_id", "id_column", "commune_column", "x_column", "y_column", "crs", "commune_field",
-                "communes_layer", "addresses_layer", "streets", "streets_layer", "parameters", "holdout", "seed", "jobs", "scheduler")
+                "communes_layer", "addresses_layer", "streets", "streets_layer",
+                "parcels", "parcels_layer", "buildings", "buildings_layer", "parameters", "holdout", "seed", "jobs",
+                "scheduler")
 #: Keywords of :func:`boundaries.build` that are Python's only (no option).
 PYTHON_ONLY = ("progress", "params", "columns")
 

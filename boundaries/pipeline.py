@@ -27,13 +27,14 @@ from .emptyland import assign_empty_land
 from .enclaves import enclave_points
 from .errors import PartitionError
 from .fragments import PieceMoves, reassign_pieces
-from .land import read_streets, streets_by_unit
+from .land import polygons_by_unit, read_buildings, read_parcels, read_streets, streets_by_unit
 from .parallel import run_tasks
+from .parcels import BUILDING_FILL, PARCEL_FILL, building_partition, parcel_partition
 from .params import Parameters
 from .read import read_addresses, read_communes
 from .repair import repair_partition
 from .report import fill_report, refuse_nothing_built, start_report
-from .request import BuildRequest
+from .request import LAND_LAYERS, BuildRequest
 from .result import BuildResult
 from .scope import read_prefixes, scope, selected_communes
 from .smooth import smooth_partition
@@ -131,12 +132,11 @@ def build(request: BuildRequest) -> BuildResult:
                            read_prefixes(request.departement, request.commune), selected_communes(request.commune),
                            request.addresses_layer)
     layer = read_communes(request.communes, request.commune_field, request.communes_layer)
-    lines = read_streets(request.streets, request.streets_layer)[0] if request.streets is not None else None
+    layers = read_land(request)
     report = start_report(request, table, layer)
     rows = scope(table, layer, request.departement, request.commune, required=request.outlines_required)
     seeding = seed_stations(rows, request.params, request.holdout, request.seed)
-    built, unit_info = build_units(rows, seeding, request,
-                                   streets_by_unit(lines, rows.unit_geom) if lines is not None else {})
+    built, unit_info = build_units(rows, seeding, request, land_by_unit(layers, rows.unit_geom))
     assembly = assemble(rows, seeding, built, unit_info, request.method)
     fill_report(report, rows, seeding, assembly, unit_info, request.holdout, request.seed)
     report.seconds = time.perf_counter() - started
@@ -148,15 +148,31 @@ def build(request: BuildRequest) -> BuildResult:
 
 #: The report's ``method_reason`` where nothing was chosen: one station, or a method asked for.
 ONE_STATION_REASON = "commune: one station, the whole outline"
-#: ``{inside}``: how its mixed blocks were split.
-ASKED_REASON = {"streets": "streets: a streets layer covers this outline, mixed blocks split by {inside}"}
+#: Where a land layer decides (``{inside}``: how the streets method split its mixed blocks).
+LAND_REASON = {"streets": "streets: a streets layer covers this outline, mixed blocks split by {inside}",
+               "parcels": "parcels: a parcels layer covers this outline",
+               "buildings": "buildings: a buildings layer covers this outline"}
+#: How each land layer (:data:`boundaries.request.LAND_LAYERS`) is read, and cut to each unit.
+LAND_READERS = {"parcels": (read_parcels, polygons_by_unit), "buildings": (read_buildings, polygons_by_unit),
+                "streets": (read_streets, streets_by_unit)}
 
 
-def build_units(rows, seeding, request: BuildRequest, streets: dict | None = None) -> tuple[dict, dict]:
+def read_land(request: BuildRequest) -> dict:
+    """Each land layer ``request`` gives, by name: its kept geometries (a GeoSeries in the file's CRS)."""
+    return {name: LAND_READERS[name][0](getattr(request, name), getattr(request, f"{name}_layer"))[0]
+            for name in LAND_LAYERS if getattr(request, name) is not None}
+
+
+def land_by_unit(layers: dict, unit_geom: dict) -> dict:
+    """Each land layer's geometries by unit (metric CRS, clipped): ``{name: {unit: geometries}}``."""
+    return {name: LAND_READERS[name][1](geoms, unit_geom) for name, geoms in layers.items()}
+
+
+def build_units(rows, seeding, request: BuildRequest, land: dict | None = None) -> tuple[dict, dict]:
     """Every unit's station keys and polygons (metres), and its report details.
 
-    ``streets``: each unit's street lines (:func:`boundaries.land.streets_by_unit`); a
-    unit that has some is built by the streets method (:func:`build_unit`).
+    ``land``: each land layer's geometries by unit (:func:`land_by_unit`); a unit that
+    some reach is built by the method of the first (:func:`build_unit`).
 
     A unit of one station is its whole outline; a unit of several is built by
     :func:`build_unit`, in ``request.jobs`` processes or on its Dask cluster, largest
@@ -180,9 +196,9 @@ def build_units(rows, seeding, request: BuildRequest, streets: dict | None = Non
                                "seeds": int(seeding.address_seeds[unit]), "frontage_seeds": 0,
                                "seconds": 0.0, "partition": {"ok": True, "stations": 1}}
     tasks = sorted(seeding.shared & set(rows.units), key=lambda u: (-len(seeds_by_unit[u]), u))
-    streets = streets or {}
-    task_args = [(u, rows.unit_geom[u], seeds_by_unit[u], request.method, request.params, streets.get(u))
-                 for u in tasks]
+    land = land or {}
+    task_args = [(u, rows.unit_geom[u], seeds_by_unit[u], request.method, request.params,
+                  {name: by_unit[u] for name, by_unit in land.items() if u in by_unit}) for u in tasks]
     for unit, (keys, polys, info) in run_tasks(_build_unit_task, task_args, request.jobs, request.progress,
                                                 already_done=len(rows.units) - len(tasks),
                                                 scheduler=request.scheduler):
@@ -193,35 +209,35 @@ def build_units(rows, seeding, request: BuildRequest, streets: dict | None = Non
     return built, unit_info
 
 
-def build_unit(unit: str, outline, s: pd.DataFrame, method: str, params: Parameters, streets=None):
+def build_unit(unit: str, outline, s: pd.DataFrame, method: str, params: Parameters, land: dict | None = None):
     """Tessellate, repair and check one outline unit with several stations.
 
     Returns the station keys, their polygons (metric CRS) and the unit's report
     details. Runs in a worker process under ``jobs > 1`` or a Dask worker: it
-    depends on its arguments only. With ``streets`` (the unit's street lines, metres)
-    the unit is built by the streets method (:func:`boundaries.blocks.street_partition`),
-    its mixed blocks split by ``method`` (``voronoi``, or ``hull`` for ``hull`` and
-    ``auto``), and neither empty land nor smoothing moves its borders off the centre-lines.
+    depends on its arguments only. ``land``: the unit's land layers by name (metres,
+    :func:`land_by_unit`); the first of :data:`boundaries.request.LAND_LAYERS` it has
+    (parcels, then buildings, then streets) gives the unit's method, whatever
+    ``method`` says (:func:`partition`); the streets method splits its mixed blocks by
+    ``method`` (``voronoi``, or ``hull`` for ``hull`` and ``auto``). With streets,
+    neither empty land nor smoothing moves borders off the centre-lines; with parcels
+    or buildings both run, as measured.
     """
     t0 = time.perf_counter()
     inside = "voronoi" if method == "voronoi" else "hull"  # how the streets method splits a mixed block
-    if streets is not None and len(streets):
-        method = "streets"
+    land_method, geoms = first_land(land)
+    if land_method == "streets":
         params = replace(params, empty_land_m=0.0, smooth_window_m=0.0)
-    if method == "auto":
+    if land_method is not None:
+        chosen, reason = land_method, LAND_REASON[land_method].format(inside=inside)
+    elif method == "auto":
         chosen, reason = choose_method(s, outline, params)
     else:
-        chosen, reason = method, ASKED_REASON.get(method, f"{method}: asked").format(inside=inside)
+        chosen, reason = method, f"{method}: asked"
     # plain arrays once: DataFrame indexing per step costs more than the small communes' geometry
     xy = np.column_stack([s["sx"].to_numpy(dtype=float), s["sy"].to_numpy(dtype=float)])
     station = s["station_key"].to_numpy(dtype=object)
     n_rows = s["rows"].to_numpy()
-    if chosen == "streets":
-        # hull inside the blocks: street-aligned Paris IoU 0.874 → 0.894 at a 4 m setback (docs/land.md)
-        keys, polys = street_partition(xy, station, outline, streets, params.voronoi_margin_m,
-                                       partition=lambda a, b, c: tessellate(a, b, c, inside, params))
-    else:
-        keys, polys = tessellate(xy, station, outline, chosen, params)
+    keys, polys = partition(chosen, xy, station, n_rows, outline, params, geoms, inside)
     check_area_balance(unit, polys, outline, params.area_tolerance_m2)
     moves, empty_moved = PieceMoves(), 0
     real = n_rows > 0
@@ -258,6 +274,34 @@ def build_unit(unit: str, outline, s: pd.DataFrame, method: str, params: Paramet
     }
     return keys, polys, info
 
+
+def first_land(land: dict | None) -> tuple[str | None, object]:
+    """The unit's land method and its geometries: the first layer of :data:`LAND_LAYERS` it has, else (None, None)."""
+    for name in LAND_LAYERS:
+        geoms = (land or {}).get(name)
+        if geoms is not None and len(geoms):
+            return name, geoms
+    return None, None
+
+
+def partition(chosen: str, xy, station, n_rows, outline, params: Parameters, land=None, inside: str = "hull"):
+    """One unit's sorted station keys and polygons by the method ``chosen`` (``land``: its layer's geometries).
+
+    ``streets``: :func:`boundaries.blocks.street_partition`, its mixed blocks split by
+    ``inside`` (hull inside the blocks: street-aligned Paris IoU 0.874 → 0.894 at a 4 m
+    setback, docs/land.md); ``parcels``:
+    :func:`boundaries.parcels.parcel_partition` (fill :data:`~boundaries.parcels.PARCEL_FILL`);
+    ``buildings``: :func:`boundaries.parcels.building_partition` (fill
+    :data:`~boundaries.parcels.BUILDING_FILL`); else :func:`boundaries.tessellate.tessellate`.
+    """
+    if chosen == "streets":
+        return street_partition(xy, station, outline, land, params.voronoi_margin_m,
+                                partition=lambda a, b, c: tessellate(a, b, c, inside, params))
+    if chosen == "parcels":
+        return parcel_partition(xy, station, n_rows, outline, land, params, fill=PARCEL_FILL)
+    if chosen == "buildings":
+        return building_partition(xy, station, n_rows, outline, land, params, fill=BUILDING_FILL)
+    return tessellate(xy, station, outline, chosen, params)
 
 
 def _build_unit_task(unit, *args):

@@ -270,8 +270,7 @@ def start_report(request, table, layer) -> Report:
         "communes": input_name(request.communes),
         **({"communes_layer": layer.layer} if layer.layer is not None else {}),
         **({"addresses_layer": table.layer} if table.layer is not None else {}),
-        **({"streets": input_name(request.streets)} if request.streets is not None else {}),
-        **({"streets_layer": request.streets_layer} if request.streets_layer is not None else {}),
+        **land_inputs(request),
         "crs": table.crs,
         "departement": list(request.departement) or None,
         "commune": list(request.commune) or None,
@@ -279,6 +278,19 @@ def start_report(request, table, layer) -> Report:
     report.outlines_repaired = layer.repaired
     _report_repairs(report, table, layer)
     return report
+
+
+def land_inputs(request) -> dict:
+    """The land layers of ``request`` as the report's ``inputs`` name them (only those given)."""
+    from .read import input_name
+
+    out = {}
+    for name in ("streets", "parcels", "buildings"):  # streets first: the report as it was before
+        if getattr(request, name) is not None:
+            out[name] = input_name(getattr(request, name))
+        if getattr(request, f"{name}_layer") is not None:
+            out[f"{name}_layer"] = getattr(request, f"{name}_layer")
+    return out
 
 
 def refuse_nothing_built(report: Report) -> None:

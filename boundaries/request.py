@@ -60,6 +60,10 @@ class BuildRequest:
     addresses_layer: str | None = None
     streets: object = None
     streets_layer: str | None = None
+    parcels: object = None
+    parcels_layer: str | None = None
+    buildings: object = None
+    buildings_layer: str | None = None
     params: Parameters = Parameters()
     holdout: float = 0.0
     seed: int = 0
@@ -93,11 +97,12 @@ class BuildRequest:
         if self.national and (self.commune or self.holdout):
             raise InputError(f"{option('all_departements')} and several {option('departement')} build whole "
                              f"départements: without {option('commune')} and {option('holdout')}")
-        if self.streets is not None and self.national:
-            raise InputError(f"{option('streets')} builds one département at a time for now: give one "
-                             f"{option('departement')} (not {option('all_departements')} or several)")
-        if self.streets_layer is not None and self.streets is None:
-            raise InputError(f"{option('streets_layer')} names a layer of {option('streets')}, which is not given")
+        for name in LAND_LAYERS:
+            if getattr(self, name) is not None and self.national:
+                raise InputError(f"{option(name)} builds one département at a time for now: give one "
+                                 f"{option('departement')} (not {option('all_departements')} or several)")
+            if getattr(self, f"{name}_layer") is not None and getattr(self, name) is None:
+                raise InputError(f"{option(name + '_layer')} names a layer of {option(name)}, which is not given")
         if self.scheduler is not None:
             check_scheduler(self.scheduler)  # a malformed address fails here, before anything is read
         if self.results is not None:  # read now: a bad results file is refused before the build, not after
@@ -128,6 +133,11 @@ class BuildRequest:
                    jobs=jobs, simplify_m=simplify, **options)
 
     @property
+    def has_land(self) -> bool:
+        """Whether a land layer (:data:`LAND_LAYERS`) is given: the build then runs in one process."""
+        return any(getattr(self, name) is not None for name in LAND_LAYERS)
+
+    @property
     def national(self) -> bool:
         """Asked for several départements (``all_departements``, or more than one ``departement``)."""
         return bool(self.all_departements) or len(self.departement) > 1
@@ -147,6 +157,10 @@ class BuildRequest:
                        all_departements=False, jobs=1, scheduler=None, work_dir=None, progress=None,
                        simplify_m=0.0, results=None, results_id=None, outlines_required=outlines_required)
 
+
+#: The land layers a build may follow, in order of precedence where several reach a commune
+#: (:func:`boundaries.pipeline.build_unit`): each has a ``{name}_layer`` keyword too.
+LAND_LAYERS = ("parcels", "buildings", "streets")
 
 #: The sane range of each numeric option of a request besides the :class:`Parameters` (which
 #: declare theirs), checked on creation: anything else is refused in one line naming it.
