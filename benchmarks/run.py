@@ -1,6 +1,6 @@
 """The bench: accuracy against the plain-Voronoi yardstick, speed, and how cost grows.
 
-    .venv/bin/python -m benchmarks.run [--quick] [--only national] [--out benchmarks/RESULTS.md]
+    .venv/bin/python -m benchmarks.run [--quick] [--only national|land] [--out benchmarks/RESULTS.md]
 
 One run measures everything and writes a Markdown file (default
 ``benchmarks/RESULTS.md``); a full run also replaces the block between
@@ -18,6 +18,12 @@ alone with ``--only national``: its tables then replace that section of ``--out`
 row of the README summary, the rest untouched. Its generated tables are kept between
 runs in ``$BOUNDARIES_BENCH_CACHE`` (default ``~/.cache/boundaries-bench``, ``--cache``),
 keyed by the generator's arguments and source.
+
+The land section (issue 19: Paris street-aligned without and with ``streets``, then a hold-out
+per commune of the Val-de-Marne without and with ``parcels``, ``buildings``, ``streets``, with
+the issue's targets) runs after the ablation in a full run, and alone with ``--only land``: it
+then replaces the land section of ``--out`` (between ``<!-- land:start -->`` and
+``<!-- land:end -->``), the rest untouched; the README is not changed.
 
 Everything is seeded and deterministic except the timings. Real data is read from
 ``../shared/data`` (or ``$BOUNDARIES_SHARED_DATA``); generated inputs for the
@@ -65,9 +71,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="do not update README.md and docs/method.md (never done with --quick)")
     parser.add_argument("--budget", type=float, default=840.0, metavar="SECONDS",
                         help="skip a scaling size whose projected time would end the run after this (default 840)")
-    parser.add_argument("--only", choices=["national"],
+    parser.add_argument("--only", choices=["national", "land"],
                         help="run this section alone: its tables replace the same section of --out (the rest of "
-                             "the file is kept), and its row of the README summary")
+                             "the file is kept), and for national its row of the README summary")
     parser.add_argument("--cache", type=Path, default=nat_exp.CACHE, metavar="DIR",
                         help="where the generated national-shape tables are kept between runs "
                              "(default $BOUNDARIES_BENCH_CACHE or ~/.cache/boundaries-bench)")
@@ -83,6 +89,17 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="time for the national section, generation included: a run that would end later "
                              f"is skipped, one still going is killed (default {nat_exp.NATIONAL_BUDGET:.0f})")
     return parser.parse_args(argv)
+
+
+def land_section() -> dict:
+    """The land layers (issue 19): Paris street-aligned, then the Val-de-Marne hold-out per commune."""
+    from .experiments.land import land
+    from .experiments.parcels import land_holdout
+
+    log("land: Paris street-aligned, without and with streets")
+    paris = land()
+    log("land: Val-de-Marne hold-out per commune, without and with each layer")
+    return {"paris": paris, "holdout": land_holdout()}
 
 
 def run_sections(args, work: Path, started: float) -> dict:
@@ -106,6 +123,7 @@ def run_sections(args, work: Path, started: float) -> dict:
             r["vdm_holdout"] = holdout_compare(vdm_csv, vdm_communes, SEEDS, "val-de-marne", pieces=True)
             r["paris"] = paris()
             r["ablation"] = ablation(vdm_csv, vdm_communes, r["paris"].pop("_inputs"))
+            r["land"] = land_section()
             r["simplification"] = simplification(vdm_csv, vdm_communes, work)
         if args.quick:
             r["speed"] = speed(TOWN / "addresses.csv", TOWN / "communes.geojson", 1, 0, work, "town")
@@ -114,6 +132,9 @@ def run_sections(args, work: Path, started: float) -> dict:
             r["speed"] = speed(vdm_csv, vdm_communes, 3, 1, work, "val-de-marne")
             r["speed"].update(name="Val-de-Marne 2016", warmup=1)
             r["scaling"] = scaling(vdm_csv, vdm_communes, SCALE_FACTORS, work, started + args.budget - 15)
+    if args.only == "land":
+        r["land"] = land_section()
+        return r
     factors = args.national_factors or ((1,) if args.quick else nat_exp.NATIONAL_FACTORS)
     nat = r["national"] = {"budget": args.national_budget}
     log(f"national: {args.national_rows:,} rows × {', '.join(map(str, factors))}, budget "
@@ -129,10 +150,15 @@ def run_sections(args, work: Path, started: float) -> dict:
 
 def write_outputs(args, env: dict, r: dict, seconds: float) -> None:
     """RESULTS.md (whole, or its national section with ``--only``), then the README and docs blocks."""
+    from .render.land import LAND_END, LAND_START, land_lines
     from .render.national import national_lines, national_summary_row
     from .render.results import write_results
     from .render.sections import ablation_lines
 
+    if args.only == "land":
+        write_section(args.out, env, land_lines(r["land"], env), args.quick, LAND_START, LAND_END)
+        log(f"wrote the land section into {args.out}")
+        return
     if args.only:
         write_section(args.out, env, national_lines(r["national"], env), args.quick)
         log(f"wrote the national section into {args.out}")
@@ -152,7 +178,7 @@ def write_outputs(args, env: dict, r: dict, seconds: float) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
-    if not args.quick and not args.only:
+    if (not args.quick and not args.only) or args.only == "land":
         missing = [p for p in (SHARED / "val-de-marne-2016", SHARED / "paris-2017") if not p.exists()]
         if missing:
             print(f"bench: real data not found: {', '.join(map(str, missing))} (../shared/data beside the "
@@ -163,7 +189,7 @@ def main(argv=None) -> int:
         measured = snapshot(work / "code")
         env = environment()
         env["measured"] = measured
-        what = ("quick" if args.quick else "full") + (" bench, national section only," if args.only else " bench")
+        what = ("quick" if args.quick else "full") + (f" bench, {args.only} section only," if args.only else " bench")
         log(f"{what} on {env['cpu']}, load {env['load']}; measuring "
             f"boundaries/ as it is now (source {measured}, commit {env['commit']}); writing {args.out}")
         r = run_sections(args, work, started)

@@ -1,8 +1,9 @@
 """Writing RESULTS.md and patching the bench blocks of README.md and docs/method.md.
 
 The markers are ``<!-- bench:start -->`` … ``<!-- bench:end -->`` (the summary table in
-README.md, the step table in docs/method.md) and ``<!-- national:start -->`` …
-``<!-- national:end -->`` (section 6 of RESULTS.md, replaced alone by ``--only national``).
+README.md, the step table in docs/method.md), ``<!-- national:start -->`` …
+``<!-- national:end -->`` (section 6 of RESULTS.md, replaced alone by ``--only national``) and
+``<!-- land:start -->`` … ``<!-- land:end -->`` (the land section, ``--only land``).
 """
 
 from __future__ import annotations
@@ -61,17 +62,19 @@ def update_block(path: Path, text: str, date: str) -> bool:
     return True
 
 
-def write_section(path: Path, env: dict, lines: list[str], quick: bool) -> None:
-    """Put the national section into ``path`` (``--only national``): in place of the one there, else
-    before its closing run-time line, else at its end; a new file gets the header first."""
+def write_section(path: Path, env: dict, lines: list[str], quick: bool, start: str = NAT_START,
+                  end: str = NAT_END) -> None:
+    """Put one section into ``path`` (``--only``; the national one by default, else the one between
+    ``start`` and ``end``): in place of the one there, else before its closing run-time line, else at
+    its end; a new file gets the header first."""
     from .results import header_lines
 
     block = "\n".join(lines)
     if path.exists():
         doc = path.read_text()
-        if NAT_START in doc and NAT_END in doc:
-            head, rest = doc.split(NAT_START, 1)
-            doc = head + block + rest.split(NAT_END, 1)[1]
+        if start in doc and end in doc:
+            head, rest = doc.split(start, 1)
+            doc = head + block + rest.split(end, 1)[1]
         elif "\nBench run time:" in doc:
             head, tail = doc.rsplit("\nBench run time:", 1)
             doc = head + "\n" + block + "\n\nBench run time:" + tail

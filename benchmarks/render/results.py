@@ -1,4 +1,4 @@
-"""The whole RESULTS.md: header (machine, versions), summary, caveats and sections 1–6."""
+"""The whole RESULTS.md: header (machine, versions), summary, caveats, sections 1–6 and the land layers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from ..experiments.holdout import HOLDOUT, SEEDS
 from ..experiments.paris import PARIS_CLOSE_M, PARIS_MIN_POINTS, PARIS_SEED, PARIS_VOTERS_PER_POINT
 from .files import write_text
 from .markdown import f3, pct, table
+from .land import land_lines
 from .national import national_caveats, national_lines, national_summary_row
 from .sections import (
     REF_HEADER, ablation_lines, holdout_lines, reference_rows, scaling_lines, simplification_lines, speed_lines,
@@ -242,6 +243,8 @@ def write_results(path: Path, env: dict, r: dict, quick: bool, seconds: float) -
     L += _accuracy(r) + _cost(r)
     if r.get("national"):
         L += [""] + national_lines(r["national"])
+    if r.get("land"):
+        L += [""] + land_lines(r["land"])
     L += ["", f"Bench run time: {seconds:.0f} s."]
     write_text(path, "\n".join(L) + "\n")
     return "\n".join(summary)
