@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    := out/town
 
-.PHONY: install run test docs fuzz bench bench-national fixtures clean help
+.PHONY: install run test docs fuzz bench bench-national bench-land fixtures clean help
 
 help:
 	@echo "make run      set up .venv, then build the bundled example town into $(OUT)/"
@@ -20,6 +20,8 @@ help:
 	@echo "              needs ../shared/data) into benchmarks/RESULTS.md and the README table"
 	@echo "make bench-national  only its national-shape section (1, 4, 16 M generated rows, --all -j 2, then"
 	@echo "              the unsorted layouts at 16 M; 20-40 minutes), into the same files, the other sections kept"
+	@echo "make bench-land  only its land-layers section (issue 19: Paris with streets, hold-out with parcels,"
+	@echo "              buildings, streets; 10-20 minutes) into benchmarks/RESULTS.md, the other sections kept"
 
 install: $(STAMP)
 
@@ -51,6 +53,9 @@ bench: install
 
 bench-national: install
 	$(BIN)/python -m benchmarks.run --only national --out benchmarks/RESULTS.md
+
+bench-land: install
+	$(BIN)/python -m benchmarks.run --only land --out benchmarks/RESULTS.md
 
 fixtures: install
 	$(BIN)/python fixtures/make_town.py --out fixtures/town
