@@ -94,9 +94,20 @@ def _cost_rows(pairs, summary) -> list[list[str]]:
     for s in summary:
         if s["variant"] != "without" and s["ratio"] is not None:
             ratios.setdefault(s["variant"], []).append((s["commune"], s["ratio"]))
-    return [[f"Cost, `{label}`: ≤ {TARGET_RATIO:g}× the build time without (wall, median of the seeds)",
+    return [[f"Cost, `{label}`: ≤ {TARGET_RATIO:g}× the build time without (wall; hold-out: median of the seeds)",
              ", ".join(f"{where} {r:.2f}×" for where, r in vals), _met(max(r for _, r in vals) <= TARGET_RATIO)]
             for label, vals in ratios.items()]
+
+
+def worse_lines(land: dict) -> list[str]:
+    """Every layer that loses hold-out accuracy on some seed, said plainly (no target covers it)."""
+    summary = land["holdout"]["summary"] if land.get("holdout") else []
+    worse = [s for s in summary if s["variant"] != "without" and s["gain_min"] < 0]
+    if not worse:
+        return []
+    return ["", "Worse than without on some seed: " + "; ".join(
+        f"{s['commune']} {s['name']} with `{s['variant']}` ({100 * s['gain_mean']:+.2f} points on the mean, "
+        f"worst seed {100 * s['gain_min']:+.2f})" for s in worse) + "."]
 
 
 def land_lines(land: dict, env: dict | None = None) -> list[str]:
@@ -104,7 +115,7 @@ def land_lines(land: dict, env: dict | None = None) -> list[str]:
     L = [LAND_START, "## Land layers (issue 19)", ""]
     if env:
         L += [f"Measured alone (`python -m benchmarks.run --only land`) on {env['date']}, commit {env['commit']}.", ""]
-    L += ["### Targets", ""] + table(["target", "measured", ""], target_rows(land))
+    L += ["### Targets", ""] + table(["target", "measured", ""], target_rows(land)) + worse_lines(land)
     if land.get("paris"):
         L += ["", "### Paris 2017, street-aligned semi-synthetic", "",
               "`benchmarks/experiments/land.py` (seed 2017): addresses along both sides of "

@@ -75,6 +75,8 @@ def test_section_has_both_tables_and_markers():
     assert "## Land layers (issue 19)" in text and "### Targets" in text
     assert re.search(r"^\| 4 m / 15 m \| 1,000 \| 0\.880 / 95\.00 % \| 0\.950 / 98\.00 % \| 10\.0 \| 15\.0 \| 1\.50× \|$",
                      text, re.M)
+    # a layer worse on some seed is said, though no target covers it (the fake's streets on 94075)
+    assert "Worse than without on some seed: 94075 94075 with `streets` (-0.33 points on the mean, worst seed -1.00)." in text
     assert re.search(r"^\| 94022 94022 \| parcels \(`parcels`\) \| 300 \| 96\.00 % \| \+1\.27 / \+1\.10 \| "
                      r"\+1\.20 \+1\.10 \+1\.50 \|", text, re.M)
 
