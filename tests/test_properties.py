@@ -155,10 +155,10 @@ def towns(draw):
 
 
 options = st.fixed_dictionaries({
-    "method": st.sampled_from(["voronoi", "voronoi", "voronoi", "hull", "auto"]),
+    "method": st.sampled_from(["hull", "hull", "hull", "voronoi", "auto"]),  # hull: the default
     "holdout": st.sampled_from([0.0, 0.0, 0.2]),
     "smooth": st.sampled_from([50.0, 0.0]),
-    "fragments": st.sampled_from([0, -1, 3]),
+    "fragments": st.sampled_from([5, 0, -1, 3]),
     "empty_land": st.sampled_from([0.0, 0.0, 150.0]),
 })
 
@@ -249,7 +249,18 @@ def test_build_partitions_counts_and_determinism(town, opts, rebuild):
     df, gdf, crs = town
     assume(len(df))
     # the second build (determinism) in a third of the examples: it doubles an example's time
-    check_build(df, gdf, crs, opts, twice=rebuild == 0)
+    try:
+        check_build(df, gdf, crs, opts, twice=rebuild == 0)
+    except boundaries.InputError as exc:
+        # a build that gives no station a polygon is refused by design; only when no house-number
+        # point lies well inside its commune (else that station gets land: see check_build)
+        assert "no station could be built" in str(exc), exc
+        outline = dict(zip(gdf["code"], gdf.geometry))
+        hn = df[df["geo_type"] == "housenumber"]
+        assert not any(code in outline and _inside(outline[code], part["longitude"].to_numpy(float),
+                                                   part["latitude"].to_numpy(float), crs, 10.0).any()
+                       for code, part in hn.groupby("code_commune_ref")), exc
+        assume(False)
 
 
 # --------------------------------------------------------------------------------------
