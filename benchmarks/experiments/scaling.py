@@ -68,9 +68,11 @@ def scaling(csv: Path, communes: Path, factors, folder: Path, deadline: float) -
     inputs = scaled_inputs(csv, communes, factors, folder)
     res = []
     for k, (a, b, rows, n_communes) in inputs.items():
-        if res:
-            last = res[-1]
-            growth = max(1.0, (last["seconds"] / res[0]["seconds"]) / (last["k"] / res[0]["k"])) if len(res) > 1 else 1.0
+        done = [r for r in res if not r["skipped"]]  # a skipped size has no time to project from (the first runs)
+        if done:
+            last = done[-1]
+            growth = (max(1.0, (last["seconds"] / done[0]["seconds"]) / (last["k"] / done[0]["k"]))
+                      if len(done) > 1 else 1.0)
             projected = last["seconds"] * (k / last["k"]) * growth
             left = deadline - time.perf_counter()
             if projected > left:

@@ -246,3 +246,19 @@ def test_run_child_counts_the_workers_of_a_pool(tmp_path):
     assert g["procs"] >= 3 and not g["cut"]
     cut = run_child([sys.executable, script], timeout=0.5)
     assert cut["cut"] and cut["seconds"] < 5
+
+
+def test_scaling_goes_on_after_a_skipped_size(monkeypatch, tmp_path):
+    """A size skipped for the budget has no time: the next one is projected from the sizes run
+    (the bench stopped with a KeyError when the 4× size was skipped)."""
+    import time
+
+    import benchmarks.experiments.scaling as scaling
+
+    monkeypatch.setattr(scaling, "scaled_inputs",
+                        lambda csv, communes, factors, folder: {k: (f"a{k}", f"b{k}", k * 10, k) for k in factors})
+    monkeypatch.setattr(scaling, "run_child", lambda cmd: {"seconds": 100.0, "cpu": 1.0, "mem": 1, "load": 0.0})
+    monkeypatch.setattr(scaling, "ours_cmd", lambda a, b, out: [])
+    res = scaling.scaling("x", "y", (1, 4, 16), tmp_path, time.perf_counter() + 150)
+    assert [(r["k"], r["skipped"]) for r in res] == [(1, False), (4, True), (16, True)]
+    assert res[2]["projected"] == 1600.0  # from the 1× size's 100 s, not from the skipped 4×
