@@ -69,8 +69,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS.md", help="Markdown output")
     parser.add_argument("--no-readme", action="store_true",
                         help="do not update README.md and docs/method.md (never done with --quick)")
-    parser.add_argument("--budget", type=float, default=840.0, metavar="SECONDS",
-                        help="skip a scaling size whose projected time would end the run after this (default 840)")
+    parser.add_argument("--budget", type=float, default=1200.0, metavar="SECONDS",
+                        help="skip a scaling size whose projected time would end the run after this "
+                             "(default 1200)")
     parser.add_argument("--only", choices=["national", "land"],
                         help="run this section alone: its tables replace the same section of --out (the rest of "
                              "the file is kept), and for national its row of the README summary")
