@@ -178,9 +178,13 @@ def _cores_over_cells(cores: np.ndarray, cells: np.ndarray, grid_size: float | N
     # Slivers of nothing (1e-9 m²) left by the difference made GEOS's next overlays wrong
     # (a 180 m² gap, found by the property tests): drop them, their land goes to the cells.
     exclusive = polygonal_parts(exclusive, min_area_m2=SLIVER_M2)
+    # a cell keeps its own core's land: it loses only the other stations' cores, and
+    # needs its core added only where the core spills out of it
     rest = polygonal_parts(shapely.difference(cells, _cores_reaching(cells, exclusive, grid_size),
                                               grid_size=grid_size))
-    out = polygonal_parts(shapely.union(exclusive, rest, grid_size=grid_size))
+    spills = ~shapely.is_empty(exclusive) & ~shapely.covers(rest, exclusive)
+    out = rest.copy()
+    out[spills] = polygonal_parts(shapely.union(exclusive[spills], rest[spills], grid_size=grid_size))
     # separate overlays leave neighbours' shared edges a hair apart: make them one coverage
     present = ~shapely.is_empty(out)
     out[present] = polygonal_parts(shapely.coverage_clean(out[present]))
@@ -188,12 +192,15 @@ def _cores_over_cells(cores: np.ndarray, cells: np.ndarray, grid_size: float | N
 
 
 def _cores_reaching(cells: np.ndarray, cores: np.ndarray, grid_size: float | None) -> np.ndarray:
-    """For each cell, the union of the cores that intersect it (empty where none does).
+    """For each cell, the union of the other stations' cores that intersect it (empty where none does).
 
-    A cell minus these is the cell minus every core, and a few small unions cost a
-    third of one union of the whole commune's cores.
+    ``cells[i]`` and ``cores[i]`` are station ``i``'s. A cell minus these is the cell minus
+    every other core, and a few small unions cost a third of one union of the whole
+    commune's cores.
     """
     hit_cell, hit_core = shapely.STRtree(cores).query(cells, predicate="intersects")
+    other = hit_cell != hit_core
+    hit_cell, hit_core = hit_cell[other], hit_core[other]
     out = np.full(len(cells), shapely.Polygon(), dtype=object)
     if len(hit_cell) == 0:
         return out
