@@ -265,10 +265,10 @@ def statuses(pairs: pd.DataFrame, old_st, new_st, threshold: float = DEFAULT_THR
     ``threshold``; ``split`` when its voters come from one old station (links under
     ``min_share`` of a station's voters ignored) that now sends them to several;
     ``merged`` when they come from several old stations each sending it most of
-    theirs; ``new`` when it overlaps no old station; else ``redrawn``. An old
-    station is ``gone`` when it overlaps no new one, ``unchanged``, ``split``
-    (several new stations get its voters), ``merged`` (its main new station is), or
-    ``redrawn``.
+    theirs; ``new`` when it overlaps no old station; else ``redrawn`` (a border
+    moved). An old station is ``gone`` when it overlaps no new one, ``unchanged``,
+    ``split`` (several new stations get a share of its voters and have it as their
+    main source), ``merged`` (its main new station is), or ``redrawn``.
 
     Returns
     -------
@@ -280,7 +280,9 @@ def statuses(pairs: pd.DataFrame, old_st, new_st, threshold: float = DEFAULT_THR
     main_for_new = pairs.loc[pairs.groupby("new")["share_of_new"].idxmax()].set_index("new").reindex(range(n_new))
     main_for_old = pairs.loc[pairs.groupby("old")["share_of_old"].idxmax()].set_index("old").reindex(range(n_old))
     n_src = pairs[pairs["share_of_new"] >= min_share].groupby("new").size().reindex(range(n_new), fill_value=0)
-    n_dest = pairs[pairs["share_of_old"] >= min_share].groupby("old").size().reindex(range(n_old), fill_value=0)
+    # an old station's parts: the new stations that get a share of its voters and have it as their main source
+    parts = (pairs["share_of_old"] >= min_share) & (pairs["new"].map(main_for_new["old"]) == pairs["old"])
+    n_dest = pairs[parts].groupby("old").size().reindex(range(n_old), fill_value=0)
     sig = pairs[pairs["share_of_new"] >= min_share]
     src_splits = (sig["old"].map(n_dest) >= 2).groupby(sig["new"]).any().reindex(range(n_new), fill_value=False)
     mostly_here = (sig["share_of_old"] >= 0.5).groupby(sig["new"]).all().reindex(range(n_new), fill_value=False)
