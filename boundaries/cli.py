@@ -470,6 +470,7 @@ def _crosswalk_defaults() -> tuple[float, float]:
 @click.option("--new-layer", default=None, metavar="NAME", help=help_of("crosswalk.new_layer"))
 @layer_options("addresses_layer")
 @column_options("of the addresses")
+@click.option("--crs", default=None, help=help_of("crosswalk.crs"))
 @click.option("--threshold", type=float, default=_crosswalk_defaults()[0], show_default=True, help=help_of("crosswalk.threshold"))
 @click.option("--min-share", type=float, default=_crosswalk_defaults()[1], show_default=True, help=help_of("crosswalk.min_share"))
 @click.option("--results", type=click.Path(dir_okay=False, path_type=str), default=None,
@@ -485,7 +486,7 @@ def _crosswalk_defaults() -> tuple[float, float]:
 @quiet_option("Print nothing on stderr.")
 @json_option("Print the report as JSON on stdout.")
 def crosswalk(old, new, addresses, output, old_id, new_id, old_layer, new_layer, addresses_layer, id_column,
-              commune_column, x_column, y_column, threshold, min_share, results, results_id, carried, layer_path,
+              commune_column, x_column, y_column, crs, threshold, min_share, results, results_id, carried, layer_path,
               report_path, quiet, as_json):
     """Where the voters of each OLD station vote in the NEW map: shares both ways, and what changed.
 
@@ -510,7 +511,7 @@ def crosswalk(old, new, addresses, output, old_id, new_id, old_layer, new_layer,
     result = run_crosswalk(old, new, addresses, old_id=old_id, new_id=new_id, old_layer=old_layer,
                            new_layer=new_layer, addresses_layer=addresses_layer,
                            columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column),
-                           threshold=threshold, min_share=min_share, results=results, results_id=results_id)
+                           crs=crs, threshold=threshold, min_share=min_share, results=results, results_id=results_id)
     write_crosswalk(result, output, report_file, carried, layer_path)
     if as_json:
         click.echo(json.dumps(result.summary, ensure_ascii=False, indent=2))

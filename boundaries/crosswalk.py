@@ -66,7 +66,7 @@ class Crosswalk:
 
 def crosswalk(old, new, addresses=None, *, old_id: str | None = None, new_id: str | None = None,
               old_layer: str | None = None, new_layer: str | None = None, addresses_layer: str | None = None,
-              columns=None, threshold: float = DEFAULT_THRESHOLD, min_share: float = DEFAULT_MIN_SHARE,
+              columns=None, crs: str | None = None, threshold: float = DEFAULT_THRESHOLD, min_share: float = DEFAULT_MIN_SHARE,
               results=None, results_id: str | None = None) -> Crosswalk:
     """The share of each old station's voters now in each new station, and back.
 
@@ -91,6 +91,8 @@ def crosswalk(old, new, addresses=None, *, old_id: str | None = None, new_id: st
         The layer of the addresses to read, when their file has several point layers.
     columns : AddressColumns, optional
         Column names of a non-REU address table.
+    crs : str, optional
+        CRS of the addresses' coordinates (default EPSG:4326, or the layer's).
     threshold : float
         IoU with one old station above which a new station is unchanged, in [0, 1].
     min_share : float
@@ -121,7 +123,7 @@ def crosswalk(old, new, addresses=None, *, old_id: str | None = None, new_id: st
     metric = _metric(old_st, new_st)
     old_st, new_st = old_st.to_crs(metric), new_st.to_crs(metric)
     pieces = _pieces(old_st, new_st)
-    weights, about = _address_weights(pieces, addresses, metric, addresses_layer, columns)
+    weights, about = _address_weights(pieces, addresses, metric, addresses_layer, columns, crs)
     pairs = _pairs(pieces, old_st, new_st, weights)
     stations, old_status = statuses(pairs, old_st, new_st, threshold, min_share)
     summary = _summary(old_st, new_st, pairs, stations, old_status, metric, about, threshold, min_share)
@@ -179,7 +181,7 @@ def _pieces(old_st, new_st):
     return pieces
 
 
-def _address_weights(pieces, addresses, metric: str, addresses_layer, columns):
+def _address_weights(pieces, addresses, metric: str, addresses_layer, columns, crs=None):
     """The ``nb_adresses`` weight of the address points in each piece (None without addresses), and counts."""
     if addresses is None:
         return None, {"weighting": "area"}
@@ -189,7 +191,7 @@ def _address_weights(pieces, addresses, metric: str, addresses_layer, columns):
 
     from .read import AddressColumns, read_addresses
 
-    table = read_addresses(addresses, columns or AddressColumns(), addresses_layer=addresses_layer)
+    table = read_addresses(addresses, columns or AddressColumns(), crs, addresses_layer=addresses_layer)
     rows = table.rows
     ok = np.isfinite(rows["x"].to_numpy()) & np.isfinite(rows["y"].to_numpy())
     px, py = Transformer.from_crs(table.crs, metric, always_xy=True).transform(

@@ -37,26 +37,29 @@ def grid(nx: int, ny: int):
     return gpd.GeoDataFrame({"id_bv": [f"99001_{k + 1}" for k in range(len(boxes))]}, geometry=boxes, crs=CRS)
 
 
-def address_table(xy: np.ndarray, weights=None) -> pd.DataFrame:
-    """REU rows at the Lambert-93 points ``xy`` (given in degrees, as the REU does)."""
-    lon, lat = gpd.GeoSeries(shapely.points(xy), crs=CRS).to_crs("EPSG:4326").get_coordinates().to_numpy().T
+def address_table(xy: np.ndarray, weights=None, degrees: bool = True) -> pd.DataFrame:
+    """REU rows at the Lambert-93 points ``xy`` (given in degrees, as the REU does, or as they are)."""
+    lon, lat = xy.T
+    if degrees:
+        lon, lat = gpd.GeoSeries(shapely.points(xy), crs=CRS).to_crs("EPSG:4326").get_coordinates().to_numpy().T
     return pd.DataFrame({"code_commune_ref": "99001", "id_brut_bv_reu": "99001_1", "longitude": lon,
                          "latitude": lat, "nb_adresses": 1 if weights is None else weights})
 
 
-cuts = st.lists(st.integers(1, 999).map(float), max_size=6)
-points = st.lists(st.tuples(st.integers(1, 999), st.integers(1, 999)), min_size=0, max_size=60)  # inside the commune
+cuts = st.lists(st.sampled_from([100.0, 250.0, 500.0, 750.0, 800.0]) | st.integers(1, 999).map(float), max_size=6)
+coordinate = st.sampled_from([250, 500, 750]) | st.integers(1, 999)  # on the borders often, inside the commune
+points = st.lists(st.tuples(coordinate, coordinate), min_size=0, max_size=60)
 
 
 @settings(deadline=None)
 @given(old_cuts=cuts, nx=st.integers(1, 4), ny=st.integers(1, 4), xy=points,
-       weights=st.lists(st.integers(1, 50), min_size=60, max_size=60))
-def test_shares_of_each_station_sum_to_one(old_cuts, nx, ny, xy, weights):
-    """Random strips against a random grid, random points (on borders and corners too): each old
-    station's shares sum to 1, each new one's too, and every address weight lands in one piece."""
+       weights=st.lists(st.integers(1, 50), min_size=60, max_size=60), degrees=st.booleans())
+def test_shares_of_each_station_sum_to_one(old_cuts, nx, ny, xy, weights, degrees):
+    """Random strips against a random grid, random points (in metres: exactly on borders and corners
+    too): each old station's shares sum to 1, each new one's too, every address weight in one piece."""
     old, new = strips(old_cuts), grid(nx, ny)
-    table = address_table(np.array(xy, dtype=float).reshape(-1, 2), weights[:len(xy)]) if xy else None
-    result = crosswalk(old, new, table)
+    table = address_table(np.array(xy, dtype=float).reshape(-1, 2), weights[:len(xy)], degrees) if xy else None
+    result = crosswalk(old, new, table, crs=None if degrees else CRS)
     pairs = result.pairs
     assert np.allclose(pairs.groupby("old_id")["share_of_old"].sum(), 1)
     assert np.allclose(pairs.groupby("new_id")["share_of_new"].sum(), 1)
