@@ -232,3 +232,15 @@ def test_same_bytes_twice_and_every_output(tmp_path):
     assert carried["Inscrits"].sum() == pytest.approx(600)
     layer = gpd.read_file(tmp_path / "run1" / "x.gpkg", layer="crosswalk")
     assert {"status", "main_old", "share_from_main", "iou_main"} <= set(layer.columns) and len(layer) == 14
+
+
+@settings(deadline=None)
+@given(old_cuts=cuts, crs=st.sampled_from(["EPSG:4326", "EPSG:3857", "EPSG:32631", "EPSG:27572"]))
+def test_a_layer_in_another_crs_is_reprojected(old_cuts, crs):
+    """The same map in another CRS (degrees, web Mercator, UTM, old Lambert): every station unchanged."""
+    old = strips(old_cuts).translate(650000, 6860000)  # in Paris, where every one of these CRSs is defined
+    old = gpd.GeoDataFrame(strips(old_cuts)[["id_bv"]], geometry=old.values, crs=CRS)
+    result = crosswalk(old, old.to_crs(crs))
+    assert set(result.stations["status"]) == {"unchanged"}
+    main = result.pairs[result.pairs["old_id"] == result.pairs["new_id"]]
+    assert len(main) == len(old) and (main["share_of_old"] > 0.999).all()
