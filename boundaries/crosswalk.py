@@ -115,9 +115,7 @@ def crosswalk(old, new, addresses=None, *, old_id: str | None = None, new_id: st
     InputError
         A layer without id field, with an id twice, or layers that do not overlap.
     """
-    if not 0 <= threshold <= 1 or not 0 <= min_share < 1:
-        raise InputError(f"{option('threshold')} must be in [0, 1] and {option('min_share')} in [0, 1); "
-                         f"got {threshold} and {min_share}")
+    _check_limits(threshold, min_share)
     old_st = _read_layer(old, old_id, "old", old_layer, "old_id", "old_layer")
     new_st = _read_layer(new, new_id, "new", new_layer, "new_id", "new_layer")
     metric = _metric(old_st, new_st)
@@ -131,6 +129,12 @@ def crosswalk(old, new, addresses=None, *, old_id: str | None = None, new_id: st
     if results is not None:
         carried, summary["results"] = carry_results(pairs, results, results_id, new_st, old_st)
     return Crosswalk(_public_pairs(pairs, weights is not None), stations, old_status, summary, carried)
+
+
+def _check_limits(threshold: float, min_share: float) -> None:
+    if not 0 <= threshold <= 1 or not 0 <= min_share < 1:
+        raise InputError(f"{option('threshold')} must be in [0, 1] and {option('min_share')} in [0, 1); "
+                         f"got {threshold} and {min_share}")
 
 
 def _read_layer(source, id_field, what: str, layer, id_keyword: str, layer_keyword: str):
