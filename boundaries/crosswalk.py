@@ -335,7 +335,7 @@ def _summary(old_st, new_st, pairs, stations, old_status, metric, about, thresho
 def carry_results(pairs: pd.DataFrame, results, results_id: str | None, new_st, old_st):
     """Carry results by old station onto the new stations through ``share_of_old`` (:func:`maup.prorate`).
 
-    Every numeric column is carried; each one's total over the new stations is its
+    Every numeric column but codes (a name starting with ``code``) is carried; each one's total over the new stations is its
     total over the old stations that overlap a new one (the others are listed).
     ``share_with_results`` is the share of each new station's voters whose old
     station has a results row.
@@ -357,7 +357,9 @@ def carry_results(pairs: pd.DataFrame, results, results_id: str | None, new_st, 
     table, field = with_station_ids(table, results_id, where)
     keys = result_keys(table, field)
     numbers = {c: as_numbers(table[c], where) for c in table.columns if c != field}
-    numeric = [c for c, v in numbers.items() if pd.api.types.is_numeric_dtype(v)]
+    # codes (``Code de la circonscription``) are numbers that no share can carry
+    numeric = [c for c, v in numbers.items() if pd.api.types.is_numeric_dtype(v)
+               and not str(c).strip().lower().startswith("code")]
     if not numeric:
         raise InputError(f"{where} has no column of numbers to carry; give a table of counts by station")
     old_keys = pd.Series(pairs["old"].to_numpy(), index=_old_keys(pairs, old_st)).groupby(level=0).first()
@@ -375,7 +377,7 @@ def carry_results(pairs: pd.DataFrame, results, results_id: str | None, new_st, 
                      carried.round(6).reset_index(drop=True)], axis=1)
     left = sorted(map(str, table[field][~placed]))
     about = {"source": where, "stations": int(len(table)), "carried": int(placed.sum()), "not_carried": left,
-             "columns": numeric, "text_columns_left": [str(c) for c in numbers if c not in numeric],
+             "columns": numeric, "columns_left": [str(c) for c in numbers if c not in numeric],
              "totals": {c: {"results": round(float(np.nansum(data[c])), 6),
                             "carried": round(float(np.nansum(carried[c])), 6)} for c in numeric}}
     return out, about

@@ -125,7 +125,10 @@ def test_carried_totals_are_conserved(old_cuts, nx, ny, votes, ministry):
         table.insert(2, "Code du b.vote", [str(i + 1) for i in range(n)])
     else:
         table.insert(0, "code_bv", [f"99001_{i + 1:04d}" for i in range(n)])
+    if ministry:
+        table.insert(3, "Code de la circonscription", "7")
     result = crosswalk(old, new, results=table)
+    assert list(result.carried.columns) == ["id_bv", "share_with_results", "Inscrits", "Votants"]
     for column in ("Inscrits", "Votants"):
         assert np.isclose(result.carried[column].sum(), table[column].sum(), rtol=1e-9, atol=1e-3)
         totals = result.summary["results"]["totals"][column]
