@@ -423,11 +423,18 @@ def write_crosswalk(result: Crosswalk, output: str, report: str | None = None, c
 
 
 def _write_layer(stations, path: str) -> None:
-    """The new stations with their status, in WGS84, as the GeoPackage layer :data:`LAYER_NAME` for QGIS."""
+    """The new stations with their status, in WGS84, as the GeoPackage layer :data:`LAYER_NAME` for QGIS,
+    coloured by status (its default style)."""
     import pyogrio
 
     from .outputs import atomic_path
 
-    with atomic_path(path, suffix=".gpkg") as tmp:
+    from .style import crosswalk_qml_style, write_gpkg_style
+    from .write import gdal_config, output_timestamp
+
+    stamp = output_timestamp()  # not the clock: the same inputs give the same bytes
+    with atomic_path(path, suffix=".gpkg") as tmp, gdal_config(OGR_CURRENT_DATE=stamp):
         pyogrio.write_dataframe(stations.to_crs("EPSG:4326"), tmp, layer=LAYER_NAME, driver="GPKG",
                                 promote_to_multi=True, dataset_options={"VERSION": "1.2"})
+        write_gpkg_style(tmp, LAYER_NAME, crosswalk_qml_style(), description="boundaries: the new stations by "
+                         "what became of them (crosswalk status)", timestamp=stamp)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -230,13 +231,17 @@ def test_same_bytes_twice_and_every_output(tmp_path):
                      "--addresses", TOWN / "addresses.csv", "-o", out / "x.csv", "--results", results,
                      "--carried", out / "carried.csv", "--layer", out / "x.gpkg")
         assert result.exit_code == 0, result.output
-        outputs.append({p.name: p.read_bytes() for p in out.iterdir() if p.suffix != ".gpkg"})
-    assert set(outputs[0]) == {"x.csv", "x.report.json", "carried.csv"}
+        outputs.append({p.name: p.read_bytes() for p in out.iterdir()})
+    assert set(outputs[0]) == {"x.csv", "x.report.json", "carried.csv", "x.gpkg"}
     assert outputs[0] == outputs[1]
     carried = pd.read_csv(tmp_path / "run1" / "carried.csv")
     assert carried["Inscrits"].sum() == pytest.approx(600)
     layer = gpd.read_file(tmp_path / "run1" / "x.gpkg", layer="crosswalk")
     assert {"status", "main_old", "share_from_main", "iou_main"} <= set(layer.columns) and len(layer) == 14
+    with sqlite3.connect(tmp_path / "run1" / "x.gpkg") as con:
+        qml, default = con.execute("SELECT styleQML, useAsDefault FROM layer_styles WHERE f_table_name = "
+                                   "'crosswalk'").fetchone()
+    assert default and 'attr="status"' in qml and all(f'value="{s}"' in qml for s in ("split", "merged", "new"))
     if shutil.which("ogrinfo"):  # Debian's GDAL 3.6, as QGIS 3.22 reads it: no warning, every feature
         info = subprocess.run(["ogrinfo", "-so", str(tmp_path / "run1" / "x.gpkg"), "crosswalk"],
                               capture_output=True, text=True)
