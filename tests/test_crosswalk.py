@@ -258,3 +258,15 @@ def test_a_layer_in_another_crs_is_reprojected(old_cuts, crs):
     assert set(result.stations["status"]) == {"unchanged"}
     main = result.pairs[result.pairs["old_id"] == result.pairs["new_id"]]
     assert len(main) == len(old) and (main["share_of_old"] > 0.999).all()
+
+
+def test_the_layer_opens_in_qgis_with_its_style(tmp_path):
+    """QGIS 3.22 (PyQGIS, as Desktop opens a file) applies the status style and finds every station."""
+    from clients import pyqgis_layer_info
+
+    out = run(tmp_path, TOWN / "stations_truth.geojson", ROOT / "fixtures" / "golden" / "town.geojson",
+              "-o", tmp_path / "x.csv", "--layer", tmp_path / "x.gpkg")
+    assert out.exit_code == 0, out.output
+    info = pyqgis_layer_info(tmp_path / "x.gpkg", "crosswalk")  # skips, saying why, without PyQGIS
+    assert info["valid"] and info["features"] == 14
+    assert (info["renderer"], info["attribute"], info["categories"]) == ("categorizedSymbol", "status", 5)
