@@ -451,5 +451,94 @@ def report(stations, output, build_report, communes, layer, communes_layer, addr
         _say(f"{len(flagged):,} stations to review; wrote {output}", err=True)
 
 
+def _crosswalk_defaults() -> tuple[float, float]:
+    from .crosswalk import DEFAULT_MIN_SHARE, DEFAULT_THRESHOLD
+
+    return DEFAULT_THRESHOLD, DEFAULT_MIN_SHARE
+
+
+@main.command(cls=_Command)
+@click.argument("old", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("new", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--addresses", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="ADDRESSES",
+              help=help_of("crosswalk.addresses"))
+@click.option("-o", "--output", required=True, type=str,
+              help="The crosswalk to write (.csv): one row per (old, new) pair of stations that overlap.")
+@click.option("--old-id", default=None, help=help_of("crosswalk.old_id"))
+@click.option("--new-id", default=None, help=help_of("crosswalk.new_id"))
+@click.option("--old-layer", default=None, metavar="NAME", help=help_of("crosswalk.old_layer"))
+@click.option("--new-layer", default=None, metavar="NAME", help=help_of("crosswalk.new_layer"))
+@layer_options("addresses_layer")
+@column_options("of the addresses")
+@click.option("--crs", default=None, help=help_of("crosswalk.crs"))
+@click.option("--threshold", type=float, default=_crosswalk_defaults()[0], show_default=True, help=help_of("crosswalk.threshold"))
+@click.option("--min-share", type=float, default=_crosswalk_defaults()[1], show_default=True, help=help_of("crosswalk.min_share"))
+@click.option("--results", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help=help_of("crosswalk.results"))
+@click.option("--results-id", default=None, help=help_of("crosswalk.results_id"))
+@click.option("--carried", type=str, default=None, metavar="FILE",
+              help="Write the results carried onto the new stations to this CSV file (with --results).")
+@click.option("--layer", "layer_path", type=str, default=None, metavar="FILE",
+              help="Also write the new stations with their status and main old station to this GeoPackage "
+                   "(.gpkg, layer crosswalk), to load in QGIS.")
+@click.option("--report", "report_path", type=str, default=None,
+              help="Report file (JSON). Default: OUTPUT with .report.json.")
+@quiet_option("Print nothing on stderr.")
+@json_option("Print the report as JSON on stdout.")
+def crosswalk(old, new, addresses, output, old_id, new_id, old_layer, new_layer, addresses_layer, id_column,
+              commune_column, x_column, y_column, crs, threshold, min_share, results, results_id, carried, layer_path,
+              report_path, quiet, as_json):
+    """Where the voters of each OLD station vote in the NEW map: shares both ways, and what changed.
+
+    One row per (old, new) pair of stations that overlap, with the share of the old
+    station's voters now in the new one and of the new one's coming from the old one,
+    weighted by the --addresses each piece holds (by area without them, or where a
+    station holds none). Each new station is unchanged, split, merged, redrawn or new,
+    each old one gone when no new station overlaps it (counted in the report). With
+    --results and --carried, old results are carried onto the new stations.
+    """
+    from .crosswalk import crosswalk as run_crosswalk, report_path as default_report, write_crosswalk
+    from .read import AddressColumns
+
+    if (results is None) != (carried is None):
+        raise InputError("--results and --carried go together: the results of OLD, and where to write them "
+                         "carried onto NEW; give both")
+    report_file = report_path or default_report(output)
+    _check_crosswalk_outputs([old, new, addresses, results],
+                             [(output, "crosswalk", "-o", (".csv",)), (report_file, "report", "--report", None),
+                              (carried, "carried results", "--carried", (".csv",)),
+                              (layer_path, "layer", "--layer", (".gpkg",))])
+    result = run_crosswalk(old, new, addresses, old_id=old_id, new_id=new_id, old_layer=old_layer,
+                           new_layer=new_layer, addresses_layer=addresses_layer,
+                           columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column),
+                           crs=crs, threshold=threshold, min_share=min_share, results=results, results_id=results_id)
+    write_crosswalk(result, output, report_file, carried, layer_path)
+    if as_json:
+        click.echo(json.dumps(result.summary, ensure_ascii=False, indent=2))
+    elif not quiet:
+        s = result.summary
+        counts = ", ".join(f"{k} {v}" for k, v in s["new_status"].items())
+        _say(f"{s['old']['stations']:,} old and {s['new']['stations']:,} new stations, {s['pairs']:,} pairs "
+             f"weighted by {s['weighting']}; new: {counts}; old gone: {s['old_status']['gone']}", err=True)
+        _say(f"wrote {output}, report {report_file}", err=True)
+
+
+def _check_crosswalk_outputs(inputs: list, outputs: list) -> None:
+    """Each output of ``crosswalk`` writable, none an input nor another output: checked before any work."""
+    from .write import check_output_path
+
+    named = [o for o in outputs if o[0] is not None]
+    for path, what, flag_name, suffixes in named:
+        if path == "-":
+            raise InputError(f"{flag_name} writes a file, not standard output; give a path")
+        check_output_path(path, inputs, what, flag_name, suffixes)
+    seen = {}
+    for path, what, flag_name, _ in named:
+        place = os.path.abspath(path)
+        if place in seen:
+            raise InputError(f"{flag_name} and {seen[place]} name the same file {path}; give each its own path")
+        seen[place] = flag_name
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

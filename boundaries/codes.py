@@ -73,6 +73,14 @@ def territory_crs(departement: str) -> str:
     return OVERSEAS_CRS.get(departement, MAINLAND_CRS)
 
 
+def metric_crs(commune_codes) -> str:
+    """The territory CRS most of these communes are in (Lambert-93 when none is known)."""
+    deps = [departement_of(c) for c in commune_codes if isinstance(c, str) and c]
+    if not deps:
+        return MAINLAND_CRS
+    return pd.Series([territory_crs(d) for d in deps]).value_counts().index[0]
+
+
 def station_number(station_ids):
     """The station code after the last ``_`` (``"94028_12"`` → ``"12"``)."""
     s = pd.Series(np.asarray(station_ids, dtype=object), dtype="string")

@@ -1358,7 +1358,7 @@ STATION_COMMUNE_FIELDS = ("code_commune", "insee_com", "code_insee", "code_commu
 
 def read_stations(source, id_field: str | None = None, commune_field: str | None = None, what: str = "station",
                   layer: str | None = None, layer_keyword: str = "layer", bad_vertices: bool = False,
-                  where: str | None = None):
+                  where: str | None = None, id_keyword: str = "id_field", commune_needed: bool = True):
     """Read a station polygon layer made by any tool.
 
     Parameters
@@ -1377,6 +1377,11 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
         them); by default they are refused (:func:`refuse_bad_vertices`).
     where : str, optional
         How messages name a layer given in memory (default: ``station layer``).
+    id_keyword : str
+        The option that names the id field, for messages (``old_id`` for ``crosswalk``).
+    commune_needed : bool
+        Refuse a layer whose communes cannot be found (no field, ids without a commune
+        prefix); when False their ``code_commune`` is left empty.
 
     Returns
     -------
@@ -1399,10 +1404,10 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
     if field is None:
         raise InputError(
             f"{where} has no station id field (looked for {', '.join(STATION_ID_FIELDS)}; fields: "
-            f"{', '.join(cols) or 'none'}); name it with {option('id_field')}"
+            f"{', '.join(cols) or 'none'}); name it with {option(id_keyword)}"
         )
     raw = _as_code(gdf[field]).to_numpy(dtype=object, na_value=None)
-    commune = _station_communes(gdf, cols, raw, commune_field, where)
+    commune = _station_communes(gdf, cols, raw, commune_field, where, commune_needed)
     if not bad_vertices:
         refuse_bad_vertices(gdf.geometry.values, raw, gdf.crs, where, what)
     return gpd.GeoDataFrame(
@@ -1412,7 +1417,8 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
     )
 
 
-def _station_communes(gdf, cols: list[str], ids: np.ndarray, commune_field: str | None, where: str) -> np.ndarray:
+def _station_communes(gdf, cols: list[str], ids: np.ndarray, commune_field: str | None, where: str,
+                      needed: bool = True) -> np.ndarray:
     """Each station's commune code: from its field (named, or detected), else from its id's ``{insee}_`` prefix."""
     from . import codes
 
@@ -1422,7 +1428,7 @@ def _station_communes(gdf, cols: list[str], ids: np.ndarray, commune_field: str 
     if com_field is not None:
         return _as_code(gdf[com_field]).to_numpy(dtype=object, na_value=None)
     commune = codes.commune_of_station(ids)
-    if pd.isna(pd.Series(commune, dtype=object)).mean() > 0.5:
+    if needed and pd.isna(pd.Series(commune, dtype=object)).mean() > 0.5:
         raise InputError(
             f"{where} has no commune field and its ids do not start with a commune code; "
             f"name the field with {option('station_commune_field')}"

@@ -292,6 +292,10 @@ def _as_numbers(values: pd.Series, where: str = "results table") -> pd.Series:
     return values
 
 
+#: Public name of :func:`_as_numbers` (``crosswalk`` carries the columns it makes numbers).
+as_numbers = _as_numbers
+
+
 def _check_range(numbers: pd.Series, present: pd.Series, values: pd.Series, where: str) -> None:
     """Refuse infinities, and whole numbers outside int64 (1e23 would become -9.2e18).
 

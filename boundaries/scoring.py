@@ -160,13 +160,7 @@ class Scores:
         return dict(self.summary)
 
 
-def _metric_crs(commune_codes) -> str:
-    """The territory CRS most of these communes are in (Lambert-93 when unknown)."""
-    deps = [codes.departement_of(c) for c in commune_codes if isinstance(c, str) and c]
-    if not deps:
-        return codes.MAINLAND_CRS
-    crs = pd.Series([codes.territory_crs(d) for d in deps]).value_counts()
-    return crs.index[0]
+_metric_crs = codes.metric_crs
 
 
 def evaluate(

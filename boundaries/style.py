@@ -223,6 +223,27 @@ def communes_qml_style(name_field: str = "nom", code_field: str = "code") -> str
     return _qml(renderer, f'<labeling type="simple">{settings}</labeling>')
 
 
+#: The fill of each status of ``crosswalk --layer`` (grey where nothing changed, warm where voters moved).
+STATUS_COLOURS = {"unchanged": "#d9d9d9", "redrawn": "#fdae61", "split": "#d7191c", "merged": "#2c7bb6",
+                  "new": "#1a9641"}
+
+
+def crosswalk_qml_style() -> str:
+    """A QGIS style (QML) for ``crosswalk --layer``: one fill per ``status``, labelled by ``id_bv``.
+
+    Returns
+    -------
+    str
+        The QML document (see :func:`qml_style`).
+    """
+    categories = "".join(f'<category render="true" value={quoteattr(v)} symbol="{i}" label={quoteattr(v)}/>'
+                         for i, v in enumerate(STATUS_COLOURS))
+    symbols = "".join(_fill_symbol(str(i), c) for i, c in enumerate(STATUS_COLOURS.values()))
+    renderer = ('<renderer-v2 type="categorizedSymbol" attr="status" symbollevels="0" forceraster="0" '
+                f'enableorderby="0"><categories>{categories}</categories><symbols>{symbols}</symbols></renderer-v2>')
+    return _qml(renderer, _station_labeling("id_bv", None))
+
+
 def dropped_qml_style() -> str:
     """A QGIS style (QML) for the ``dropped`` layer: a small dark-red cross per address not used.
 
