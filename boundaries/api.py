@@ -283,6 +283,14 @@ def refresh_doc() -> str:
     return refresh.__doc__
 
 
+@functools.cache
+def profile_doc() -> str:
+    """:func:`boundaries.profile.profile`'s docstring (the help of ``boundaries profile``'s options)."""
+    from .profile import profile
+
+    return profile.__doc__
+
+
 def option_help() -> dict[str, str]:
     """Every option's one description, by keyword: what ``--help`` prints (a parameter's with its range)."""
     from dataclasses import fields
@@ -296,4 +304,5 @@ def option_help() -> dict[str, str]:
         **{f"check.{k}": v for k, v in numpydoc_items(check.__doc__, "Parameters").items()},
         **{f"evaluate.{k}": v for k, v in numpydoc_items(evaluate.__doc__, "Parameters").items()},
         **{f"refresh.{k}": v for k, v in numpydoc_items(refresh_doc(), "Parameters").items()},
+        **{f"profile.{k}": v for k, v in numpydoc_items(profile_doc(), "Parameters").items()},
     }

@@ -79,7 +79,7 @@ class Profile:
 
 def profile(stations, source, data=None, key=None, addresses=None, *, columns=None, extensive=None,
             intensive=None, weights: str = "addresses", source_key: str | None = None, layer: str | None = None,
-            source_layer: str | None = None, addresses_layer: str | None = None) -> Profile:
+            source_layer: str | None = None, addresses_layer: str | None = None, crs: str | None = None) -> Profile:
     """Carry the counts of SOURCE's areas (or of a DATA table keyed by them) onto the stations.
 
     Parameters
@@ -114,6 +114,8 @@ def profile(stations, source, data=None, key=None, addresses=None, *, columns=No
         the field whose codes match the most data keys).
     layer, source_layer, addresses_layer : str, optional
         The layer to read from a file of several (stations, source, addresses).
+    crs : str, optional
+        CRS of the addresses' coordinates (default: the layer's, else EPSG:4326).
 
     Returns
     -------
@@ -138,7 +140,7 @@ def profile(stations, source, data=None, key=None, addresses=None, *, columns=No
     sources = src.geometry.to_crs(work).reset_index(drop=True)
     pieces = _pieces(sources, targets, src, raw)
     _refuse_missing_rows(values, codes, pieces, kinds)
-    w, fallback = _weights(pieces, sources, addresses, weights, work, addresses_layer)
+    w, fallback = _weights(pieces, sources, (addresses, addresses_layer, crs), weights, work)
     out, share, totals, overall = _carry(pieces, kinds, w, fallback, len(ids))
     return _assemble(raw, ids, out, share, kinds, totals, overall, fallback, pieces)
 
@@ -366,21 +368,23 @@ def _refuse_missing_rows(values, codes, pieces, kinds: _Kinds) -> None:
                          "communes (the same vintage as the layer)")
 
 
-def _weights(pieces, sources, addresses, weights: str, work, layer):
+def _weights(pieces, sources, addresses: tuple, weights: str, work):
     """Each piece's share of its source area's count, and whether it came by area (no address in the area)."""
     src = pieces.index.get_level_values("source").to_numpy()
     by_area = pd.Series(pieces.area.to_numpy() / sources.area.to_numpy()[src], index=pieces.index)
     if weights == "area":
         return by_area, pd.Series(True, index=pieces.index)
-    piece_count, source_count = _address_counts(pieces, sources, src, addresses, work, layer)
+    piece_count, source_count = _address_counts(pieces, sources, src, addresses, work)
     fallback = source_count[src] == 0
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(fallback, by_area.to_numpy(), piece_count / source_count[src])
     return pd.Series(share, index=pieces.index), pd.Series(fallback, index=pieces.index)
 
 
-def _address_counts(pieces, sources, src: np.ndarray, addresses, work, layer):
+def _address_counts(pieces, sources, src: np.ndarray, addresses: tuple, work):
     """The address weights (``nb_adresses``) in each piece and in each whole source area.
+
+    ``addresses``: (the table, its layer, its coordinates' CRS) as :func:`profile` was given them.
 
     Each address counts in one source area only (the first holding it) and in one piece of
     it at most, so the pieces' shares of an area never add up to more than 1.
@@ -390,7 +394,8 @@ def _address_counts(pieces, sources, src: np.ndarray, addresses, work, layer):
 
     from .read import read_addresses
 
-    table = read_addresses(addresses, addresses_layer=layer)
+    source, layer, crs = addresses
+    table = read_addresses(source, crs=crs, addresses_layer=layer)
     rows = table.rows[np.isfinite(table.rows["x"]) & np.isfinite(table.rows["y"])]
     points = gpd.points_from_xy(rows["x"], rows["y"], crs=table.crs).to_crs(work)
     weight = rows["weight"].to_numpy(dtype=float)
