@@ -216,6 +216,7 @@ def _source_values(src, data, key, source_key):
         raise InputError(f"{where} has no column {key!r} for {option('key')} (columns: "
                          f"{', '.join(list(table.columns)[:12])}{', …' if len(table.columns) > 12 else ''})")
     keys = table[key].str.strip()
+    table, keys = table[keys != ""], keys[keys != ""]  # a row without code belongs to no area
     if keys.duplicated().any():
         raise InputError(f"{where}: code {keys[keys.duplicated()].iloc[0]!r} of column {key!r} is on several rows; "
                          "give one row per source area")
@@ -226,15 +227,18 @@ def _source_values(src, data, key, source_key):
 
 def _read_data(data):
     """A CSV table as text (codes keep their leading zeros), its separator sniffed as the address reader's."""
-    from .read import check_file, sniff_text
+    import io
+
+    from .read import Inflated, check_file, is_gzip, sniff_text
 
     path = Path(os.fspath(data))
     check_file(path, "data", option("data"))
     where = f"data file {path}"
     try:
         encoding, sep, _ = sniff_text(path)
-        table = pd.read_csv(path, sep=sep, dtype=str, encoding=encoding, keep_default_na=False,
-                            compression="infer")
+        # a .gz read through the inflation check: a decompression bomb fails after a few MiB
+        with (io.BufferedReader(Inflated(path, "data file")) if is_gzip(path) else open(path, "rb")) as f:
+            table = pd.read_csv(f, sep=sep, dtype=str, encoding=encoding, keep_default_na=False)
     except InputError as exc:
         raise InputError(str(exc).replace("address file", "data file")) from None
     except (ValueError, OSError, UnicodeError) as exc:
@@ -292,7 +296,22 @@ def _column_kinds(values: pd.DataFrame, columns, extensive, intensive, key) -> _
                              f"(a rate or mean), or leave it out of {option('columns')}")
     needed = list(dict.fromkeys(counts + [x for p in pairs for x in p]))
     numbers = pd.DataFrame({c: numeric[c] for c in needed}, index=values.index)
+    _refuse_huge(numbers)
     return _Kinds(counts, pairs, numbers)
+
+
+#: Largest magnitude accepted in a carried column: sums of such values stay exact to the unit in float64
+#: (a census count is under 10 million; 1e308 would sum to infinity).
+MAX_VALUE = 1e15
+
+
+def _refuse_huge(numbers: pd.DataFrame) -> None:
+    """Refuse a value no count or rate can have, naming its column (a broken export, or not a count)."""
+    huge = np.abs(numbers.to_numpy(dtype=float)) > MAX_VALUE
+    if huge.any():
+        row, col = np.argwhere(huge)[0]
+        raise InputError(f"column {numbers.columns[col]!r} of the data holds {numbers.iat[row, col]:g}, beyond "
+                         f"{MAX_VALUE:g}: not a count or a rate; fix the table, or leave the column out")
 
 
 def _intensive_pairs(intensive) -> list:
@@ -327,7 +346,7 @@ def _numbers(values: pd.Series):
                             errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         if np.isnan(out[present.to_numpy(dtype=bool)]).any():
             return None
-    return None if np.isinf(out).any() else out
+    return out  # an infinite one is refused by _refuse_huge, naming it
 
 
 def _pieces(sources, targets, src, raw):
@@ -448,6 +467,9 @@ def _assemble(raw, ids, out: dict, share, kinds: _Kinds, totals: dict, overall: 
         table["code_bv"] = raw["code_bv"].to_numpy(dtype=object)
     table["area_fallback_share"] = share
     for c, v in out.items():
+        if c in table.columns:
+            raise InputError(f"the data's column {c!r} has the name of a column of the profile; "
+                             "rename it, or leave it out")
         table[c] = v
     clash = [c for c in table.columns if c in raw.columns and c not in ("id_bv", "code_bv")]
     if clash:

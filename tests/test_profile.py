@@ -220,3 +220,59 @@ def test_codes_are_text_and_a_missing_row_is_named(code, sep, drop):
         data.write_text(f"IRIS{sep}N\n" + "\n".join(f"{c}{sep}{i + 1}" for i, c in enumerate(codes)) + "\n",
                         encoding="utf-8")
         assert profile(stations, src, data, "IRIS").table["N"].iloc[0] == pytest.approx(6.0)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """Stations and a source of three squares, written once for the hostile-table examples."""
+    folder = tmp_path_factory.mktemp("hostile")
+    squares = [shapely.box(X0 + 100 * i, Y0, X0 + 100 * (i + 1), Y0 + 100) for i in range(3)]
+    gpd.GeoDataFrame({"CODE": ["a", "b", "c"]}, geometry=squares, crs=2154).to_file(folder / "iris.gpkg")
+    gpd.GeoDataFrame({"id_bv": ["99001_1", "99001_2"]}, geometry=[shapely.box(X0, Y0, X0 + 150, Y0 + 100),
+                     shapely.box(X0 + 150, Y0, X0 + 300, Y0 + 100)], crs=2154).to_file(folder / "stations.gpkg")
+    return folder
+
+
+_NAMES = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters=';\n\r"'), min_size=1,
+                 max_size=30)
+_CELLS = st.one_of(st.floats(allow_nan=False).map(repr), st.integers(-10**20, 10**20).map(str),
+                   st.sampled_from(["", " ", "0,5", "1e308", "-inf", "NaN", "00851", "x", "=1+1", "1 000"]))
+
+
+@settings(deadline=None)
+@given(st.lists(_NAMES, min_size=1, max_size=4, unique=True), st.data(), st.sampled_from([".csv", ".gpkg",
+                                                                                         ".geojson"]))
+def test_hostile_tables_give_a_profile_or_one_line(small, names, data, suffix):
+    """Any header (control characters, quotes of other kinds, spaces, the names of our own columns) and
+    any cell (huge, infinite, codes, formulas, text): exit 0 with the counts conserved, or one line and
+    exit 2 with nothing written; never a traceback or exit 3."""
+    rows = [[data.draw(_CELLS) for _ in names] for _ in range(3)]
+    text = "IRIS;" + ";".join(names) + "\n" + "".join(f"{k};" + ";".join(r) + "\n" for k, r in zip("abc", rows))
+    (small / "data.csv").write_text(text, encoding="utf-8")
+    out = small / f"out{suffix}"
+    out.unlink(missing_ok=True)
+    res = CliRunner().invoke(main, ["profile", str(small / "stations.gpkg"), "--source", str(small / "iris.gpkg"),
+                                    "--data", str(small / "data.csv"), "--key", "IRIS", "-o", str(out), "-q"])
+    assert res.exit_code in (0, 2), res.output
+    if res.exit_code == 2:
+        line = res.output.strip()
+        assert line.startswith("boundaries: error:") and "\n" not in line, line
+        assert not out.exists()
+    elif suffix == ".csv":
+        table = pd.read_csv(out, dtype=str, keep_default_na=False)
+        assert list(table["id_bv"]) == ["99001_1", "99001_2"]
+        values = table.drop(columns=["id_bv"]).apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        assert np.isfinite(values).all(), table  # no count summed to infinity
+
+
+def test_a_gzipped_bomb_and_our_own_names_are_refused(files):
+    import gzip
+
+    with gzip.open(files / "data.csv.gz", "wb") as f:
+        f.write(b"IRIS;P16_POP\n" + b"0" * (24 << 20))
+    res = CliRunner().invoke(main, ["profile", str(files / "stations.gpkg"), "--source", str(files / "iris.gpkg"),
+                                    "--data", str(files / "data.csv.gz"), "--key", "IRIS", "-o",
+                                    str(files / "out.csv")])
+    _refused(res, files, "decompression bomb")
+    (files / "data.csv").write_text("IRIS;area_fallback_share\n0001;1\n0002;2\n0003;3\n", encoding="utf-8")
+    _refused(_run(files), files, "'area_fallback_share'", "rename it")
