@@ -124,8 +124,7 @@ def profile(stations, source, data=None, key=None, addresses=None, *, columns=No
     Raises
     ------
     InputError
-        A layer without CRS, layers that do not overlap, a key or column not found, a
-        column of unknown kind or not numeric, a source area without data row.
+        No CRS, no overlap, a key or column not found, a column of unknown kind, a missing row.
     """
     if weights not in WEIGHTS:
         raise InputError(f"{option('weights', weights)}: unknown weighting; choose one of {', '.join(WEIGHTS)}")
