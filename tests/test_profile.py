@@ -276,3 +276,15 @@ def test_a_gzipped_bomb_and_our_own_names_are_refused(files):
     _refused(res, files, "decompression bomb")
     (files / "data.csv").write_text("IRIS;area_fallback_share\n0001;1\n0002;2\n0003;3\n", encoding="utf-8")
     _refused(_run(files), files, "'area_fallback_share'", "rename it")
+
+
+def test_layers_in_other_crss_are_reprojected():
+    """Stations in WGS84 and areas in Lambert-93 give the profile of both in Lambert-93 (measured in metres)."""
+    left, right = shapely.box(X0, Y0, X0 + 100, Y0 + 100), shapely.box(X0 + 100, Y0, X0 + 200, Y0 + 100)
+    src, stations, _ = _layers([left, right], [shapely.box(X0, Y0, X0 + 150, Y0 + 100),
+                                               shapely.box(X0 + 150, Y0, X0 + 200, Y0 + 100)],
+                               np.array([100.0, 100.0]), np.empty((0, 2)), np.empty(0))
+    same = profile(stations, src).table["POP"]
+    other = profile(stations.to_crs(4326), src).table["POP"]
+    assert list(other) == pytest.approx(list(same), rel=1e-3)
+    assert other.sum() == pytest.approx(200.0, rel=1e-6)
