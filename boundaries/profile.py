@@ -136,7 +136,7 @@ def profile(stations, source, data=None, key=None, addresses=None, *, columns=No
     kinds = _column_kinds(values, columns, extensive, intensive, key)
     work = _work_crs(ids)
     targets = ids.geometry.to_crs(work).reset_index(drop=True)
-    sources = src.geometry.to_crs(work).reset_index(drop=True)
+    sources = src.geometry.to_crs(work).reset_index(drop=True).make_valid()  # a bow-tie's area is not 0
     pieces = _pieces(sources, targets, src, raw)
     _refuse_missing_rows(values, codes, pieces, kinds)
     w, fallback = _weights(pieces, sources, (addresses, addresses_layer, crs), weights, work)
@@ -165,7 +165,7 @@ def _read_polygons(source, layer, what: str, keyword: str | None = None, prefer:
     """A polygon layer given as a path (checked local and readable) or a GeoDataFrame; its CRS required."""
     import geopandas as gpd
 
-    from .read import check_file, read_polygons
+    from .read import check_file, read_polygons, refuse_bad_vertices
 
     if isinstance(source, gpd.GeoDataFrame):
         gdf, where = source, f"{what} layer"
@@ -184,6 +184,9 @@ def _read_polygons(source, layer, what: str, keyword: str | None = None, prefer:
         raise InputError(f"{where} has no CRS; add one (e.g. ogr2ogr -a_srs EPSG:2154)")
     if len(gdf) == 0 or gdf.geometry.isna().all():
         raise InputError(f"{where} holds no polygon; give the layer of the areas the counts are published for")
+    if what == "source":  # a NaN or absurd vertex would stop GEOS mid-run (the stations' reader refuses its own)
+        refuse_bad_vertices(gdf.geometry.values, np.array([f"#{i + 1}" for i in range(len(gdf))], dtype=object),
+                            gdf.crs, where, "area")
     return gdf
 
 

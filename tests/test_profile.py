@@ -288,3 +288,39 @@ def test_layers_in_other_crss_are_reprojected():
     other = profile(stations.to_crs(4326), src).table["POP"]
     assert list(other) == pytest.approx(list(same), rel=1e-3)
     assert other.sum() == pytest.approx(200.0, rel=1e-6)
+
+
+_ODD = st.sampled_from(["box", "bowtie", "nan", "inf", "huge", "empty", "none", "point", "line", "sliver", "far"])
+
+
+def _odd_geometry(kind: str, i: int):
+    x = X0 + 100 * i
+    return {"box": shapely.box(x, Y0, x + 100, Y0 + 100),
+            "bowtie": shapely.Polygon([(x, Y0), (x + 100, Y0 + 100), (x + 100, Y0), (x, Y0 + 100)]),
+            "nan": shapely.Polygon([(x, Y0), (x + 100, Y0), (np.nan, Y0 + 100), (x, Y0 + 100)]),
+            "inf": shapely.Polygon([(x, Y0), (x + 100, Y0), (np.inf, Y0 + 100), (x, Y0 + 100)]),
+            "huge": shapely.Polygon([(x, Y0), (1e300, Y0), (x + 100, Y0 + 100), (x, Y0 + 100)]),
+            "empty": shapely.Polygon(), "none": None, "point": shapely.Point(x + 50, Y0 + 50),
+            "line": shapely.LineString([(x, Y0), (x + 100, Y0 + 100)]),
+            "sliver": shapely.box(x, Y0, x + 1e-9, Y0 + 100), "far": shapely.box(x + 1e6, Y0, x + 1e6 + 100, Y0 + 100)
+            }[kind]
+
+
+@settings(deadline=None)
+@given(st.lists(_ODD, min_size=1, max_size=5))
+def test_odd_source_geometries_give_a_profile_or_one_refusal(kinds):
+    """Bow-ties, NaN, infinite or absurd vertices, empty or null geometries, points and lines among the
+    areas: a profile whose counts are those of the areas inside the stations, or an InputError; never
+    a GEOS error half-way."""
+    geoms = [_odd_geometry(k, i) for i, k in enumerate(kinds)]
+    src = gpd.GeoDataFrame({"POP": np.arange(1.0, len(kinds) + 1)}, geometry=geoms, crs=2154)
+    stations = gpd.GeoDataFrame({"id_bv": ["99001_1"]}, geometry=[shapely.box(X0, Y0, X0 + 500, Y0 + 100)],
+                                crs=2154)
+    try:
+        result = profile(stations, src)
+    except InputError as exc:
+        assert "\n" not in str(exc)
+        return
+    boxes = [p for k, p in zip(kinds, src["POP"]) if k == "box"]
+    assert result.table["POP"].sum() >= sum(boxes) - 1e-6
+    assert np.isfinite(result.table["POP"]).all()
