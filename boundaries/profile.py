@@ -58,8 +58,8 @@ class Profile:
     sources_without_address : int
         Source areas overlapping the stations that hold no address (carried by area).
     totals : dict
-        Per extensive column: ``{"sources": sum over the source areas overlapping the
-        stations, "stations": sum over the stations}``.
+        Per extensive column: ``{"sources": sum over the source areas of the stations (more
+        than half of their count carried onto them), "stations": sum over the stations}``.
     """
 
     table: pd.DataFrame
@@ -455,11 +455,18 @@ def _carry(pieces, kinds: _Kinds, w, fallback, n: int):
     by_area = maup.prorate(pieces, total, w * fallback).reindex(stations, fill_value=0.0).to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(every > 0, by_area / every, 0.0)
-    used = np.unique(pieces.index.get_level_values("source"))
+    used = _inside(pieces, w)
     totals = {c: {"sources": float(counts[c].iloc[used].sum()), "stations": float(out[c].sum())}
               for c in kinds.extensive}
     overall = float(by_area.sum() / every.sum()) if every.sum() > 0 else 0.0
     return out, share, totals, overall
+
+
+def _inside(pieces, w) -> np.ndarray:
+    """The source areas of the stations: more than half of their count carried onto them (not the
+    neighbours' areas that touch the edge)."""
+    share = w.groupby(level="source").sum()
+    return share.index.to_numpy()[share.to_numpy() > 0.5]
 
 
 def _assemble(raw, ids, out: dict, share, kinds: _Kinds, totals: dict, overall: float, fallback, pieces) -> Profile:
