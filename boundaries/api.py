@@ -291,6 +291,14 @@ def crosswalk_doc() -> str:
     return crosswalk.__doc__
 
 
+@functools.cache
+def profile_doc() -> str:
+    """:func:`boundaries.profile.profile`'s docstring (the help of ``boundaries profile``'s options)."""
+    from .profile import profile
+
+    return profile.__doc__
+
+
 def option_help() -> dict[str, str]:
     """Every option's one description, by keyword: what ``--help`` prints (a parameter's with its range)."""
     from dataclasses import fields
@@ -305,4 +313,5 @@ def option_help() -> dict[str, str]:
         **{f"evaluate.{k}": v for k, v in numpydoc_items(evaluate.__doc__, "Parameters").items()},
         **{f"refresh.{k}": v for k, v in numpydoc_items(refresh_doc(), "Parameters").items()},
         **{f"crosswalk.{k}": v for k, v in numpydoc_items(crosswalk_doc(), "Parameters").items()},
+        **{f"profile.{k}": v for k, v in numpydoc_items(profile_doc(), "Parameters").items()},
     }

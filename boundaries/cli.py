@@ -540,5 +540,64 @@ def _check_crosswalk_outputs(inputs: list, outputs: list) -> None:
         seen[place] = flag_name
 
 
+def _names(text: str | None) -> list | None:
+    """A comma-separated list of column names (None when not given)."""
+    return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
+
+
+@main.command(cls=_Command)
+@click.argument("stations", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--source", required=True, type=click.Path(dir_okay=False, path_type=str), metavar="AREAS",
+              help=help_of("profile.source"))
+@click.option("--data", default=None, type=click.Path(dir_okay=False, path_type=str), metavar="CSV",
+              help=help_of("profile.data"))
+@click.option("--key", default=None, metavar="COLUMN", help=help_of("profile.key"))
+@click.option("--source-key", default=None, metavar="FIELD", help=help_of("profile.source_key"))
+@click.option("--addresses", default=None, type=click.Path(dir_okay=False, path_type=str), metavar="ADDRESSES",
+              help=help_of("profile.addresses"))
+@click.option("--weights", type=click.Choice(["addresses", "area"]), default="addresses", show_default=True,
+              help=help_of("profile.weights"))
+@click.option("--columns", default=None, metavar="A,B,…", help=help_of("profile.columns"))
+@click.option("--extensive", default=None, metavar="A,B,…", help=help_of("profile.extensive"))
+@click.option("--intensive", multiple=True, metavar="COLUMN:WEIGHT", help=help_of("profile.intensive") + " Repeatable.")
+@layer_options("layer")
+@click.option("--source-layer", default=None, metavar="NAME", help="The layer of AREAS to read, from a file of several.")
+@layer_options("addresses_layer")
+@click.option("--crs", default=None, help=help_of("profile.crs"))
+@click.option("-o", "--output", required=True, type=str,
+              help="A .csv table (id_bv, code_bv, area_fallback_share, the columns), or the station layer with the "
+                   "columns added in any station format (.gpkg, .geojson, .fgb, .parquet…).")
+@quiet_option("No summary on stderr.")
+@json_option("Print the summary (columns, totals, area-fallback share) as JSON on stdout.")
+def profile(stations, source, data, key, source_key, addresses, weights, columns, extensive, intensive, layer,
+            source_layer, addresses_layer, crs, output, quiet, as_json):
+    """Carry counts published for other areas (INSEE IRIS, grid cells) onto the stations of STATIONS.
+
+    Each area's count is shared among the stations in proportion to the voters'
+    addresses each holds inside it (--addresses; by area where the area holds none,
+    or everywhere with --weights area), so the stations' sum is the areas' sum.
+    Counts (every numeric column but the key and INSEE's codes, unless --extensive
+    lists them) are summed; rates and means need --intensive COLUMN:WEIGHT.
+    """
+    from .profile import TABLE_SUFFIXES, profile as run_profile, write_profile
+    from .write import SUFFIXES, check_output_path
+
+    if output == "-":
+        raise InputError("profile writes a file (.csv, or a station format such as .gpkg); give a path to -o")
+    check_output_path(output, [stations, source, data, addresses], "profile", "-o",
+                      tuple(TABLE_SUFFIXES) + tuple(sorted(SUFFIXES)))
+    result = run_profile(stations, source, data, key, addresses, columns=_names(columns),
+                         extensive=_names(extensive), intensive=list(intensive) or None, weights=weights,
+                         source_key=source_key, layer=layer, source_layer=source_layer,
+                         addresses_layer=addresses_layer, crs=crs)
+    write_profile(result, output)
+    if as_json:
+        click.echo(json.dumps({**result.summary(), "output": output}, ensure_ascii=False, indent=2))
+    elif not quiet:
+        _say(f"wrote {len(result.table):,} stations to {output}: {len(result.extensive)} counts, "
+             f"{len(result.intensive)} averaged; {result.fallback_share:.1%} carried by area "
+             f"({result.sources_without_address:,} source areas without address)", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
