@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    := out/town
 
-.PHONY: install run test docs fuzz bench bench-national bench-land fixtures clean help
+.PHONY: install run test docs fuzz bench bench-national bench-land bench-uses fixtures clean help
 
 help:
 	@echo "make run      set up .venv, then build the bundled example town into $(OUT)/"
@@ -22,6 +22,7 @@ help:
 	@echo "              the unsorted layouts at 16 M; 20-40 minutes), into the same files, the other sections kept"
 	@echo "make bench-land  only its land-layers section (issue 19: Paris with streets, hold-out with parcels,"
 	@echo "              buildings, streets; 10-20 minutes) into benchmarks/RESULTS.md, the other sections kept"
+	@echo "make bench-uses  only its profiles-and-crosswalks section (issue 20; about a minute), the others kept"
 
 install: $(STAMP)
 
@@ -56,6 +57,9 @@ bench-national: install
 
 bench-land: install
 	$(BIN)/python -m benchmarks.run --only land --out benchmarks/RESULTS.md
+
+bench-uses: install
+	$(BIN)/python -m benchmarks.run --only uses --out benchmarks/RESULTS.md
 
 fixtures: install
 	$(BIN)/python fixtures/make_town.py --out fixtures/town

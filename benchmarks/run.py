@@ -1,6 +1,6 @@
 """The bench: accuracy against the plain-Voronoi yardstick, speed, and how cost grows.
 
-    .venv/bin/python -m benchmarks.run [--quick] [--only national|land] [--out benchmarks/RESULTS.md]
+    .venv/bin/python -m benchmarks.run [--quick] [--only national|land|uses] [--out benchmarks/RESULTS.md]
 
 One run measures everything and writes a Markdown file (default
 ``benchmarks/RESULTS.md``); a full run also replaces the block between
@@ -23,7 +23,9 @@ The land section (issue 19: Paris street-aligned without and with ``streets``, t
 per commune of the Val-de-Marne without and with ``parcels``, ``buildings``, ``streets``, with
 the issue's targets) runs after the ablation in a full run, and alone with ``--only land``: it
 then replaces the land section of ``--out`` (between ``<!-- land:start -->`` and
-``<!-- land:end -->``), the rest untouched; the README is not changed.
+``<!-- land:end -->``), the rest untouched; the README is not changed. The profiles-and-crosswalks
+section (issue 20: ``profile`` on the Paris counts and Val-de-Marne, ``crosswalk`` of Paris 2012 → 2017)
+runs after it, and alone with ``--only uses`` in the same way.
 
 Everything is seeded and deterministic except the timings. Real data is read from
 ``../shared/data`` (or ``$BOUNDARIES_SHARED_DATA``); generated inputs for the
@@ -72,7 +74,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--budget", type=float, default=1200.0, metavar="SECONDS",
                         help="skip a scaling size whose projected time would end the run after this "
                              "(default 1200)")
-    parser.add_argument("--only", choices=["national", "land"],
+    parser.add_argument("--only", choices=["national", "land", "uses"],
                         help="run this section alone: its tables replace the same section of --out (the rest of "
                              "the file is kept), and for national its row of the README summary")
     parser.add_argument("--cache", type=Path, default=nat_exp.CACHE, metavar="DIR",
@@ -103,6 +105,17 @@ def land_section() -> dict:
     return {"paris": paris, "holdout": land_holdout()}
 
 
+def uses_section() -> dict:
+    """Profiles and crosswalks (issue 20): Paris counts back onto the sectors, Val-de-Marne, Paris 2012 → 2017."""
+    from .experiments.crosswalk import crosswalk_bench
+    from .experiments.profile import profile_bench
+
+    log("uses: profile, Paris counts per IRIS back onto the sectors; Val-de-Marne with the Grand Paris IRIS")
+    profile = profile_bench()
+    log("uses: crosswalk, Paris 2012 → 2017")
+    return {"profile": profile, "crosswalk": crosswalk_bench()}
+
+
 def run_sections(args, work: Path, started: float) -> dict:
     """Every section asked for, in order; the results as plain data."""
     from .experiments.ablation import ablation
@@ -125,6 +138,7 @@ def run_sections(args, work: Path, started: float) -> dict:
             r["paris"] = paris()
             r["ablation"] = ablation(vdm_csv, vdm_communes, r["paris"].pop("_inputs"))
             r["land"] = land_section()
+            r["uses"] = uses_section()
             r["simplification"] = simplification(vdm_csv, vdm_communes, work)
         if args.quick:
             r["speed"] = speed(TOWN / "addresses.csv", TOWN / "communes.geojson", 1, 0, work, "town")
@@ -135,6 +149,9 @@ def run_sections(args, work: Path, started: float) -> dict:
             r["scaling"] = scaling(vdm_csv, vdm_communes, SCALE_FACTORS, work, started + args.budget - 15)
     if args.only == "land":
         r["land"] = land_section()
+        return r
+    if args.only == "uses":
+        r["uses"] = uses_section()
         return r
     factors = args.national_factors or ((1,) if args.quick else nat_exp.NATIONAL_FACTORS)
     nat = r["national"] = {"budget": args.national_budget}
@@ -152,6 +169,7 @@ def run_sections(args, work: Path, started: float) -> dict:
 def write_outputs(args, env: dict, r: dict, seconds: float) -> None:
     """RESULTS.md (whole, or its national section with ``--only``), then the README and docs blocks."""
     from .render.land import LAND_END, LAND_START, land_lines
+    from .render.uses import USES_END, USES_START, uses_lines
     from .render.national import national_lines, national_summary_row
     from .render.results import write_results
     from .render.sections import ablation_lines
@@ -159,6 +177,10 @@ def write_outputs(args, env: dict, r: dict, seconds: float) -> None:
     if args.only == "land":
         write_section(args.out, env, land_lines(r["land"], env), args.quick, LAND_START, LAND_END)
         log(f"wrote the land section into {args.out}")
+        return
+    if args.only == "uses":
+        write_section(args.out, env, uses_lines(r["uses"], env), args.quick, USES_START, USES_END)
+        log(f"wrote the profiles and crosswalks section into {args.out}")
         return
     if args.only:
         write_section(args.out, env, national_lines(r["national"], env), args.quick)
@@ -179,7 +201,7 @@ def write_outputs(args, env: dict, r: dict, seconds: float) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
-    if (not args.quick and not args.only) or args.only == "land":
+    if (not args.quick and not args.only) or args.only in ("land", "uses"):
         missing = [p for p in (SHARED / "val-de-marne-2016", SHARED / "paris-2017") if not p.exists()]
         if missing:
             print(f"bench: real data not found: {', '.join(map(str, missing))} (../shared/data beside the "

@@ -9,6 +9,7 @@ from ..experiments.paris import PARIS_CLOSE_M, PARIS_MIN_POINTS, PARIS_SEED, PAR
 from .files import write_text
 from .markdown import f3, pct, table
 from .land import land_lines
+from .uses import uses_lines
 from .national import national_caveats, national_lines, national_summary_row
 from .sections import (
     REF_HEADER, ablation_lines, holdout_lines, reference_rows, scaling_lines, simplification_lines, speed_lines,
@@ -245,6 +246,8 @@ def write_results(path: Path, env: dict, r: dict, quick: bool, seconds: float) -
         L += [""] + national_lines(r["national"])
     if r.get("land"):
         L += [""] + land_lines(r["land"])
+    if r.get("uses"):
+        L += [""] + uses_lines(r["uses"])
     L += ["", f"Bench run time: {seconds:.0f} s."]
     write_text(path, "\n".join(L) + "\n")
     return "\n".join(summary)
