@@ -9,8 +9,11 @@ The pieces (source × station) and the aggregation are MGGG's maup
 Which columns are carried, and how:
 
 - extensive (counts): ``extensive`` when given, else every numeric column of the
-  data but the key, the intensive ones and INSEE's geography codes
-  (:data:`GEOGRAPHY_COLUMNS`, and any column holding a code with a leading zero);
+  data but the key, the intensive ones, INSEE's geography codes
+  (:data:`GEOGRAPHY_COLUMNS`, and any column holding a code with a leading zero) and
+  positions, flags and ids (:data:`NOT_COUNTS`: a grid cell's ``x``/``y``, Filosofi's
+  ``imputed``); without a data table, the source layer's text fields are codes and
+  names, never counts, even when they hold digits (Filosofi's ``commune_centroid``);
   shared by the weights, so their sum over the stations is the sum over the source
   areas inside the stations;
 - intensive (rates, means, medians): ``intensive`` as ``COLUMN:WEIGHT_COLUMN``,
@@ -36,6 +39,11 @@ GEOGRAPHY_COLUMNS = frozenset({
     "DEPCOM", "CODE_COM", "ARM", "TRIRIS", "GRD_QUART", "MODIF_IRIS", "LAB_IRIS", "TYP_IRIS", "LIBCOM", "LIBIRIS",
     "EPCI", "CODE_EPT", "BV2012", "ZE2010",
 })
+
+#: Columns that are positions, flags or ids, never counts (compared in capitals): a grid cell's
+#: coordinates, Filosofi's imputation flags, a layer's feature id.
+NOT_COUNTS = frozenset({"X", "Y", "LON", "LAT", "LONGITUDE", "LATITUDE", "IMPUTED", "I_EST_200", "I_EST_1KM",
+                        "I_EST_CR", "GROUPE", "FID", "OBJECTID"})
 
 
 @dataclass
@@ -210,7 +218,10 @@ def _source_values(src, data, key, source_key):
         if key is not None:
             raise InputError(f"{option('key')} names a column of {option('data')}: give the data table too, "
                              "or leave both out to carry the source layer's own fields")
-        return pd.DataFrame(src.drop(columns=src.geometry.name)).reset_index(drop=True), None
+        fields = pd.DataFrame(src.drop(columns=src.geometry.name)).reset_index(drop=True)
+        # a layer's text fields are codes and names (Filosofi's commune_centroid holds "94067"): not counts
+        return fields[[c for c in fields.columns if pd.api.types.is_numeric_dtype(fields[c])
+                       and not pd.api.types.is_bool_dtype(fields[c])]], None
     if key is None:
         raise InputError(f"give {option('key')}: the column of {option('data')} that holds the source areas' codes")
     table, where = _read_data(data)
@@ -285,7 +296,8 @@ def _column_kinds(values: pd.DataFrame, columns, extensive, intensive, key) -> _
             raise InputError(f"column {c!r} of the data is not numeric (its cells are not all numbers); "
                              "leave it out of the columns carried")
     carried = list(columns) if columns else [c for c in values.columns if numeric[c] is not None
-                                             and c != key and str(c).upper() not in GEOGRAPHY_COLUMNS]
+                                             and c != key and str(c).upper() not in GEOGRAPHY_COLUMNS
+                                             and str(c).upper() not in NOT_COUNTS]
     rates = [c for c, _ in pairs]
     if extensive is None:
         counts = [c for c in carried if c not in rates]

@@ -324,3 +324,39 @@ def test_odd_source_geometries_give_a_profile_or_one_refusal(kinds):
     boxes = [p for k, p in zip(kinds, src["POP"]) if k == "box"]
     assert result.table["POP"].sum() >= sum(boxes) - 1e-6
     assert np.isfinite(result.table["POP"]).all()
+
+
+def test_positions_flags_and_text_codes_of_a_layer_are_not_counts():
+    """A grid layer's own fields (Filosofi's): its x/y, its imputation flag and a commune code kept as
+    text ("94067") are not summed onto the stations; the counts are."""
+    park = shapely.box(X0, Y0, X0 + 500, Y0 + 500)
+    block = shapely.box(X0 + 500, Y0, X0 + 1000, Y0 + 500)
+    pts = np.column_stack([X0 + np.linspace(100, 900, 20), np.full(20, Y0 + 250)])
+    src, stations, addresses = _layers([shapely.box(X0, Y0, X0 + 1000, Y0 + 500)], [park, block],
+                                       np.array([1000.0]), pts, np.ones(20))
+    src = src.assign(x=652000, y=6862000, imputed=1.0, commune_centroid="94067")
+    table = profile(stations, src, addresses=addresses, crs="EPSG:2154").table
+    assert "POP" in table.columns and table["POP"].sum() == pytest.approx(1000.0)
+    assert not {"x", "y", "imputed", "commune_centroid"} & set(table.columns)
+
+
+@pytest.mark.shared
+def test_filosofi_cells_carry_their_counts_only(tmp_path):
+    from conftest import SHARED
+
+    land = SHARED / "val-de-marne-2016" / "land" / "filosofi-2019-200m-vincennes.gpkg"
+    if not land.exists():
+        pytest.skip(f"real data not found: {land}")
+    import boundaries
+
+    vdm = SHARED / "val-de-marne-2016"
+    built = boundaries.build(vdm / "addresses.csv.gz", vdm / "communes.geojson", commune="94080", jobs=1)
+    stations = tmp_path / "vincennes.gpkg"
+    built.write(str(stations), report=None)
+    res = CliRunner().invoke(main, ["profile", str(stations), "--source", str(land), "--addresses",
+                                    str(vdm / "addresses.csv.gz"), "-o", str(tmp_path / "p.csv"), "-q"])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(tmp_path / "p.csv", dtype={"id_bv": str})
+    assert {"ind", "men", "men_pauv"} <= set(table.columns)
+    assert not {"x", "y", "imputed", "commune_centroid", "idcar_200m"} & set(table.columns)
+    assert len(table) == len(built.stations) and (table["ind"] > 0).all()
