@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -328,7 +329,8 @@ def split_table(path, folder, columns: AddressColumns = AddressColumns(), jobs: 
     """
     path = Path(path)
     col = columns.commune or REU_COLUMNS["commune"]
-    batches, schema, slices = _table_batches(path, col, jobs)
+    # local processes: never more than this machine's cores, whatever a cluster's jobs say
+    batches, schema, slices = _table_batches(path, col, max(1, min(jobs, os.cpu_count() or 1)))
     stat = path.stat()
     key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{col}|{SPLIT_FORMAT}".encode()) \
         .hexdigest()[:16]

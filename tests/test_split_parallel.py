@@ -29,8 +29,9 @@ def shuffled(tmp_path_factory):
 
 @pytest.fixture
 def parallel(monkeypatch):
-    """Split by several processes however small the table (forked children see the patched threshold)."""
+    """Split by several processes however small the table and the machine (forked children see the patches)."""
     monkeypatch.setattr(national, "SPLIT_PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(national.os, "cpu_count", lambda: 4)
 
 
 def test_slices_give_each_departement_the_rows_one_process_gives(shuffled, tmp_path, parallel):
