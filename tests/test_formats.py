@@ -159,7 +159,7 @@ def test_results_join_on_code_bureau_vote(built, tmp_path):
     assert st.loc["99001_1", "inscrits"] == 900 and st.loc["99001_2", "inscrits"] == 800
     assert st.loc["99001_1", "exprimes_pct"] == 51.5  # a French decimal comma is a number
     assert pd.isna(st.loc["99002_1", "inscrits"])
-    assert st.loc["99001_1", "method_results"] == "x" and st.loc["99001_1", "method"] == "voronoi"
+    assert st.loc["99001_1", "method_results"] == "x" and st.loc["99001_1", "method"] == "hull"  # the default
     report = json.loads((tmp_path / "with-results.report.json").read_text())
     assert report["results"]["results_without_station_ids"] == ["99999_1"]
 
