@@ -18,6 +18,7 @@ Facts these helpers rely on (Debian 12: GDAL 3.6.2, QGIS 3.22.16):
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import os
@@ -91,7 +92,14 @@ def pyqgis_python() -> str:
 
 @functools.cache
 def _runtime_dir() -> str:
-    return tempfile.mkdtemp(prefix="boundaries-xdg-")  # mode 0700, as Qt wants
+    folder = tempfile.mkdtemp(prefix="boundaries-xdg-")  # mode 0700, as Qt wants
+    atexit.register(shutil.rmtree, folder, True)  # one per test process, removed when it ends
+    return folder
+
+
+def _scratch(workdir) -> tuple[Path, bool]:
+    """``workdir`` as a Path, or a new private temporary folder the caller removes (``True``)."""
+    return (Path(workdir), False) if workdir else (Path(tempfile.mkdtemp(prefix="boundaries-cv-")), True)
 
 
 def qgis_env() -> dict[str, str]:
@@ -183,12 +191,16 @@ def qgis_checkvalidity(path: str | os.PathLike, layer: str | None = None, workdi
     import time
 
     source = f"{path}|layername={layer}" if layer else str(path)
-    out = Path(workdir or tempfile.mkdtemp(prefix="boundaries-cv-"))
+    out, scratch = _scratch(workdir)
     args = [qgis_process(), "--json", "run", "qgis:checkvalidity", "--", f"INPUT_LAYER={source}",
             f"METHOD={method}", f"VALID_OUTPUT={out / 'valid.gpkg'}", f"INVALID_OUTPUT={out / 'invalid.gpkg'}",
             f"ERROR_OUTPUT={out / 'errors.gpkg'}"]
     t0 = time.perf_counter()
-    proc = _run(args, env=qgis_env())
+    try:
+        proc = _run(args, env=qgis_env())
+    finally:
+        if scratch:  # the counts are in the JSON printed; the layers written are not needed
+            shutil.rmtree(out, ignore_errors=True)
     seconds = time.perf_counter() - t0
     assert proc.returncode == 0, f"qgis_process failed on {source}:\n{proc.stderr[-2000:]}"
     results = json.loads(proc.stdout)["results"]
@@ -212,13 +224,17 @@ def qgis_errors_by_method(path: str | os.PathLike, layer: str | None = None,
     :func:`qgis_checkvalidity` returns them)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    out = Path(workdir or tempfile.mkdtemp(prefix="boundaries-cv-"))
+    out, scratch = _scratch(workdir)
     for name in QGIS_METHODS.values():
         (out / name).mkdir(parents=True, exist_ok=True)  # each run writes its own valid/invalid/errors files
     with ThreadPoolExecutor(len(QGIS_METHODS)) as pool:  # two processes: QGIS starts slowly, the check is quick
         runs = {name: pool.submit(qgis_checkvalidity, path, layer, out / name, method)
                 for method, name in QGIS_METHODS.items()}
-        return {name: run.result() for name, run in runs.items()}
+        try:
+            return {name: run.result() for name, run in runs.items()}
+        finally:
+            if scratch:
+                shutil.rmtree(out, ignore_errors=True)
 
 
 def pyqgis_layer_info(path: str | os.PathLike, layer: str | None = None) -> dict:
