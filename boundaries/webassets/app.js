@@ -154,3 +154,4 @@ input.addEventListener("keydown", (e) => {
   if (e.key === "Enter" && hits.length) zoomTo(hits[0]);
 });
 window.boundariesSearch = (query) => searchCommunes(query);
+window.boundariesFold = fold;  // for the tests: the page folds as boundaries.web.search_key
