@@ -59,6 +59,7 @@ run: install
 	@echo "Output: $(OUT)/stations.geojson (report: $(OUT)/stations.report.json)"
 
 test: install
+	@$(MAKE) web-assets || echo "make: warning: no web assets; the tests of boundaries web will skip"
 	$(BIN)/python -m pytest -q
 
 docs: install

@@ -54,11 +54,13 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(folder: Path):
-    """``python -m http.server`` on 127.0.0.1 serving ``folder``: yields its base URL."""
+def serve(folder: Path, ranges: bool = False):
+    """``python -m http.server`` on 127.0.0.1 serving ``folder`` (it ignores ``Range``: 200 and the whole
+    file), or with ``ranges`` this module's server that answers them (206, as static hosts do): yields its URL."""
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port), "-d",
-                               str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [__file__, str(port), str(folder)] if ranges else \
+        ["-m", "http.server", "--bind", "127.0.0.1", str(port), "-d", str(folder)]
+    server = subprocess.Popen([sys.executable, *command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
     try:
         for _ in range(100):
@@ -73,8 +75,9 @@ def serve(folder: Path):
 
 
 @contextlib.contextmanager
-def page_of(url: str, width: int = 900, height: int = 700):
-    """A Chromium page with ``url`` loaded and the map's tiles rendered; page errors collected in ``page.errors``."""
+def page_of(url: str, width: int = 900, height: int = 700, on_response=None):
+    """A Chromium page with ``url`` loaded and the map's tiles rendered; page errors collected in ``page.errors``,
+    each HTTP response given to ``on_response`` as (status, URL)."""
     sync_playwright = require_browser()
     with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
         browser = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
@@ -83,6 +86,8 @@ def page_of(url: str, width: int = 900, height: int = 700):
             page = browser.new_page()
             page.errors = []
             page.on("pageerror", lambda e: page.errors.append(str(e)))
+            if on_response is not None:
+                page.on("response", lambda r: on_response((r.status, r.url)))
             page.goto(url)
             wait_for_tiles(page)
             yield page
@@ -99,3 +104,34 @@ def wait_for_tiles(page, seconds: float = 30) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"the map did not load in {seconds} s; page errors: {page.errors}")
+
+
+def _range_server(port: int, folder: str) -> None:
+    """Serve ``folder`` on 127.0.0.1:``port``, answering ``Range: bytes=a-b`` with 206 (one range)."""
+    import functools
+    import http.server
+    import re
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def send_head(self):
+            wanted = re.fullmatch(r"bytes=(\d+)-(\d+)", self.headers.get("Range", ""))
+            path = Path(self.translate_path(self.path))
+            if not wanted or not path.is_file():
+                return super().send_head()
+            data = path.read_bytes()
+            start, end = int(wanted.group(1)), min(int(wanted.group(2)), len(data) - 1)
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+            self.send_header("Content-Length", str(end - start + 1))
+            self.send_header("Content-Type", self.guess_type(str(path)))
+            self.end_headers()
+            import io
+
+            return io.BytesIO(data[start:end + 1])
+
+    handler = functools.partial(Handler, directory=folder)
+    http.server.ThreadingHTTPServer(("127.0.0.1", port), handler).serve_forever()
+
+
+if __name__ == "__main__":
+    _range_server(int(sys.argv[1]), sys.argv[2])

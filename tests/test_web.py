@@ -258,6 +258,17 @@ def test_page_in_chromium_renders_and_finds_a_commune(town_site):
         assert page.errors == []
 
 
+def test_page_reads_ranges_from_a_server_that_serves_them(town_site):
+    """From a static host that answers range requests, the page reads the archives by ranges (206), not whole."""
+    with serve(town_site, ranges=True) as url:
+        statuses = []
+        with page_of(url + "index.html", on_response=statuses.append) as page:
+            assert page.evaluate("boundariesMap.queryRenderedFeatures({layers: ['stations-fill']}).length") > 0
+            assert page.errors == []
+    tiles = [(status, u) for status, u in statuses if u.endswith(".pmtiles")]
+    assert tiles and all(status == 206 for status, _ in tiles), tiles
+
+
 @pytest.fixture(scope="module")
 def town_page(town_site):
     """One Chromium page on the town's site for every example of a test (a browser per example: minutes)."""
