@@ -14,10 +14,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import tempfile
-import unicodedata
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
 
@@ -396,11 +394,7 @@ def write_site(stations, output, communes=None, results=None, field=None, *, res
     classes = classify(frame[chosen] if (chosen := choose_field(frame, field, extra)) else frame.index.to_series(),
                        chosen)
     outlines = commune_outlines(frame, communes, commune_field, communes_layer)
-    config = {"field": classes.field, "kind": classes.kind, "labels": classes.labels, "colours": classes.colours,
-              "missing": MISSING_COLOUR, "minzoom": min_zoom, "maxzoom": max_zoom,
-              "bounds": np.round(frame.to_crs(4326).total_bounds, 6).tolist(),
-              "hover": [h for h in HOVER_FIELDS if h in frame and h != classes.field],
-              "has_missing": bool((classes.cls < 0).any())}
+    config = page_config(frame, classes, min_zoom, max_zoom)
     with _new_folder(folder) as work:
         write_tiles(tile_frame(frame, classes), work / "stations.pmtiles", "stations", min_zoom, max_zoom)
         write_tiles(outlines[["code", "nom", "geometry"]], work / "communes.pmtiles", "communes", min_zoom, max_zoom)
@@ -408,6 +402,15 @@ def write_site(stations, output, communes=None, results=None, field=None, *, res
         _write_page(work, vendor, config)
         n_stations, n_communes = count_tiled(work / "stations.pmtiles", "stations"), len(outlines)
     return Site(folder, classes, n_stations, n_communes, stats)
+
+
+def page_config(frame, classes: Classes, min_zoom: int, max_zoom: int) -> dict:
+    """The page's settings, inlined in ``index.html``: the field, its classes and colours, the map's bounds."""
+    return {"field": classes.field, "kind": classes.kind, "labels": classes.labels, "colours": classes.colours,
+            "missing": MISSING_COLOUR, "minzoom": min_zoom, "maxzoom": max_zoom,
+            "bounds": np.round(frame.to_crs(4326).total_bounds, 6).tolist(),
+            "hover": [h for h in HOVER_FIELDS if h in frame and h != classes.field],
+            "has_missing": bool((classes.cls < 0).any())}
 
 
 def _write_page(work: Path, vendor: Path, config: dict) -> None:

@@ -142,6 +142,27 @@ def test_refusals_write_nothing(town_inputs, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
 
 
+@settings(deadline=None)
+@given(steps=st.lists(st.sampled_from([".", "sub/..", "./", "sub/./.."]), max_size=4),
+       absolute=st.booleans(), slash=st.booleans(), target=st.sampled_from(["folder", "file"]))
+def test_output_over_an_input_refused_however_spelt(town_inputs, tmp_path_factory, steps, absolute, slash, target):
+    """``-o`` naming the input itself or a folder holding it (a site written before, put there), through ``./``, ``sub/..``, absolute or relative:
+    exit 2 in one line, the input unchanged, nothing written beside."""
+    base = tmp_path_factory.mktemp("over")
+    (base / "data" / "sub").mkdir(parents=True)
+    stations = base / "data" / "stations.gpkg"
+    stations.write_bytes(town_inputs[0].read_bytes())
+    (base / "data" / web.MARKER).write_text("")  # an earlier site, which the command would replace whole
+    path = "/".join(["data", *steps] + (["stations.gpkg"] if target == "file" else []))
+    path = (str(base / path) if absolute else path) + ("/" if slash else "")
+    before = sorted(p.name for p in base.rglob("*"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(base)
+        one_line_error(run(["web", stations, "-o", path], 2))
+    assert stations.read_bytes() == town_inputs[0].read_bytes()
+    assert sorted(p.name for p in base.rglob("*")) == before
+
+
 def test_missing_assets_refused_in_one_line(town_inputs, tmp_path, monkeypatch):
     monkeypatch.setattr(web, "VENDOR", tmp_path / "no-vendor")
     message = one_line_error(run(["web", town_inputs[0], "-o", tmp_path / "site"], 2))
