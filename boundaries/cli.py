@@ -619,7 +619,7 @@ def profile(stations, source, data, key, source_key, addresses, weights, columns
 @click.option("--min-zoom", type=click.IntRange(0, 15), default=4, show_default=True,
               help="Lowest zoom level of the tiles.")
 @click.option("--max-zoom", type=click.IntRange(0, 15), default=14, show_default=True,
-              help="Highest zoom level of the tiles (polygons drawn exactly from there on).")
+              help="Highest zoom level of the tiles (the most detailed; the map enlarges them beyond).")
 @quiet_option("No summary on stderr.")
 def web(stations, output, communes, commune_field, results, results_id, field, id_field, station_commune_field, layer,
         communes_layer, min_zoom, max_zoom, quiet):

@@ -138,6 +138,8 @@ def test_refusals_write_nothing(town_inputs, tmp_path):
     assert "no field 'nope'" in one_line_error(run(["web", stations, "--field", "nope", "-o", tmp_path / "s"], 2))
     assert "--field" in one_line_error(run(["web", stations, "--field", "nope", "-o", tmp_path / "s"], 2))
     assert "parent folder" in one_line_error(run(["web", stations, "-o", tmp_path / "a" / "b"], 2))
+    zooms = ["--min-zoom", 9, "--max-zoom", 5]
+    assert "--min-zoom" in one_line_error(run(["web", stations, *zooms, "-o", tmp_path / "s"], 2))
     assert (foreign / "notes.txt").read_text() == "keep me" and not (tmp_path / "s").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
 
@@ -146,7 +148,8 @@ def test_refusals_write_nothing(town_inputs, tmp_path):
 @given(steps=st.lists(st.sampled_from([".", "sub/..", "./", "sub/./.."]), max_size=4),
        absolute=st.booleans(), slash=st.booleans(), target=st.sampled_from(["folder", "file"]))
 def test_output_over_an_input_refused_however_spelt(town_inputs, tmp_path_factory, steps, absolute, slash, target):
-    """``-o`` naming the input itself or a folder holding it (a site written before, put there), through ``./``, ``sub/..``, absolute or relative:
+    """``-o`` naming the input itself or a folder holding it (a site written before, put there), through
+    ``./``, ``sub/..``, absolute or relative:
     exit 2 in one line, the input unchanged, nothing written beside."""
     base = tmp_path_factory.mktemp("over")
     (base / "data" / "sub").mkdir(parents=True)
@@ -188,8 +191,8 @@ def test_write_error_keeps_the_previous_site(town_inputs, tmp_path, monkeypatch,
 # --- hostile classes --------------------------------------------------------------------------------------------
 
 #: Characters that break HTML, JSON, JavaScript, MapLibre expressions or a terminal.
-HOSTILE = st.lists(st.sampled_from(list("<>&\"'`\\/${}[]():;=,.- _aéÉœ\u2028\u2029\x1b\n\t") + ["</script>", "<!--"]),
-                   min_size=1, max_size=12).map("".join)
+HOSTILE = st.lists(st.sampled_from(list("<>&\"'`\\/${}[]():;=,.- _aéÉœ\u2028\u2029\x1b\n\t")
+                                   + ["</script>", "<!--"]), min_size=1, max_size=12).map("".join)
 
 
 def squares(n: int = 4) -> gpd.GeoDataFrame:

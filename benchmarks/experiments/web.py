@@ -31,7 +31,7 @@ def val_de_marne_site() -> dict:
     built = boundaries.build(folder / "addresses.csv.gz", folder / "communes.geojson", jobs=1)
     with tempfile.TemporaryDirectory() as tmp:
         stations = Path(tmp) / "stations.gpkg"
-        built.write(stations)
+        built.write(str(stations))  # a str: Result.write(Path) raised TypeError (a Path in the report) on 2026-12-07
         t0 = time.perf_counter()
         site = write_site(stations, Path(tmp) / "site", folder / "communes.geojson")
         seconds = time.perf_counter() - t0
