@@ -100,8 +100,9 @@ function buildLegend() {
 }
 buildLegend();
 
+// Numbers as the legend writes them (boundaries.web._number_label): whole ones as they are, others to 3 digits.
 function formatValue(v) {
-  if (typeof v === "number") return Number.isInteger(v) ? v.toLocaleString("fr-FR") : v.toLocaleString("fr-FR", { maximumSignificantDigits: 4 });
+  if (typeof v === "number") return Number.isInteger(v) ? v.toLocaleString("en") : String(Number(v.toPrecision(3)));
   return v === undefined || v === null || v === "" ? "—" : String(v);
 }
 
