@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    := out/town
 
-.PHONY: install run test docs fuzz bench bench-national bench-land bench-uses fixtures clean help
+.PHONY: install web-assets run test docs fuzz bench bench-national bench-land bench-uses fixtures clean help
 
 help:
 	@echo "make run      set up .venv, then build the bundled example town into $(OUT)/"
@@ -15,6 +15,8 @@ help:
 	@echo "              500 each (tests/test_hostile*.py; 2 batches at once; about half an hour),"
 	@echo "              result in benchmarks/FUZZ.md (make test runs them with a few fixed examples)"
 	@echo "make install  set up .venv only (then .venv/bin/boundaries is the command)"
+	@echo "make web-assets  install MapLibre GL JS and pmtiles (web/package-lock.json, npm ci) into"
+	@echo "              boundaries/webassets/vendor/ with their licences, for boundaries web"
 	@echo "make fixtures regenerate fixtures/town from its seeded script, then the golden outputs (fixtures/golden)"
 	@echo "make bench    measure accuracy and speed against the plain-Voronoi yardstick (about half an hour;"
 	@echo "              needs ../shared/data) into benchmarks/RESULTS.md and the README table"
@@ -26,12 +28,28 @@ help:
 
 install: $(STAMP)
 
+# The web map's JavaScript, pinned by web/package-lock.json: npm ci runs no package script; the dist files
+# and their licences are copied into the package (git-ignored), whence `boundaries web` copies them to a site.
+VENDOR := boundaries/webassets/vendor
+web-assets: $(VENDOR)/.installed
+
+$(VENDOR)/.installed: web/package.json web/package-lock.json web/licenses/pmtiles-LICENSE.txt
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)
+	cp web/node_modules/maplibre-gl/dist/maplibre-gl.js web/node_modules/maplibre-gl/dist/maplibre-gl.css $(VENDOR)/
+	cp web/node_modules/maplibre-gl/LICENSE.txt $(VENDOR)/maplibre-gl-LICENSE.txt
+	cp web/node_modules/pmtiles/dist/pmtiles.js $(VENDOR)/
+	cp web/licenses/pmtiles-LICENSE.txt $(VENDOR)/pmtiles-LICENSE.txt
+	cd web && node -e 'for (const p of ["maplibre-gl", "pmtiles"]) { const j = require("./node_modules/" + p + "/package.json"); console.log(p + " " + j.version + " " + j.license) }' > ../$(VENDOR)/VERSIONS.txt
+	@touch $@
+
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "boundaries needs Python >= 3.11 (found $$($(PYTHON) --version)); run: make PYTHON=python3.11 ..."; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@$(MAKE) web-assets || echo "make: warning: no web assets (npm missing or offline?): boundaries web will refuse until make web-assets works"
 	@touch $(STAMP)
 
 run: install
@@ -41,6 +59,7 @@ run: install
 	@echo "Output: $(OUT)/stations.geojson (report: $(OUT)/stations.report.json)"
 
 test: install
+	@$(MAKE) web-assets || echo "make: warning: no web assets; the tests of boundaries web will skip"
 	$(BIN)/python -m pytest -q
 
 docs: install

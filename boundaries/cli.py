@@ -599,5 +599,49 @@ def profile(stations, source, data, key, source_key, addresses, weights, columns
              f"({result.sources_without_address:,} source areas without address)", err=True)
 
 
+@main.command(cls=_Command)
+@click.argument("stations", type=click.Path(dir_okay=False, path_type=str))
+@click.option("-o", "--output", required=True, type=str, metavar="FOLDER",
+              help="The site folder to write (new, empty, or a site written before, replaced whole).")
+@communes_option("Commune outlines, drawn on top and searched by name (default: the stations' union by commune).",
+                 required=False)
+@click.option("--commune-field", default=None, help="The outlines' commune-code field (detected).")
+@click.option("--results", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="A results table (CSV or Parquet) joined onto the stations by station id, as build --results.")
+@click.option("--results-id", default=None, help="The results' station-id column (detected).")
+@click.option("--field", default=None, metavar="NAME",
+              help="The field the stations are filled by (of STATIONS or --results); default: the first numeric "
+                   "results column, else colour, n_addresses or confidence. Few values or text: one colour each; "
+                   "else 5 quantiles.")
+@click.option("--id-field", default=None, help="The stations' id field (detected).")
+@click.option("--station-commune-field", default=None, help="The stations' commune field (detected).")
+@layer_options("layer", "communes_layer")
+@click.option("--min-zoom", type=click.IntRange(0, 15), default=4, show_default=True,
+              help="Lowest zoom level of the tiles.")
+@click.option("--max-zoom", type=click.IntRange(0, 15), default=14, show_default=True,
+              help="Highest zoom level of the tiles (the most detailed; the map enlarges them beyond).")
+@quiet_option("No summary on stderr.")
+def web(stations, output, communes, commune_field, results, results_id, field, id_field, station_commune_field, layer,
+        communes_layer, min_zoom, max_zoom, quiet):
+    """Write a static web map of STATIONS: vector tiles (PMTiles) and one page, to open from any static host.
+
+    The stations are filled by --field with a legend; hovering shows a station's id,
+    commune and values; a search box finds a commune by name (accents optional) and
+    zooms to it; commune outlines are drawn on top. MapLibre GL JS and pmtiles are
+    copied into the folder (make web-assets installs them): no CDN, no tile server.
+    Serve the folder, e.g. python -m http.server -d FOLDER, and open its address.
+    """
+    from .web import write_site
+
+    site = write_site(stations, output, communes, results, field, results_id=results_id, layer=layer,
+                      communes_layer=communes_layer, commune_field=commune_field, id_field=id_field,
+                      station_commune_field=station_commune_field, min_zoom=min_zoom, max_zoom=max_zoom)
+    if not quiet:
+        by = f"by {site.classes.field} ({site.classes.kind}, {len(site.classes.labels)} classes)" \
+            if site.classes.field is not None else "in one colour"
+        _say(f"wrote {site.folder}/: {site.stations:,} stations {by}, {site.communes:,} communes; "
+             f"serve it with: python -m http.server -d {site.folder}", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
