@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +37,7 @@ class OutputSpec:
         data.gouv.fr's names as well (``codeBureauVote``…, :mod:`boundaries.fields`).
     """
 
-    path: str
+    path: str | os.PathLike
     fmt: str | None = None
     split: str | None = None
     report: str | None = "auto"
@@ -48,6 +49,10 @@ class OutputSpec:
         from .write import SPLITS, default_report_path, output_format
 
         check_fields(self.fields)
+        for name in ("path", "report", "dropped"):  # a pathlib.Path is a path too (the report stores text)
+            value = getattr(self, name)
+            if isinstance(value, os.PathLike):
+                object.__setattr__(self, name, os.fspath(value))
 
         if self.split is not None and self.split not in SPLITS:
             raise InputError(f"{option('split', self.split)}: choose one of {', '.join(SPLITS)}")

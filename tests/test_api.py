@@ -209,3 +209,16 @@ def test_columns_object_or_keywords(built):
     by_object = boundaries.build(frame, COMMUNES, columns=boundaries.AddressColumns(x="gx", y="gy"), jobs=1)
     for other in (by_keyword, by_object):
         assert other.stations.geometry.geom_equals_exact(built.stations.geometry, 1e-9).all()
+
+
+def test_write_takes_pathlib_paths(tmp_path):
+    """``BuildResult.write`` takes a ``pathlib.Path`` for the stations, the report and the dropped list."""
+    import json
+    from pathlib import Path
+
+    town = Path(__file__).resolve().parents[1] / "fixtures" / "town"
+    result = boundaries.build(town / "addresses.csv", town / "communes.geojson")
+    report = result.write(tmp_path / "s.geojson", dropped=tmp_path / "d.csv")
+    assert report == str(tmp_path / "s.report.json")
+    assert json.loads(Path(report).read_text())["inputs"]["output"] == str(tmp_path / "s.geojson")
+    assert (tmp_path / "s.geojson").stat().st_size > 0 and (tmp_path / "d.csv").is_file()
