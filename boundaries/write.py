@@ -261,8 +261,10 @@ def _write_geoparquet(gdf, path: str, metadata: dict) -> None:
     except (ImportError, TypeError):
         gdf.to_parquet(path, index=False, geometry_encoding="WKB", write_covering_bbox=False)
         table = pq.read_table(path)
-    pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **extra}), path,
-                   compression="snappy")
+    # our own file object: pyarrow keeps its file open when a write fails (a full disk), we close it
+    with open(path, "wb") as f:
+        pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **extra}), f,
+                       compression="snappy")
 
 
 def write_geojson(gdf, path: str) -> None:

@@ -283,8 +283,22 @@ def test_a_real_full_disk_is_one_line_exit_2_and_the_previous_outputs_stay(tmp_p
         assert res.exit_code == 2, res.output
         assert res.output.count("\n") == 1 and "no space left on device while writing" in res.output, res.output
         assert _snapshot(disk) == before and not _temporaries(disk)
+        assert not _open_files(disk)  # a failed write closes its file (pyarrow's did not)
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+def _open_files(folder: Path) -> list[str]:
+    """The files under ``folder`` that this process still holds open."""
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # the listing's own descriptor, closed by now
+            continue
+        if target.startswith(str(folder)):
+            held.append(target)
+    return held
 
 
 def test_a_disk_full_in_a_fresh_split_folder_removes_the_folder_again(tmp_path):
