@@ -1,0 +1,107 @@
+"""Work a build must not do twice, and help that must not import the geometry stack (issue 16's speed)."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import boundaries.tessellate as tessellate
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTLINE = shapely.Polygon([(0, 0), (1000, 0), (1000, 600), (500, 600), (500, 1000), (0, 1000)])
+
+
+@st.composite
+def seeds(draw):
+    """Unique points inside the L-shaped outline, each of one of 2 to 6 stations (some clustered)."""
+    n = draw(st.integers(4, 60))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    xy = np.unique(np.round(rng.uniform(1, 999, size=(4 * n, 2)), 1), axis=0)
+    xy = xy[shapely.contains_xy(OUTLINE, xy[:, 0], xy[:, 1])][:n]
+    k = draw(st.integers(2, 6))
+    if draw(st.booleans()):  # stations as bands: each its own area, as in a town
+        station = np.minimum((xy[:, 0] // (1000 / k)).astype(int), k - 1)
+    else:  # stations mixed together: cores overlap, the overlay has the most to do
+        station = rng.integers(0, k, len(xy))
+    return xy, np.array([f"s{i}" for i in station], dtype=object)
+
+
+@settings(deadline=None)
+@given(seeds())
+def test_hull_groups_the_stations_and_checks_its_balance_once(data):
+    """The stations are grouped once, and an overlay that adds up is not checked again."""
+    xy, station = data
+    calls = {"group_indices": 0, "adds_up": []}
+    group_indices, adds_up = tessellate.group_indices, tessellate._adds_up
+
+    def counted_groups(keys):
+        calls["group_indices"] += 1
+        return group_indices(keys)
+
+    def counted_balance(polygons, outline):
+        calls["adds_up"].append(adds_up(polygons, outline))
+        return calls["adds_up"][-1]
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(tessellate, "group_indices", counted_groups)
+        m.setattr(tessellate, "_adds_up", counted_balance)
+        keys, polys = tessellate.hull_partition(xy, station, OUTLINE, 500.0, 0.3, 10.0)
+    assert calls["group_indices"] == 1
+    checks = calls["adds_up"]
+    # one check per overlay tried, and none after the first that adds up
+    assert len(checks) <= 2 and (True not in checks or checks.index(True) == len(checks) - 1)
+    assert list(keys) == sorted(set(station))
+    present = polys[~shapely.is_empty(polys)]
+    assert abs(shapely.area(polys).sum() - OUTLINE.area) < 1.0
+    assert shapely.area(shapely.symmetric_difference(shapely.union_all(present), OUTLINE)) < 1.0
+
+
+def _documented_functions():
+    """(module, function) of every module-level function with a docstring in boundaries/."""
+    out = []
+    for path in sorted((ROOT / "boundaries").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        out += [(path.stem, n.name) for n in tree.body
+                if isinstance(n, ast.FunctionDef) and ast.get_docstring(n) is not None]
+    return out
+
+
+FUNCTIONS = _documented_functions()
+
+
+@settings(deadline=None)
+@given(st.sampled_from(FUNCTIONS))
+def test_a_docstring_read_from_the_source_is_the_functions_own(target):
+    """``function_doc`` (the help's source, read without importing) gives ``__doc__`` to the character."""
+    from boundaries.api import function_doc
+
+    module, name = target
+    func = getattr(importlib.import_module(f"boundaries.{module}"), name)
+    func = getattr(func, "__wrapped__", func)
+    assert function_doc(module, name) == func.__doc__
+
+
+COMMANDS = ["build", "check", "crosswalk", "evaluate", "preview", "profile", "refresh", "report"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_does_not_import_the_commands_it_only_describes(command):
+    """``boundaries <command> --help`` reads refresh's and profile's help without importing them (nor pandas' users)."""
+    code = ("import sys\nfrom boundaries.cli import main\n"
+            f"try:\n    main([{command!r}, '--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('boundaries.refresh', 'boundaries.profile') if m in sys.modules), file=sys.stderr)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert res.returncode == 0, res.stderr
+    assert "Usage:" in res.stdout
+    loaded = res.stderr.strip().splitlines()[-1]
+    assert loaded == "[]"
