@@ -141,9 +141,10 @@ def hull_partition(
     if len(stations) == 1:
         return stations, np.array([outline], dtype=object)
     cells = _voronoi_cells(xy, groups, outline, margin_m)
-    hulls = shapely.concave_hull(
-        np.array([shapely.multipoints(xy[g]) for g in groups], dtype=object), ratio=ratio
-    )
+    # every station's MultiPoint in one call (its points in the same order as one call each)
+    sizes = np.array([len(g) for g in groups])
+    points = shapely.multipoints(xy[np.concatenate(groups)], indices=np.repeat(np.arange(len(groups)), sizes))
+    hulls = shapely.concave_hull(points, ratio=ratio)
     cores = polygonal_parts(shapely.intersection(shapely.buffer(hulls, buffer_m), outline))
     out = _cores_over_cells(cores, cells, None)
     if _adds_up(out, outline):
