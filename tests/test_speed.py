@@ -105,3 +105,20 @@ def test_help_does_not_import_the_commands_it_only_describes(command):
     assert "Usage:" in res.stdout
     loaded = res.stderr.strip().splitlines()[-1]
     assert loaded == "[]"
+
+
+@settings(deadline=None)
+@given(seeds(), st.sampled_from([5.0, 40.0, 150.0]))
+def test_smoothing_takes_the_stations_parts_in_one_call(data, window_m):
+    """Smoothing keeps each station's polygonal parts with one call for the commune, not one per station."""
+    import boundaries.smooth as smooth
+
+    xy, station = data
+    keys, polys = tessellate.voronoi_partition(xy, station, OUTLINE, 500.0)
+    calls = []
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(smooth, "polygonal_parts", lambda g, *a: calls.append(len(g)) or tessellate.polygonal_parts(g, *a))
+        out = smooth.smooth_partition(polys, window_m, xy, np.searchsorted(keys, station))
+    assert len(calls) <= 1
+    assert len(out) == len(polys) and all(shapely.get_type_id(out) >= 3)
+    assert abs(shapely.area(out).sum() - OUTLINE.area) < 1.0
