@@ -276,20 +276,27 @@ def evaluate(stations, *, reference=None, holdout=None, id_field: str | None = N
 
 
 @functools.cache
-def function_doc(module: str, name: str) -> str:
-    """The docstring of function ``name`` of ``boundaries.<module>``, read from its source, not imported.
+def refresh_doc() -> str:
+    """:func:`boundaries.refresh.refresh`'s docstring (the help of ``boundaries refresh``'s options)."""
+    from .refresh import refresh
 
-    The help of ``refresh``, ``crosswalk`` and ``profile`` comes from their functions'
-    docstrings, but importing those modules imports pandas and shapely (0.6 s of CPU
-    for every ``boundaries … --help``): the text is the same read from the source.
-    """
-    import ast
-    from importlib.util import find_spec
-    from pathlib import Path
+    return refresh.__doc__
 
-    tree = ast.parse(Path(find_spec(f"{__package__}.{module}").origin).read_text(encoding="utf-8"))
-    node = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name)
-    return ast.get_docstring(node, clean=False)
+
+@functools.cache
+def crosswalk_doc() -> str:
+    """:func:`boundaries.crosswalk.crosswalk`'s docstring (the help of ``boundaries crosswalk``'s options)."""
+    from .crosswalk import crosswalk
+
+    return crosswalk.__doc__
+
+
+@functools.cache
+def profile_doc() -> str:
+    """:func:`boundaries.profile.profile`'s docstring (the help of ``boundaries profile``'s options)."""
+    from .profile import profile
+
+    return profile.__doc__
 
 
 def option_help() -> dict[str, str]:
@@ -304,7 +311,7 @@ def option_help() -> dict[str, str]:
         **numpydoc_items(build.__doc__, "Parameters"),
         **{f"check.{k}": v for k, v in numpydoc_items(check.__doc__, "Parameters").items()},
         **{f"evaluate.{k}": v for k, v in numpydoc_items(evaluate.__doc__, "Parameters").items()},
-        **{f"refresh.{k}": v for k, v in numpydoc_items(function_doc("refresh", "refresh"), "Parameters").items()},
-        **{f"crosswalk.{k}": v for k, v in numpydoc_items(function_doc("crosswalk", "crosswalk"), "Parameters").items()},
-        **{f"profile.{k}": v for k, v in numpydoc_items(function_doc("profile", "profile"), "Parameters").items()},
+        **{f"refresh.{k}": v for k, v in numpydoc_items(refresh_doc(), "Parameters").items()},
+        **{f"crosswalk.{k}": v for k, v in numpydoc_items(crosswalk_doc(), "Parameters").items()},
+        **{f"profile.{k}": v for k, v in numpydoc_items(profile_doc(), "Parameters").items()},
     }
