@@ -121,10 +121,13 @@ def smooth_partition(
     if seed_xy is not None and len(seed_xy):
         final = _keep_addressed(pieces, old, new, geoms, present, len(polygons), seed_xy, seed_owner)
     out = polygons.copy()
-    for k, i in enumerate(present):
-        mine = pieces[final == k]
-        out[i] = polygonal_parts(np.array([dissolve(mine)], dtype=object))[0] if len(
-            mine) else shapely.MultiPolygon()
+    out[present] = shapely.MultiPolygon()  # a station left without a piece
+    mine = [pieces[final == k] for k in range(len(present))]
+    owns = np.array([len(m) > 0 for m in mine], dtype=bool)
+    if owns.any():
+        # the dissolved stations' polygonal parts in one call, not one call per station
+        dissolved = np.array([dissolve(m) for m, o in zip(mine, owns) if o], dtype=object)
+        out[present[owns]] = polygonal_parts(dissolved)
     return out
 
 

@@ -50,6 +50,11 @@ def voronoi_partition(
     stations, groups = group_indices(np.asarray(station))
     if len(stations) == 1:
         return stations, np.array([outline], dtype=object)
+    return stations, _voronoi_cells(xy, groups, outline, margin_m)
+
+
+def _voronoi_cells(xy: np.ndarray, groups: list, outline, margin_m: float) -> np.ndarray:
+    """Each group's Voronoi cells (``groups``: positions in ``xy``), dissolved and clipped to ``outline``."""
     # the frame: the outline's box widened by the margin, and the seeds' box (from the array)
     x0, y0, x1, y1 = shapely.bounds(outline)
     lo, hi = xy.min(axis=0), xy.max(axis=0)
@@ -79,7 +84,7 @@ def voronoi_partition(
         clipped = shapely.intersection(dissolved, outline)
     except shapely.errors.GEOSException:
         clipped = shapely.intersection(dissolved, outline, grid_size=SNAP_GRID_M)
-    return stations, polygonal_parts(clipped)
+    return polygonal_parts(clipped)
 
 
 
@@ -131,22 +136,25 @@ def hull_partition(
     stations, polygons
         As for :func:`voronoi_partition`.
     """
-    stations, cells = voronoi_partition(xy, station, outline, margin_m)
+    # the stations grouped once, for the cells and the hulls alike (a factorize per call)
+    stations, groups = group_indices(np.asarray(station))
     if len(stations) == 1:
-        return stations, cells
-    _, groups = group_indices(np.asarray(station))
-    hulls = shapely.concave_hull(
-        np.array([shapely.multipoints(xy[g]) for g in groups], dtype=object), ratio=ratio
-    )
+        return stations, np.array([outline], dtype=object)
+    cells = _voronoi_cells(xy, groups, outline, margin_m)
+    # every station's MultiPoint in one call (its points in the same order as one call each)
+    sizes = np.array([len(g) for g in groups])
+    points = shapely.multipoints(xy[np.concatenate(groups)], indices=np.repeat(np.arange(len(groups)), sizes))
+    hulls = shapely.concave_hull(points, ratio=ratio)
     cores = polygonal_parts(shapely.intersection(shapely.buffer(hulls, buffer_m), outline))
     out = _cores_over_cells(cores, cells, None)
-    if not _adds_up(out, outline):
-        # GEOS's floating-point overlay can lose a piece (a union_all that dropped one part
-        # of a core left 950 m² claimed twice: found by make fuzz): snap-round it instead
-        out = _cores_over_cells(cores, cells, SNAP_GRID_M)
-    if not _adds_up(out, outline):
-        return stations, cells  # the Voronoi cells: a partition whatever happens
-    return stations, out
+    if _adds_up(out, outline):
+        return stations, out
+    # GEOS's floating-point overlay can lose a piece (a union_all that dropped one part
+    # of a core left 950 m² claimed twice: found by make fuzz): snap-round it instead
+    out = _cores_over_cells(cores, cells, SNAP_GRID_M)
+    if _adds_up(out, outline):
+        return stations, out
+    return stations, cells  # the Voronoi cells: a partition whatever happens
 
 
 #: Largest gap or overlap (m²) the hull overlay may leave before it is redone snap-rounded,
