@@ -1,0 +1,134 @@
+"""The plugin's side of the command line, without QGIS: the spec, the argument list, the run.
+
+Nothing here imports QGIS, so the project's tests run it with hypothesis; the
+Processing algorithm (``algorithm.py``) only turns its form into ``values`` and
+its feedback into the callbacks of :func:`run`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+SPEC = Path(__file__).resolve().with_name("spec.json")
+#: Seconds a cancelled run has to stop after SIGINT (it removes its temporary files) before it is killed.
+GRACE = 20
+
+
+def load_spec(path: Path = SPEC) -> dict:
+    """The commands' spec written by ``qgis_plugin/make_plugin.py`` from the click objects."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def find_executable(setting: str | None) -> str | None:
+    """The ``boundaries`` to run: the provider's setting when given, else the one on PATH."""
+    if setting:
+        return setting
+    return shutil.which("boundaries")
+
+
+def _text(value) -> str:
+    """A value as the command line reads it back exactly (floats by repr: no digit lost)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _given(param: dict, value) -> bool:
+    """Whether a form value is passed: empty, unset and default values are left to the command."""
+    if value is None or value == "" or value == [] or value is False:
+        return False
+    return param["type"] == "flag" or param.get("default") is None or value != param["default"]
+
+
+def command_line(executable: str, command: dict, values: dict) -> list[str]:
+    """The argument list of one run, never a shell string.
+
+    Options are passed as ``--flag=value`` (a value starting with ``-`` stays a
+    value), repeatable ones once per item, then ``--`` and the arguments (a file
+    named ``-x`` stays a file).
+    """
+    argv = [executable, command["name"]]
+    for param in command["params"]:
+        value = values.get(param["name"])
+        if param["kind"] == "argument" or not _given(param, value):
+            continue
+        if param["type"] == "flag":
+            argv.append(param["flag"])
+            continue
+        for item in value if param["multiple"] else [value]:
+            argv.append(f"{param['flag']}={_text(item)}")
+    if command.get("json"):
+        argv.append("--json")
+    argv.append("--")
+    argv += [_text(values[p["name"]]) for p in command["params"] if p["kind"] == "argument"]
+    return argv
+
+
+def child_env() -> dict[str, str]:
+    """QGIS's environment without its Python paths, which must not reach another interpreter."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+
+
+def _reader(stream, sink) -> threading.Thread:
+    thread = threading.Thread(target=lambda: [sink(line.rstrip("\r\n")) for line in stream], daemon=True)
+    thread.start()
+    return thread
+
+
+def stop(proc: subprocess.Popen, grace: float = GRACE) -> None:
+    """Stop a run as Ctrl-C would (its temporary files removed), then kill it if it does not stop."""
+    try:
+        if sys.platform == "win32":
+            proc.terminate()
+        else:  # the whole group: workers of -j too
+            os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    except ProcessLookupError:
+        proc.wait()
+
+
+def run(argv: list[str], on_line, is_canceled, poll: float = 0.1) -> tuple[int | None, str, list[str]]:
+    """Run ``argv``; hand each stderr line to ``on_line`` as it comes; stop when ``is_canceled()``.
+
+    Returns ``(exit code or None when cancelled, stdout, stderr lines)``.
+    """
+    lines: list[str] = []
+    out: list[str] = []
+    group = {} if sys.platform == "win32" else {"start_new_session": True}
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, encoding="utf-8", errors="replace", env=child_env(), **group)
+    readers = [_reader(proc.stderr, lambda line: (lines.append(line), on_line(line))), _reader(proc.stdout, out.append)]
+    cancelled = False
+    while proc.poll() is None:
+        if is_canceled():
+            cancelled = True
+            stop(proc)
+            break
+        time.sleep(poll)
+    for thread in readers:
+        thread.join()
+    proc.stdout.close()
+    proc.stderr.close()
+    return (None if cancelled else proc.returncode), "\n".join(out), lines
+
+
+def error_line(lines: list[str], code: int) -> str:
+    """The one-line message of a failed run: its ``boundaries: error:`` line, else its last line."""
+    errors = [line for line in lines if line.startswith("boundaries: error:")]
+    if errors:
+        return errors[-1]
+    tail = [line for line in lines if line.strip()]
+    return tail[-1] if tail else f"boundaries: exit status {code}"
