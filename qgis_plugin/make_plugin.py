@@ -79,12 +79,14 @@ def describe_param(command: str, param: click.Parameter) -> dict:
     item = {"name": param.name, "required": bool(param.required), "multiple": bool(param.multiple),
             "help": _help(getattr(param, "help", None)), **_kind(param)}
     if isinstance(param, click.Argument):
-        item.update(kind="argument", flag=None, help=item["help"] or f"The {param.name.upper()} file.")
+        item.update(kind="argument", flag=None, id=param.name.upper(),
+                    help=item["help"] or f"The {param.name.upper()} file.")
     else:
         longs = [o for o in param.opts if o.startswith("--")]
         if not longs:
             raise SystemExit(f"{command} {param.opts}: no long flag; the plugin passes --flag=value")
-        item.update(kind="option", flag=longs[0], default=_value(param.default))
+        item.update(kind="option", flag=longs[0], default=_value(param.default),
+                    id=longs[0][2:].replace("-", "_").upper())  # the form's name is the flag's: --format is FORMAT
     item.update(OUTPUTS.get((command, param.name), {}))
     return item
 
@@ -92,9 +94,13 @@ def describe_param(command: str, param: click.Parameter) -> dict:
 def describe_command(name: str, command: click.Command) -> dict:
     """One command of the spec: its help and its parameters, in --help's order."""
     names = {p.name for p in command.params}
+    params = [describe_param(name, p) for p in command.params if p.name not in HIDDEN]
+    ids = [p["id"] for p in params]
+    if len(ids) != len(set(ids)):
+        raise SystemExit(f"make_plugin: {name}: two parameters would have the same name in the form: {ids}")
     return {"name": name, "short": command.get_short_help_str(200), "help": _help(command.help),
             "json": "as_json" in names, "done_codes": DONE_CODES.get(name, [0]),
-            "params": [describe_param(name, p) for p in command.params if p.name not in HIDDEN]}
+            "params": params}
 
 
 def make_spec() -> dict:

@@ -45,12 +45,12 @@ def _number(param: dict):
     if param.get("max") is not None:
         bounds["maxValue"] = param["max"] - (1 if integer and param["max_open"] else 0)
     default = param.get("default")
-    return QgsProcessingParameterNumber(param["name"].upper(), label(param), kind, default,
+    return QgsProcessingParameterNumber(param["id"], label(param), kind, default,
                                         not param["required"] or default is None, **bounds)
 
 
 def _choice(param: dict):
-    enum = QgsProcessingParameterEnum(param["name"].upper(), label(param), param["choices"], False, None,
+    enum = QgsProcessingParameterEnum(param["id"], label(param), param["choices"], False, None,
                                       not param["required"])
     enum.setUsesStaticStrings(True)  # QGIS 3.18+: the value is the choice itself (METHOD=hull)
     if param.get("default") is not None:
@@ -60,7 +60,7 @@ def _choice(param: dict):
 
 def make_parameter(param: dict):
     """The QgsProcessingParameter* of one spec parameter, with the command's help as its tooltip."""
-    name, text, optional = param["name"].upper(), label(param), not param["required"]
+    name, text, optional = param["id"], label(param), not param["required"]
     output, kind = param.get("output"), param["type"]
     if output == "layer":
         made = QgsProcessingParameterVectorDestination(name, text, QgsProcessing.TypeVectorAnyGeometry, None,
@@ -104,7 +104,7 @@ def _raw_given(parameters: dict, name: str) -> bool:
 
 def form_value(alg, param: dict, parameters: dict, context):
     """The value of one parameter as the command takes it (None: not given)."""
-    name, kind, output = param["name"].upper(), param["type"], param.get("output")
+    name, kind, output = param["id"], param["type"], param.get("output")
     if output == "layer":
         return alg.parameterAsOutputLayer(parameters, name, context) or None
     if output == "file":
@@ -131,7 +131,7 @@ def help_html(command: dict) -> str:
     """The command's ``--help`` text, then each parameter's flag and help, for the form's help panel."""
     rows = [f"<p>{_escape(command['help'])}</p>"]
     for param in command["params"]:
-        flag = param["flag"] or param["name"].upper()
+        flag = param["flag"] or param["id"]
         rows.append(f"<p><b>{_escape(label(param))}</b> ({_escape(flag)}): {_escape(param['help'])}</p>")
     return "\n".join(rows)
 
@@ -181,13 +181,24 @@ class CommandAlgorithm(QgsProcessingAlgorithm):
         values = {p["name"]: form_value(self, p, parameters, context) for p in self.command["params"]}
         argv = cmd.command_line(executable, self.command, values)
         feedback.pushCommandInfo(" ".join(argv))
-        code, stdout, lines = cmd.run(argv, lambda line: _log(feedback, line), feedback.isCanceled)
-        if code is None:
-            raise QgsProcessingException("boundaries: cancelled; nothing was written")
+        before = cmd.snapshot(self._outputs(values))
+        code, cancelled, stdout, lines = cmd.run(argv, lambda line: _log(feedback, line), feedback.isCanceled)
+        if cancelled and code != 0:
+            written = cmd.written_since(before)
+            raise QgsProcessingException("boundaries: cancelled; " + (
+                f"the run had already written {', '.join(written)} (whole)" if written else "nothing was written"))
         if code not in self.command["done_codes"]:
             raise QgsProcessingException(cmd.error_line(lines, code))
         feedback.setProgress(100)
         return self._results(values, stdout, context, feedback)
+
+    def _outputs(self, values: dict) -> list[str]:
+        """The files the run may write: its outputs and the report written beside OUTPUT by default."""
+        paths = [values[p["name"]] for p in self.command["params"] if p.get("output") and values.get(p["name"])]
+        main = values.get("output")
+        if main:
+            paths.append(str(Path(main).with_suffix(".report.json")))
+        return paths
 
     def _results(self, values: dict, stdout: str, context, feedback) -> dict:
         """The outputs written, layers queued for loading with their stored style, and the JSON summary."""
@@ -196,7 +207,7 @@ class CommandAlgorithm(QgsProcessingAlgorithm):
             path = values.get(param["name"])
             if not param.get("output") or not path:
                 continue
-            results[param["name"].upper()] = path
+            results[param["id"]] = path
             if param["output"] == "layer" or Path(path).suffix.lower() in LAYER_SUFFIXES:
                 _load(path, param, context)
         if self.command.get("json") and stdout.strip():
@@ -206,12 +217,11 @@ class CommandAlgorithm(QgsProcessingAlgorithm):
 
 
 def _log(feedback, line: str) -> None:
-    """A stderr line of the command into the Processing log: warnings as warnings, the rest as info."""
+    """A stderr line of the command into the Processing log: warnings as warnings, the rest as info
+    (the error line is the exception's message: shown once)."""
     if line.startswith("boundaries: warning:"):
         feedback.pushWarning(line)
-    elif line.startswith("boundaries: error:"):
-        feedback.reportError(line, False)
-    else:
+    elif not line.startswith("boundaries: error:"):
         feedback.pushInfo(line)
 
 
@@ -220,12 +230,12 @@ def _load(path: str, param: dict, context) -> None:
     if context.willLoadLayerOnCompletion(path):
         context.layerToLoadOnCompletionDetails(path).setPostProcessor(StyleLoader.create())
     elif param.get("output") == "file" and context.project() is not None:
-        details = QgsProcessingContext.LayerDetails(Path(path).stem, context.project(), param["name"].upper())
+        details = QgsProcessingContext.LayerDetails(Path(path).stem, context.project(), param["id"])
         details.setPostProcessor(StyleLoader.create())
         context.addLayerToLoadOnCompletion(path, details)
     if path.lower().endswith(".gpkg") and context.willLoadLayerOnCompletion(path) and param["name"] == "output":
         project = context.layerToLoadOnCompletionDetails(path).project
         for layer in ("communes", "dropped", "enclaves"):
-            details = QgsProcessingContext.LayerDetails(layer, project, param["name"].upper())
+            details = QgsProcessingContext.LayerDetails(layer, project, param["id"])
             details.setPostProcessor(StyleLoader.create())
             context.addLayerToLoadOnCompletion(f"{path}|layername={layer}", details)

@@ -100,10 +100,11 @@ def stop(proc: subprocess.Popen, grace: float = GRACE) -> None:
         proc.wait()
 
 
-def run(argv: list[str], on_line, is_canceled, poll: float = 0.1) -> tuple[int | None, str, list[str]]:
+def run(argv: list[str], on_line, is_canceled, poll: float = 0.02) -> tuple[int, bool, str, list[str]]:
     """Run ``argv``; hand each stderr line to ``on_line`` as it comes; stop when ``is_canceled()``.
 
-    Returns ``(exit code or None when cancelled, stdout, stderr lines)``.
+    Returns ``(exit code, whether it was stopped by a cancel, stdout, stderr lines)``:
+    a run stopped by a cancel can still exit 0 when it had finished before the signal.
     """
     lines: list[str] = []
     out: list[str] = []
@@ -122,7 +123,7 @@ def run(argv: list[str], on_line, is_canceled, poll: float = 0.1) -> tuple[int |
         thread.join()
     proc.stdout.close()
     proc.stderr.close()
-    return (None if cancelled else proc.returncode), "\n".join(out), lines
+    return proc.returncode, cancelled, "\n".join(out), lines
 
 
 def error_line(lines: list[str], code: int) -> str:
@@ -132,3 +133,20 @@ def error_line(lines: list[str], code: int) -> str:
         return errors[-1]
     tail = [line for line in lines if line.strip()]
     return tail[-1] if tail else f"boundaries: exit status {code}"
+
+
+def snapshot(paths) -> dict[str, tuple | None]:
+    """Each path's identity (device, inode, size, time) or None when absent: what a run changed."""
+    def ident(path):
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+    return {path: ident(path) for path in paths}
+
+
+def written_since(before: dict) -> list[str]:
+    """The paths of ``before`` that a run wrote (our outputs are renamed in whole: never half-written)."""
+    after = snapshot(before)
+    return [path for path in before if after[path] is not None and after[path] != before[path]]
