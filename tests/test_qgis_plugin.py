@@ -116,8 +116,8 @@ def _value(item: dict):
         one = st.sampled_from(item["choices"])
     elif kind in ("integer", "number"):
         one = _number(item)
-    else:
-        one = HOSTILE
+    else:  # a value like an option (-x, --json) must stay a value
+        one = HOSTILE | HOSTILE.map(lambda text: "-" + text) | st.sampled_from(["-", "--", "--json", "-h"])
     if item["multiple"]:
         one = st.lists(one, min_size=1, max_size=3)
     return one if item["required"] else st.none() | one
