@@ -326,3 +326,20 @@ def test_pyqgis_loads_our_output_with_its_stored_style(qgis_home, tmp_path):
                "-q").returncode == 0
     seen = pyqgis(qgis_home, "style", gpkg)
     assert seen["stations"] == {"as_processing_loads": "singleSymbol", "after_post_processor": "categorizedSymbol"}
+
+
+def test_the_form_picture_script_draws_the_build_form(qgis_home, tmp_path):
+    """docs/make_qgis_form.py (docs/img/qgis-form.png) under Xvfb when installed, else Qt's offscreen platform."""
+    import shutil
+    import struct
+
+    python, out = pyqgis_python(), tmp_path / "form.png"
+    args = [python, ROOT / "docs" / "make_qgis_form.py", qgis_home["plugins"], out]
+    env = dict(qgis_home["env"])
+    if shutil.which("xvfb-run"):
+        env.pop("QT_QPA_PLATFORM")
+        args = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", *args]
+    proc = subprocess.run([str(a) for a in args], env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    head = out.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", head[16:24]) == (980, 760)

@@ -27,7 +27,7 @@ LAYER_SUFFIXES = {".gpkg", ".geojson", ".json", ".fgb", ".geojsonl", ".geojsons"
 
 def label(param: dict) -> str:
     """A short label from the parameter's name, its unit shown (``…_m`` metres, ``…_m2`` square metres)."""
-    name = param["name"]
+    name = param["id"].lower()  # the flag's name: --format is "Format", --all "All"
     for suffix, unit in (("_path", ""), ("_m2", " (m²)"), ("_m", " (m)")):
         if name.endswith(suffix):
             name = name[: -len(suffix)] + unit
@@ -137,7 +137,9 @@ def help_html(command: dict) -> str:
 
 
 def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n\n", "<br>")
+    """HTML of a click help text: its paragraphs kept, the lines inside one folded."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "<br>".join(" ".join(paragraph.split()) for paragraph in text.split("\n\n"))
 
 
 class CommandAlgorithm(QgsProcessingAlgorithm):
