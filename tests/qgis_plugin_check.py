@@ -4,14 +4,14 @@ Run with Debian's system interpreter (PyQGIS), never the project's venv::
 
     QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR=... /usr/bin/python3 tests/qgis_plugin_check.py \\
         PLUGINS_FOLDER EXECUTABLE list
-    ... PLUGINS_FOLDER EXECUTABLE cancel ADDRESSES COMMUNES OUTPUT [staged|SECONDS]
+    ... PLUGINS_FOLDER EXECUTABLE cancel ADDRESSES COMMUNES OUTPUT [staged|SECONDS|never]
     ... PLUGINS_FOLDER EXECUTABLE style GPKG
 
 ``list``: the provider's algorithms with their parameters (name, type, default,
 options, bounds) and outputs. ``cancel``: runs ``boundaries:build`` and cancels it
 (``feedback.cancel()`` from another thread) as soon as the command stages its
-output beside OUTPUT (or after SECONDS); prints the error, whether the run had finished and the
-files left in OUTPUT's folder. ``style``: loads each layer of GPKG as Processing
+output beside OUTPUT (or after SECONDS; ``never``: a whole run); prints the error, whether the run had finished, the
+files left in OUTPUT's folder and the progress the feedback was given. ``style``: loads each layer of GPKG as Processing
 loads an output, before and after the plugin's post-processor (renderer types).
 """
 
@@ -77,11 +77,15 @@ def cancel(addresses: str, communes: str, output: str, when: str = "staged") -> 
     def watch():  # cancel while the command writes its output beside OUTPUT, or after `when` seconds
         start = time.perf_counter()
         while not feedback.isCanceled() and "done" not in seen:
-            if _staged(output) if when == "staged" else time.perf_counter() - start > float(when):
+            if when == "never":
+                pass
+            elif _staged(output) if when == "staged" else time.perf_counter() - start > float(when):
                 seen["staged"] = True
                 feedback.cancel()
             time.sleep(0.002)
 
+    progress = []
+    feedback.progressChanged.connect(progress.append)
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     t0, error = time.perf_counter(), None
@@ -92,7 +96,8 @@ def cancel(addresses: str, communes: str, output: str, when: str = "staged") -> 
         error = str(exc)
     seen["done"] = True
     return {"error": error, "cancelled": feedback.isCanceled(), "staged": seen.get("staged", False),
-            "seconds": time.perf_counter() - t0, "left": sorted(os.listdir(os.path.dirname(output)))}
+            "seconds": time.perf_counter() - t0, "left": sorted(os.listdir(os.path.dirname(output))),
+            "progress": progress}
 
 
 def style(gpkg: str) -> dict:

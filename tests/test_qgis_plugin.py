@@ -320,6 +320,15 @@ def test_pyqgis_cancel_stops_the_build_with_nothing_left(qgis_home, tmp_path, wh
     assert seen["left"] == [], seen
 
 
+def test_pyqgis_build_reports_its_progress(qgis_home, tmp_path):
+    out = tmp_path / "run" / "stations.gpkg"
+    out.parent.mkdir()
+    seen = pyqgis(qgis_home, "cancel", TOWN / "addresses.csv", TOWN / "communes.geojson", out, "never")
+    assert seen["error"] is None and not seen["cancelled"], seen
+    assert [p for p in seen["progress"] if p in (25, 50, 75)] == [25, 50, 75] and seen["progress"][-1] == 100
+    assert seen["left"] == ["stations.gpkg", "stations.report.json"]
+
+
 def test_pyqgis_loads_our_output_with_its_stored_style(qgis_home, tmp_path):
     gpkg = tmp_path / "stations.gpkg"
     assert cli("build", TOWN / "addresses.csv", "--communes", TOWN / "communes.geojson", "-o", gpkg,
@@ -343,3 +352,31 @@ def test_the_form_picture_script_draws_the_build_form(qgis_home, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     head = out.read_bytes()[:24]
     assert head[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", head[16:24]) == (980, 760)
+
+
+def test_progress_lines_for_the_plugin_leave_the_output_alone(tmp_path):
+    """BOUNDARIES_PROGRESS=lines: progress on stderr without a terminal, read by the plugin; same bytes."""
+    lines_out, plain_out = tmp_path / "lines.gpkg", tmp_path / "plain.gpkg"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "BOUNDARIES_PROGRESS": "lines"}
+    proc = subprocess.run([sys.executable, "-m", "boundaries", "build", TOWN / "addresses.csv", "--communes",
+                           TOWN / "communes.geojson", "-o", lines_out, "--json"], env=env, capture_output=True,
+                          text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, proc.stderr
+    percents = [cmd.progress_of(line) for line in proc.stderr.splitlines()]
+    assert percents == [0.0, 25.0, 50.0, 75.0, 100.0], proc.stderr
+    assert cli("build", TOWN / "addresses.csv", "--communes", TOWN / "communes.geojson", "-o", plain_out,
+               "-q").returncode == 0
+    assert lines_out.read_bytes() == plain_out.read_bytes()
+    quiet = subprocess.run([sys.executable, "-m", "boundaries", "build", TOWN / "addresses.csv", "--communes",
+                            TOWN / "communes.geojson", "-o", tmp_path / "q.gpkg", "-q"], env=env,
+                           capture_output=True, text=True, timeout=TIMEOUT)
+    assert quiet.stderr == ""  # --quiet stays quiet
+
+
+@settings(deadline=None)
+@given(done=st.integers(0, 10**12), total=st.integers(0, 10**12), label=HOSTILE, junk=HOSTILE)
+def test_progress_lines_read_as_a_percentage_and_nothing_else(done, total, label, junk):
+    percent = cmd.progress_of(f"boundaries: progress: {done}/{total} {label}")
+    assert percent is not None and 0 <= percent <= 100
+    assert percent == (100.0 if total == 0 else min(100.0, 100.0 * done / total))
+    assert cmd.progress_of(junk) is None or junk.startswith("boundaries: progress: ")

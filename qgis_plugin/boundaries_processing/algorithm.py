@@ -164,9 +164,6 @@ class CommandAlgorithm(QgsProcessingAlgorithm):
     def shortHelpString(self):  # noqa: N802
         return help_html(self.command)
 
-    def flags(self):
-        return super().flags() | QgsProcessingAlgorithm.FlagNoThreading  # it only waits on a subprocess
-
     def initAlgorithm(self, config=None):  # noqa: N802
         for param in self.command["params"]:
             self.addParameter(make_parameter(param))
@@ -220,8 +217,11 @@ class CommandAlgorithm(QgsProcessingAlgorithm):
 
 def _log(feedback, line: str) -> None:
     """A stderr line of the command into the Processing log: warnings as warnings, the rest as info
-    (the error line is the exception's message: shown once)."""
-    if line.startswith("boundaries: warning:"):
+    (the error line is the exception's message: shown once), progress lines as the progress bar."""
+    percent = cmd.progress_of(line)
+    if percent is not None:
+        feedback.setProgress(percent)
+    elif line.startswith("boundaries: warning:"):
         feedback.pushWarning(line)
     elif not line.startswith("boundaries: error:"):
         feedback.pushInfo(line)

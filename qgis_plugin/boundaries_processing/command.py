@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -75,14 +77,37 @@ def command_line(executable: str, command: dict, values: dict) -> list[str]:
 
 
 def child_env() -> dict[str, str]:
-    """QGIS's environment without its Python paths, which must not reach another interpreter."""
-    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    """QGIS's environment without its Python paths, which must not reach another interpreter, and asking
+    the command for progress lines (it draws no bar without a terminal)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env["BOUNDARIES_PROGRESS"] = "lines"
+    return env
+
+
+PROGRESS = re.compile(r"boundaries: progress: (\d+)/(\d+) ")
+
+
+def progress_of(line: str) -> float | None:
+    """The percentage a ``boundaries: progress: DONE/TOTAL LABEL`` line says, else None."""
+    match = PROGRESS.match(line)
+    if match is None:
+        return None
+    done, total = int(match[1]), int(match[2])
+    return 100.0 if total == 0 else min(100.0, 100.0 * done / total)
 
 
 def _reader(stream, sink) -> threading.Thread:
     thread = threading.Thread(target=lambda: [sink(line.rstrip("\r\n")) for line in stream], daemon=True)
     thread.start()
     return thread
+
+
+def _drain(lines: queue.Queue, on_line) -> None:
+    while True:
+        try:
+            on_line(lines.get_nowait())
+        except queue.Empty:
+            return
 
 
 def stop(proc: subprocess.Popen, grace: float = GRACE) -> None:
@@ -103,17 +128,20 @@ def stop(proc: subprocess.Popen, grace: float = GRACE) -> None:
 def run(argv: list[str], on_line, is_canceled, poll: float = 0.02) -> tuple[int, bool, str, list[str]]:
     """Run ``argv``; hand each stderr line to ``on_line`` as it comes; stop when ``is_canceled()``.
 
-    Returns ``(exit code, whether it was stopped by a cancel, stdout, stderr lines)``:
-    a run stopped by a cancel can still exit 0 when it had finished before the signal.
+    ``on_line`` and ``is_canceled`` are called from the calling thread only (Processing's
+    feedback belongs to the algorithm's thread). Returns ``(exit code, whether it was
+    stopped by a cancel, stdout, stderr lines)``: a run stopped by a cancel can still
+    exit 0 when it had finished before the signal.
     """
-    lines: list[str] = []
-    out: list[str] = []
+    lines, out, pending = [], [], queue.Queue()
     group = {} if sys.platform == "win32" else {"start_new_session": True}
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, encoding="utf-8", errors="replace", env=child_env(), **group)
-    readers = [_reader(proc.stderr, lambda line: (lines.append(line), on_line(line))), _reader(proc.stdout, out.append)]
+    readers = [_reader(proc.stderr, lambda line: (lines.append(line), pending.put(line))),
+               _reader(proc.stdout, out.append)]
     cancelled = False
     while proc.poll() is None:
+        _drain(pending, on_line)
         if is_canceled():
             cancelled = True
             stop(proc)
@@ -121,6 +149,7 @@ def run(argv: list[str], on_line, is_canceled, poll: float = 0.02) -> tuple[int,
         time.sleep(poll)
     for thread in readers:
         thread.join()
+    _drain(pending, on_line)
     proc.stdout.close()
     proc.stderr.close()
     return proc.returncode, cancelled, "\n".join(out), lines
