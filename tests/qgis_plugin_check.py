@@ -6,6 +6,7 @@ Run with Debian's system interpreter (PyQGIS), never the project's venv::
         PLUGINS_FOLDER EXECUTABLE list
     ... PLUGINS_FOLDER EXECUTABLE cancel ADDRESSES COMMUNES OUTPUT [staged|SECONDS|never]
     ... PLUGINS_FOLDER EXECUTABLE style GPKG
+    ... PLUGINS_FOLDER EXECUTABLE load ADDRESSES COMMUNES OUTPUT
 
 ``list``: the provider's algorithms with their parameters (name, type, default,
 options, bounds) and outputs. ``cancel``: runs ``boundaries:build`` and cancels it
@@ -13,6 +14,8 @@ options, bounds) and outputs. ``cancel``: runs ``boundaries:build`` and cancels 
 output beside OUTPUT (or after SECONDS; ``never``: a whole run); prints the error, whether the run had finished, the
 files left in OUTPUT's folder and the progress the feedback was given. ``style``: loads each layer of GPKG as Processing
 loads an output, before and after the plugin's post-processor (renderer types).
+``load``: runs ``boundaries:build`` as the Processing dialog does and loads its outputs
+as it does (``handleAlgorithmResults``); prints the project's layers.
 """
 
 from __future__ import annotations
@@ -113,11 +116,33 @@ def style(gpkg: str) -> dict:
     return out
 
 
+def load(addresses: str, communes: str, output: str) -> dict:
+    """Run ``boundaries:build`` as the Processing dialog does with "open output file" ticked, then load its
+    outputs with Processing's own post-processing; the layers the project then holds."""
+    from processing.gui.Postprocessing import handleAlgorithmResults
+    from qgis.core import (QgsApplication, QgsProcessingContext, QgsProcessingFeedback,
+                           QgsProcessingOutputLayerDefinition, QgsProject)
+
+    project, feedback = QgsProject.instance(), QgsProcessingFeedback()
+    context = QgsProcessingContext()
+    context.setProject(project)
+    alg = QgsApplication.processingRegistry().createAlgorithmById("boundaries:build")
+    params = {"ADDRESSES": addresses, "COMMUNES": communes,
+              "OUTPUT": QgsProcessingOutputLayerDefinition(output, project)}
+    results, ok = alg.run(params, context, feedback)
+    handleAlgorithmResults(alg, context, feedback, False, params)
+    layers = {layer.name(): {"renderer": layer.renderer().type(), "features": layer.featureCount(),
+                             "labels": bool(layer.labelsEnabled()),
+                             "source": layer.source()} for layer in project.mapLayers().values()}
+    project.clear()
+    return {"ok": ok, "results": {k: str(v) for k, v in (results or {}).items()}, "layers": layers}
+
+
 def main(argv: list[str]) -> int:
     plugins, executable, mode, *rest = argv[1:]
     app, plugin = _start(plugins, executable)
     try:
-        out = {"list": list_algorithms, "cancel": cancel, "style": style}[mode](*rest)
+        out = {"list": list_algorithms, "cancel": cancel, "style": style, "load": load}[mode](*rest)
     finally:
         plugin.unload()
         app.exitQgis()

@@ -329,6 +329,17 @@ def test_pyqgis_build_reports_its_progress(qgis_home, tmp_path):
     assert seen["left"] == ["stations.gpkg", "stations.report.json"]
 
 
+def test_pyqgis_build_loads_its_gpkg_layers_styled_into_the_project(qgis_home, tmp_path):
+    """As the Processing dialog with "open output file": every layer of the GeoPackage, with its stored style."""
+    out = tmp_path / "stations.gpkg"
+    seen = pyqgis(qgis_home, "load", TOWN / "addresses.csv", TOWN / "communes.geojson", out)
+    assert seen["ok"] and seen["results"]["OUTPUT"] == str(out)
+    layers = {info["source"].partition("layername=")[2] or "stations": info for info in seen["layers"].values()}
+    assert sorted(layers) == ["communes", "dropped", "enclaves", "stations"]
+    assert layers["stations"]["renderer"] == "categorizedSymbol" and layers["stations"]["features"] == 14
+    assert layers["communes"]["labels"] and layers["dropped"]["features"] == 66  # their stored styles: labels on
+
+
 def test_pyqgis_loads_our_output_with_its_stored_style(qgis_home, tmp_path):
     gpkg = tmp_path / "stations.gpkg"
     assert cli("build", TOWN / "addresses.csv", "--communes", TOWN / "communes.geojson", "-o", gpkg,

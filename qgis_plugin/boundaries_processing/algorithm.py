@@ -235,9 +235,9 @@ def _load(path: str, param: dict, context) -> None:
         details = QgsProcessingContext.LayerDetails(Path(path).stem, context.project(), param["id"])
         details.setPostProcessor(StyleLoader.create())
         context.addLayerToLoadOnCompletion(path, details)
-    if path.lower().endswith(".gpkg") and context.willLoadLayerOnCompletion(path) and param["name"] == "output":
+    if path.lower().endswith(".gpkg") and context.willLoadLayerOnCompletion(path):
         project = context.layerToLoadOnCompletionDetails(path).project
-        for layer in ("communes", "dropped", "enclaves"):
+        for layer in param.get("layers", []):  # the GeoPackage's other layers (QGIS loads its first)
             details = QgsProcessingContext.LayerDetails(layer, project, param["id"])
             details.setPostProcessor(StyleLoader.create())
             context.addLayerToLoadOnCompletion(f"{path}|layername={layer}", details)
