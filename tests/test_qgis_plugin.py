@@ -102,7 +102,8 @@ HOSTILE = st.text(st.one_of(st.sampled_from("-=–—' \"\\$`;|&*?~\t\n\u202e\u0
 def _number(item: dict):
     low, high = item.get("min"), item.get("max")
     if item["type"] == "integer":
-        return st.integers(None if low is None else low + item["min_open"], None if high is None else high - item["max_open"])
+        return st.integers(None if low is None else low + item["min_open"],
+                           None if high is None else high - item["max_open"])
     return st.floats(low, high, allow_nan=False, allow_infinity=False, exclude_min=bool(item.get("min_open")),
                      exclude_max=bool(item.get("max_open")), allow_subnormal=True)
 
