@@ -190,6 +190,33 @@ def test_any_stderr_gives_a_one_line_failure(payload, code, error):
         assert message == f"boundaries: error: {error}"
 
 
+def _unrunnable(folder: Path, kind: str) -> Path:
+    """A ``boundaries`` setting that cannot run, of one kind."""
+    path = folder / "boundaries"
+    if kind == "folder":
+        path.mkdir()
+    elif kind in ("not executable", "not a program", "empty"):
+        path.write_bytes({"not executable": b"#!/bin/sh\n", "not a program": b"\x00\x01garbage", "empty": b""}[kind])
+        path.chmod(0o644 if kind == "not executable" else 0o755)
+    elif kind == "dangling link":
+        path.symlink_to(folder / "gone")
+    return path  # "missing": nothing there
+
+
+@settings(deadline=None)
+@given(kind=st.sampled_from(["missing", "folder", "not executable", "not a program", "empty", "dangling link"]),
+       name=HOSTILE.filter(lambda t: "/" not in t and t not in (".", "..")))
+def test_a_setting_that_cannot_run_is_one_line_saying_where_to_set_it(tmp_path_factory, kind, name):
+    folder = tmp_path_factory.mktemp("setting") / "x"
+    folder.mkdir()
+    path = _unrunnable(folder, kind).rename(folder / name) if kind != "missing" else folder / name
+    with pytest.raises(cmd.NotRunnable) as caught:
+        cmd.run([str(path), "build"], lambda line: None, lambda: False)
+    message = str(caught.value)
+    assert message.startswith("boundaries: error: cannot run ") and cmd.SETTING in message
+    assert "\n" not in message  # the path shown by repr: a newline in its name stays \\n
+
+
 # ---------------------------------------------------------------- QGIS: qgis_process.bin and PyQGIS
 
 
@@ -276,6 +303,19 @@ def test_qgis_process_bad_input_fails_with_our_one_line(qgis_home, tmp_path):
     line = ours.stderr.strip()
     assert line.count("\n") == 0 and {line, f"ERROR:\t{line}"} & set(proc.stderr.splitlines()), proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written (the missing file is not there)
+
+
+def test_qgis_process_with_a_setting_that_cannot_run_fails_in_one_line(qgis_home, tmp_path):
+    home = dict(qgis_home, env=dict(qgis_home["env"], QGIS_CUSTOM_CONFIG_PATH=str(tmp_path / "config")))
+    ini = tmp_path / "config" / "profiles" / "default" / "QGIS" / "QGIS3.ini"
+    ini.parent.mkdir(parents=True)
+    ini.write_text(f"[PythonPlugins]\nboundaries_processing=true\n\n[Processing]\n"
+                   f"Configuration\\BOUNDARIES_EXECUTABLE={tmp_path / 'nowhere' / 'boundaries'}\n")
+    proc = qgis_run(home, "boundaries:build", ADDRESSES=TOWN / "addresses.csv", COMMUNES=TOWN / "communes.geojson",
+                    OUTPUT=tmp_path / "out.gpkg")
+    assert proc.returncode != 0 and not (tmp_path / "out.gpkg").exists()
+    line = f"boundaries: error: cannot run '{tmp_path / 'nowhere' / 'boundaries'}': No such file or directory; "
+    assert any(text.startswith(line) and text.endswith(cmd.SETTING) for text in proc.stderr.splitlines()), proc.stderr
 
 
 def test_qgis_process_check_gives_its_problems_layer(qgis_home, tmp_path):

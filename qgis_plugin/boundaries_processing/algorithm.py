@@ -10,7 +10,7 @@ with nothing half-written, a failure raises our one-line message.
 
 from __future__ import annotations
 
-import json
+import shlex
 from pathlib import Path
 
 from qgis.core import (QgsProcessing, QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
@@ -176,12 +176,15 @@ class CommandAlgorithm(QgsProcessingAlgorithm):
         executable = cmd.find_executable(executable_setting())
         if not executable:
             raise QgsProcessingException("boundaries: error: the boundaries command is not on PATH; install it, or "
-                                         "set its path in Processing ▸ Options ▸ Providers ▸ Boundaries")
+                                         f"set its path in {cmd.SETTING}")
         values = {p["name"]: form_value(self, p, parameters, context) for p in self.command["params"]}
         argv = cmd.command_line(executable, self.command, values)
-        feedback.pushCommandInfo(" ".join(argv))
+        feedback.pushCommandInfo(shlex.join(argv))
         before = cmd.snapshot(self._outputs(values))
-        code, cancelled, stdout, lines = cmd.run(argv, lambda line: _log(feedback, line), feedback.isCanceled)
+        try:
+            code, cancelled, stdout, lines = cmd.run(argv, lambda line: _log(feedback, line), feedback.isCanceled)
+        except cmd.NotRunnable as exc:
+            raise QgsProcessingException(str(exc)) from None
         if cancelled and code != 0:
             written = cmd.written_since(before)
             raise QgsProcessingException("boundaries: cancelled; " + (

@@ -29,6 +29,14 @@ def load_spec(path: Path = SPEC) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+#: Where the provider's setting is, for messages.
+SETTING = "Settings ▸ Options ▸ Processing ▸ Providers ▸ Boundaries ▸ boundaries command"
+
+
+class NotRunnable(Exception):
+    """The ``boundaries`` to run is missing or cannot be run: one line saying what to set."""
+
+
 def find_executable(setting: str | None) -> str | None:
     """The ``boundaries`` to run: the provider's setting when given, else the one on PATH."""
     if setting:
@@ -135,8 +143,12 @@ def run(argv: list[str], on_line, is_canceled, poll: float = 0.02) -> tuple[int,
     """
     lines, out, pending = [], [], queue.Queue()
     group = {} if sys.platform == "win32" else {"start_new_session": True}
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, encoding="utf-8", errors="replace", env=child_env(), **group)
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, encoding="utf-8", errors="replace", env=child_env(), **group)
+    except OSError as exc:  # missing, a folder, not executable, not a program
+        raise NotRunnable(f"boundaries: error: cannot run {argv[0]!r}: {exc.strerror or exc}; install boundaries "
+                          f"or set its path in {SETTING}") from None
     readers = [_reader(proc.stderr, lambda line: (lines.append(line), pending.put(line))),
                _reader(proc.stdout, out.append)]
     cancelled = False
