@@ -294,6 +294,41 @@ def test_qgis_process_build_on_val_de_marne_gives_the_command_s_bytes(qgis_home,
     assert qgis_out.read_bytes() == cli_out.read_bytes()
 
 
+@pytest.fixture(scope="module")
+def town_gpkg(tmp_path_factory):
+    out = tmp_path_factory.mktemp("town") / "stations.gpkg"
+    assert cli("build", TOWN / "addresses.csv", "--communes", TOWN / "communes.geojson", "-o", out, "-q").returncode == 0
+    return out
+
+
+#: The other commands: QGIS form values, the command's own arguments, the output file compared.
+OTHERS = {
+    "evaluate": (lambda s, o: ({"STATIONS": s, "REFERENCE": TOWN / "stations_truth.geojson", "PER_STATION": o},
+                               [s, "--reference", TOWN / "stations_truth.geojson", "--per-station", o]), "csv"),
+    "report": (lambda s, o: ({"STATIONS": s, "COMMUNES": TOWN / "communes.geojson", "OUTPUT": o},
+                             [s, "--communes", TOWN / "communes.geojson", "-o", o]), "html"),
+    "profile": (lambda s, o: ({"STATIONS": s, "SOURCE": TOWN / "stations_truth.geojson",
+                               "ADDRESSES": TOWN / "addresses.csv", "OUTPUT": o},
+                              [s, "--source", TOWN / "stations_truth.geojson", "--addresses", TOWN / "addresses.csv",
+                               "-o", o]), "csv"),
+    "crosswalk": (lambda s, o: ({"OLD": TOWN / "stations_truth.geojson", "NEW": s, "ADDRESSES": TOWN / "addresses.csv",
+                                 "OUTPUT": o},
+                                [TOWN / "stations_truth.geojson", s, "--addresses", TOWN / "addresses.csv", "-o", o]),
+                  "csv"),
+}
+
+
+@pytest.mark.parametrize("name", list(OTHERS))
+def test_qgis_process_runs_the_other_commands_to_the_command_s_bytes(qgis_home, town_gpkg, tmp_path, name):
+    make, suffix = OTHERS[name]
+    form, _ = make(town_gpkg, tmp_path / f"qgis.{suffix}")
+    _, args = make(town_gpkg, tmp_path / f"cli.{suffix}")
+    proc = qgis_run(qgis_home, f"boundaries:{name}", **form)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert cli(name, *args, "-q").returncode == 0
+    assert (tmp_path / f"qgis.{suffix}").read_bytes() == (tmp_path / f"cli.{suffix}").read_bytes()
+
+
 def test_qgis_process_bad_input_fails_with_our_one_line(qgis_home, tmp_path):
     missing = tmp_path / "no such file.csv"
     proc = qgis_run(qgis_home, "boundaries:build", ADDRESSES=missing, COMMUNES=TOWN / "communes.geojson",
