@@ -28,12 +28,13 @@ COMMANDS = ("build", "check", "evaluate", "report", "profile", "crosswalk")
 #: --split writes a folder, which no layer destination is.
 HIDDEN = {"quiet", "as_json", "split"}
 #: The options that name a file to write (click types them as text): a layer QGIS loads (with, from a
-#: GeoPackage, its other ``layers``), or a file with its filter. Every other text option is a value.
+#: GeoPackage, its other ``layers``), or a file with its filter; ``create``: an optional output the form
+#: still writes by default (a temporary layer). Every other text option is a value.
 OUTPUTS = {
     ("build", "output"): {"output": "layer", "layers": ["communes", "dropped", "enclaves"]},  # in a .gpkg
     ("build", "report_path"): {"output": "file", "filter": "JSON (*.json)"},
     ("build", "dropped"): {"output": "layer"},
-    ("check", "problems_path"): {"output": "layer", "layers": ["problem_areas"]},
+    ("check", "problems_path"): {"output": "layer", "layers": ["problem_areas"], "create": True},  # its result
     ("evaluate", "per_station"): {"output": "file", "filter": "CSV (*.csv)"},
     ("report", "output"): {"output": "file", "filter": "HTML (*.html)"},
     ("profile", "output"): {"output": "file",

@@ -50,6 +50,8 @@ def _describe(param) -> dict:
            "optional": bool(param.flags() & param.FlagOptional)}
     if param.type() == "enum":
         out["options"] = param.options()
+    if param.isDestination():
+        out["create_by_default"] = param.createByDefault()
     if param.type() == "number":
         out.update(min=param.minimum(), max=param.maximum())
     return out

@@ -384,6 +384,7 @@ def test_pyqgis_loads_the_provider_with_the_forms_of_the_commands(qgis_home, spe
     assert build["OUTSIDE_TOLERANCE_M"]["type"] == "number" and build["OUTSIDE_TOLERANCE_M"]["default"] == 100
     check = {p["name"]: p for p in seen["algorithms"]["boundaries:check"]["params"]}
     assert check["LIMIT"]["min"] == 0 and check["STRICT"]["type"] == "boolean"
+    assert check["PROBLEMS"]["create_by_default"] and not build["DROPPED"]["create_by_default"]  # check's result
     assert "Every commune is partitioned exactly" in seen["algorithms"]["boundaries:build"]["help"]
 
 

@@ -64,7 +64,7 @@ def make_parameter(param: dict):
     output, kind = param.get("output"), param["type"]
     if output == "layer":
         made = QgsProcessingParameterVectorDestination(name, text, QgsProcessing.TypeVectorAnyGeometry, None,
-                                                       optional, not optional)
+                                                       optional, not optional or bool(param.get("create")))
     elif output == "file":
         made = QgsProcessingParameterFileDestination(name, text, param["filter"], None, optional, not optional)
     elif kind in ("file", "folder"):
