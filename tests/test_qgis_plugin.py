@@ -268,7 +268,8 @@ BUILDS = {  # QGIS form values, and the same options on the command line
 
 
 def _build_both(home, tmp_path, addresses, communes, suffix, form, flags):
-    qgis_out, cli_out = tmp_path / "qgis" / f"stations.{suffix}", tmp_path / "cli" / f"stations.{suffix}"
+    # the form's output in a folder whose name a shell or an option parser would misread
+    qgis_out, cli_out = tmp_path / "-q été 'x' $(y);" / f"stations.{suffix}", tmp_path / "cli" / f"stations.{suffix}"
     qgis_out.parent.mkdir()
     cli_out.parent.mkdir()
     proc = qgis_run(home, "boundaries:build", ADDRESSES=addresses, COMMUNES=communes, OUTPUT=qgis_out, **form)
