@@ -298,7 +298,8 @@ def test_qgis_process_build_on_val_de_marne_gives_the_command_s_bytes(qgis_home,
 @pytest.fixture(scope="module")
 def town_gpkg(tmp_path_factory):
     out = tmp_path_factory.mktemp("town") / "stations.gpkg"
-    assert cli("build", TOWN / "addresses.csv", "--communes", TOWN / "communes.geojson", "-o", out, "-q").returncode == 0
+    done = cli("build", TOWN / "addresses.csv", "--communes", TOWN / "communes.geojson", "-o", out, "-q")
+    assert done.returncode == 0, done.stderr
     return out
 
 
@@ -465,3 +466,15 @@ def test_progress_lines_read_as_a_percentage_and_nothing_else(done, total, label
     assert percent is not None and 0 <= percent <= 100
     assert percent == (100.0 if total == 0 else min(100.0, 100.0 * done / total))
     assert cmd.progress_of(junk) is None or junk.startswith("boundaries: progress: ")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="process groups and SIGINT are POSIX")
+def test_a_command_deaf_to_ctrl_c_is_killed_after_the_grace_time():
+    script = ("import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); print('ready', flush=True); "
+              "time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    assert proc.stdout.readline() == "ready\n"
+    start = time.perf_counter()
+    cmd.stop(proc, grace=0.3)
+    proc.stdout.close()
+    assert proc.returncode == -9 and time.perf_counter() - start < 10
