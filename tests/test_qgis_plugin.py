@@ -478,3 +478,16 @@ def test_a_command_deaf_to_ctrl_c_is_killed_after_the_grace_time():
     cmd.stop(proc, grace=0.3)
     proc.stdout.close()
     assert proc.returncode == -9 and time.perf_counter() - start < 10
+
+
+def test_a_cancel_arriving_after_the_rename_names_the_whole_output(tmp_path):
+    """The race the plugin reports: the output renamed into place, then the cancel (the file is whole, not absent)."""
+    target, report = tmp_path / "out.gpkg", tmp_path / "out.report.json"
+    target.write_text("the previous build")
+    before = cmd.snapshot([str(target), str(report)])
+    script = ("import os, sys, time; open(sys.argv[1] + '.tmp', 'w').write('new'); "
+              "os.replace(sys.argv[1] + '.tmp', sys.argv[1]); time.sleep(60)")
+    code, cancelled, _, _ = cmd.run([sys.executable, "-c", script, str(target)], lambda line: None,
+                                    lambda: target.read_text() == "new")
+    assert cancelled and code != 0
+    assert cmd.written_since(before) == [str(target)] and target.read_text() == "new"
