@@ -5,12 +5,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    := out/town
 
-.PHONY: install web-assets run test docs fuzz bench bench-national bench-land bench-uses fixtures clean help
+.PHONY: install web-assets run test docs qgis-plugin fuzz bench bench-national bench-land bench-uses fixtures clean help
 
 help:
 	@echo "make run      set up .venv, then build the bundled example town into $(OUT)/"
 	@echo "make test     set up .venv, then run the test suite"
 	@echo "make docs     regenerate docs/options.md (every command and option) from the code"
+	@echo "make qgis-plugin  the QGIS Processing plugin, dist/boundaries_processing.zip (its forms generated"
+	@echo "              from the commands' options; install it in QGIS from the zip: docs/qgis.md)"
 	@echo "make fuzz     the property tests with 10,000 random examples and the hostile-input generators with"
 	@echo "              500 each (tests/test_hostile*.py; 2 batches at once; about half an hour),"
 	@echo "              result in benchmarks/FUZZ.md (make test runs them with a few fixed examples)"
@@ -65,6 +67,9 @@ test: install
 docs: install
 	$(BIN)/python docs/make_reference.py
 
+qgis-plugin: install
+	$(BIN)/python qgis_plugin/make_plugin.py --out dist
+
 fuzz: install
 	$(BIN)/python -m benchmarks.fuzz --parallel 2 --out benchmarks/FUZZ.md
 
@@ -85,4 +90,4 @@ fixtures: install
 	$(BIN)/python fixtures/make_golden.py
 
 clean:
-	rm -rf $(VENV) out .pytest_cache build *.egg-info
+	rm -rf $(VENV) out dist .pytest_cache build *.egg-info

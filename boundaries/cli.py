@@ -112,9 +112,43 @@ def main():
     """
 
 
+#: Set to ``lines`` (the QGIS plugin does) for progress as ``boundaries: progress: DONE/TOTAL LABEL`` lines on
+#: stderr where no terminal shows a bar.
+PROGRESS_ENV = "BOUNDARIES_PROGRESS"
+
+
+class _LineProgress:
+    """A progress bar for a program reading stderr: one line each time the whole percentage changes."""
+
+    def __init__(self, total: int, label: str):
+        self.total, self.label, self.done, self.shown = max(int(total), 0), label, 0, -1
+
+    def __enter__(self):
+        self._show()
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        self._show()
+
+    def _show(self) -> None:
+        percent = 100 * self.done // self.total if self.total else 100
+        if percent != self.shown:
+            self.shown = percent
+            _say(f"boundaries: progress: {self.done}/{self.total} {self.label}", err=True)
+
+
 def _progress(quiet: bool, label: str = "communes"):
-    """A click progress bar (over communes, or as ``label`` says), only on a terminal and without --quiet."""
-    if quiet or not sys.stderr.isatty():
+    """A click progress bar (over communes, or as ``label`` says), only on a terminal and without --quiet;
+    elsewhere progress lines when ``BOUNDARIES_PROGRESS=lines``."""
+    if quiet:
+        return None
+    if not sys.stderr.isatty():
+        if os.environ.get(PROGRESS_ENV) == "lines":
+            return lambda total, label=label: _LineProgress(total, label)
         return None
 
     def bar(total, label=label):
