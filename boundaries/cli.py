@@ -42,8 +42,9 @@ class _Command(click.Command):
     """Turn the package's errors into one line on stderr and their exit code."""
 
     def invoke(self, ctx):
-        from .outputs import write_error
+        from .outputs import WRITTEN, write_error
 
+        WRITTEN.set(())  # this command's files only (a test runs many in one process)
         try:
             try:
                 return super().invoke(ctx)
@@ -58,7 +59,7 @@ class _Command(click.Command):
         except MemoryError:
             _fail("out of memory; select fewer communes with --departement or --commune", EXIT_INTERNAL)
         except KeyboardInterrupt:
-            _fail("interrupted; nothing was written", 130)
+            _fail(_interrupted(), 130)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except OSError as exc:  # a disk full where no output was named (a work folder): still the place's fault
@@ -67,6 +68,16 @@ class _Command(click.Command):
             _fail(str(write_error(exc, exc.filename or "a work file")), EXIT_INPUT)
         except Exception as exc:  # a bug: one line, the traceback only on request
             _internal(exc)
+
+
+def _interrupted() -> str:
+    """What a Ctrl-C leaves: nothing, or (when it lands after the renames) the files already whole."""
+    from .outputs import WRITTEN
+
+    written = WRITTEN.get()
+    if not written:
+        return "interrupted; nothing was written"
+    return f"interrupted after writing {', '.join(written)} (whole); nothing else was written"
 
 
 def _internal(exc: Exception) -> None:

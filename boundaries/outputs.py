@@ -281,6 +281,11 @@ def output_set():
             staged.discard()
 
 
+#: The files this run's committed sets renamed into place, for an interrupt's message (a Ctrl-C that
+#: lands after the renames must not say "nothing was written").
+WRITTEN: contextvars.ContextVar[tuple] = contextvars.ContextVar("boundaries_written", default=())
+
+
 def commit(staged: list) -> None:
     """Rename each staged file over its target, files before standard output; on failure undo them."""
     staged = sorted(staged, key=lambda s: isinstance(s, StreamedFile))
@@ -296,6 +301,7 @@ def commit(staged: list) -> None:
         for s in reversed(done):
             s.rollback()
         raise
+    WRITTEN.set(WRITTEN.get() + tuple(str(s.path) for s in staged if s.path != "-"))
     for s in staged:
         if s.path != "-":
             remove_stale_temporaries(Path(s.path))

@@ -367,3 +367,29 @@ def test_split_onto_a_file_names_the_option(tmp_path):
     out.write_bytes(b"a file")
     res = CliRunner().invoke(main, [*BUILD, "-o", str(out), "--split", "commune"])
     assert res.exit_code == 2 and "--split writes a folder" in res.output, res.output
+
+
+@pytest.mark.parametrize("when", ["before", "after"])
+def test_an_interrupt_says_what_was_written(tmp_path, monkeypatch, when):
+    """A Ctrl-C before the renames writes nothing; one after them names the files, whole (not "nothing")."""
+    from boundaries import cli
+
+    out = tmp_path / "s.geojson"
+    if when == "before":
+        import boundaries.pipeline as pipeline
+
+        monkeypatch.setattr(pipeline, "build", _raise_interrupt)
+    else:
+        monkeypatch.setattr(cli, "_summary", _raise_interrupt)
+    res = CliRunner().invoke(main, [*BUILD, "-o", str(out)])
+    assert res.exit_code == 130, res.output
+    assert res.output.count("\n") == 1 and "Traceback" not in res.output
+    if when == "before":
+        assert "interrupted; nothing was written" in res.output and not out.exists()
+    else:
+        assert f"interrupted after writing {out}" in res.output and "(whole)" in res.output
+        assert out.stat().st_size > 0 and (tmp_path / "s.report.json").is_file()
+
+
+def _raise_interrupt(*args, **kwargs):
+    raise KeyboardInterrupt
