@@ -113,6 +113,9 @@ def departement_line(name: str, folder: Path, work: Path, deadline: float) -> di
     communes = folder / "communes.geojson"
     if addresses is None or not communes.is_file():
         line.update(skipped=True, reason=f"its data is not there ({folder})")
+    elif deadline <= time.perf_counter():
+        line.update(skipped=True, reason="no time left")
+    if line.get("skipped"):
         log(f"web: {name} skipped: {line['reason']}")
         return line
     log(f"web: {name}: build, then boundaries web")

@@ -8,6 +8,11 @@ from __future__ import annotations
 WEB_START, WEB_END = "<!-- web:start -->", "<!-- web:end -->"
 
 
+def _cell(text) -> str:
+    """Text safe in one Markdown table cell: a reason may quote a command's stderr (pipes, line breaks)."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
 def _mb(n) -> str:
     return f"{n / 1e6:.2f} MB"
 
@@ -19,14 +24,20 @@ def _run(g: dict | None) -> str:
     return f"{g['seconds']:.1f} / {g['cpu']:.1f} / {g['mem'] / 1e9:.2f} GB"
 
 
+def _others(g: dict) -> str:
+    return "?" if g.get("others") is None else f"{g['others']:.2f}"
+
+
 def line_row(x: dict) -> str:
     """One table row: a measured line, or one that says why it has no numbers."""
     rows = "—" if x.get("rows") is None else f"{x['rows']:,}"
     head = f"| {x['name']} | {rows} |"
     if "bytes" not in x:
-        return head + f" — | {_run(x.get('build'))} | {_run(x.get('web'))} | {x.get('reason', 'interrupted')} |||"
+        why = _cell(x.get("reason", "interrupted"))
+        return head + f" — | {_run(x.get('build'))} | {_run(x.get('web'))} | {why} ||||"
     return (head + f" {x['stations']:,} / {x['communes']:,} | {_run(x['build'])} | {_run(x['web'])} "
-            f"| {_mb(x['stations.pmtiles'])} | {_mb(x['communes.pmtiles'])} | {x['bytes_per_station']:,.0f} |")
+            f"| {_mb(x['stations.pmtiles'])} | {_mb(x['communes.pmtiles'])} | {x['bytes_per_station']:,.0f} "
+            f"| {_others(x['build'])} / {_others(x['web'])} |")
 
 
 def target_rows(res: dict) -> list[str]:
@@ -39,7 +50,7 @@ def target_rows(res: dict) -> list[str]:
     goal = (f"all France's site (`stations.pmtiles` + `communes.pmtiles`) ≤ {TARGET_BYTES / 1e6:.0f} MB for "
             f"about {TARGET_STATIONS:,} stations at zoom {res['zooms'][0]}–{res['zooms'][1]}")
     if "bytes" not in x:
-        measured, met = f"not measured: {x.get('reason', 'interrupted')}", "—"
+        measured, met = f"not measured: {_cell(x.get('reason', 'interrupted'))}", "—"
     else:
         measured = f"{_mb(x['bytes'])} for {x['stations']:,} stations"
         met = "**yes**" if x["bytes"] <= TARGET_BYTES else f"**no** ({x['bytes'] / TARGET_BYTES:.2f}× the target)"
@@ -57,11 +68,12 @@ def web_lines(res: dict, env: dict | None = None) -> list[str]:
           "section 6). Val-de-Marne 2016 is built with the default options (a GeoPackage); the national-shape "
           f"tables of section 6 (cached in `{res['cache']}`) with `--all -j {res['jobs']}` (a FlatGeobuf), their "
           "generated `communes.gpkg` as the outlines. *Bytes / station*: both archives over the stations. "
+          "*Others' CPU*: the cores the rest of the machine kept busy meanwhile (as in section 6). "
           "Measured, not extrapolated: a line whose time, projected linearly in rows from the line before, "
           f"would not fit in the section's budget ({res['budget_left']:.0f} s) is skipped, and said so.", "",
           "| line | rows | stations / communes | build: wall s / CPU s / peak | web: wall s / CPU s / peak "
-          "| stations.pmtiles | communes.pmtiles | bytes / station |",
-          "|---|---:|---:|---:|---:|---:|---:|---:|"]
+          "| stations.pmtiles | communes.pmtiles | bytes / station | others' CPU, build / web |",
+          "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     L += [line_row(x) for x in res.get("lines", [])]
     if res.get("interrupted"):
         L += ["", "The section was interrupted (Ctrl-C): the lines after the last one above were not run."]
