@@ -1,4 +1,4 @@
-"""The whole RESULTS.md: header (machine, versions), summary, caveats, sections 1–6 and the land layers."""
+"""The whole RESULTS.md: header, summary, caveats, sections 1–6, land layers, profiles and crosswalks, web map."""
 
 from __future__ import annotations
 

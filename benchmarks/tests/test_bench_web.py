@@ -40,9 +40,9 @@ def test_only_web_measures_the_lines_and_replaces_only_its_section(tmp_path):
     text = out.read_text()
     assert "an old web section" not in text and text.count(WEB_START) == 1 and "uses kept" in text
     assert text.index("<!-- uses:end -->") < text.index(WEB_START) < text.index("Bench run time: 1 s.")
-    town = re.search(r"^\| Val-de-Marne 2016 \| ([\d,]+) \| ([\d,]+) / ([\d,]+) \| [\d.]+ / [\d.]+ / [\d.]+ GB "
-                     r"\| [\d.]+ / [\d.]+ / [\d.]+ GB \| ([\d.]+) MB \| ([\d.]+) MB \| ([\d,]+) \| [\d.?]+ / [\d.?]+ \|$", text,
-                     re.M)
+    run = r"[\d.]+ / [\d.]+ / [\d.]+ GB"
+    town = re.search(rf"^\| Val-de-Marne 2016 \| ([\d,]+) \| ([\d,]+) / ([\d,]+) \| {run} \| {run} "
+                     r"\| ([\d.]+) MB \| ([\d.]+) MB \| ([\d,]+) \| [\d.?]+ / [\d.?]+ \|$", text, re.M)
     assert town, text
     assert int(town[1].replace(",", "")) == sum(1 for _ in open(TOWN / "addresses.csv")) - 1  # rows read
     assert float(town[4]) > 0 and int(town[6].replace(",", "")) > 0
@@ -61,7 +61,7 @@ def test_a_national_line_past_the_budget_is_skipped_with_its_projection(tmp_path
     assert line["skipped"] and line["projected"] == pytest.approx(240 + W.nat.SYNTH_SECONDS_PER_ROW * 16000)
     assert "projected ≈ 240 s from the line before" in line["reason"]
     assert not (tmp_path / "cache").exists()  # nothing generated
-    assert "| — | — | projected ≈ 240 s from the line before, 100 s left ||||" in line_row(line)
+    assert re.search(r"\| — \| — \| projected ≈ 240 s from the line before, \d+ s left \|\|\|\|$", line_row(line))
 
 
 def test_no_budget_runs_nothing(tmp_path):
