@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    := out/town
 
-.PHONY: install web-assets run test docs qgis-plugin fuzz bench bench-national bench-land bench-uses fixtures clean help
+.PHONY: install web-assets run test docs qgis-plugin fuzz bench bench-national bench-land bench-uses bench-web fixtures clean help
 
 help:
 	@echo "make run      set up .venv, then build the bundled example town into $(OUT)/"
@@ -27,6 +27,8 @@ help:
 	@echo "make bench-land  only its land-layers section (issue 19: Paris with streets, hold-out with parcels,"
 	@echo "              buildings, streets; 10-20 minutes) into benchmarks/RESULTS.md, the other sections kept"
 	@echo "make bench-uses  only its profiles-and-crosswalks section (issue 20; about a minute), the others kept"
+	@echo "make bench-web   only its web-map section (issue 21: boundaries web on Val-de-Marne, 1 and 16 M rows;"
+	@echo "              archive sizes and times; 15-25 minutes, 1800 s budget), the others kept"
 
 install: $(STAMP)
 
@@ -84,6 +86,9 @@ bench-land: install
 
 bench-uses: install
 	$(BIN)/python -m benchmarks.run --only uses --out benchmarks/RESULTS.md
+
+bench-web: install web-assets
+	$(BIN)/python -m benchmarks.run --only web --out benchmarks/RESULTS.md
 
 fixtures: install
 	$(BIN)/python fixtures/make_town.py --out fixtures/town

@@ -1,6 +1,6 @@
 """The bench: accuracy against the plain-Voronoi yardstick, speed, and how cost grows.
 
-    .venv/bin/python -m benchmarks.run [--quick] [--only national|land|uses] [--out benchmarks/RESULTS.md]
+    .venv/bin/python -m benchmarks.run [--quick] [--only national|land|uses|web] [--out benchmarks/RESULTS.md]
 
 One run measures everything and writes a Markdown file (default
 ``benchmarks/RESULTS.md``); a full run also replaces the block between
@@ -25,7 +25,10 @@ the issue's targets) runs after the ablation in a full run, and alone with ``--o
 then replaces the land section of ``--out`` (between ``<!-- land:start -->`` and
 ``<!-- land:end -->``), the rest untouched; the README is not changed. The profiles-and-crosswalks
 section (issue 20: ``profile`` on the Paris counts and Val-de-Marne, ``crosswalk`` of Paris 2012 → 2017)
-runs after it, and alone with ``--only uses`` in the same way.
+runs after it, and alone with ``--only uses`` in the same way. The web-map section (issue 21:
+``boundaries web`` on Val-de-Marne and on the national-shape tables of 1 and 16 M rows, with its own
+budget, ``--web-budget``) runs last in a full run (after the national section, whose tables it reuses)
+and is written after the uses section; alone with ``--only web``.
 
 Everything is seeded and deterministic except the timings. Real data is read from
 ``../shared/data`` (or ``$BOUNDARIES_SHARED_DATA``); generated inputs for the
@@ -49,6 +52,7 @@ from pathlib import Path
 
 from .common import METHOD_DOC, README, ROOT, SHARED, TOWN, log
 from .experiments import national as nat_exp
+from .experiments import web as web_exp
 from .render.files import update_block, update_row, write_section
 from .snapshot import environment, fingerprint, snapshot
 
@@ -74,7 +78,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--budget", type=float, default=1200.0, metavar="SECONDS",
                         help="skip a scaling size whose projected time would end the run after this "
                              "(default 1200)")
-    parser.add_argument("--only", choices=["national", "land", "uses"],
+    parser.add_argument("--only", choices=["national", "land", "uses", "web"],
                         help="run this section alone: its tables replace the same section of --out (the rest of "
                              "the file is kept), and for national its row of the README summary")
     parser.add_argument("--cache", type=Path, default=nat_exp.CACHE, metavar="DIR",
@@ -91,6 +95,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--national-budget", type=float, default=nat_exp.NATIONAL_BUDGET, metavar="SECONDS",
                         help="time for the national section, generation included: a run that would end later "
                              f"is skipped, one still going is killed (default {nat_exp.NATIONAL_BUDGET:.0f})")
+    parser.add_argument("--web-factors", type=_factors, default=web_exp.WEB_FACTORS, metavar="1,16",
+                        help="the web-map section's national-shape sizes, as multiples of --national-rows "
+                             "(default 1,16: all France)")
+    parser.add_argument("--web-budget", type=float, default=web_exp.WEB_BUDGET, metavar="SECONDS",
+                        help="time for the web-map section, generation included: a line that would end later "
+                             f"is skipped, one still going is killed (default {web_exp.WEB_BUDGET:.0f})")
     return parser.parse_args(argv)
 
 
@@ -114,6 +124,20 @@ def uses_section() -> dict:
     profile = profile_bench()
     log("uses: crosswalk, Paris 2012 → 2017")
     return {"profile": profile, "crosswalk": crosswalk_bench()}
+
+
+def web_section(args, work: Path) -> dict:
+    """The web map (issue 21): ``boundaries web`` on Val-de-Marne and the national-shape tables, in its budget."""
+    log(f"web: Val-de-Marne, then {args.national_rows:,} rows × {', '.join(map(str, args.web_factors))}, "
+        f"budget {args.web_budget:.0f} s")
+    res: dict = {}
+    try:
+        web_exp.web_bench(work, time.perf_counter() + args.web_budget, SHARED / "val-de-marne-2016", args.cache,
+                          args.national_rows, args.national_departements, args.web_factors, res=res)
+    except KeyboardInterrupt:
+        res["interrupted"] = True
+        log("web: interrupted; writing what was measured")
+    return res
 
 
 def run_sections(args, work: Path, started: float) -> dict:
@@ -153,6 +177,9 @@ def run_sections(args, work: Path, started: float) -> dict:
     if args.only == "uses":
         r["uses"] = uses_section()
         return r
+    if args.only == "web":
+        r["web"] = web_section(args, work)
+        return r
     factors = args.national_factors or ((1,) if args.quick else nat_exp.NATIONAL_FACTORS)
     nat = r["national"] = {"budget": args.national_budget}
     log(f"national: {args.national_rows:,} rows × {', '.join(map(str, factors))}, budget "
@@ -163,6 +190,9 @@ def run_sections(args, work: Path, started: float) -> dict:
     except KeyboardInterrupt:
         nat["interrupted"] = True
         log("national: interrupted; writing what was measured")
+        return r
+    if not args.quick and not args.only:  # last: the national tables are cached by then
+        r["web"] = web_section(args, work)
     return r
 
 
@@ -170,6 +200,7 @@ def write_outputs(args, env: dict, r: dict, seconds: float) -> None:
     """RESULTS.md (whole, or its national section with ``--only``), then the README and docs blocks."""
     from .render.land import LAND_END, LAND_START, land_lines
     from .render.uses import USES_END, USES_START, uses_lines
+    from .render.web import WEB_END, WEB_START, web_lines
     from .render.national import national_lines, national_summary_row
     from .render.results import write_results
     from .render.sections import ablation_lines
@@ -181,6 +212,10 @@ def write_outputs(args, env: dict, r: dict, seconds: float) -> None:
     if args.only == "uses":
         write_section(args.out, env, uses_lines(r["uses"], env), args.quick, USES_START, USES_END)
         log(f"wrote the profiles and crosswalks section into {args.out}")
+        return
+    if args.only == "web":
+        write_section(args.out, env, web_lines(r["web"], env), args.quick, WEB_START, WEB_END)
+        log(f"wrote the web-map section into {args.out}")
         return
     if args.only:
         write_section(args.out, env, national_lines(r["national"], env), args.quick)

@@ -3,7 +3,8 @@
 The markers are ``<!-- bench:start -->`` … ``<!-- bench:end -->`` (the summary table in
 README.md, the step table in docs/method.md), ``<!-- national:start -->`` …
 ``<!-- national:end -->`` (section 6 of RESULTS.md, replaced alone by ``--only national``) and
-``<!-- land:start -->`` … ``<!-- land:end -->`` (the land section, ``--only land``).
+``<!-- land:start -->`` … ``<!-- land:end -->`` (the land section, ``--only land``), and the same for
+``uses`` and ``web`` (``--only uses``, ``--only web``).
 """
 
 from __future__ import annotations

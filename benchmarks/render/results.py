@@ -1,4 +1,4 @@
-"""The whole RESULTS.md: header (machine, versions), summary, caveats, sections 1–6 and the land layers."""
+"""The whole RESULTS.md: header, summary, caveats, sections 1–6, land layers, profiles and crosswalks, web map."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from .files import write_text
 from .markdown import f3, pct, table
 from .land import land_lines
 from .uses import uses_lines
+from .web import web_lines
 from .national import national_caveats, national_lines, national_summary_row
 from .sections import (
     REF_HEADER, ablation_lines, holdout_lines, reference_rows, scaling_lines, simplification_lines, speed_lines,
@@ -248,6 +249,8 @@ def write_results(path: Path, env: dict, r: dict, quick: bool, seconds: float) -
         L += [""] + land_lines(r["land"])
     if r.get("uses"):
         L += [""] + uses_lines(r["uses"])
+    if r.get("web"):
+        L += [""] + web_lines(r["web"])
     L += ["", f"Bench run time: {seconds:.0f} s."]
     write_text(path, "\n".join(L) + "\n")
     return "\n".join(summary)
