@@ -132,7 +132,8 @@ def load(addresses: str, communes: str, output: str) -> dict:
     params = {"ADDRESSES": addresses, "COMMUNES": communes,
               "OUTPUT": QgsProcessingOutputLayerDefinition(output, project)}
     results, ok = alg.run(params, context, feedback)
-    handleAlgorithmResults(alg, context, feedback, False, params)
+    # by keyword: 3.22 has a showResults argument before parameters, 3.44 has not
+    handleAlgorithmResults(alg, context, feedback=feedback, parameters=params)
     layers = {layer.name(): {"renderer": layer.renderer().type(), "features": layer.featureCount(),
                              "labels": bool(layer.labelsEnabled()),
                              "source": layer.source()} for layer in project.mapLayers().values()}
