@@ -46,14 +46,22 @@ def _start(plugins: str, executable: str):
 
 
 def _describe(param) -> dict:
+    # compared with the old names, which 3.44 still aliases to its Qgis enums: the same value in both
+    from qgis.core import QgsProcessing, QgsProcessingParameterFile, QgsProcessingParameterNumber
+
     out = {"name": param.name(), "type": param.type(), "default": param.defaultValue(),
            "optional": bool(param.flags() & param.FlagOptional)}
     if param.type() == "enum":
         out["options"] = param.options()
     if param.isDestination():
         out["create_by_default"] = param.createByDefault()
+    if param.type() == "vectorDestination":
+        out["any_geometry"] = param.dataType() == QgsProcessing.TypeVectorAnyGeometry
     if param.type() == "number":
-        out.update(min=param.minimum(), max=param.maximum())
+        out.update(min=param.minimum(), max=param.maximum(),
+                   integer=param.dataType() == QgsProcessingParameterNumber.Integer)
+    if param.type() == "file":
+        out["folder"] = param.behavior() == QgsProcessingParameterFile.Folder
     return out
 
 
