@@ -277,8 +277,12 @@ exec chroot "$root" "$@"
 def qgis_ltr_root() -> Path:
     """The QGIS LTR root (``BOUNDARIES_QGIS_LTR_ROOT`` or ``.cache/qgis-ltr/root``), or skip the test."""
     root = Path(os.environ.get(LTR_ROOT_ENV) or LTR_DEFAULT)
+    reason = None
     if not (root / "usr" / "bin" / "qgis_process.bin").exists():
         reason = f"the QGIS LTR root not found at {root}; make it with .ci/qgis-ltr-root (.ci/run does this in CI)"
+    elif os.geteuid() != 0:
+        reason = f"running the QGIS LTR root at {root} needs root (unshare --mount, chroot; .ci/run runs as root)"
+    if reason:
         if os.environ.get(REQUIRE_ENV) == "1":
             pytest.fail(f"{REQUIRE_ENV}=1 but {reason}", pytrace=False)
         pytest.skip(reason)
