@@ -14,6 +14,11 @@ Facts these helpers rely on (Debian 12: GDAL 3.6.2, QGIS 3.22.16):
   ``XDG_RUNTIME_DIR`` owned by us with mode 0700 (else Qt warns on every run).
 * PyQGIS is Debian's, so ``tests/qgis_check.py`` runs under ``/usr/bin/python3``
   with a clean environment, never the project's venv.
+
+The current QGIS LTR (3.44, Debian forky) lives in a debootstrap root made by
+``.ci/qgis-ltr-root`` (``BOUNDARIES_QGIS_LTR_ROOT``, default ``.cache/qgis-ltr/root``):
+:func:`qgis_ltr_argv` runs a command in it, :func:`qgis_installation` gives either
+QGIS to a test.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -249,3 +255,69 @@ def pyqgis_layer_info(path: str | os.PathLike, layer: str | None = None) -> dict
     proc = _run(args, env=qgis_env())
     assert proc.returncode == 0, f"PyQGIS check failed on {path}:\n{proc.stderr[-2000:]}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- the QGIS LTR in a debootstrap root
+
+#: The root ``.ci/qgis-ltr-root`` makes (QGIS 3.44 from Debian forky), unless this variable names another.
+LTR_ROOT_ENV = "BOUNDARIES_QGIS_LTR_ROOT"
+LTR_DEFAULT = HERE.parent / ".cache" / "qgis-ltr" / "root"
+#: In a private mount namespace (nothing leaks onto the host, nothing to unmount on failure): the host's
+#: /proc, /dev and each folder given at its own path, then the command chrooted. $1 is the root, then
+#: the folders, then "--" and the command.
+_CHROOT = r"""set -e
+root=$1; shift
+mount --rbind /proc "$root/proc"; mount --rbind /dev "$root/dev"
+while [ "$1" != -- ]; do mkdir -p "$root$1"; mount --bind "$1" "$root$1"; shift; done
+shift
+exec chroot "$root" "$@"
+"""
+
+
+def qgis_ltr_root() -> Path:
+    """The QGIS LTR root (``BOUNDARIES_QGIS_LTR_ROOT`` or ``.cache/qgis-ltr/root``), or skip the test."""
+    root = Path(os.environ.get(LTR_ROOT_ENV) or LTR_DEFAULT)
+    reason = None
+    if not (root / "usr" / "bin" / "qgis_process.bin").exists():
+        reason = f"the QGIS LTR root not found at {root}; make it with .ci/qgis-ltr-root (.ci/run does this in CI)"
+    elif os.geteuid() != 0:
+        reason = f"running the QGIS LTR root at {root} needs root (unshare --mount, chroot; .ci/run runs as root)"
+    if reason:
+        if os.environ.get(REQUIRE_ENV) == "1":
+            pytest.fail(f"{REQUIRE_ENV}=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    return root
+
+
+def _shared_folders() -> list[str]:
+    """Host folders the root must see at the same paths: the checkout's parent (../shared in CI), the
+    venv and the interpreter it points at, the temporary folder; none inside another."""
+    wanted = {os.path.realpath(p) for p in (HERE.parent.parent, HERE.parent, sys.prefix, sys.base_prefix,
+                                            tempfile.gettempdir(), "/tmp")} - {"/"}  # "/" would hide the root
+    return sorted(p for p in wanted if not any(p != q and p.startswith(q.rstrip("/") + "/") for q in wanted))
+
+
+def qgis_ltr_argv(args: list) -> list[str]:
+    """``args`` as a command that runs them in the QGIS LTR root, e.g. ``qgis_ltr_argv(["qgis_process.bin",
+    "list"])``; the caller's environment passes through (give it :func:`qgis_env`)."""
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", _CHROOT, "sh", str(qgis_ltr_root()),
+            *_shared_folders(), "--", *map(str, args)]
+
+
+def qgis_ltr_process(args: list, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``args`` in the QGIS LTR root (text output captured), with ``env`` or :func:`qgis_env`."""
+    return _run(qgis_ltr_argv(args), env=qgis_env() if env is None else env)
+
+
+#: The QGIS installations the plugin is tested on: Debian 12's on the host, the LTR in its root.
+INSTALLATIONS = ("3.22", "3.44")
+
+
+def qgis_installation(name: str) -> dict:
+    """One QGIS to run: ``{"name", "qgis": argv of qgis_process.bin, "python": argv of PyQGIS's python,
+    "wrap": a function turning any argv into one run beside that QGIS}``; skips where it is absent."""
+    if name == "3.22":
+        return {"name": name, "qgis": [qgis_process()], "python": [pyqgis_python()], "wrap": list}
+    qgis_ltr_root()
+    return {"name": name, "qgis": qgis_ltr_argv(["qgis_process.bin"]), "python": qgis_ltr_argv(["/usr/bin/python3"]),
+            "wrap": qgis_ltr_argv}

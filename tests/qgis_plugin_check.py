@@ -46,14 +46,22 @@ def _start(plugins: str, executable: str):
 
 
 def _describe(param) -> dict:
+    # compared with the old names, which 3.44 still aliases to its Qgis enums: the same value in both
+    from qgis.core import QgsProcessing, QgsProcessingParameterFile, QgsProcessingParameterNumber
+
     out = {"name": param.name(), "type": param.type(), "default": param.defaultValue(),
            "optional": bool(param.flags() & param.FlagOptional)}
     if param.type() == "enum":
         out["options"] = param.options()
     if param.isDestination():
         out["create_by_default"] = param.createByDefault()
+    if param.type() == "vectorDestination":
+        out["any_geometry"] = param.dataType() == QgsProcessing.TypeVectorAnyGeometry
     if param.type() == "number":
-        out.update(min=param.minimum(), max=param.maximum())
+        out.update(min=param.minimum(), max=param.maximum(),
+                   integer=param.dataType() == QgsProcessingParameterNumber.Integer)
+    if param.type() == "file":
+        out["folder"] = param.behavior() == QgsProcessingParameterFile.Folder
     return out
 
 
@@ -132,7 +140,8 @@ def load(addresses: str, communes: str, output: str) -> dict:
     params = {"ADDRESSES": addresses, "COMMUNES": communes,
               "OUTPUT": QgsProcessingOutputLayerDefinition(output, project)}
     results, ok = alg.run(params, context, feedback)
-    handleAlgorithmResults(alg, context, feedback, False, params)
+    # by keyword: 3.22 has a showResults argument before parameters, 3.44 has not
+    handleAlgorithmResults(alg, context, feedback=feedback, parameters=params)
     layers = {layer.name(): {"renderer": layer.renderer().type(), "features": layer.featureCount(),
                              "labels": bool(layer.labelsEnabled()),
                              "source": layer.source()} for layer in project.mapLayers().values()}

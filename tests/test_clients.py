@@ -10,6 +10,7 @@ where a client is not installed (``.ci/run`` installs them in CI).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -27,6 +28,8 @@ from clients import (
     qgis_checkvalidity,
     qgis_errors_by_method,
     qgis_invalid_count,
+    qgis_ltr_process,
+    qgis_ltr_root,
 )
 from conftest import TOWN
 
@@ -171,6 +174,31 @@ def test_harness_sees_an_unstyled_gpkg_as_unstyled(town_geojson, tmp_path):
     gpd.read_file(town_geojson).to_file(path, layer="stations", driver="GPKG", **GPKG_OPTIONS)
     info = pyqgis_layer_info(path, "stations")
     assert info["valid"] and info["renderer"] == "singleSymbol" and info["labels_enabled"] is False, info
+
+
+@pytest.mark.parametrize("require", ["", "1"])
+def test_harness_qgis_ltr_root_absent_skips_or_fails_under_require(monkeypatch, tmp_path, require):
+    monkeypatch.setenv("BOUNDARIES_QGIS_LTR_ROOT", str(tmp_path / "no root"))
+    monkeypatch.setenv("BOUNDARIES_REQUIRE_CLIENTS", require)
+    with pytest.raises((pytest.fail.Exception if require else pytest.skip.Exception)) as caught:
+        qgis_ltr_root()
+    assert ".ci/qgis-ltr-root" in str(caught.value) and str(tmp_path / "no root") in str(caught.value)
+
+
+def test_harness_qgis_ltr_runs_this_venv_s_command_and_leaves_no_mount_on_the_host(tmp_path):
+    """The provider runs the venv's boundaries inside the LTR's root: it must start there (the host's
+    interpreter, the root's libraries), and the binds made for the run must vanish with it."""
+    root = qgis_ltr_root()
+    out = tmp_path / "town.geojson"
+    env = {**os.environ, "PYTHONPATH": str(TOWN.parents[1])}
+    proc = qgis_ltr_process([sys.executable, "-m", "boundaries", "build", TOWN / "addresses.csv", "--communes",
+                             TOWN / "communes.geojson", "-o", out, "-q"], env)
+    assert proc.returncode == 0, proc.stderr
+    assert gpd.read_file(out).shape[0] == N_STATIONS
+    inside = qgis_ltr_process(["cat", "/etc/debian_version"], env).stdout  # the root's system, not the host's
+    assert inside.strip() != open("/etc/debian_version").read().strip()
+    with open("/proc/self/mountinfo") as mounts:
+        assert str(root) not in mounts.read()
 
 
 def test_val_de_marne_in_qgis_styled_valid_and_web_simplified(tmp_path):

@@ -4,11 +4,13 @@ Without QGIS: ``make_plugin.py`` writes a deterministic zip whose spec is the cl
 commands' options; the argument list the plugin builds reads back through click
 as the form's values for any value (hypothesis: hostile text, floats at the
 limits); a run cancelled at any moment leaves no partial file; any stderr gives a
-one-line failure. With QGIS 3.22 (Debian's, skipped with the reason where absent,
-a failure under BOUNDARIES_REQUIRE_CLIENTS=1): ``qgis_process.bin run
-boundaries:build`` gives the command's bytes on the town and on Val-de-Marne, a
-bad input fails with our one line; PyQGIS loads the provider, its six forms, and
-a cancel stops a build with nothing left.
+one-line failure. With QGIS, on each installation of ``clients.INSTALLATIONS`` —
+Debian 12's 3.22 on the host, the 3.44 LTR in the root ``.ci/qgis-ltr-root`` makes
+(each skipped with the reason where absent, a failure under
+BOUNDARIES_REQUIRE_CLIENTS=1): ``qgis_process.bin run boundaries:build`` gives the
+command's bytes on the town and on Val-de-Marne, a bad input fails with our one
+line; PyQGIS loads the provider, its six forms, applies the stored styles, and a
+cancel stops a build with nothing left.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from boundaries.cli import main as cli_main
-from clients import pyqgis_python, qgis_env, qgis_process
+from clients import INSTALLATIONS, qgis_env, qgis_installation
 from conftest import ROOT, TOWN, shared_path
 
 sys.path.insert(0, str(ROOT / "qgis_plugin"))
@@ -222,10 +224,11 @@ def test_a_setting_that_cannot_run_is_one_line_saying_where_to_set_it(tmp_path_f
 # ---------------------------------------------------------------- QGIS: qgis_process.bin and PyQGIS
 
 
-@pytest.fixture(scope="module")
-def qgis_home(plugin_zip, tmp_path_factory):
-    """A private QGIS profile with the plugin unzipped, enabled, and its setting on this checkout's command."""
-    qgis = qgis_process()
+@pytest.fixture(scope="module", params=INSTALLATIONS)
+def qgis_home(request, plugin_zip, tmp_path_factory):
+    """On one QGIS installation, a private QGIS profile with the plugin unzipped, enabled, and its setting on
+    this checkout's command (run beside that QGIS: in its root for the LTR)."""
+    qgis = qgis_installation(request.param)
     home = tmp_path_factory.mktemp("qgis")
     with zipfile.ZipFile(plugin_zip) as zf:
         zf.extractall(home / "plugins")
@@ -233,28 +236,31 @@ def qgis_home(plugin_zip, tmp_path_factory):
     wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={shlex.quote(str(ROOT))} exec {shlex.quote(sys.executable)} "
                        f"-m boundaries \"$@\"\n")
     wrapper.chmod(0o755)
-    env = {**qgis_env(), "QGIS_PLUGINPATH": str(home / "plugins"), "QGIS_CUSTOM_CONFIG_PATH": str(home / "config")}
-    proc = subprocess.run([qgis, "plugins", "enable", "boundaries_processing"], env=env, capture_output=True,
-                          text=True, timeout=TIMEOUT)
+    env = {**qgis_env(), "QGIS_PLUGINPATH": str(home / "plugins"), "QGIS_CUSTOM_CONFIG_PATH": str(home / "config"),
+           "HOME": str(home)}  # a fresh home: nothing of the user's QGIS
+    proc = subprocess.run([*qgis["qgis"], "plugins", "enable", "boundaries_processing"], env=env,
+                          capture_output=True, text=True, timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr
     ini = home / "config" / "profiles" / "default" / "QGIS" / "QGIS3.ini"
     with ini.open("a") as f:  # Processing ▸ Options ▸ Providers ▸ Boundaries, as QGIS stores it
         f.write(f"\n[Processing]\nConfiguration\\BOUNDARIES_EXECUTABLE={wrapper}\n")
-    return {"qgis": qgis, "env": env, "plugins": home / "plugins", "executable": wrapper}
+    return {**qgis, "env": env, "plugins": home / "plugins", "executable": wrapper}
 
 
 def qgis_run(home: dict, algorithm: str, **params) -> subprocess.CompletedProcess:
-    args = [home["qgis"], "--json", "run", algorithm, "--"] + [f"{k}={v}" for k, v in params.items()]
+    args = [*home["qgis"], "--json", "run", algorithm, "--"] + [f"{k}={v}" for k, v in params.items()]
     return subprocess.run([str(a) for a in args], env=home["env"], capture_output=True, text=True, timeout=TIMEOUT)
 
 
-def cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "boundaries", *map(str, args)], capture_output=True, text=True,
+def cli(*args, home: dict | None = None) -> subprocess.CompletedProcess:
+    """This checkout's command; with ``home``, run beside its QGIS (in the LTR's root, whose libraries it uses)."""
+    argv = [sys.executable, "-m", "boundaries", *map(str, args)]
+    return subprocess.run(home["wrap"](argv) if home else argv, capture_output=True, text=True,
                           timeout=TIMEOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 def test_qgis_process_lists_the_six_algorithms(qgis_home):
-    proc = subprocess.run([qgis_home["qgis"], "list"], env=qgis_home["env"], capture_output=True, text=True,
+    proc = subprocess.run([*qgis_home["qgis"], "list"], env=qgis_home["env"], capture_output=True, text=True,
                           timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr
     listed = sorted(line.split()[0] for line in proc.stdout.splitlines() if line.strip().startswith("boundaries:"))
@@ -277,9 +283,15 @@ def _build_both(home, tmp_path, addresses, communes, suffix, form, flags):
     proc = qgis_run(home, "boundaries:build", ADDRESSES=addresses, COMMUNES=communes, OUTPUT=qgis_out, **form)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(proc.stdout)["results"]["OUTPUT"] == str(qgis_out)
-    done = cli("build", addresses, "--communes", communes, "-o", cli_out, "-q", *flags)
+    done = cli("build", addresses, "--communes", communes, "-o", cli_out, "-q", *flags, home=home)
     assert done.returncode == 0, done.stderr
     return qgis_out, cli_out
+
+
+def _but_sqlite_version(data: bytes) -> bytes:
+    """A file's bytes, without the SQLite version a GeoPackage's header records (offsets 92-99: the library
+    that last wrote it, the root's in the LTR's root)."""
+    return data[:92] + data[100:] if data.startswith(b"SQLite format 3\x00") else data
 
 
 @pytest.mark.parametrize("suffix", list(BUILDS))
@@ -288,6 +300,10 @@ def test_qgis_process_build_on_the_town_gives_the_command_s_bytes(qgis_home, tmp
     qgis_out, cli_out = _build_both(qgis_home, tmp_path, TOWN / "addresses.csv", TOWN / "communes.geojson",
                                     suffix, form, flags)
     assert qgis_out.read_bytes() == cli_out.read_bytes()
+    host_out = tmp_path / f"host.{suffix}"  # the same build as on the host, wherever QGIS runs it
+    assert cli("build", TOWN / "addresses.csv", "--communes", TOWN / "communes.geojson", "-o", host_out, "-q",
+               *flags).returncode == 0
+    assert _but_sqlite_version(qgis_out.read_bytes()) == _but_sqlite_version(host_out.read_bytes())
 
 
 def test_qgis_process_build_on_val_de_marne_gives_the_command_s_bytes(qgis_home, tmp_path):
@@ -329,7 +345,7 @@ def test_qgis_process_runs_the_other_commands_to_the_command_s_bytes(qgis_home, 
     _, args = make(town_gpkg, tmp_path / f"cli.{suffix}")
     proc = qgis_run(qgis_home, f"boundaries:{name}", **form)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert cli(name, *args, "-q").returncode == 0
+    assert cli(name, *args, "-q", home=qgis_home).returncode == 0
     assert (tmp_path / f"qgis.{suffix}").read_bytes() == (tmp_path / f"cli.{suffix}").read_bytes()
 
 
@@ -337,7 +353,8 @@ def test_qgis_process_bad_input_fails_with_our_one_line(qgis_home, tmp_path):
     missing = tmp_path / "no such file.csv"
     proc = qgis_run(qgis_home, "boundaries:build", ADDRESSES=missing, COMMUNES=TOWN / "communes.geojson",
                     OUTPUT=tmp_path / "out.gpkg")
-    ours = cli("build", missing, "--communes", TOWN / "communes.geojson", "-o", tmp_path / "cli.gpkg")
+    ours = cli("build", missing, "--communes", TOWN / "communes.geojson", "-o", tmp_path / "cli.gpkg",
+               home=qgis_home)
     assert ours.returncode == 2 and proc.returncode != 0
     line = ours.stderr.strip()
     assert line.count("\n") == 0 and {line, f"ERROR:\t{line}"} & set(proc.stderr.splitlines()), proc.stderr
@@ -372,7 +389,7 @@ def test_qgis_process_check_gives_its_problems_layer(qgis_home, tmp_path):
 
 
 def pyqgis(home: dict, *args) -> dict:
-    proc = subprocess.run([pyqgis_python(), CHECK, home["plugins"], home["executable"], *map(str, args)],
+    proc = subprocess.run([*home["python"], CHECK, home["plugins"], home["executable"], *map(str, args)],
                           env=home["env"], capture_output=True, text=True, timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -386,8 +403,10 @@ def test_pyqgis_loads_the_provider_with_the_forms_of_the_commands(qgis_home, spe
     assert build["METHOD"]["default"] == "hull" and build["ADDRESSES"]["type"] == "file"
     assert build["OUTPUT"]["type"] == "vectorDestination" and build["REPORT"]["type"] == "fileDestination"
     assert build["OUTSIDE_TOLERANCE_M"]["type"] == "number" and build["OUTSIDE_TOLERANCE_M"]["default"] == 100
+    assert not build["OUTSIDE_TOLERANCE_M"]["integer"] and build["OUTPUT"]["any_geometry"]
+    assert build["WORK_DIR"]["folder"] and not build["ADDRESSES"]["folder"]
     check = {p["name"]: p for p in seen["algorithms"]["boundaries:check"]["params"]}
-    assert check["LIMIT"]["min"] == 0 and check["STRICT"]["type"] == "boolean"
+    assert check["LIMIT"]["min"] == 0 and check["LIMIT"]["integer"] and check["STRICT"]["type"] == "boolean"
     assert check["PROBLEMS"]["create_by_default"] and not build["DROPPED"]["create_by_default"]  # check's result
     assert "Every commune is partitioned exactly" in seen["algorithms"]["boundaries:build"]["help"]
 
@@ -434,10 +453,10 @@ def test_the_form_picture_script_draws_the_build_form(qgis_home, tmp_path):
     import shutil
     import struct
 
-    python, out = pyqgis_python(), tmp_path / "form.png"
-    args = [python, ROOT / "docs" / "make_qgis_form.py", qgis_home["plugins"], out]
+    out = tmp_path / "form.png"
+    args = [*qgis_home["python"], ROOT / "docs" / "make_qgis_form.py", qgis_home["plugins"], out]
     env = dict(qgis_home["env"])
-    if shutil.which("xvfb-run"):
+    if shutil.which("xvfb-run") and qgis_home["name"] == "3.22":  # the LTR in its root draws offscreen
         env.pop("QT_QPA_PLATFORM")
         args = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", *args]
     proc = subprocess.run([str(a) for a in args], env=env, capture_output=True, text=True, timeout=TIMEOUT)

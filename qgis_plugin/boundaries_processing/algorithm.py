@@ -13,7 +13,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from qgis.core import (QgsProcessing, QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
+from qgis.core import (Qgis, QgsProcessing, QgsProcessingAlgorithm, QgsProcessingContext, QgsProcessingException,
                        QgsProcessingLayerPostProcessorInterface, QgsProcessingOutputString,
                        QgsProcessingParameterBoolean, QgsProcessingParameterEnum, QgsProcessingParameterFile,
                        QgsProcessingParameterFileDestination, QgsProcessingParameterNumber,
@@ -23,6 +23,23 @@ from . import command as cmd
 
 #: The extensions of outputs that are layers QGIS can load.
 LAYER_SUFFIXES = {".gpkg", ".geojson", ".json", ".fgb", ".geojsonl", ".geojsons", ".csv"}
+
+
+def _enum(scoped: str, member: str, owner, alias: str):
+    """``Qgis.<scoped>.<member>`` where QGIS has that enum (3.36+, where the old aliases are deprecated), else the
+    3.22 name ``owner.<alias>``.
+
+    Parameters
+    ----------
+    scoped, member : str
+        The enum's name in ``Qgis`` and the member's (``"ProcessingNumberParameterType"``, ``"Integer"``).
+    owner : type
+        The class holding the old alias (``QgsProcessingParameterNumber``).
+    alias : str
+        The old alias's name (``"Integer"``).
+    """
+    new = getattr(Qgis, scoped, None)
+    return getattr(new, member) if new is not None else getattr(owner, alias)
 
 
 def label(param: dict) -> str:
@@ -38,7 +55,8 @@ def label(param: dict) -> str:
 
 def _number(param: dict):
     integer = param["type"] == "integer"
-    kind = QgsProcessingParameterNumber.Integer if integer else QgsProcessingParameterNumber.Double
+    name = "Integer" if integer else "Double"
+    kind = _enum("ProcessingNumberParameterType", name, QgsProcessingParameterNumber, name)
     bounds = {}
     if param.get("min") is not None:
         bounds["minValue"] = param["min"] + (1 if integer and param["min_open"] else 0)
@@ -63,12 +81,14 @@ def make_parameter(param: dict):
     name, text, optional = param["id"], label(param), not param["required"]
     output, kind = param.get("output"), param["type"]
     if output == "layer":
-        made = QgsProcessingParameterVectorDestination(name, text, QgsProcessing.TypeVectorAnyGeometry, None,
+        any_geometry = _enum("ProcessingSourceType", "VectorAnyGeometry", QgsProcessing, "TypeVectorAnyGeometry")
+        made = QgsProcessingParameterVectorDestination(name, text, any_geometry, None,
                                                        optional, not optional or bool(param.get("create")))
     elif output == "file":
         made = QgsProcessingParameterFileDestination(name, text, param["filter"], None, optional, not optional)
     elif kind in ("file", "folder"):
-        behavior = QgsProcessingParameterFile.Folder if kind == "folder" else QgsProcessingParameterFile.File
+        member = "Folder" if kind == "folder" else "File"
+        behavior = _enum("ProcessingFileParameterBehavior", member, QgsProcessingParameterFile, member)
         made = QgsProcessingParameterFile(name, text, behavior, "", None, optional)
     elif kind == "choice":
         made = _choice(param)
