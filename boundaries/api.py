@@ -230,7 +230,8 @@ def check(stations, communes, *, id_field: str | None = None, station_commune_fi
 def evaluate(stations, *, reference=None, holdout=None, id_field: str | None = None,
              reference_field: str | None = None, id_column: str | None = None, commune_column: str | None = None,
              x_column: str | None = None, y_column: str | None = None, crs: str | None = None,
-             layer: str | None = None, reference_layer: str | None = None, addresses_layer: str | None = None):
+             layer: str | None = None, reference_layer: str | None = None, addresses_layer: str | None = None,
+             station_commune_field: str | None = None, reference_commune_field: str | None = None):
     """Score a station layer against official polygons (reference) or held-out addresses (holdout).
 
     Station ids are matched across the REU form (94068_7) and the results form (94068_0007).
@@ -247,6 +248,10 @@ def evaluate(stations, *, reference=None, holdout=None, id_field: str | None = N
         Station id field of the stations (detected).
     reference_field : str, optional
         Station id field of the reference (detected).
+    station_commune_field : str, optional
+        Commune code field of the stations (detected; else the ids' commune prefix).
+    reference_commune_field : str, optional
+        Commune code field of the reference (detected; else the ids' commune prefix).
     id_column, commune_column, x_column, y_column : str, optional
         Columns of the test addresses, as for build.
     crs : str, optional
@@ -272,7 +277,8 @@ def evaluate(stations, *, reference=None, holdout=None, id_field: str | None = N
         raise InputError("give exactly one of reference or holdout")
     return score(stations, reference=reference, holdout=holdout, id_field=id_field, reference_field=reference_field,
                  columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column), crs=crs,
-                 layer=layer, reference_layer=reference_layer, addresses_layer=addresses_layer)
+                 layer=layer, reference_layer=reference_layer, addresses_layer=addresses_layer,
+                 station_commune_field=station_commune_field, reference_commune_field=reference_commune_field)
 
 
 @functools.cache

@@ -378,6 +378,8 @@ def _print_check(result, errors: list, limit: int) -> None:
 @click.option("--holdout", "holdout_path", type=click.Path(path_type=str), default=None, metavar="TEST_ADDRESSES",
               help=help_of("evaluate.holdout"))
 @click.option("--id-field", default=None, help=help_of("evaluate.id_field"))
+@click.option("--station-commune-field", default=None, help=help_of("evaluate.station_commune_field"))
+@click.option("--reference-commune-field", default=None, help=help_of("evaluate.reference_commune_field"))
 @layer_options("layer", "reference_layer", "addresses_layer")
 @column_options("of the test addresses")
 @click.option("--crs", default=None, help=help_of("evaluate.crs"))
@@ -385,7 +387,8 @@ def _print_check(result, errors: list, limit: int) -> None:
               help="Write the per-station scores to this CSV file.")
 @quiet_option("Print nothing on stderr.")
 @json_option("Print the scores as one flat JSON object on stdout.")
-def evaluate(stations, reference, reference_field, holdout_path, id_field, layer, reference_layer, addresses_layer,
+def evaluate(stations, reference, reference_field, holdout_path, id_field, station_commune_field,
+             reference_commune_field, layer, reference_layer, addresses_layer,
              id_column, commune_column, x_column, y_column, crs, per_station, quiet, as_json):
     """Score STATIONS against official polygons (--reference) or held-out addresses (--holdout).
 
@@ -403,6 +406,7 @@ def evaluate(stations, reference, reference_field, holdout_path, id_field, layer
         stations, reference=reference, holdout=holdout_path, id_field=id_field, reference_field=reference_field,
         id_column=id_column, commune_column=commune_column, x_column=x_column, y_column=y_column, crs=crs,
         layer=layer, reference_layer=reference_layer, addresses_layer=addresses_layer,
+        station_commune_field=station_commune_field, reference_commune_field=reference_commune_field,
     )
     if per_station:
         with atomic_path(per_station, suffix=".csv") as tmp:

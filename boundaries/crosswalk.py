@@ -142,7 +142,8 @@ def _read_layer(source, id_field, what: str, layer, id_keyword: str, layer_keywo
     from .read import read_stations
 
     st = read_stations(source, id_field, what=what, layer=layer, layer_keyword=layer_keyword,
-                       id_keyword=id_keyword, commune_needed=False, where=f"{what} layer")
+                       id_keyword=id_keyword, commune_needed=False, where=f"{what} layer",
+                       commune_keyword=None)
     where = f"{what} file {source}" if isinstance(source, (str, Path)) else f"{what} layer"
     twice = st["key"].duplicated(keep=False).to_numpy()
     if twice.any():

@@ -86,7 +86,7 @@ def load_stations(source, layer: str | None = None):
         check_file(Path(source), "station", "STATIONS")
         where = f"station file {source}"
         gdf = read_station_file(Path(source), where, layer)
-    base = read_stations(gdf, where=where)
+    base = read_stations(gdf, where=where, id_keyword=None, commune_keyword=None)
     for col in gdf.columns:
         if col not in base.columns and col != gdf.geometry.name:
             base[col] = gdf[col].to_numpy()

@@ -165,7 +165,7 @@ def _read_stations(stations, layer):
         where = f"station file {stations}"
     if raw.crs is None:
         raise InputError(f"{where} has no CRS; add one (e.g. ogr2ogr -a_srs EPSG:4326)")
-    ids = read_stations(raw, where=where)
+    ids = read_stations(raw, where=where, id_keyword=None, commune_keyword=None)
     return raw.reset_index(drop=True), ids.reset_index(drop=True)
 
 

@@ -1358,7 +1358,8 @@ STATION_COMMUNE_FIELDS = ("code_commune", "insee_com", "code_insee", "code_commu
 
 def read_stations(source, id_field: str | None = None, commune_field: str | None = None, what: str = "station",
                   layer: str | None = None, layer_keyword: str = "layer", bad_vertices: bool = False,
-                  where: str | None = None, id_keyword: str = "id_field", commune_needed: bool = True):
+                  where: str | None = None, id_keyword: str | None = "id_field", commune_needed: bool = True,
+                  commune_keyword: str | None = "station_commune_field"):
     """Read a station polygon layer made by any tool.
 
     Parameters
@@ -1377,8 +1378,12 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
         them); by default they are refused (:func:`refuse_bad_vertices`).
     where : str, optional
         How messages name a layer given in memory (default: ``station layer``).
-    id_keyword : str
-        The option that names the id field, for messages (``old_id`` for ``crosswalk``).
+    id_keyword : str or None
+        The option that names the id field, for messages (``old_id`` for ``crosswalk``); None
+        where the caller has no such option (the message then says to rename the field).
+    commune_keyword : str or None
+        The option that names the commune field, for messages; None where the caller has
+        no such option (the message then says to add a ``code_commune`` field).
     commune_needed : bool
         Refuse a layer whose communes cannot be found (no field, ids without a commune
         prefix); when False their ``code_commune`` is left empty.
@@ -1404,21 +1409,40 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
     if field is None:
         raise InputError(
             f"{where} has no station id field (looked for {', '.join(STATION_ID_FIELDS)}; fields: "
-            f"{', '.join(cols) or 'none'}); name it with {option(id_keyword)}"
+            f"{', '.join(cols) or 'none'}); "
+            + (f"name it with {option(id_keyword)}" if id_keyword else "rename the id field id_bv")
         )
     raw = _as_code(gdf[field]).to_numpy(dtype=object, na_value=None)
-    commune = _station_communes(gdf, cols, raw, commune_field, where, commune_needed)
+    commune = _station_communes(gdf, cols, raw, commune_field, where, commune_needed, commune_keyword)
     if not bad_vertices:
         refuse_bad_vertices(gdf.geometry.values, raw, gdf.crs, where, what)
     return gpd.GeoDataFrame(
-        {"id_bv": raw, "key": codes.canonical_station(raw), "code_commune": commune},
+        {"id_bv": raw, "key": _station_keys(raw, commune), "code_commune": commune},
         geometry=gdf.geometry.values,
         crs=gdf.crs,
     )
 
 
+def _station_keys(ids: np.ndarray, commune: np.ndarray) -> np.ndarray:
+    """Canonical keys; a bare id (``5``, no ``{insee}_`` prefix) is qualified by its commune field (``75119_5``).
+
+    Another tool's layer may keep the commune and the station number apart: the key must be
+    the one the same station has in a REU table (as a build qualifies bare ids).
+    """
+    from . import codes
+
+    ids = np.asarray(ids, dtype=object)
+    com = pd.Series(np.asarray(commune, dtype=object), dtype="string")
+    bare = (pd.isna(pd.Series(codes.commune_of_station(ids), dtype=object)).to_numpy()
+            & com.str.fullmatch(r"\d{5}|2[AB]\d{3}").fillna(False).to_numpy(dtype=bool)
+            & ~pd.isna(pd.Series(ids, dtype=object)).to_numpy())
+    qualified = ids.copy()
+    qualified[bare] = (com[bare] + "_" + pd.Series(ids[bare], dtype="string").str.strip()).to_numpy(dtype=object)
+    return codes.canonical_station(qualified)
+
+
 def _station_communes(gdf, cols: list[str], ids: np.ndarray, commune_field: str | None, where: str,
-                      needed: bool = True) -> np.ndarray:
+                      needed: bool = True, keyword: str | None = "station_commune_field") -> np.ndarray:
     """Each station's commune code: from its field (named, or detected), else from its id's ``{insee}_`` prefix."""
     from . import codes
 
@@ -1429,11 +1453,20 @@ def _station_communes(gdf, cols: list[str], ids: np.ndarray, commune_field: str 
         return _as_code(gdf[com_field]).to_numpy(dtype=object, na_value=None)
     commune = codes.commune_of_station(ids)
     if needed and pd.isna(pd.Series(commune, dtype=object)).mean() > 0.5:
+        # name only an option the caller has: a flag that does not exist is no advice
+        how = (f"name the field with {option(keyword)}" if keyword else
+               "add a code_commune field (the INSEE code, e.g. 75119) or write the ids as 75119_5")
         raise InputError(
-            f"{where} has no commune field and its ids do not start with a commune code; "
-            f"name the field with {option('station_commune_field')}"
+            f"{where} has no commune field (looked for {', '.join(STATION_COMMUNE_FIELDS)}) and its ids "
+            f"do not start with a commune code (e.g. {_first_id(ids)}); {how}"
         )
     return commune
+
+
+def _first_id(ids: np.ndarray) -> str:
+    """The first non-empty id, quoted, for a message."""
+    found = next((str(i) for i in ids if i is not None and str(i) != ""), "")
+    return repr(found)
 
 
 def _station_source(source, what: str, layer: str | None, layer_keyword: str):

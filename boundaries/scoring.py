@@ -175,6 +175,8 @@ def evaluate(
     layer: str | None = None,
     reference_layer: str | None = None,
     addresses_layer: str | None = None,
+    station_commune_field: str | None = None,
+    reference_commune_field: str | None = None,
 ) -> Scores:
     """Score a station layer against reference polygons or held-out addresses.
 
@@ -189,6 +191,9 @@ def evaluate(
         Test addresses (an address table, read like ``build``'s).
     id_field, reference_field : str, optional
         Station id fields of the layer and of the reference (detected when not given).
+    station_commune_field, reference_commune_field : str, optional
+        Commune code fields of the layer and of the reference (detected when not given;
+        else taken from the ids' ``{insee}_`` prefix).
     columns : AddressColumns, optional
         Column names of a non-REU test table.
     crs : str, optional
@@ -207,9 +212,9 @@ def evaluate(
 
     if (reference is None) == (holdout is None):
         raise InputError(f"evaluate needs exactly one of {option('reference')} or {option('holdout')}")
-    ours = read_stations(stations, id_field, layer=layer)
+    ours = read_stations(stations, id_field, station_commune_field, layer=layer)
     if reference is not None:
-        return _score_reference(ours, reference, reference_field, reference_layer)
+        return _score_reference(ours, reference, reference_field, reference_layer, reference_commune_field)
     return _score_holdout(ours, holdout, columns, crs, addresses_layer)
 
 
@@ -227,12 +232,14 @@ def _valid(geoms: np.ndarray) -> np.ndarray:
     return np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
 
 
-def _score_reference(ours, reference, reference_field: str | None, reference_layer: str | None = None) -> Scores:
+def _score_reference(ours, reference, reference_field: str | None, reference_layer: str | None = None,
+                     commune_field: str | None = None) -> Scores:
     """:func:`evaluate` against reference polygons: IoU per reference station, area given right."""
     from .read import read_stations
 
-    ref = read_stations(reference, reference_field, what="reference", layer=reference_layer,
-                        layer_keyword="reference_layer")
+    ref = read_stations(reference, reference_field, commune_field, what="reference", layer=reference_layer,
+                        layer_keyword="reference_layer", id_keyword="reference_field",
+                        commune_keyword="reference_commune_field")
     metric = _metric_crs(ref["code_commune"])
     ref_m = ref.to_crs(metric)
     ours_geom = _union_by_key(ours.to_crs(metric))
