@@ -62,10 +62,35 @@ def land_coverage(parcels, outline) -> tuple[np.ndarray, bool]:
     dissolved by the fast ``shapely.coverage_union_all``; the flag is False only where
     even the fall-back could not make one (then unions go the slow, general way).
     """
+    geoms = clip_parcels(parcels, outline)
+    if len(geoms) == 0:
+        return geoms, True
+    # a cadastre is nearly one coverage already (Vincennes's is one; Choisy's has 5 bad
+    # edges in 4,514 parcels): clean around the faults only, a tenth of cleaning it all
+    bad = ~shapely.is_empty(shapely.coverage_invalid_edges(geoms))
+    if not bad.any():
+        return geoms, True
+    exact = True
+    local = clean_around(geoms, bad)
+    if local is not None:
+        geoms = local
+    else:
+        try:
+            geoms = shapely.coverage_clean(geoms)
+        except shapely.errors.GEOSException:  # overlaps too deep for it (grown building lots): by faces
+            geoms, exact = disjoint_by_faces(geoms, geoms), False
+    geoms = polygonal_parts(geoms, min_area_m2=MIN_PARCEL_M2)
+    geoms = geoms[~shapely.is_empty(geoms)]
+    # dropping slivers leaves a coverage one; faces dissolved by buffer(0) are checked
+    return geoms, exact or bool(shapely.coverage_is_valid(geoms))
+
+
+def clip_parcels(parcels, outline) -> np.ndarray:
+    """The parcels reaching ``outline``, flat, valid, clipped to it, slivers dropped."""
     geoms = np.asarray(parcels, dtype=object)
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     if len(geoms) == 0:
-        return geoms, True
+        return geoms
     # a layer may cover many communes: only the parcels touching this one are worked on
     geoms = geoms[np.sort(shapely.STRtree(geoms).query(outline))]  # by envelope: invalid parcels too
     # a layer in 3-D (Choisy's parcels) mixed with the 2-D cells gave rings of NaN heights
@@ -80,17 +105,28 @@ def land_coverage(parcels, outline) -> tuple[np.ndarray, bool]:
     geoms[cross] = shapely.intersection(geoms[cross], outline)
     geoms = polygonal_parts(geoms, min_area_m2=MIN_PARCEL_M2)
     geoms = geoms[~shapely.is_empty(geoms)]
-    if len(geoms) == 0 or shapely.coverage_is_valid(geoms):
-        return geoms, True  # already one coverage (Vincennes's parcels): cleaning costs 4× the check
+    return geoms
+
+
+def clean_around(geoms: np.ndarray, bad: np.ndarray) -> np.ndarray | None:
+    """``geoms`` with the ``bad`` polygons and their neighbours cleaned into one coverage; None if that fails.
+
+    Coverage validity holds between neighbours, so the cleaned polygons and theirs are
+    checked: a fault the local clean cannot mend (or a clean that moves a shared edge
+    of the untouched polygons) gives None, and the caller cleans everything.
+    """
+    tree = shapely.STRtree(geoms)
+    local = np.unique(np.append(np.flatnonzero(bad), tree.query(geoms[bad], predicate="intersects")[1]))
+    if len(local) > len(geoms) // 2:
+        return None  # faults everywhere (grown building lots): the whole clean is no dearer
+    out = geoms.copy()
     try:
-        geoms = shapely.coverage_clean(geoms)
-        exact = True
-    except shapely.errors.GEOSException:  # overlaps too deep for it (grown building lots): by faces
-        geoms = disjoint_by_faces(geoms, geoms)
-        exact = None
-    geoms = polygonal_parts(geoms, min_area_m2=MIN_PARCEL_M2)
-    geoms = geoms[~shapely.is_empty(geoms)]
-    return geoms, bool(exact or shapely.coverage_is_valid(geoms))
+        out[local] = shapely.coverage_clean(geoms[local])
+    except shapely.errors.GEOSException:
+        return None
+    present = local[~shapely.is_empty(out[local])]
+    check = np.unique(np.append(local, tree.query(out[present], predicate="intersects")[1]))
+    return out if shapely.coverage_is_valid(out[check][~shapely.is_empty(out[check])]) else None
 
 
 def disjoint_by_faces(geoms: np.ndarray, cores: np.ndarray) -> np.ndarray:

@@ -164,8 +164,17 @@ def read_land(request: BuildRequest) -> dict:
 
 
 def land_by_unit(layers: dict, unit_geom: dict) -> dict:
-    """Each land layer's geometries by unit (metric CRS, clipped): ``{name: {unit: geometries}}``."""
-    return {name: LAND_READERS[name][1](geoms, unit_geom) for name, geoms in layers.items()}
+    """Each land layer's geometries by unit (metric CRS, clipped): ``{name: {unit: geometries}}``.
+
+    A layer is cut only to the units no earlier layer of :data:`LAND_LAYERS` reaches: it
+    would not be used in the others (cutting Vincennes's buildings cost 0.2 s for nothing).
+    """
+    out, left = {}, dict(unit_geom)
+    for name in LAND_LAYERS:
+        if name in layers:
+            out[name] = LAND_READERS[name][1](layers[name], left) if left else {}
+            left = {u: g for u, g in left.items() if u not in out[name]}
+    return out
 
 
 def build_units(rows, seeding, request: BuildRequest, land: dict | None = None) -> tuple[dict, dict]:
