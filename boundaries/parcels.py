@@ -129,13 +129,21 @@ def clean_around(geoms: np.ndarray, bad: np.ndarray) -> np.ndarray | None:
     return out if shapely.coverage_is_valid(out[check][~shapely.is_empty(out[check])]) else None
 
 
-def disjoint_by_faces(geoms: np.ndarray, cores: np.ndarray) -> np.ndarray:
+def disjoint_by_faces(geoms: np.ndarray, cores: np.ndarray, outline=None) -> np.ndarray:
     """Overlapping polygons made disjoint: each face of their noded boundaries goes to one of them.
 
     The face goes to the polygon, among those holding it, whose ``core`` is nearest to the
     face's inner point (ties: the first polygon); a polygon that wins no face becomes empty.
+    With ``outline``, its boundary is noded in too and faces outside it are dropped: the
+    result is then clipped to it and still one coverage (neighbours share their vertices).
     """
-    faces = shapely.get_parts(shapely.polygonize([shapely.union_all(shapely.boundary(geoms))]))
+    lines = shapely.boundary(geoms)
+    if outline is not None:
+        lines = np.append(lines, shapely.boundary(outline))
+    faces = shapely.get_parts(shapely.polygonize([shapely.union_all(lines)]))
+    if outline is not None:
+        shapely.prepare(outline)
+        faces = faces[shapely.contains_properly(outline, shapely.point_on_surface(faces))]
     inner = shapely.point_on_surface(faces)
     face, holder = shapely.STRtree(geoms).query(inner, predicate="within")
     dist = shapely.distance(inner[face], cores[holder])
@@ -145,8 +153,15 @@ def disjoint_by_faces(geoms: np.ndarray, cores: np.ndarray) -> np.ndarray:
     face, holder = face[first][by_holder], holder[first][by_holder]
     out = np.array([shapely.MultiPolygon()] * len(geoms), dtype=object)
     won, dense = np.unique(holder, return_inverse=True)
-    # the faces share their edges exactly: a zero buffer of each collection dissolves them
-    out[won] = shapely.buffer(shapely.geometrycollections(faces[face], indices=dense), 0)
+    # the faces share their edges exactly (one coverage): one row of faces per polygon,
+    # padded with None, dissolved by one vectorised coverage union (a third of buffer(0)'s time)
+    counts = np.bincount(dense)
+    table = np.full((len(won), counts.max()), None, dtype=object)
+    table[dense, np.arange(len(dense)) - np.repeat(np.cumsum(counts) - counts, counts)] = faces[face]
+    try:
+        out[won] = shapely.coverage_union_all(table, axis=1)
+    except shapely.errors.GEOSException:  # faces a hair off being noded: the general union
+        out[won] = shapely.buffer(shapely.geometrycollections(faces[face], indices=dense), 0)
     return out
 
 
@@ -272,6 +287,13 @@ def station_polygons(cells: np.ndarray, pieces: np.ndarray, label: np.ndarray, e
     return out
 
 
+def check_fill(fill: str) -> None:
+    """Refuse a ``fill`` that is not one of :data:`FILLS` (one line, exit 2)."""
+    if fill not in FILLS:
+        raise InputError(f"{option('fill', fill)} is not a way to fill parcels without address: "
+                         f"use one of {', '.join(FILLS)}")
+
+
 def parcel_partition(xy, station, rows, outline, parcels, params, split_mixed: bool = True,
                      fill: str = "voronoi"):
     """One commune's station keys and polygons, along its parcels (see the module's rules).
@@ -305,11 +327,17 @@ def parcel_partition(xy, station, rows, outline, parcels, params, split_mixed: b
     polygons : numpy.ndarray of shapely geometries
         Each station's polygon; together an exact partition of ``outline``.
     """
-    if fill not in FILLS:
-        raise InputError(f"{option('fill', fill)} is not a way to fill parcels without address: "
-                         f"use one of {', '.join(FILLS)}")
-    keys, cells = voronoi_partition(xy, station, outline, params.voronoi_margin_m)
+    check_fill(fill)
     land, exact = land_coverage(parcels, outline)
+    return land_partition(xy, station, rows, outline, land, exact, params, split_mixed, fill)
+
+
+def land_partition(xy, station, rows, outline, land, exact: bool, params, split_mixed: bool, fill: str):
+    """:func:`parcel_partition` on ``land`` already clipped to ``outline`` and disjoint.
+
+    ``exact``: the land is one valid coverage (its unions then take the fast way).
+    """
+    keys, cells = voronoi_partition(xy, station, outline, params.voronoi_margin_m)
     if len(keys) == 1 or len(land) == 0:
         return keys, cells
     station_idx = np.searchsorted(keys, np.asarray(station, dtype=object))
@@ -338,14 +366,17 @@ def building_partition(xy, station, rows, outline, buildings, params, grow_m: fl
                        split_mixed: bool = True, fill: str = "voronoi"):
     """As :func:`parcel_partition`, each building footprint grown by ``grow_m`` metres to stand for its lot.
 
-    Grown footprints overlap where buildings stand closer than ``2 * grow_m``: each face
-    of the overlaps goes to the nearest footprint (:func:`disjoint_by_faces`).
+    Grown footprints overlap where buildings stand closer than ``2 * grow_m``: the land
+    goes to the nearest footprint (:func:`building_lots`).
     """
+    check_fill(fill)
     geoms = np.asarray(buildings, dtype=object)
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
     if len(geoms):
         geoms = polygonal_parts(shapely.make_valid(shapely.force_2d(geoms)))
         lots = shapely.buffer(geoms, grow_m, join_style="mitre")
         # where lots overlap, the land goes to the nearer footprint
-        geoms = disjoint_by_faces(lots, geoms)
-    return parcel_partition(xy, station, rows, outline, geoms, params, split_mixed=split_mixed, fill=fill)
+        geoms = polygonal_parts(disjoint_by_faces(lots, geoms, outline), min_area_m2=MIN_PARCEL_M2)
+        geoms = geoms[~shapely.is_empty(geoms)]
+    # the lots are one coverage inside the outline already: no clean (0.5 s on Vincennes)
+    return land_partition(xy, station, rows, outline, geoms, True, params, split_mixed, fill)
