@@ -11,6 +11,10 @@ written here as it stood before (and as the module docstrings state it):
   parcels larger than the Voronoi cells, empty and mixed parcels;
 - buildings: the lots' faces dissolved by ``buffer(0)``, then cleaned as a cadastre;
 - ``fill_by_cells``: the station of the largest overlay area, on random parcels and cells;
+- streets: every mixed block's hull partition batched (``hull_partition_blocks``) gives the
+  bytes of ``hull_partition`` called block by block, on random blocks (a grid cut by streets,
+  seeds of several stations, near-collinear and clustered seeds) — and ``street_partition``
+  the same polygons either way;
 - ``polygonal_parts``: the Polygons-only shortcut gives what the general path gives;
 - ``land_by_unit``: a layer is cut only where no earlier layer decides, and the method each
   unit gets is the same as with every layer cut everywhere.
@@ -37,7 +41,8 @@ from boundaries.parcels import (
     parcel_votes,
     split_mixed_parcels,
 )
-from boundaries.tessellate import voronoi_partition
+from boundaries.blocks import seed_blocks, street_blocks, street_partition
+from boundaries.tessellate import hull_partition, hull_partition_blocks, tessellate, voronoi_partition
 
 PARAMS = Parameters()
 ORIGIN = np.array([652_000.0, 6_855_000.0])
@@ -258,3 +263,61 @@ def test_a_layer_is_cut_only_where_no_earlier_layer_decides():
                       if (g := land_by_unit({name: layers[name]}, units)[name].get(unit)) is not None}
         here = {name: by_unit[unit] for name, by_unit in cut.items() if unit in by_unit}
         assert first_land(here)[0] == first_land(everywhere)[0]
+
+
+@st.composite
+def street_grid(draw):
+    """A square commune cut by a few streets, and seeds of several stations (some clustered, some in a line)."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    side = 200.0
+    outline = shapely.box(*ORIGIN, *(ORIGIN + side))
+    cuts = [shapely.LineString([ORIGIN + (x, -5), ORIGIN + (x + rng.uniform(-20, 20), side + 5)])
+            for x in np.sort(rng.uniform(20, 180, draw(st.integers(0, 3))))]
+    cuts += [shapely.LineString([ORIGIN + (-5, y), ORIGIN + (side + 5, y)])
+             for y in np.sort(rng.uniform(20, 180, draw(st.integers(0, 3))))]
+    n = draw(st.integers(4, 60))
+    xy = rng.uniform(ORIGIN + 1, ORIGIN + side - 1, (n, 2))
+    if draw(st.booleans()):  # a row of seeds along a line (near-collinear, degenerate Voronoi)
+        xy[: n // 2, 1] = ORIGIN[1] + 50.0 + rng.uniform(0, 1e-3, n // 2)
+    xy, first = np.unique(np.round(xy, 3), axis=0, return_index=True)
+    station = np.array([f"s{k}" for k in rng.integers(0, draw(st.integers(2, 5)), n)], dtype=object)[first]
+    return xy, station, outline, np.array(cuts, dtype=object)
+
+
+@settings(deadline=None)
+@given(street_grid())
+def test_batched_mixed_blocks_give_the_block_by_block_bytes(case):
+    xy, station, outline, streets = case
+    blocks = street_blocks(outline, streets) if len(streets) else np.array([outline], dtype=object)
+    code = np.searchsorted(np.unique(station), station)
+    block_of = seed_blocks(xy, blocks)
+    mixed = [b for b in np.unique(block_of) if len(np.unique(code[block_of == b])) > 1]
+    inside = np.isin(block_of, mixed)
+    if not inside.any():
+        return
+    m, r, buf = PARAMS.voronoi_margin_m, PARAMS.hull_ratio, PARAMS.hull_buffer_m
+    g_block, g_code, polys = hull_partition_blocks(xy[inside], code[inside], block_of[inside], blocks, m, r, buf)
+    for b in mixed:
+        here = block_of == b
+        keys, slow = hull_partition(xy[here], code[here], blocks[b], m, r, buf)
+        assert list(g_code[g_block == b]) == list(keys)
+        assert [p.wkb for p in polys[g_block == b]] == [p.wkb for p in slow]
+
+
+@settings(deadline=None)
+@given(street_grid())
+def test_street_partition_is_the_same_batched_or_not(case):
+    xy, station, outline, streets = case
+    m = PARAMS.voronoi_margin_m
+
+    def one(a, b, c):
+        return tessellate(a, b, c, "hull", PARAMS)
+
+    def batched(a, b, c, d):
+        return hull_partition_blocks(a, b, c, d, m, PARAMS.hull_ratio, PARAMS.hull_buffer_m)
+
+    slow = street_partition(xy, station, outline, streets, m, partition=one)
+    fast = street_partition(xy, station, outline, streets, m, partition=one, partition_blocks=batched)
+    assert list(fast[0]) == list(slow[0])
+    assert [p.wkb for p in fast[1]] == [p.wkb for p in slow[1]]
+    assert_partition(fast[1], outline)
