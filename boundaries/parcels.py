@@ -6,7 +6,9 @@ and adds one input, the parcels. The rules, in order:
 
 1. **Parcels** are clipped to the outline and made one clean coverage
    (``shapely.coverage_clean``: overlaps between cadastral parcels go to the neighbour
-   with the longest shared border); slivers under :data:`MIN_PARCEL_M2` are dropped.
+   with the longest shared border; only the faulty parcels and their neighbours are
+   cleaned when that mends them, else the whole layer); slivers under
+   :data:`MIN_PARCEL_M2` are dropped.
 2. **Parcels with addresses**: each address seed (``rows > 0``) falls in at most one
    parcel. A parcel whose rows all belong to one station goes whole to it. A parcel
    holding rows of several stations is split inside itself by the Voronoi cells of
@@ -21,9 +23,13 @@ and adds one input, the parcels. The rules, in order:
 4. **The rest** (streets, squares, water, unassigned parcels) is split by the default
    Voronoi tessellation: each station keeps its Voronoi cell minus every assigned
    parcel. The Voronoi cells partition the outline, so the whole is a partition.
+   (Computed as each cell minus the other stations' parcels reaching it, plus the
+   station's own parcels outside its cell: the same land, without a commune-wide union.)
 
 :func:`building_partition` grows each building footprint by ``grow_m`` metres to stand
-for its lot, then applies the same rules.
+for its lot (where lots overlap, each face of the overlaps goes to the nearest
+footprint), then applies the same rules; the lots are one coverage already, so step 1's
+cleaning is skipped.
 """
 
 from __future__ import annotations
