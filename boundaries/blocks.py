@@ -61,7 +61,7 @@ def seed_blocks(xy: np.ndarray, blocks: np.ndarray) -> np.ndarray:
 
 
 def street_partition(xy: np.ndarray, station: np.ndarray, outline, streets: np.ndarray,
-                     margin_m: float, partition=None) -> tuple[np.ndarray, np.ndarray]:
+                     margin_m: float, partition=None, partition_blocks=None) -> tuple[np.ndarray, np.ndarray]:
     """Partition ``outline`` between stations, block by block (see the module docstring).
 
     Parameters
@@ -80,6 +80,11 @@ def street_partition(xy: np.ndarray, station: np.ndarray, outline, streets: np.n
         ``partition(xy, station, polygon) -> (keys, polygons)``, how the commune's
         cells (for seedless blocks) and a mixed block are drawn; the Voronoi cells
         (``margin_m``) by default.
+    partition_blocks : callable, optional
+        ``partition_blocks(xy, code, block_of, blocks) -> (group_block, group_code, polygons)``:
+        ``partition`` of every mixed block at once (e.g.
+        :func:`boundaries.tessellate.hull_partition_blocks`), the same pieces in fewer GEOS
+        calls; else ``partition`` is called block by block.
 
     Returns
     -------
@@ -100,8 +105,15 @@ def street_partition(xy: np.ndarray, station: np.ndarray, outline, streets: np.n
     block_of = seed_blocks(xy, blocks)
     pieces = [[] for _ in keys]
     mixed = _add_single_blocks(pieces, blocks, block_of, code)
-    for b in mixed:
-        _split_block(pieces, blocks[b], xy[block_of == b], code[block_of == b], partition)
+    if partition_blocks is not None and len(mixed):
+        inside = np.isin(block_of, mixed)
+        _, group_code, polys = partition_blocks(xy[inside], code[inside], block_of[inside], blocks)
+        for c, p in zip(group_code, polys):  # by block, then station: the order of the loop below
+            if not shapely.is_empty(p):
+                pieces[int(c)].append(p)
+    else:
+        for b in mixed:
+            _split_block(pieces, blocks[b], xy[block_of == b], code[block_of == b], partition)
     taken = shapely.union_all(np.concatenate([np.asarray(p, dtype=object) for p in pieces if p] or [np.array([])]))
     # seedless blocks, and whatever noding left between blocks: by the commune's Voronoi cells
     rest = polygonal_parts(shapely.intersection(cells, shapely.difference(outline, taken)))

@@ -16,6 +16,8 @@ def polygonal_parts(geoms: np.ndarray, min_area_m2: float = 0.0) -> np.ndarray:
     ``min_area_m2``. A geometry with nothing left becomes an empty MultiPolygon.
     """
     geoms = np.asarray(geoms, dtype=object)
+    if (shapely.get_type_id(geoms) == 3).all() and (shapely.area(geoms) > min_area_m2).all():
+        return geoms.copy()  # Polygons only (most calls): each is its own single part
     parts, index = shapely.get_parts(geoms, return_index=True)
     # make_valid can nest: GEOMETRYCOLLECTION (MULTIPOLYGON (...), LINESTRING (...)); explode
     # until flat, or the polygons inside the MultiPolygon would be lost

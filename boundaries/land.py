@@ -241,7 +241,12 @@ def polygons_by_unit(polygons, unit_geom: dict) -> dict:
         metric = shapely.make_valid(shapely.force_2d(polygons.to_crs(crs).to_numpy()))
         outlines = np.array([unit_geom[u] for u in sel], dtype=object)
         unit_i, poly_i = shapely.STRtree(metric).query(outlines, predicate="intersects")
-        clipped = polygonal_parts(shapely.intersection(metric[poly_i], outlines[unit_i]))
+        shapely.prepare(outlines)
+        clipped = metric[poly_i]
+        # most polygons lie inside their unit: only those crossing its outline are clipped
+        cross = ~shapely.contains_properly(outlines[unit_i], clipped)
+        clipped[cross] = shapely.intersection(clipped[cross], outlines[unit_i][cross])
+        clipped = polygonal_parts(clipped)
         ok = shapely.area(clipped) > 0
         for i in np.unique(unit_i[ok]):
             out[sel[i]] = clipped[ok & (unit_i == i)]

@@ -39,7 +39,7 @@ from .result import BuildResult
 from .scope import read_prefixes, scope, selected_communes
 from .smooth import smooth_partition
 from .stations import STATION_COLUMNS, assemble, communes_layer
-from .tessellate import choose_method, tessellate
+from .tessellate import choose_method, hull_partition_blocks, tessellate
 
 __all__ = ["BuildResult", "STATION_COLUMNS", "build", "build_unit", "build_units", "run"]
 
@@ -164,8 +164,17 @@ def read_land(request: BuildRequest) -> dict:
 
 
 def land_by_unit(layers: dict, unit_geom: dict) -> dict:
-    """Each land layer's geometries by unit (metric CRS, clipped): ``{name: {unit: geometries}}``."""
-    return {name: LAND_READERS[name][1](geoms, unit_geom) for name, geoms in layers.items()}
+    """Each land layer's geometries by unit (metric CRS, clipped): ``{name: {unit: geometries}}``.
+
+    A layer is cut only to the units no earlier layer of :data:`LAND_LAYERS` reaches: it
+    would not be used in the others (cutting Vincennes's buildings cost 0.2 s for nothing).
+    """
+    out, left = {}, dict(unit_geom)
+    for name in LAND_LAYERS:
+        if name in layers:
+            out[name] = LAND_READERS[name][1](layers[name], left) if left else {}
+            left = {u: g for u, g in left.items() if u not in out[name]}
+    return out
 
 
 def build_units(rows, seeding, request: BuildRequest, land: dict | None = None) -> tuple[dict, dict]:
@@ -295,8 +304,14 @@ def partition(chosen: str, xy, station, n_rows, outline, params: Parameters, lan
     :data:`~boundaries.parcels.BUILDING_FILL`); else :func:`boundaries.tessellate.tessellate`.
     """
     if chosen == "streets":
+        batched = None
+        if inside == "hull":  # every mixed block's hull partition in a few GEOS calls
+            def batched(a, b, c, d):
+                return hull_partition_blocks(a, b, c, d, params.voronoi_margin_m, params.hull_ratio,
+                                             params.hull_buffer_m)
         return street_partition(xy, station, outline, land, params.voronoi_margin_m,
-                                partition=lambda a, b, c: tessellate(a, b, c, inside, params))
+                                partition=lambda a, b, c: tessellate(a, b, c, inside, params),
+                                partition_blocks=batched)
     if chosen == "parcels":
         return parcel_partition(xy, station, n_rows, outline, land, params, fill=PARCEL_FILL)
     if chosen == "buildings":
