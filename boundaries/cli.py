@@ -59,6 +59,9 @@ class _Command(click.Command):
         except MemoryError:
             _fail("out of memory; select fewer communes with --departement or --commune", EXIT_INTERNAL)
         except KeyboardInterrupt:
+            from .parallel import stop_workers
+
+            stop_workers()  # none left running, or hanging the exit, once we say we stopped
             _fail(_interrupted(), 130)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import signal
 import socket
 import time
 
@@ -24,6 +25,12 @@ _ADDRESS_RE = re.compile(r"^(?:(?P<protocol>tcp|tls|ws|wss)://)?"
 
 #: Clients opened by :func:`connect` in this process, by the scheduler they were asked for.
 _OPEN: dict = {}
+
+#: Process pools of :func:`run_tasks` open in this process (what :func:`stop_workers` stops).
+_POOLS: set = set()
+
+#: Seconds a worker told to stop (SIGTERM) has before it is killed.
+STOP_GRACE_S = 5.0
 
 # Task arguments of these types are sent with each task; any other argument every
 # task shares (the same object) is sent to the cluster once.
@@ -195,11 +202,9 @@ def run_tasks(func, tasks: list, jobs: int = 1, progress=None, already_done: int
         if scheduler and tasks:
             results = _on_cluster(stack, func, tasks, jobs, scheduler)
         elif jobs > 1 and len(tasks) > 1:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor, as_completed
+            from concurrent.futures import as_completed
 
-            pool = stack.enter_context(ProcessPoolExecutor(
-                max_workers=min(jobs, len(tasks)), mp_context=multiprocessing.get_context("fork")))
+            pool = stack.enter_context(_process_pool(min(jobs, len(tasks))))
             futures = {pool.submit(func, *t): i for i, t in enumerate(tasks)}
             results = ((futures[f], f.result()) for f in as_completed(futures))
         else:
@@ -208,6 +213,69 @@ def run_tasks(func, tasks: list, jobs: int = 1, progress=None, already_done: int
             if bar is not None:
                 bar.update(weights[i])
             yield result
+
+
+def _ignore_interrupts() -> None:
+    """In a worker: leave Ctrl-C to the parent, which stops the workers itself.
+
+    A worker that took the SIGINT of its process group could die holding the pool's
+    queue lock, and the parent then waited for it for ever (seen once with ``-j 2``).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def _process_pool(workers: int):
+    """A pool of forked workers: shut down in order when the block ends well, stopped at once otherwise.
+
+    Otherwise is an interrupt, a task's error or the caller dropping the results: the
+    tasks not started are cancelled and the running ones stopped (:func:`stop_workers`),
+    so nothing runs on, or hangs, after the command has said it stopped.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_ignore_interrupts)
+    _POOLS.add(pool)
+    try:
+        yield pool
+    except BaseException:
+        _stop(pool)
+        raise
+    else:
+        pool.shutdown(wait=True)
+    finally:
+        _POOLS.discard(pool)
+
+
+def _stop(pool) -> None:
+    """Cancel a pool's waiting tasks and end its workers: SIGTERM, then SIGKILL after :data:`STOP_GRACE_S`."""
+    # the executor keeps no public list of its processes; without one there is nothing to end
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for w in workers:
+        with contextlib.suppress(Exception):
+            w.terminate()
+    deadline = time.monotonic() + STOP_GRACE_S
+    for w in workers:
+        with contextlib.suppress(Exception):
+            w.join(max(0.0, deadline - time.monotonic()))
+            if w.is_alive():
+                w.kill()
+                w.join(1.0)
+
+
+def stop_workers() -> None:
+    """End the workers of every process pool this process has open (a command interrupted by Ctrl-C).
+
+    The pools stop themselves when the exception reaches them; this is for an
+    interrupt that lands between two results, while :func:`run_tasks`' generator is
+    suspended and would be closed only when it is collected.
+    """
+    for pool in list(_POOLS):
+        _stop(pool)
+        _POOLS.discard(pool)
 
 
 def _on_cluster(stack: contextlib.ExitStack, func, tasks: list, jobs: int, scheduler: str):
