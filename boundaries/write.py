@@ -93,6 +93,10 @@ def output_format(path: str, fmt: str | None = None) -> str:
     for name, suffixes in FORMATS.items():
         if suffix in suffixes:
             return name
+    if str(path).endswith(("/", os.sep)) or Path(path).is_dir():
+        raise InputError(f"output {path} is a folder; give a file name such as "
+                         f"{Path(path) / 'stations.gpkg'}, or {option('split')} commune to write one file per "
+                         "commune into the folder")
     known = ", ".join(s for suffixes in FORMATS.values() for s in suffixes)
     raise InputError(f"output {path}: unknown format {suffix or '(no extension)'!r}; use one of {known}, "
                      f"or {option('fmt')}")
@@ -112,6 +116,9 @@ def check_output_path(
     """
     if path == "-":
         return
+    if not folder and str(path).endswith(("/", os.sep)):  # a folder to be: Path() drops the slash
+        example = f"stations{suffixes[0]}" if suffixes else "stations.geojson"
+        raise InputError(f"{what} {path} is a folder; give a file name such as {Path(path) / example}")
     with reported(path):
         _check_output_place(Path(path), what, option, suffixes, folder)
     for source in inputs:
@@ -137,10 +144,11 @@ def _check_output_place(p: Path, what: str, flag: str, suffixes, folder: bool) -
                     raise InputError(f"{what} {p} holds {entry.name}, {special_kind(entry)} that a file of "
                                      f"{option('split')} would replace; remove it, or give the split another folder")
     else:
+        if p.is_dir():  # before the extension: a folder has none, and "unknown format ''" does not say why
+            example = f"stations{suffixes[0]}" if suffixes else "stations.geojson"
+            raise InputError(f"{what} {p} is a folder; give a file name such as {p / example}")
         if suffixes and p.suffix.lower() not in suffixes:
             raise InputError(f"{what} {p}: unknown format {p.suffix!r}; use one of {', '.join(suffixes)}")
-        if p.is_dir():
-            raise InputError(f"{what} {p} is a folder; give a file name such as {p / 'stations.geojson'}")
         parent = p.parent if str(p.parent) else Path(".")
         check_name_length(p, what)
     if parent.exists() and not parent.is_dir():
