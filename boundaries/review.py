@@ -7,8 +7,9 @@ points of the flags it raises (so the order can be explained):
   geometry is null or empty;
 - ``check`` (100 per kind of problem): :func:`boundaries.checks.check_stations` names
   the station (invalid geometry, duplicate id, overlap, commune without outline);
-- ``commune_check`` (20): its commune fails a check (gap, spill, or the build
-  report's partition check);
+- ``commune_check`` (20): a gap or spill of its commune's check lies beside it (every
+  station of the commune when the check names none), or the build report's partition
+  check failed in its commune;
 - ``low_confidence`` (10 + 100 × (min_confidence − confidence)): ``confidence`` below
   ``min_confidence``;
 - ``dropped`` (10 + 100 × (share − max_dropped_share)): the share of its address rows
@@ -284,7 +285,9 @@ def _flag_check_problems(found: dict, key_of_commune: dict, check) -> None:
                                    f"check: {kind.replace('_', ' ')} — {detail}"))
         elif kind in COMMUNE_CHECK_KINDS:
             code = p.get("commune")
-            for key in key_of_commune.get(code, []):
+            # the stations beside the gap or spill when the check names them, else the commune's
+            named = [k for k in canonical_station(list(p.get("stations") or ())) if k in found]
+            for key in named or key_of_commune.get(code, []):
                 found[key].append((POINTS_COMMUNE_CHECK, "commune_check",
                                    f"commune {code} check: {kind} — {detail}"))
 
@@ -471,7 +474,7 @@ def _summary_html(st, review: pd.DataFrame, n_pictured: int, report: dict | None
     labels = {
         "no_polygon": "without polygon",
         "check": "named by a check problem",
-        "commune_check": "in a commune failing a check",
+        "commune_check": "beside a gap or spill, or in a commune failing a check",
         "low_confidence": f"confidence below {min_confidence:g}",
         "dropped": f"more than {max_dropped_share:.1%} of rows dropped",
         "many_parts": f"in more than {max_parts} part(s)",
