@@ -348,7 +348,7 @@ def carry_results(pairs: pd.DataFrame, results, results_id: str | None, new_st, 
     """
     import maup
 
-    from .results import as_numbers, read_results, result_keys, with_station_ids
+    from .results import as_numbers, read_results, refuse_no_match, result_keys, with_station_ids
 
     where = "results table" if isinstance(results, pd.DataFrame) else f"results file {results}"
     table = read_results(results)
@@ -366,6 +366,7 @@ def carry_results(pairs: pd.DataFrame, results, results_id: str | None, new_st, 
     src = pd.Series(keys).map(old_keys)
     data = pd.DataFrame({c: numbers[c].astype("Float64").astype(float).to_numpy() for c in numeric})
     placed = src.notna().to_numpy()
+    refuse_no_match(old_keys.index.to_numpy(dtype=object), old_st["id_bv"], keys, table[field], where)
     data = data[placed].set_axis(src[placed].astype(np.int64).to_numpy())
     rel = pd.Series(pairs["share_of_old"].to_numpy(),
                     index=pd.MultiIndex.from_arrays([pairs["old"], pairs["new"]], names=["source", "target"]))
@@ -384,8 +385,8 @@ def carry_results(pairs: pd.DataFrame, results, results_id: str | None, new_st, 
 
 
 def _old_keys(pairs: pd.DataFrame, old_st) -> np.ndarray:
-    """The canonical key of each pair's old station."""
-    return old_st["key"].to_numpy()[pairs["old"].to_numpy()]
+    """The results key (:func:`boundaries.codes.results_key`) of each pair's old station."""
+    return codes.arrondissement_station(old_st["key"].to_numpy()[pairs["old"].to_numpy()])
 
 
 def report_path(output: str) -> str:

@@ -155,6 +155,10 @@ def test_unmatched_ids_are_listed_capped_and_counted(stations, results, padded):
     st_ids = [f"94001_{n}" for n in sorted(stations)]
     res_ids = [f"94001_{n:04d}" if padded else f"94001_{n}" for n in sorted(results)]
     table = pd.DataFrame({"codeBureauVote": res_ids, "votes": ["1"] * len(res_ids)})
+    if not stations & results:  # nothing joins: refused (tests/test_results_join.py)
+        with pytest.raises(InputError, match="no results row matches a station"):
+            join_results(_layer(st_ids), table)
+        return
     _, stats = join_results(_layer(st_ids), table)
     without = sorted(f"94001_{n}" for n in stations - results)
     orphans = sorted(f"94001_{n}" for n in results - stations)
