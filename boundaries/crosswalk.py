@@ -373,15 +373,33 @@ def carry_results(pairs: pd.DataFrame, results, results_id: str | None, new_st, 
     carried = maup.prorate(rel, data, weights=rel).reindex(range(len(new_st)))
     has = pd.Series(pairs["old"].isin(data.index).to_numpy() * pairs["share_of_new"].to_numpy())
     covered = has.groupby(pairs["new"].to_numpy()).sum().reindex(range(len(new_st)), fill_value=0)
+    whole = [c for c in numeric if pd.api.types.is_integer_dtype(numbers[c])]
     out = pd.concat([pd.DataFrame({"id_bv": new_st["id_bv"].to_numpy(),
                                    "share_with_results": covered.round(6).to_numpy()}),
-                     carried.round(6).reset_index(drop=True)], axis=1)
+                     whole_as_integers(carried.round(6).reset_index(drop=True), whole)], axis=1)
     left = sorted(map(str, table[field][~placed]))
     about = {"source": where, "stations": int(len(table)), "carried": int(placed.sum()), "not_carried": left,
              "columns": numeric, "columns_left": [str(c) for c in numbers if c not in numeric],
              "totals": {c: {"results": round(float(np.nansum(data[c])), 6),
                             "carried": round(float(np.nansum(carried[c])), 6)} for c in numeric}}
     return out, about
+
+
+def whole_as_integers(carried: pd.DataFrame, columns) -> pd.DataFrame:
+    """``carried`` with each of ``columns`` (whole counts in the results) as integers when every carried value
+    is whole (``1082``, not ``1082.0``): an old station carried whole onto one new one, unchanged maps.
+
+    A column with a share of a count somewhere (``540.5``) stays in decimals, all of it: one
+    column, one type. Missing values (a new station no old one overlaps) stay missing.
+    """
+    out = carried.copy()
+    for c in columns:
+        values = out[c].to_numpy(dtype=float, na_value=np.nan)
+        known = values[np.isfinite(values)]
+        if (known == np.round(known)).all() and (np.abs(known) < 2.0 ** 53).all():
+            finite = np.isfinite(values)
+            out[c] = pd.arrays.IntegerArray(np.where(finite, values, 0).astype(np.int64), ~finite)
+    return out
 
 
 def _old_keys(pairs: pd.DataFrame, old_st) -> np.ndarray:
