@@ -136,7 +136,7 @@ def test_report_lists_the_unmatched_ids_on_each_side(built):
     assert report["stations_without_result_ids"][:3] == ["99001_3", "99001_4", "99001_5"]
     assert len(report["stations_without_result_ids"]) == 12
     assert ("12 without a result (99001_3, 99001_4, 99001_5, 99001_6, 99001_7 and 7 more), "
-            "1 results rows without a station (99999_1)") in procs["geojson"].stderr
+            "1 results row without a station (99999_1)") in procs["geojson"].stderr
 
 
 RESULTS_SCHEMA = {**load_schema(), "$ref": "#/$defs/report/properties/results"}
