@@ -563,7 +563,8 @@ def crosswalk(old, new, addresses, output, old_id, new_id, old_layer, new_layer,
     elif not quiet:
         s = result.summary
         counts = ", ".join(f"{k} {v}" for k, v in s["new_status"].items())
-        _say(f"{s['old']['stations']:,} old and {plural(s['new']['stations'], 'new station')}, {plural(s['pairs'], 'pair')} "
+        _say(f"{s['old']['stations']:,} old and {plural(s['new']['stations'], 'new station')}, "
+             f"{plural(s['pairs'], 'pair')} "
              f"weighted by {s['weighting']}; new: {counts}; old gone: {s['old_status']['gone']}", err=True)
         if s.get("results") and s["results"]["not_carried"]:
             r, left = s["results"], s["results"]["not_carried"]

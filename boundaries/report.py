@@ -198,7 +198,8 @@ class Report:
                 "  dropped: " + ", ".join(f"{k} {v:,}" for k, v in self.rows_dropped.items() if v)
             )
         lines.append(
-            f"{plural(self.communes_built, 'commune')}, {self.stations_out:,} of {plural(self.stations_in, 'station')} built"
+            f"{plural(self.communes_built, 'commune')}, {self.stations_out:,} of "
+            f"{plural(self.stations_in, 'station')} built"
             f" in {self.seconds:.1f} s"
         )
         if self.stations_without_polygon:

@@ -504,7 +504,8 @@ def refuse_no_match(st_key, st_ids, key, result_ids, where: str) -> None:
     (:func:`boundaries.codes.results_key`); ``st_ids``, ``result_ids``: the ids as given,
     one of each side shown in the one-line message so the user sees how they differ.
     """
-    if len(st_key) == 0 or len(key) == 0 or np.isin(np.asarray(key, dtype=object), np.asarray(st_key, dtype=object)).any():
+    found = np.isin(np.asarray(key, dtype=object), np.asarray(st_key, dtype=object))
+    if len(st_key) == 0 or len(key) == 0 or found.any():
         return
     ours = next((str(v) for v in np.asarray(st_ids, dtype=object) if not pd.isna(v) and str(v)), "(none)")
     theirs = next((str(v) for v in np.asarray(result_ids, dtype=object) if not pd.isna(v) and str(v)), "(none)")

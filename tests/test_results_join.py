@@ -24,18 +24,27 @@ from boundaries.crosswalk import crosswalk, whole_as_integers
 from boundaries.errors import InputError, plural
 from boundaries.report import results_line
 from boundaries.results import join_results, match_stats, ministry_station_ids
+from browser import skip
 from conftest import TOWN, shared_path
 
 #: MapLibre's style validator, installed by ``make web-assets`` (npm ci in web/).
 STYLE_SPEC = Path(__file__).resolve().parents[1] / "web/node_modules/@maplibre/maplibre-gl-style-spec/dist/index.cjs"
-#: The three cities, their Ministry commune code, their département and the REU's arrondissement codes.
-PLM = [(city, arrs) for city, arrs in codes.PLM_CITIES.items()]
+#: The three cities: the Ministry's commune code and the REU's arrondissement codes.
+PLM = list(codes.PLM_CITIES.items())
 
 
 def layer(ids, x0: float = 2.3) -> gpd.GeoDataFrame:
     """Stations of ``ids``, squares side by side (degrees)."""
     x = x0 + np.arange(len(ids)) * 0.001
     return gpd.GeoDataFrame({"id_bv": list(ids)}, geometry=shapely.box(x, 48.85, x + 0.001, 48.851), crs=4326)
+
+
+def need_assets() -> None:
+    """Skip (fail in CI) when ``make web-assets`` has not put the JavaScript in the package."""
+    try:
+        web.vendor_folder()
+    except InputError as exc:
+        skip(str(exc))
 
 
 def cli(*args):
@@ -231,7 +240,7 @@ def test_crosswalk_splitting_a_station_keeps_decimals():
 def test_web_field_without_values_exits_2(town_gpkg, tmp_path):
     results = tmp_path / "r.csv"
     results.write_text("code_bv,Inscrits,Vide\n99001_0001,10,\n")
-    web.vendor_folder() if web.VENDOR.is_dir() else pytest.skip("make web-assets not run")
+    need_assets()
     line = one_line(cli("web", town_gpkg, "-o", tmp_path / "site", "--results", results, "--field", "Vide"))
     assert "field 'Vide' has no value on any of the 14 stations" in line and "--field" in line
     assert not (tmp_path / "site").exists()
@@ -241,7 +250,7 @@ def validate_fill(fills: list) -> list:
     """MapLibre's own style validator (its style-spec package, as ``make web-assets`` installs it) on each fill."""
     node = shutil.which("node")
     if node is None or not STYLE_SPEC.is_file():
-        pytest.skip("node or MapLibre's style-spec package (web/node_modules, make web-assets) not found")
+        skip("node or MapLibre's style-spec package (web/node_modules, make web-assets) not found")
     script = (f"const spec = require({json.dumps(str(STYLE_SPEC))});"
               "const fills = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
               "console.log(JSON.stringify(fills.map(f => spec.validateStyleMin({version: 8, sources: {s: {type: "
@@ -265,7 +274,7 @@ def test_fill_expression_is_valid_maplibre_for_any_classes(values):
 
 def test_default_colour_fill_has_an_honest_legend(tmp_path):
     frame = layer([f"99001_{i}" for i in range(1, 5)]).assign(code_commune="99001", colour=[0, 1, 2, 0])
-    web.vendor_folder() if web.VENDOR.is_dir() else pytest.skip("make web-assets not run")
+    need_assets()
     default = web.write_site(frame, tmp_path / "a")
     page = (tmp_path / "a" / "index.html").read_text(encoding="utf-8")
     config = json.loads(re.search(r'<script id="config" type="application/json">(.*?)</script>', page, re.S)[1])
@@ -302,6 +311,6 @@ def test_messages_say_one_station_and_one_class(town_gpkg, tmp_path):
     assert "1 station in 1 commune: 1 problem, 1 warning" in result.output, result.output
     results = tmp_path / "r.csv"
     results.write_text("code_bv,Inscrits\n99001_0001,10\n")
-    web.vendor_folder() if web.VENDOR.is_dir() else pytest.skip("make web-assets not run")
+    need_assets()
     result = cli("web", town_gpkg, "-o", tmp_path / "site", "--results", results, "--field", "Inscrits")
     assert "14 stations by Inscrits (category, 1 class), 4 communes;" in result.output, result.output

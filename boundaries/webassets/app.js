@@ -1,5 +1,6 @@
 // The page of `boundaries web`: stations from stations.pmtiles filled by class (computed in Python and
-// inlined as #config with the fill expression and the legend), commune outlines on top, a legend, a hover box and a search by commune name.
+// inlined as #config, with the fill expression and the legend), commune outlines on top, a legend, a
+// hover box and a search by commune name.
 // Text from the data only ever reaches the page as textContent (never as HTML).
 "use strict";
 
