@@ -120,7 +120,8 @@ simplify : float or str, optional
     edge and each commune stays exactly partitioned (checked).
 results : str or pandas.DataFrame, optional
     A results table (CSV or Parquet, one row per station) whose columns are copied
-    onto the stations, matched on codeBureauVote (94028_0012) or id_bv (94028_12).
+    onto the stations, matched on codeBureauVote (94028_0012) or id_bv (94028_12); Paris,
+    Lyon, Marseille's 75056_101 matches 75101_1. A table matching no station is refused.
 results_id : str, optional
     Station-id column of results (detected).
 jobs : int

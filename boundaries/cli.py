@@ -18,7 +18,7 @@ from dataclasses import replace
 import click
 from pathlib import Path
 
-from .errors import EXIT_INPUT, EXIT_INTERNAL, BoundariesError, InputError
+from .errors import EXIT_INPUT, EXIT_INTERNAL, BoundariesError, InputError, plural
 from .options import (build_options, column_options, communes_option, flag, help_of, json_option, layer_options,
                       quiet_option, write_options)
 
@@ -246,7 +246,7 @@ def _summary(result, output: str, report_file: str | None, quiet: bool, as_json:
     elif not quiet:
         _say(report.text(), err=True)
         where = "stdout" if output == "-" else output
-        _say(f"wrote {len(result.stations):,} stations to {where}"
+        _say(f"wrote {plural(len(result.stations), 'station')} to {where}"
                    + (f", report {report_file}" if report_file else ""), err=True)
 
 
@@ -345,7 +345,7 @@ def refresh(stations, output, in_place, communes, layer, communes_layer, strict,
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
     elif not quiet:
         changed = ", ".join(f"{k} {v}" for k, v in result.changed.items())
-        _say(f"wrote {len(result.stations):,} stations to {result.output} (changed: {changed})", err=True)
+        _say(f"wrote {plural(len(result.stations), 'station')} to {result.output} (changed: {changed})", err=True)
         if result.check is None:
             _say("not checked: no commune outlines (give --communes)")
         else:
@@ -370,7 +370,7 @@ def _print_check(result, errors: list, limit: int) -> None:
     areas = ", ".join(f"{k} {t[f'{k}_m2']:,.1f} m²" + (f" ({t[f'outline_{k}_m2']:,.1f} along the outline)"
                                                         if t.get(f"outline_{k}_m2") else "")
                       for k in ("overlap", "gap", "spill"))
-    _say(f"{t['stations']:,} stations in {t['communes']:,} communes: {verdict}"
+    _say(f"{plural(t['stations'], 'station')} in {plural(t['communes'], 'commune')}: {verdict}"
          + (f" ({counts}; {areas})" if counts else ""))
 
 
@@ -500,7 +500,7 @@ def report(stations, output, build_report, communes, layer, communes_layer, addr
                       review=flagged, max_pictures=max_pictures, layer=layer, communes_layer=communes_layer,
                       addresses_layer=addresses_layer)
     if not quiet:
-        _say(f"{len(flagged):,} stations to review; wrote {output}", err=True)
+        _say(f"{plural(len(flagged), 'station')} to review; wrote {output}", err=True)
 
 
 def _crosswalk_defaults() -> tuple[float, float]:
@@ -570,8 +570,15 @@ def crosswalk(old, new, addresses, output, old_id, new_id, old_layer, new_layer,
     elif not quiet:
         s = result.summary
         counts = ", ".join(f"{k} {v}" for k, v in s["new_status"].items())
-        _say(f"{s['old']['stations']:,} old and {s['new']['stations']:,} new stations, {s['pairs']:,} pairs "
+        _say(f"{s['old']['stations']:,} old and {plural(s['new']['stations'], 'new station')}, "
+             f"{plural(s['pairs'], 'pair')} "
              f"weighted by {s['weighting']}; new: {counts}; old gone: {s['old_status']['gone']}", err=True)
+        if s.get("results") and s["results"]["not_carried"]:
+            r, left = s["results"], s["results"]["not_carried"]
+            more = f" and {len(left) - 5:,} more" if len(left) > 5 else ""
+            _say(f"boundaries: warning: {r['carried']:,} of {plural(r['stations'], 'results row')} carried; "
+                 f"{len(left):,} not (no old station, or one no new station overlaps): {', '.join(left[:5])}{more}",
+                 err=True)
         _say(f"wrote {output}, report {report_file}", err=True)
 
 
@@ -646,9 +653,9 @@ def profile(stations, source, data, key, source_key, addresses, weights, columns
     if as_json:
         click.echo(json.dumps({**result.summary(), "output": output}, ensure_ascii=False, indent=2))
     elif not quiet:
-        _say(f"wrote {len(result.table):,} stations to {output}: {len(result.extensive)} counts, "
+        _say(f"wrote {plural(len(result.table), 'station')} to {output}: {plural(len(result.extensive), 'count')}, "
              f"{len(result.intensive)} averaged; {result.fallback_share:.1%} carried by area "
-             f"({result.sources_without_address:,} source areas without address)", err=True)
+             f"({plural(result.sources_without_address, 'source area')} without address)", err=True)
 
 
 @main.command(cls=_Command)
@@ -689,9 +696,15 @@ def web(stations, output, communes, commune_field, results, results_id, field, i
                       communes_layer=communes_layer, commune_field=commune_field, id_field=id_field,
                       station_commune_field=station_commune_field, min_zoom=min_zoom, max_zoom=max_zoom)
     if not quiet:
-        by = f"by {site.classes.field} ({site.classes.kind}, {len(site.classes.labels)} classes)" \
+        from .report import results_line
+        from .web import COLOUR_NOTE
+
+        if site.results is not None:
+            _say(results_line(site.results), err=True)
+        by = f"by {site.classes.field} ({site.classes.kind}, {plural(len(site.classes.labels), 'class')})" \
             if site.classes.field is not None else "in one colour"
-        _say(f"wrote {site.folder}/: {site.stations:,} stations {by}, {site.communes:,} communes; "
+        by = f"by colour ({COLOUR_NOTE})" if field is None and site.classes.field == "colour" else by
+        _say(f"wrote {site.folder}/: {plural(site.stations, 'station')} {by}, {plural(site.communes, 'commune')}; "
              f"serve it with: python -m http.server -d {site.folder}", err=True)
 
 

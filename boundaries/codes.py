@@ -123,6 +123,43 @@ def canonical_station(station_ids):
     return out.to_numpy(dtype=object, na_value=None)
 
 
+#: The city code of each of Paris, Lyon and Marseille (``PLM_CITIES``) in a results id: the Ministry
+#: writes a station of an arrondissement as the city's code and a code whose hundreds are the
+#: arrondissement's number (``75056_101``, ``75056_0101``: 1st arrondissement, station 1; ``13055_1620``:
+#: 16th, station 20), where the REU writes the arrondissement's code (``75101_1``, ``13216_20``).
+_PLM_CITY_ID = re.compile(r"^(" + "|".join(PLM_CITIES) + r")_0*(\d{3,4})$")
+
+
+def arrondissement_station(station_ids):
+    """Paris, Lyon and Marseille ids in the Ministry's city form as the REU writes them; others unchanged.
+
+    ``75056_101`` (or ``75056_0101``) → ``75101_1``; ``69123_915`` → ``69389_15``;
+    ``13055_1620`` → ``13216_20``: the station code's hundreds name the arrondissement
+    (1–20 in Paris, 1–9 in Lyon, 1–16 in Marseille, :data:`PLM_CITIES`), its last two
+    digits the station (from 1). A code that does not fit (``75056_2101``, ``75056_100``,
+    ``75056_7``) is kept as it is: it names no arrondissement.
+    """
+    s = pd.Series(np.asarray(station_ids, dtype=object), dtype="string")
+    parts = s.str.extract(_PLM_CITY_ID)
+    city = parts[0].to_numpy(dtype=object, na_value=None)
+    number = pd.to_numeric(parts[1], errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+    arr, station = number // 100, number % 100
+    size = np.array([len(PLM_CITIES.get(c) or ()) for c in city], dtype=float)
+    ok = (arr >= 1) & (arr <= size) & (station >= 1)
+    out = s.to_numpy(dtype=object, na_value=None)
+    out[ok] = [f"{PLM_CITIES[c][int(a) - 1]}_{int(n)}" for c, a, n in zip(city[ok], arr[ok], station[ok])]
+    return out
+
+
+def results_key(station_ids):
+    """The key a results join matches on: :func:`canonical_station`, then :func:`arrondissement_station`.
+
+    ``94068_0007`` and ``94068_7`` are one station, and so are ``75056_0101``, ``75056_101``
+    and ``75101_1``.
+    """
+    return arrondissement_station(canonical_station(station_ids))
+
+
 def commune_of_station(station_ids):
     """The commune code that starts a REU station id (``"94068_7"`` → ``"94068"``), else None."""
     s = pd.Series(np.asarray(station_ids, dtype=object), dtype="string")

@@ -349,7 +349,7 @@ def carry_results(pairs: pd.DataFrame, results, results_id: str | None, new_st, 
     """
     import maup
 
-    from .results import as_numbers, read_results, result_keys, with_station_ids
+    from .results import as_numbers, read_results, refuse_no_match, result_keys, with_station_ids
 
     where = "results table" if isinstance(results, pd.DataFrame) else f"results file {results}"
     table = read_results(results)
@@ -367,15 +367,17 @@ def carry_results(pairs: pd.DataFrame, results, results_id: str | None, new_st, 
     src = pd.Series(keys).map(old_keys)
     data = pd.DataFrame({c: numbers[c].astype("Float64").astype(float).to_numpy() for c in numeric})
     placed = src.notna().to_numpy()
+    refuse_no_match(old_keys.index.to_numpy(dtype=object), old_st["id_bv"], keys, table[field], where)
     data = data[placed].set_axis(src[placed].astype(np.int64).to_numpy())
     rel = pd.Series(pairs["share_of_old"].to_numpy(),
                     index=pd.MultiIndex.from_arrays([pairs["old"], pairs["new"]], names=["source", "target"]))
     carried = maup.prorate(rel, data, weights=rel).reindex(range(len(new_st)))
     has = pd.Series(pairs["old"].isin(data.index).to_numpy() * pairs["share_of_new"].to_numpy())
     covered = has.groupby(pairs["new"].to_numpy()).sum().reindex(range(len(new_st)), fill_value=0)
+    whole = [c for c in numeric if pd.api.types.is_integer_dtype(numbers[c])]
     out = pd.concat([pd.DataFrame({"id_bv": new_st["id_bv"].to_numpy(),
                                    "share_with_results": covered.round(6).to_numpy()}),
-                     carried.round(6).reset_index(drop=True)], axis=1)
+                     whole_as_integers(carried.round(6).reset_index(drop=True), whole)], axis=1)
     left = sorted(map(str, table[field][~placed]))
     about = {"source": where, "stations": int(len(table)), "carried": int(placed.sum()), "not_carried": left,
              "columns": numeric, "columns_left": [str(c) for c in numbers if c not in numeric],
@@ -384,9 +386,26 @@ def carry_results(pairs: pd.DataFrame, results, results_id: str | None, new_st, 
     return out, about
 
 
+def whole_as_integers(carried: pd.DataFrame, columns) -> pd.DataFrame:
+    """``carried`` with each of ``columns`` (whole counts in the results) as integers when every carried value
+    is whole (``1082``, not ``1082.0``): an old station carried whole onto one new one, unchanged maps.
+
+    A column with a share of a count somewhere (``540.5``) stays in decimals, all of it: one
+    column, one type. Missing values (a new station no old one overlaps) stay missing.
+    """
+    out = carried.copy()
+    for c in columns:
+        values = out[c].to_numpy(dtype=float, na_value=np.nan)
+        known = values[np.isfinite(values)]
+        if (known == np.round(known)).all() and (np.abs(known) < 2.0 ** 53).all():
+            finite = np.isfinite(values)
+            out[c] = pd.arrays.IntegerArray(np.where(finite, values, 0).astype(np.int64), ~finite)
+    return out
+
+
 def _old_keys(pairs: pd.DataFrame, old_st) -> np.ndarray:
-    """The canonical key of each pair's old station."""
-    return old_st["key"].to_numpy()[pairs["old"].to_numpy()]
+    """The results key (:func:`boundaries.codes.results_key`) of each pair's old station."""
+    return codes.arrondissement_station(old_st["key"].to_numpy()[pairs["old"].to_numpy()])
 
 
 def report_path(output: str) -> str:

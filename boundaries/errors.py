@@ -59,3 +59,15 @@ def render_options(message: str, name=_as_keyword) -> str:
     import re
 
     return re.sub(f"{_MARK}(\\w+)(?:{_VALUE}([^{_END}]*))?{_END}", lambda m: name(m.group(1), m.group(2)), message)
+
+
+def plural(n, noun: str, nouns: str | None = None) -> str:
+    """``n`` and the noun in its number: ``1 commune``, ``0 communes``, ``1,082 stations``.
+
+    ``nouns``: the plural when it is not ``noun + "s"`` (``address row``, ``address rows``
+    needs none; ``class`` gives ``classes``; ``1 results row``). Numbers get thousands
+    separators, as the messages write them.
+    """
+    word = noun if n == 1 else (nouns if nouns is not None else noun + "es" if noun.endswith(("s", "x", "ch", "sh"))
+                                else noun + "s")
+    return f"{n:,} {word}"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .clean import HELD_OUT, RARE_REASONS, REASONS
-from .errors import InputError, option
+from .errors import InputError, option, plural
 
 
 #: Levels of a JSON document :func:`json_text` spreads over lines; deeper values stay on one line.
@@ -183,7 +183,7 @@ class Report:
         """A short human summary."""
         dropped = sum(self.rows_dropped.values())
         lines = [
-            f"{self.rows_read:,} rows read, {self.rows_used:,} used, {dropped:,} dropped"
+            f"{plural(self.rows_read, 'row')} read, {self.rows_used:,} used, {dropped:,} dropped"
             + (f", {self.rows_held_out:,} held out" if self.rows_held_out else "")
             + (f", {self.rows_out_of_scope:,} out of scope" if self.rows_out_of_scope else ""),
         ]
@@ -198,7 +198,8 @@ class Report:
                 "  dropped: " + ", ".join(f"{k} {v:,}" for k, v in self.rows_dropped.items() if v)
             )
         lines.append(
-            f"{self.communes_built:,} communes, {self.stations_out:,} of {self.stations_in:,} stations built"
+            f"{plural(self.communes_built, 'commune')}, {self.stations_out:,} of "
+            f"{plural(self.stations_in, 'station')} built"
             f" in {self.seconds:.1f} s"
         )
         if self.stations_without_polygon:
@@ -241,9 +242,9 @@ def results_line(r: dict) -> str:
         more = r[side] - len(ids[:5])
         return f" ({', '.join(ids[:5])}{f' and {more:,} more' if more > 0 else ''})" if ids else ""
 
-    return (f"results: {r['matched_stations']:,} stations matched on {r['id_field']}, "
+    return (f"results: {plural(r['matched_stations'], 'station')} matched on {r['id_field']}, "
             f"{r['stations_without_result']:,} without a result{some('stations_without_result')}, "
-            f"{r['results_without_station']:,} results rows without a station{some('results_without_station')}")
+            f"{plural(r['results_without_station'], 'results row')} without a station{some('results_without_station')}")
 
 
 #: Why a station has no polygon, for the report's ``detail``.

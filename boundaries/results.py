@@ -2,7 +2,9 @@
 
 Results files name stations ``codeBureauVote`` (``94028_0012``, the form of the
 Ministry's files) or like the REU (``94028_12``); both are matched through
-:func:`boundaries.codes.canonical_station`.
+:func:`boundaries.codes.results_key`, which also matches the Ministry's Paris, Lyon and
+Marseille ids (the city and ``{arrondissement}{station:02d}``: ``75056_101``) with the REU's
+(the arrondissement: ``75101_1``). A join that matches no station is refused.
 """
 
 from __future__ import annotations
@@ -404,8 +406,8 @@ def result_names(table: pd.DataFrame, field: str, station_columns, where: str = 
 
 
 def result_keys(table: pd.DataFrame, field: str) -> np.ndarray:
-    """The canonical station id of each results row (refused when two rows name one station)."""
-    key = codes.canonical_station(table[field].astype("string").to_numpy(dtype=object, na_value=""))
+    """The key of each results row (:func:`boundaries.codes.results_key`; refused when two rows name one station)."""
+    key = codes.results_key(table[field].astype("string").to_numpy(dtype=object, na_value=""))
     twice = pd.Series(key).duplicated(keep=False).to_numpy()
     if twice.any():
         dup = sorted(set(map(str, pd.Series(table[field])[twice])))
@@ -468,7 +470,8 @@ def join_results(stations, results, id_field: str | None = None):
     InputError
         An unreadable table, a row with more or fewer fields than the header, no
         id column, two rows for one station, columns that would meet the stations'
-        fields, a number no layer can hold; or two stations of ``stations`` with one id.
+        fields, a number no layer can hold; two stations of ``stations`` with one id;
+        or no station matched by any row (:func:`refuse_no_match`).
     """
     table = read_results(results)
     if len(table) == 0:
@@ -480,17 +483,35 @@ def join_results(stations, results, id_field: str | None = None):
     table = table.assign(**{c: _as_numbers(table[c], _where(results)) for c in extra})
     right = table[extra].rename(columns=renamed)
     right.index = key
-    st_key = codes.canonical_station(stations["id_bv"].to_numpy(dtype=object))
+    st_key = codes.results_key(stations["id_bv"].to_numpy(dtype=object))
     twice = pd.Series(st_key).duplicated()
     if twice.any():
         raise InputError(f"the station layer has two stations {st_key[twice.to_numpy()][0]}: a result would be "
                          "copied onto both; give one feature per station")
+    refuse_no_match(st_key, stations["id_bv"], key, table[field], _where(results))
     joined = right.reindex(st_key)
     out = stations.copy()
     for c in joined.columns:
         # the column's own array: ``to_numpy`` would turn Int64 with a gap into float64 (613 -> 613.0)
         out[c] = joined[c].array
     return out, match_stats(field, st_key, stations["id_bv"], key)
+
+
+def refuse_no_match(st_key, st_ids, key, result_ids, where: str) -> None:
+    """Refuse a join in which no results row names a station: the ids are of another form.
+
+    ``st_key``, ``key``: the keys of the stations and of the results rows
+    (:func:`boundaries.codes.results_key`); ``st_ids``, ``result_ids``: the ids as given,
+    one of each side shown in the one-line message so the user sees how they differ.
+    """
+    found = np.isin(np.asarray(key, dtype=object), np.asarray(st_key, dtype=object))
+    if len(st_key) == 0 or len(key) == 0 or found.any():
+        return
+    ours = next((str(v) for v in np.asarray(st_ids, dtype=object) if not pd.isna(v) and str(v)), "(none)")
+    theirs = next((str(v) for v in np.asarray(result_ids, dtype=object) if not pd.isna(v) and str(v)), "(none)")
+    raise InputError(f"{where}: no results row matches a station (results ids like {theirs[:40]!r}, station ids "
+                     f"like {ours[:40]!r}); give the results' station-id column with {option('results_id')}, or "
+                     "write its ids {commune}_{station} as the stations' (94028_12 and 94028_0012 match)")
 
 
 def match_stats(field: str, st_key: np.ndarray, st_ids, key: np.ndarray) -> dict:

@@ -43,6 +43,9 @@ MAX_CATEGORIES = 8
 SEQUENTIAL = ("#fff5b8", "#fdc46b", "#f4845f", "#c5416b", "#6a1a6e")
 CATEGORICAL = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f")
 MISSING_COLOUR = "#cccccc"
+#: The legend of the default fill by ``colour`` (the map colouring: a number that only tells
+#: neighbours apart, meaningless to a reader): no value rows, this note instead.
+COLOUR_NOTE = "colours only tell neighbouring stations apart"
 #: Station fields shown in the hover box besides the chosen one, when the layer has them.
 HOVER_FIELDS = ("n_addresses", "confidence")
 
@@ -174,17 +177,29 @@ def choose_field(stations, field=None, results_columns=()) -> str:
     Raises
     ------
     InputError
-        ``field`` is not a field of the stations (or of the results joined).
+        ``field`` is not a field of the stations (or of the results joined), or has
+        no value on any station (:func:`has_values`).
     """
     names = [c for c in stations.columns if c != stations.geometry.name]
     if field is not None:
         if field not in names:
             shown = ", ".join(repr(n) for n in names[:30])
             raise InputError(f"no field {field!r} to colour by (fields: {shown}); choose one with {option('field')}")
+        if not has_values(stations[field]):
+            raise InputError(f"field {field!r} has no value on any of the {len(stations):,} stations: nothing to "
+                             f"colour by; choose another with {option('field')}")
         return field
     numeric = [c for c in results_columns if pd.api.types.is_numeric_dtype(stations[c])]
     fallback = [c for c in DEFAULT_FIELDS if c in names]
     return (numeric or fallback or [None])[0]
+
+
+def has_values(values: pd.Series) -> bool:
+    """True when a value is neither missing, nor empty or blank text, nor a number that is not finite."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return bool(np.isfinite(values.astype("float64").to_numpy(na_value=np.nan)).any())
+    text = values.astype("string").str.strip()
+    return bool((text.notna() & (text != "")).any())
 
 
 def classify(values: pd.Series, field) -> Classes:
@@ -394,7 +409,8 @@ def write_site(stations, output, communes=None, results=None, field=None, *, res
     classes = classify(frame[chosen] if (chosen := choose_field(frame, field, extra)) else frame.index.to_series(),
                        chosen)
     outlines = commune_outlines(frame, communes, commune_field, communes_layer)
-    config = page_config(frame, classes, min_zoom, max_zoom)
+    config = page_config(frame, classes, min_zoom, max_zoom, note=COLOUR_NOTE if field is None and chosen == "colour"
+                         else None)
     with _new_folder(folder) as work:
         write_tiles(tile_frame(frame, classes), work / "stations.pmtiles", "stations", min_zoom, max_zoom)
         write_tiles(outlines[["code", "nom", "geometry"]], work / "communes.pmtiles", "communes", min_zoom, max_zoom)
@@ -404,13 +420,45 @@ def write_site(stations, output, communes=None, results=None, field=None, *, res
     return Site(folder, classes, n_stations, n_communes, stats)
 
 
-def page_config(frame, classes: Classes, min_zoom: int, max_zoom: int) -> dict:
-    """The page's settings, inlined in ``index.html``: the field, its classes and colours, the map's bounds."""
+def page_config(frame, classes: Classes, min_zoom: int, max_zoom: int, note: str | None = None) -> dict:
+    """The page's settings, inlined in ``index.html``: the field, its classes and colours, the map's bounds.
+
+    ``fill`` is the stations' MapLibre ``fill-color`` (:func:`fill_expression`) and ``legend``
+    what the legend shows (:func:`legend_of`; ``note``: a line shown instead of the value rows).
+    """
+    has_missing = bool((classes.cls < 0).any())
     return {"field": classes.field, "kind": classes.kind, "labels": classes.labels, "colours": classes.colours,
             "missing": MISSING_COLOUR, "minzoom": min_zoom, "maxzoom": max_zoom,
             "bounds": np.round(frame.to_crs(4326).total_bounds, 6).tolist(),
             "hover": [h for h in HOVER_FIELDS if h in frame and h != classes.field],
-            "has_missing": bool((classes.cls < 0).any())}
+            "has_missing": has_missing, "fill": fill_expression(classes.colours),
+            "legend": legend_of(classes, has_missing, note)}
+
+
+def fill_expression(colours) -> str | list:
+    """The stations' ``fill-color``: class ``i`` (the tiles' ``cls``) in ``colours[i]``, others grey.
+
+    A ``match`` needs at least one label and output besides its input and fallback
+    (MapLibre refuses ``["match", input, fallback]`` and draws nothing): with no
+    class, every station is drawn in :data:`MISSING_COLOUR`, a plain colour.
+    """
+    if not len(colours):
+        return MISSING_COLOUR
+    pairs = [x for i, c in enumerate(colours) for x in (i, c)]
+    return ["match", ["get", "cls"], *pairs, MISSING_COLOUR]
+
+
+def legend_of(classes: Classes, has_missing: bool, note: str | None = None) -> dict:
+    """The legend: a ``title``, a ``note`` (or None) and ``rows`` of (label, colour).
+
+    With ``note`` (the default fill by ``colour``) the rows are left out: the colours
+    tell neighbours apart and mean nothing else.
+    """
+    title = "Stations" if classes.field is None or note else str(classes.field)
+    rows = [] if note else [[label, colour] for label, colour in zip(classes.labels, classes.colours)]
+    if has_missing and not note:
+        rows.append(["no value", MISSING_COLOUR])
+    return {"title": title, "note": note, "rows": rows}
 
 
 def _write_page(work: Path, vendor: Path, config: dict) -> None:

@@ -136,7 +136,7 @@ def test_report_lists_the_unmatched_ids_on_each_side(built):
     assert report["stations_without_result_ids"][:3] == ["99001_3", "99001_4", "99001_5"]
     assert len(report["stations_without_result_ids"]) == 12
     assert ("12 without a result (99001_3, 99001_4, 99001_5, 99001_6, 99001_7 and 7 more), "
-            "1 results rows without a station (99999_1)") in procs["geojson"].stderr
+            "1 results row without a station (99999_1)") in procs["geojson"].stderr
 
 
 RESULTS_SCHEMA = {**load_schema(), "$ref": "#/$defs/report/properties/results"}
@@ -155,6 +155,10 @@ def test_unmatched_ids_are_listed_capped_and_counted(stations, results, padded):
     st_ids = [f"94001_{n}" for n in sorted(stations)]
     res_ids = [f"94001_{n:04d}" if padded else f"94001_{n}" for n in sorted(results)]
     table = pd.DataFrame({"codeBureauVote": res_ids, "votes": ["1"] * len(res_ids)})
+    if not stations & results:  # nothing joins: refused (tests/test_results_join.py)
+        with pytest.raises(InputError, match="no results row matches a station"):
+            join_results(_layer(st_ids), table)
+        return
     _, stats = join_results(_layer(st_ids), table)
     without = sorted(f"94001_{n}" for n in stations - results)
     orphans = sorted(f"94001_{n}" for n in results - stations)

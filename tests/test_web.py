@@ -215,6 +215,11 @@ def test_hostile_names_and_values_stay_data(tmp_path_factory, name, values, comm
     frame = squares().assign(**{name: pd.Series(values, dtype=object).map(
         lambda v: None if v is None else str(v))}, nom_commune=commune)
     site = tmp_path_factory.mktemp("hostile") / "site"
+    if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):  # no value: refused
+        with pytest.raises(InputError, match="has no value on any of the 4 stations"):
+            web.write_site(frame, site, field=name)
+        assert not site.exists()
+        return
     result = web.write_site(frame, site, field=name)
     config = config_of(site)
     assert config["field"] == name and len(config["labels"]) == len(config["colours"])
@@ -278,7 +283,7 @@ def test_page_in_chromium_renders_and_finds_a_commune(town_site):
         found = page.evaluate("boundariesMap.queryRenderedFeatures({layers: ['stations-fill']})"
                               ".filter(f => f.properties.commune === '99003').map(f => f.properties.id)")
         assert found and all(i.startswith("99003_") for i in found)
-        assert page.locator("#legend .row").count() == len(config_of(town_site)["labels"])
+        assert page.locator("#legend .row").count() == len(config_of(town_site)["legend"]["rows"])
         assert page.errors == []
 
 

@@ -1,5 +1,6 @@
 // The page of `boundaries web`: stations from stations.pmtiles filled by class (computed in Python and
-// inlined as #config), commune outlines on top, a legend, a hover box and a search by commune name.
+// inlined as #config, with the fill expression and the legend), commune outlines on top, a legend, a
+// hover box and a search by commune name.
 // Text from the data only ever reaches the page as textContent (never as HTML).
 "use strict";
 
@@ -36,13 +37,6 @@ function element(tag, text, cls) {
   return e;
 }
 
-function fillColour() {
-  const match = ["match", ["get", "cls"]];
-  config.colours.forEach((c, i) => match.push(i, c));
-  match.push(config.missing);
-  return match;
-}
-
 const protocol = new pmtiles.Protocol();
 maplibregl.addProtocol("pmtiles", protocol.tile);
 const archive = (name) => {
@@ -65,7 +59,7 @@ const map = new maplibregl.Map({
     layers: [
       { id: "background", type: "background", paint: { "background-color": "#f4f3ef" } },
       { id: "stations-fill", type: "fill", source: "stations", "source-layer": "stations",
-        paint: { "fill-color": fillColour(), "fill-opacity": 0.85 } },
+        paint: { "fill-color": config.fill, "fill-opacity": 0.85 } },
       { id: "stations-line", type: "line", source: "stations", "source-layer": "stations",
         paint: { "line-color": "#ffffff", "line-width": 0.6 } },
       { id: "stations-hover", type: "line", source: "stations", "source-layer": "stations",
@@ -85,12 +79,12 @@ function showStatus(text) {
 }
 map.on("error", (e) => showStatus(`Could not load the map data: ${e.error && e.error.message}`));
 
+// The legend as boundaries.web.legend_of made it: a title, a note (the default colouring), value rows.
 function buildLegend() {
   const legend = document.getElementById("legend");
-  legend.append(element("div", config.field === null ? "Stations" : config.field, "title"));
-  const rows = config.labels.map((label, i) => [label, config.colours[i]]);
-  if (config.has_missing) rows.push(["no value", config.missing]);
-  for (const [label, colour] of rows) {
+  legend.append(element("div", config.legend.title, "title"));
+  if (config.legend.note) legend.append(element("div", config.legend.note, "note"));
+  for (const [label, colour] of config.legend.rows) {
     const row = element("div", undefined, "row");
     const swatch = element("span", undefined, "swatch");
     swatch.style.background = colour;
