@@ -453,6 +453,7 @@ def preview(stations, output, commune, communes, layer, communes_layer, addresse
     from .write import check_output_path
 
     check_output_path(output, [stations, communes, addresses], "picture", "-o", (".png",))
+    communes, communes_layer = _outlines_or_own(stations, communes, communes_layer)
     render_map(stations, commune=commune, addresses=addresses, outline=communes, path_or_buffer=output,
                highlight=highlight, size_in=(size_in, size_in), dpi=dpi, layer=layer, communes_layer=communes_layer,
                addresses_layer=addresses_layer)
@@ -490,6 +491,7 @@ def report(stations, output, build_report, communes, layer, communes_layer, addr
         guess = Path(default_report_path(stations))
         build_report = str(guess) if guess.is_file() else None
     check = None
+    communes, communes_layer = _outlines_or_own(stations, communes, communes_layer)
     if communes:
         from .checks import check_stations
 
@@ -501,6 +503,15 @@ def report(stations, output, build_report, communes, layer, communes_layer, addr
                       addresses_layer=addresses_layer)
     if not quiet:
         _say(f"{plural(len(flagged), 'station')} to review; wrote {output}", err=True)
+
+
+def _outlines_or_own(stations: str, communes, communes_layer):
+    """``--communes``, else the ``communes`` layer a GeoPackage of ours holds beside its stations."""
+    from .read import own_communes_layer
+
+    if communes or not own_communes_layer(stations):
+        return communes, communes_layer
+    return stations, "communes"
 
 
 def _crosswalk_defaults() -> tuple[float, float]:

@@ -1469,6 +1469,19 @@ def _first_id(ids: np.ndarray) -> str:
     return repr(found)
 
 
+def own_communes_layer(path) -> bool:
+    """True when ``path`` is a GeoPackage holding a ``communes`` layer (as a build of ours writes)."""
+    p = Path(path)
+    if p.suffix.lower() != ".gpkg" or not p.is_file():
+        return False
+    try:
+        import pyogrio
+
+        return "communes" in {str(name) for name, _ in pyogrio.list_layers(p)}
+    except Exception:  # not a GeoPackage after all: the reader says so later, in its own words
+        return False
+
+
 def _station_source(source, what: str, layer: str | None, layer_keyword: str):
     """The station layer of a path given as ``what`` (STATIONS, REFERENCE), checked local and readable."""
     check_local_path(source, f"{what} file", what.upper())
