@@ -436,7 +436,8 @@ def evaluate(stations, reference, reference_field, holdout_path, id_field, stati
 @click.option("-o", "--output", required=True, type=str, help="The PNG file to write.")
 @click.option("--commune", default=None, metavar="CODE",
               help="The commune to draw (INSEE code; 75056 draws Paris's arrondissements); default: every station.")
-@communes_option("Commune outlines, drawn thick (without them the stations' union is drawn dashed).", required=False)
+@communes_option("Commune outlines, drawn thick (default: a GeoPackage's own communes layer; without any, the "
+                 "stations' union is drawn dashed).", required=False)
 @layer_options("layer", "communes_layer")
 @click.option("--addresses", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="An address table whose points are drawn over the stations.")
@@ -466,7 +467,8 @@ def preview(stations, output, commune, communes, layer, communes_layer, addresse
 @click.option("-o", "--output", required=True, type=str, help="The HTML page to write (self-contained).")
 @click.option("--build-report", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="The build's report (default: STATIONS with .report.json, when it exists).")
-@communes_option("Commune outlines: drawn in the pictures, and the layer is checked against them.", required=False)
+@communes_option("Commune outlines: drawn in the pictures, and the layer is checked against them (default: a "
+                 "GeoPackage's own communes layer).", required=False)
 @layer_options("layer", "communes_layer")
 @click.option("--addresses", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="An address table whose points are drawn in the pictures.")
