@@ -637,11 +637,12 @@ def profile(stations, source, data, key, source_key, addresses, weights, columns
                          source_key=source_key, layer=layer, source_layer=source_layer,
                          addresses_layer=addresses_layer, crs=crs)
     write_profile(result, output)
+    summary = {**result.summary(flag), "output": output}
     if not quiet:
-        for warning in result.warnings(flag):
+        for warning in summary["warnings"]:
             _say(f"boundaries: warning: {warning}", err=True)
     if as_json:
-        click.echo(json.dumps({**result.summary(flag), "output": output}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
     elif not quiet:
         _say(f"wrote {len(result.table):,} stations to {output}: {len(result.extensive)} counts, "
              f"{len(result.intensive)} averaged; {result.fallback_share:.1%} carried by area "

@@ -75,8 +75,12 @@ class Profile:
         stations must hold), "sources": the whole count of the source areas overlapping them}``.
     source_key : str or None
         The source layer's field whose codes were matched with the data's key (None without data).
+    warnings : list of str
+        What the run chose that a user should know (the source field matched when another is
+        named like the key), one line each.
     notices : list of str
-        The lines of :meth:`warnings`, their options marked (:func:`boundaries.errors.option`).
+        The same lines, their options marked (:func:`boundaries.errors.option`) for
+        :meth:`summary` to name them as the caller does (the command: its flags).
     """
 
     table: pd.DataFrame
@@ -87,21 +91,19 @@ class Profile:
     sources_without_address: int
     totals: dict = field(default_factory=dict)
     source_key: str | None = None
+    warnings: list = field(default_factory=list)
     notices: list = field(default_factory=list, repr=False)
 
-    def warnings(self, name=None) -> list:
-        """What the run chose that a user should know (e.g. the source field matched), one line each.
-
-        ``name(keyword, value)`` writes the options named (the command gives its flags);
-        default: the Python keywords.
-        """
-        return [render_options(n, name) if name else render_options(n) for n in self.notices]
-
     def summary(self, name=None) -> dict:
-        """The run's counts, as the command prints them (``--json``); ``name`` as in :meth:`warnings`."""
+        """The run's counts, as the command prints them (``--json``).
+
+        ``name(keyword, value)`` writes the options the warnings name (the command gives its
+        flags); default: the Python keywords.
+        """
+        warnings = [render_options(n, name) if name else render_options(n) for n in self.notices]
         return {"stations": len(self.table), "extensive": self.extensive, "intensive": self.intensive,
                 "fallback_share": self.fallback_share, "sources_without_address": self.sources_without_address,
-                "source_key": self.source_key, "totals": self.totals, "warnings": self.warnings(name)}
+                "source_key": self.source_key, "totals": self.totals, "warnings": warnings}
 
 
 def profile(stations, source, data=None, key=None, addresses=None, *, columns=None, extensive=None,
@@ -172,6 +174,7 @@ def profile(stations, source, data=None, key=None, addresses=None, *, columns=No
     out, share, totals, overall = _carry(pieces, kinds, w, fallback, covered, len(ids))
     result = _assemble(raw, ids, out, share, kinds, totals, overall, fallback, pieces)
     result.source_key, result.notices = matched, [note] if note else []
+    result.warnings = [render_options(n) for n in result.notices]
     return result
 
 

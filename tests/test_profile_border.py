@@ -179,9 +179,9 @@ def test_the_field_matching_the_most_is_taken(n, data):
     chosen = "IRIS" if named >= other else "DCOMIRIS"
     assert result.source_key == chosen
     if chosen == "IRIS":
-        assert result.warnings() == []
+        assert result.warnings == []
     else:
-        (line,) = result.warnings()
+        (line,) = result.warnings
         assert "'DCOMIRIS'" in line and "'IRIS'" in line and "source_key='IRIS'" in line and "\n" not in line
     assert result.table["POP"].sum() == pytest.approx(n * (n + 1) / 2)
 
