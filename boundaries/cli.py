@@ -645,9 +645,10 @@ def profile(stations, source, data, key, source_key, addresses, weights, columns
             source_layer, addresses_layer, crs, output, quiet, as_json):
     """Carry counts published for other areas (INSEE IRIS, grid cells) onto the stations of STATIONS.
 
-    Each area's count is shared among the stations in proportion to the voters'
-    addresses each holds inside it (--addresses; by area where the area holds none,
-    or everywhere with --weights area), so the stations' sum is the areas' sum.
+    An area carries the share of its count its part inside the stations holds (by
+    area), shared among them in proportion to the voters' addresses each holds in it
+    (--addresses; by area where it holds none, or everywhere with --weights area):
+    the stations' sum is the areas' sum over the part they cover.
     Counts (every numeric column but the key and INSEE's codes, unless --extensive
     lists them) are summed; rates and means need --intensive COLUMN:WEIGHT.
     """
@@ -663,12 +664,20 @@ def profile(stations, source, data, key, source_key, addresses, weights, columns
                          source_key=source_key, layer=layer, source_layer=source_layer,
                          addresses_layer=addresses_layer, crs=crs)
     write_profile(result, output)
+    summary = {**result.summary(flag), "output": output}
+    if not quiet:
+        for warning in summary["warnings"]:
+            _say(f"boundaries: warning: {warning}", err=True)
     if as_json:
-        click.echo(json.dumps({**result.summary(), "output": output}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
     elif not quiet:
         _say(f"wrote {plural(len(result.table), 'station')} to {output}: {plural(len(result.extensive), 'count')}, "
              f"{len(result.intensive)} averaged; {result.fallback_share:.1%} carried by area "
              f"({plural(result.sources_without_address, 'source area')} without address)", err=True)
+        if result.extensive:
+            c, t = result.extensive[0], result.totals[result.extensive[0]]
+            _say(f"{c}: {t['stations']:,.0f} on the stations, {t['sources_covered']:,.0f} in the source areas' part "
+                 f"inside them ({t['sources']:,.0f} in the whole areas overlapping them)", err=True)
 
 
 @main.command(cls=_Command)

@@ -1,10 +1,14 @@
 """Station profiles: counts published for other areas (census IRIS, grid cells) carried onto stations.
 
-Each source area's count is shared among the stations that overlap it in proportion
-to the voters' addresses each station holds inside it (dasymetric weighting, the
-address weights ``nb_adresses``); where a source area holds no address, by area.
-The pieces (source × station) and the aggregation are MGGG's maup
-(``maup.intersections``, ``maup.prorate``); this module only chooses the weights.
+A source area carries onto the stations the share of its count that its covered part
+holds, never more: covered = area(source ∩ union of the stations) / area(source), and
+the amount carried, count × covered, is shared among the stations that overlap it in
+proportion to the voters' addresses each holds inside it (dasymetric weighting, the
+address weights ``nb_adresses``); where its part inside the stations holds no address,
+by area. An area mostly across the stations' edge thus gives them its small covered
+share, however many addresses of theirs lie in it. The pieces (source × station) and
+the aggregation are MGGG's maup (``maup.intersections``, ``maup.prorate``); this module
+only chooses the weights.
 
 Which columns are carried, and how:
 
@@ -15,7 +19,7 @@ Which columns are carried, and how:
   ``imputed``); without a data table, the source layer's text fields are codes and
   names, never counts, even when they hold digits (Filosofi's ``commune_centroid``);
   shared by the weights, so their sum over the stations is the sum over the source
-  areas inside the stations;
+  areas of count × covered (the totals of :class:`Profile`);
 - intensive (rates, means, medians): ``intensive`` as ``COLUMN:WEIGHT_COLUMN``,
   averaged over the pieces with the weight column's carried count.
 """
@@ -29,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, option
+from .errors import InputError, option, render_options
 
 #: How a source area's count is shared among the stations overlapping it.
 WEIGHTS = ("addresses", "area")
@@ -64,10 +68,19 @@ class Profile:
     fallback_share : float
         Share of all the counts carried that came by area weights.
     sources_without_address : int
-        Source areas overlapping the stations that hold no address (carried by area).
+        Source areas overlapping the stations that hold no address inside them (carried by area).
     totals : dict
-        Per extensive column: ``{"sources": sum over the source areas of the stations (more
-        than half of their count carried onto them), "stations": sum over the stations}``.
+        Per extensive column: ``{"stations": the sum carried onto the stations,
+        "sources_covered": the sum over the source areas of count × covered share (what the
+        stations must hold), "sources": the whole count of the source areas overlapping them}``.
+    source_key : str or None
+        The source layer's field whose codes were matched with the data's key (None without data).
+    warnings : list of str
+        What the run chose that a user should know (the source field matched when another is
+        named like the key), one line each.
+    notices : list of str
+        The same lines, their options marked (:func:`boundaries.errors.option`) for
+        :meth:`summary` to name them as the caller does (the command: its flags).
     """
 
     table: pd.DataFrame
@@ -77,12 +90,20 @@ class Profile:
     fallback_share: float
     sources_without_address: int
     totals: dict = field(default_factory=dict)
+    source_key: str | None = None
+    warnings: list = field(default_factory=list)
+    notices: list = field(default_factory=list, repr=False)
 
-    def summary(self) -> dict:
-        """The run's counts, as the command prints them (``--json``)."""
+    def summary(self, name=None) -> dict:
+        """The run's counts, as the command prints them (``--json``).
+
+        ``name(keyword, value)`` writes the options the warnings name (the command gives its
+        flags); default: the Python keywords.
+        """
+        warnings = [render_options(n, name) if name else render_options(n) for n in self.notices]
         return {"stations": len(self.table), "extensive": self.extensive, "intensive": self.intensive,
                 "fallback_share": self.fallback_share, "sources_without_address": self.sources_without_address,
-                "totals": self.totals}
+                "source_key": self.source_key, "totals": self.totals, "warnings": warnings}
 
 
 def profile(stations, source, data=None, key=None, addresses=None, *, columns=None, extensive=None,
@@ -104,7 +125,8 @@ def profile(stations, source, data=None, key=None, addresses=None, *, columns=No
         needed with data.
     addresses : str, pathlib.Path or pandas.DataFrame, optional
         The voters' addresses (the REU table, or any point table with a station column):
-        their nb_adresses weights share each source area among the stations.
+        their nb_adresses weights share each source area's covered part (the share of its
+        area inside the stations, all it carries) among the stations.
     columns : list of str, optional
         The columns to carry (default: every numeric column of the data but the key and
         INSEE's geography codes such as REG, DEP, COM, UU2010).
@@ -115,11 +137,12 @@ def profile(stations, source, data=None, key=None, addresses=None, *, columns=No
         Rates, means and medians as COLUMN:WEIGHT_COLUMN (a rate of unemployment with the
         active population), averaged with the weight column's carried counts.
     weights : {"addresses", "area"}, default "addresses"
-        How a source area is shared among the stations: by the addresses each holds in
-        it (by area where the area holds none), or by area alone.
+        How a source area's covered part is shared among the stations: by the addresses
+        each holds in it (by area where it holds none), or by area alone.
     source_key : str, optional
-        The source layer's field matching key (default: the field of the same name, else
-        the field whose codes match the most data keys).
+        The source layer's field matching key (default: the field whose codes match the
+        most data keys, the one named like key among equals; a warning says so when it is
+        another than the one named like key).
     layer, source_layer, addresses_layer : str, optional
         The layer to read from a file of several (stations, source, addresses).
     crs : str, optional
@@ -140,16 +163,19 @@ def profile(stations, source, data=None, key=None, addresses=None, *, columns=No
         weights = "area"  # nothing to weight by: said in the fallback share (1 everywhere)
     raw, ids = _read_stations(stations, layer)
     src = _read_polygons(source, source_layer, "source")
-    values, codes = _source_values(src, data, key, source_key)
+    values, codes, matched, note = _source_values(src, data, key, source_key)
     kinds = _column_kinds(values, columns, extensive, intensive, key)
     work = _work_crs(ids)
     targets = ids.geometry.to_crs(work).reset_index(drop=True)
     sources = src.geometry.to_crs(work).reset_index(drop=True).make_valid()  # a bow-tie's area is not 0
     pieces = _pieces(sources, targets, src, raw)
     _refuse_missing_rows(values, codes, pieces, kinds)
-    w, fallback = _weights(pieces, sources, (addresses, addresses_layer, crs), weights, work)
-    out, share, totals, overall = _carry(pieces, kinds, w, fallback, len(ids))
-    return _assemble(raw, ids, out, share, kinds, totals, overall, fallback, pieces)
+    w, fallback, covered = _weights(pieces, sources, (addresses, addresses_layer, crs), weights, work)
+    out, share, totals, overall = _carry(pieces, kinds, w, fallback, covered, len(ids))
+    result = _assemble(raw, ids, out, share, kinds, totals, overall, fallback, pieces)
+    result.source_key, result.notices = matched, [note] if note else []
+    result.warnings = [render_options(n) for n in result.notices]
+    return result
 
 
 def _read_stations(stations, layer):
@@ -213,7 +239,8 @@ class _Kinds:
 
 
 def _source_values(src, data, key, source_key):
-    """(the candidate columns by source area, in the source's order; the source's codes, None without data)."""
+    """(the candidate columns by source area, in the source's order; the source's codes, the field they
+    come from and the note on its choice, each None without data)."""
     if data is None:
         if key is not None:
             raise InputError(f"{option('key')} names a column of {option('data')}: give the data table too, "
@@ -221,7 +248,7 @@ def _source_values(src, data, key, source_key):
         fields = pd.DataFrame(src.drop(columns=src.geometry.name)).reset_index(drop=True)
         # a layer's text fields are codes and names (Filosofi's commune_centroid holds "94067"): not counts
         return fields[[c for c in fields.columns if pd.api.types.is_numeric_dtype(fields[c])
-                       and not pd.api.types.is_bool_dtype(fields[c])]], None
+                       and not pd.api.types.is_bool_dtype(fields[c])]], None, None, None
     if key is None:
         raise InputError(f"give {option('key')}: the column of {option('data')} that holds the source areas' codes")
     table, where = _read_data(data)
@@ -233,9 +260,9 @@ def _source_values(src, data, key, source_key):
     if keys.duplicated().any():
         raise InputError(f"{where}: code {keys[keys.duplicated()].iloc[0]!r} of column {key!r} is on several rows; "
                          "give one row per source area")
-    codes = _source_codes(src, keys, key, source_key)
+    codes, matched, note = _source_codes(src, keys, key, source_key)
     values = table.drop(columns=[key]).set_index(keys.to_numpy()).reindex(codes.to_numpy()).reset_index(drop=True)
-    return values, codes
+    return values, codes, matched, note
 
 
 def _read_data(data):
@@ -261,7 +288,11 @@ def _read_data(data):
 
 
 def _source_codes(src, keys: pd.Series, key: str, source_key):
-    """The source layer's codes for the data's key: source_key, else the field named key, else the best match."""
+    """The source layer's codes for the data's key, the field they come from, and a note or None.
+
+    The field is source_key, else the one whose codes match the most data keys (the field
+    named key among the best). Passing over the field named key is said in the note.
+    """
     fields = [c for c in src.columns if c != src.geometry.name]
     if source_key is not None and source_key not in fields:
         raise InputError(f"source layer has no field {source_key!r} for {option('source_key')} "
@@ -269,11 +300,17 @@ def _source_codes(src, keys: pd.Series, key: str, source_key):
     wanted = set(keys)
     text = {f: _as_text(src[f]) for f in ([source_key] if source_key else fields)}
     matches = {f: int(v.isin(wanted).sum()) for f, v in text.items()}
-    best = source_key or (key if key in fields else max(matches, key=matches.get, default=None))
+    most = max(matches, key=matches.get, default=None)  # the first field of the best, in the layer's order
+    best = source_key or (key if key in matches and matches[key] == matches.get(most) else most)
     if best is None or matches.get(best, 0) == 0:
         raise InputError(f"no code of the data's column {key!r} (e.g. {next(iter(sorted(wanted)), '')!r}) is found in "
                          f"the source layer's field {best or '(none)'}; name the field with {option('source_key')}")
-    return text[best].reset_index(drop=True)
+    note = None
+    if best != key and key in matches:
+        note = (f"source areas matched on their field {best!r} ({matches[best]:,} of {len(src):,} codes found in the "
+                f"data), not on their field {key!r} named like the key ({matches[key]:,} found); "
+                f"give {option('source_key', key)} to match on it")
+    return text[best].reset_index(drop=True), best, note
 
 
 def _as_text(values: pd.Series) -> pd.Series:
@@ -369,7 +406,8 @@ def _pieces(sources, targets, src, raw):
     import shapely
 
     def usable(geoms):
-        ok = geoms.notna().to_numpy() & ~geoms.is_empty.to_numpy()
+        arr = geoms.to_numpy()  # shapely's tests: GeoSeries.notna warns on empty geometries
+        ok = ~shapely.is_missing(arr) & ~shapely.is_empty(arr)
         return geoms[ok].set_axis(np.flatnonzero(ok)).make_valid()
 
     stations, areas = usable(targets), usable(sources)
@@ -402,25 +440,58 @@ def _refuse_missing_rows(values, codes, pieces, kinds: _Kinds) -> None:
 
 
 def _weights(pieces, sources, addresses: tuple, weights: str, work):
-    """Each piece's share of its source area's count, and whether it came by area (no address in the area)."""
+    """Each piece's share of its source area's count, whether it came by area, and each area's covered share.
+
+    A source area carries its covered share (:func:`_covered`) of its count, never more:
+    split among its pieces by the addresses each holds, or by their areas where its pieces
+    hold no address (or with ``weights="area"``). The shares of an area add up to its
+    covered share.
+    """
     src = pieces.index.get_level_values("source").to_numpy()
-    by_area = pd.Series(pieces.area.to_numpy() / sources.area.to_numpy()[src], index=pieces.index)
+    covered = _covered(pieces, len(sources), sources.area.to_numpy())
+    area = pieces.area.to_numpy()
+    by_area = area / np.bincount(src, area, minlength=len(sources))[src]
     if weights == "area":
-        return by_area, pd.Series(True, index=pieces.index)
-    piece_count, source_count = _address_counts(pieces, sources, src, addresses, work)
-    fallback = source_count[src] == 0
+        fallback = np.ones(len(pieces), dtype=bool)
+        share = by_area
+    else:
+        piece_count = _address_counts(pieces, addresses, work)
+        held = np.bincount(src, piece_count, minlength=len(sources))[src]
+        fallback = held == 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(fallback, by_area, piece_count / held)
+    return (pd.Series(covered[src] * share, index=pieces.index), pd.Series(fallback, index=pieces.index),
+            covered)
+
+
+def _covered(pieces, n: int, source_area: np.ndarray) -> np.ndarray:
+    """Each source area's share inside the stations: area(source ∩ union of the stations) / area(source).
+
+    The union of an area's pieces (stations that overlap count once), unioned in one
+    vectorised call per number of pieces; 0 for an area no station overlaps.
+    """
+    import shapely
+
+    src = pieces.index.get_level_values("source").to_numpy()
+    order = np.argsort(src, kind="stable")
+    geoms, src = pieces.to_numpy()[order], src[order]
+    first, start, size = np.unique(src, return_index=True, return_counts=True)
+    inside = np.zeros(n)
+    for k in np.unique(size):  # a few sizes: 1 to the most stations one area overlaps
+        pick = size == k
+        unions = shapely.union_all(geoms[start[pick][:, None] + np.arange(k)], axis=1)
+        inside[first[pick]] = shapely.area(unions)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(fallback, by_area.to_numpy(), piece_count / source_count[src])
-    return pd.Series(share, index=pieces.index), pd.Series(fallback, index=pieces.index)
+        return np.clip(np.where(source_area > 0, inside / source_area, 0.0), 0.0, 1.0)
 
 
-def _address_counts(pieces, sources, src: np.ndarray, addresses: tuple, work):
-    """The address weights (``nb_adresses``) in each piece and in each whole source area.
+def _address_counts(pieces, addresses: tuple, work) -> np.ndarray:
+    """The address weights (``nb_adresses``) in each piece.
 
     ``addresses``: (the table, its layer, its coordinates' CRS) as :func:`profile` was given them.
 
-    Each address counts in one source area only (the first holding it) and in one piece of
-    it at most, so the pieces' shares of an area never add up to more than 1.
+    Each address counts in one piece at most (the first holding it: an address on a shared
+    edge is not counted twice); addresses outside the stations count nowhere.
     """
     import geopandas as gpd
     import shapely
@@ -432,21 +503,14 @@ def _address_counts(pieces, sources, src: np.ndarray, addresses: tuple, work):
     rows = table.rows[np.isfinite(table.rows["x"]) & np.isfinite(table.rows["y"])]
     points = gpd.points_from_xy(rows["x"], rows["y"], crs=table.crs).to_crs(work)
     weight = rows["weight"].to_numpy(dtype=float)
-    used = np.unique(src)
-    pt, hit = shapely.STRtree(sources.iloc[used].to_numpy()).query(np.asarray(points), predicate="intersects")
-    first = np.unique(pt, return_index=True)[1]
-    owner = np.full(len(rows), -1)
-    owner[pt[first]] = used[hit[first]]
-    source_count = np.bincount(owner[owner >= 0], weight[owner >= 0], minlength=len(sources))
     pt, piece = shapely.STRtree(pieces.to_numpy()).query(np.asarray(points), predicate="intersects")
-    keep = owner[pt] == src[piece]
-    pt, piece = pt[keep], piece[keep]
+    order = np.lexsort((piece, pt))  # by address, then piece: the first piece of each address
+    pt, piece = pt[order], piece[order]
     first = np.unique(pt, return_index=True)[1]
-    piece_count = np.bincount(piece[first], weight[pt[first]], minlength=len(pieces))
-    return piece_count, source_count
+    return np.bincount(piece[first], weight[pt[first]], minlength=len(pieces))
 
 
-def _carry(pieces, kinds: _Kinds, w, fallback, n: int):
+def _carry(pieces, kinds: _Kinds, w, fallback, covered, n: int):
     """The carried columns by station (maup.prorate), the area-fallback share, and the totals."""
     import maup
 
@@ -467,38 +531,45 @@ def _carry(pieces, kinds: _Kinds, w, fallback, n: int):
     by_area = maup.prorate(pieces, total, w * fallback).reindex(stations, fill_value=0.0).to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(every > 0, by_area / every, 0.0)
-    used = _inside(pieces, w)
-    totals = {c: {"sources": float(counts[c].iloc[used].sum()), "stations": float(out[c].sum())}
-              for c in kinds.extensive}
+    totals = _totals(counts, out, covered, kinds.extensive)
     overall = float(by_area.sum() / every.sum()) if every.sum() > 0 else 0.0
     return out, share, totals, overall
 
 
-def _inside(pieces, w) -> np.ndarray:
-    """The source areas of the stations: more than half of their count carried onto them (not the
-    neighbours' areas that touch the edge)."""
-    share = w.groupby(level="source").sum()
-    return share.index.to_numpy()[share.to_numpy() > 0.5]
+def _totals(counts: pd.DataFrame, out: dict, covered: np.ndarray, columns: list) -> dict:
+    """Per count column: the sum carried onto the stations, the source areas' covered part, and their whole.
+
+    ``sources_covered`` (each area's count × its covered share) is what the stations must
+    hold; ``sources`` is the whole count of the areas overlapping them (more: the parts of
+    the areas across the stations' edge are not carried).
+    """
+    over = covered > 0
+    return {c: {"stations": float(np.nansum(out[c])),
+                "sources_covered": float(np.nansum(counts[c].to_numpy(dtype=float) * covered)),
+                "sources": float(np.nansum(counts[c].to_numpy(dtype=float)[over]))} for c in columns}
 
 
 def _assemble(raw, ids, out: dict, share, kinds: _Kinds, totals: dict, overall: float, fallback, pieces) -> Profile:
-    """The table keyed by the station ids and the station layer with the same columns added."""
-    table = pd.DataFrame({"id_bv": ids["id_bv"].to_numpy(dtype=object)})
+    """The table keyed by the station ids and the station layer with the same columns added.
+
+    Each frame is made in one go from a dict of columns: inserted one by one, a hundred
+    columns fragment it (pandas' PerformanceWarning on every run).
+    """
+    head = {"id_bv": ids["id_bv"].to_numpy(dtype=object)}
     if "code_bv" in raw.columns:
-        table["code_bv"] = raw["code_bv"].to_numpy(dtype=object)
-    table["area_fallback_share"] = share
+        head["code_bv"] = raw["code_bv"].to_numpy(dtype=object)
+    added = {"area_fallback_share": np.asarray(share)}
     for c, v in out.items():
-        if c in table.columns:
+        if c in head or c in added:
             raise InputError(f"the data's column {c!r} has the name of a column of the profile; "
                              "rename it, or leave it out")
-        table[c] = v
-    clash = [c for c in table.columns if c in raw.columns and c not in ("id_bv", "code_bv")]
+        added[c] = v
+    clash = [c for c in added if c in raw.columns]
     if clash:
         raise InputError(f"the station layer already has a field {clash[0]!r}, a column the profile adds; "
                          "rename it, or leave the column out")
-    layer = raw.copy()
-    for c in table.columns[1 + ("code_bv" in raw.columns):]:
-        layer[c] = table[c].to_numpy()
+    table = pd.DataFrame({**head, **added})
+    layer = pd.concat([raw, pd.DataFrame(added, index=raw.index)], axis=1)
     src = pieces.index.get_level_values("source").to_numpy()
     without = int(len(np.unique(src[fallback.to_numpy()])))
     return Profile(table, layer, kinds.extensive, [f"{c}:{w}" for c, w in kinds.intensive], overall, without, totals)

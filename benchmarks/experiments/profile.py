@@ -108,7 +108,7 @@ def val_de_marne_time() -> dict:
     pop = result.totals["P16_POP1564"]
     out = {"case": "Val-de-Marne, Grand Paris IRIS (base-ic 2016)", "stations": len(result.table),
            "columns": len(result.extensive), "fallback": result.fallback_share, "seconds": round(seconds, 1),
-           "pop_sources": pop["sources"], "pop_stations": pop["stations"]}
+           "pop_sources": pop["sources"], "pop_covered": pop["sources_covered"], "pop_stations": pop["stations"]}
     log(f"profile: {out}")
     return out
 
