@@ -170,7 +170,7 @@ def profile(stations, source, data=None, key=None, addresses=None, *, columns=No
     sources = src.geometry.to_crs(work).reset_index(drop=True).make_valid()  # a bow-tie's area is not 0
     pieces = _pieces(sources, targets, src, raw)
     _refuse_missing_rows(values, codes, pieces, kinds)
-    w, fallback, covered = _weights(pieces, sources, (addresses, addresses_layer, crs), weights, work)
+    w, fallback, covered = _weights(pieces, sources, (addresses, addresses_layer, crs), weights, work, targets)
     out, share, totals, overall = _carry(pieces, kinds, w, fallback, covered, len(ids))
     result = _assemble(raw, ids, out, share, kinds, totals, overall, fallback, pieces)
     result.source_key, result.notices = matched, [note] if note else []
@@ -439,7 +439,7 @@ def _refuse_missing_rows(values, codes, pieces, kinds: _Kinds) -> None:
                          "communes (the same vintage as the layer)")
 
 
-def _weights(pieces, sources, addresses: tuple, weights: str, work):
+def _weights(pieces, sources, addresses: tuple, weights: str, work, targets):
     """Each piece's share of its source area's count, whether it came by area, and each area's covered share.
 
     A source area carries its covered share (:func:`_covered`) of its count, never more:
@@ -448,7 +448,7 @@ def _weights(pieces, sources, addresses: tuple, weights: str, work):
     covered share.
     """
     src = pieces.index.get_level_values("source").to_numpy()
-    covered = _covered(pieces, len(sources), sources.area.to_numpy())
+    covered = _covered(sources, targets)
     area = pieces.area.to_numpy()
     by_area = area / np.bincount(src, area, minlength=len(sources))[src]
     if weights == "area":
@@ -464,25 +464,34 @@ def _weights(pieces, sources, addresses: tuple, weights: str, work):
             covered)
 
 
-def _covered(pieces, n: int, source_area: np.ndarray) -> np.ndarray:
-    """Each source area's share inside the stations: area(source ∩ union of the stations) / area(source).
+#: Gaps narrower than twice this (m) between the stations count as their territory when a source
+#: area's covered share is measured (:func:`_covered`): the streets, squares and river an official
+#: map leaves out between its sectors are not land beyond the stations.
+TERRITORY_CLOSING_M = 50.0
 
-    The union of an area's pieces (stations that overlap count once), unioned in one
-    vectorised call per number of pieces; 0 for an area no station overlaps.
+
+def _covered(sources, targets) -> np.ndarray:
+    """Each source area's share inside the stations' territory: area(source ∩ territory) / area(source).
+
+    The territory is the union of the stations, closed by :data:`TERRITORY_CLOSING_M`
+    (grown, then shrunk back): the streets and the river between official sectors are
+    inside it, the land beyond the outer edge (a neighbouring commune's IRIS) is not.
     """
     import shapely
 
-    src = pieces.index.get_level_values("source").to_numpy()
-    order = np.argsort(src, kind="stable")
-    geoms, src = pieces.to_numpy()[order], src[order]
-    first, start, size = np.unique(src, return_index=True, return_counts=True)
-    inside = np.zeros(n)
-    for k in np.unique(size):  # a few sizes: 1 to the most stations one area overlaps
-        pick = size == k
-        unions = shapely.union_all(geoms[start[pick][:, None] + np.arange(k)], axis=1)
-        inside[first[pick]] = shapely.area(unions)
+    geoms = targets.to_numpy()
+    geoms = geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)]
+    # mitred both ways: a square corner comes back square (round joins would shave each corner)
+    territory = shapely.buffer(shapely.buffer(shapely.union_all(shapely.make_valid(geoms)), TERRITORY_CLOSING_M,
+                                              join_style="mitre"), -TERRITORY_CLOSING_M, join_style="mitre")
+    area = sources.area.to_numpy()
+    src = sources.geometry.to_numpy()
+    ok = ~shapely.is_missing(src) & ~shapely.is_empty(src)
+    inside = np.zeros(len(src))
+    shapely.prepare(territory)
+    inside[ok] = shapely.area(shapely.intersection(shapely.make_valid(src[ok]), territory))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.clip(np.where(source_area > 0, inside / source_area, 0.0), 0.0, 1.0)
+        return np.clip(np.where(area > 0, inside / area, 0.0), 0.0, 1.0)
 
 
 def _address_counts(pieces, addresses: tuple, work) -> np.ndarray:
