@@ -188,9 +188,18 @@ def _recompute(gdf, original) -> dict:
     differs = {"area_m2": _differs(original, gdf, "area_m2", tolerance), "n_parts": _differs(original, gdf, "n_parts")}
     if "area_m2" in original.columns:  # an area within rounding of the one written stays as written
         gdf["area_m2"] = np.where(differs["area_m2"], gdf["area_m2"], original["area_m2"].to_numpy())
-    gdf["colour"] = _colours(frame, gdf, _old_colours(original), differs["area_m2"] | differs["n_parts"])
+    edited = differs["area_m2"] | differs["n_parts"] | _off_grid(original)
+    gdf["colour"] = _colours(frame, gdf, _old_colours(original), edited)
     differs["colour"] = _differs(original, gdf, "colour")
     return differs
+
+
+def _off_grid(original) -> np.ndarray:
+    """Which stations have a vertex off the output grid: edited since written (an output is on it)."""
+    from .write import OUTPUT_GRID
+
+    geoms = original.to_crs("EPSG:4326").geometry.values.to_numpy()
+    return ~shapely.equals_exact(geoms, shapely.set_precision(geoms, OUTPUT_GRID, mode="pointwise"), tolerance=0.0)
 
 
 def _old_colours(original) -> np.ndarray:
@@ -207,8 +216,8 @@ def _colours(frame, gdf, old: np.ndarray, edited: np.ndarray) -> np.ndarray:
     """Colours that change only where a hand edit made two neighbours alike, or a station is new.
 
     A station keeps its colour unless a neighbour keeps the same one; of two such
-    neighbours, an unedited station (same area and parts as written) keeps it before
-    an edited one, then the first in the build's order (commune, number, id). The
+    neighbours, an unedited station (same area and parts as written, vertices on the
+    output grid) keeps it before an edited one, then the first in the build's order (commune, number, id). The
     stations left (clashing, or without a colour) are coloured by the build's rule,
     in that order (:func:`boundaries.colouring.greedy_colours`): deleting a station
     recolours none, and a fresh layer is coloured as the build colours it. The build's
