@@ -24,6 +24,10 @@ The rule, deterministic for a given input order:
    index above them that none of its neighbours has: the result then holds indices
    ``>= n_colours``, and the caller's palette must be longer (see
    :func:`neighbour_colours`).
+
+A layer recoloured after an edit (``boundaries refresh``) keeps the colours it had
+where no two neighbours are alike (:func:`kept_colours`) and colours only the rest by
+rules 2 and 3, counting the kept colours as used (``greedy_colours(..., given=...)``).
 """
 
 from __future__ import annotations
