@@ -329,10 +329,13 @@ def check(stations, communes, id_field, station_commune_field, commune_field, la
 def refresh(stations, output, in_place, communes, layer, communes_layer, strict, limit, quiet, as_json):
     """Recompute area_m2, n_parts and colour of a station file of ours after hand edits, and check it.
 
-    Keeps the other fields and, in a GeoPackage, the other layers and the style as
-    they are. Writes OUTPUT (or STATIONS itself with --in-place, atomically). The
-    check needs commune outlines: --communes, else the GeoPackage's communes layer.
-    Exit 0 when written and clean, 1 when written and the check found problems.
+    Keeps the geometries as edited (only rounded to the output grid: an overlap or a
+    gap stays, and the check reports it), the other fields and, in a GeoPackage, the
+    other layers and the style as they are. A station keeps its colour unless it now
+    clashes with a neighbour's. Writes OUTPUT (or STATIONS itself with --in-place,
+    atomically). The check needs commune outlines: --communes, else the GeoPackage's
+    communes layer. Exit 0 when written and clean, 1 when written and the check found
+    problems (as boundaries check exits).
     """
     from .refresh import refresh as run_refresh
 

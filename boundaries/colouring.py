@@ -24,6 +24,10 @@ The rule, deterministic for a given input order:
    index above them that none of its neighbours has: the result then holds indices
    ``>= n_colours``, and the caller's palette must be longer (see
    :func:`neighbour_colours`).
+
+A layer recoloured after an edit (``boundaries refresh``) keeps the colours it had
+where no two neighbours are alike (:func:`kept_colours`) and colours only the rest by
+rules 2 and 3, counting the kept colours as used (``greedy_colours(..., given=...)``).
 """
 
 from __future__ import annotations
@@ -210,7 +214,7 @@ def neighbour_colours(geoms, n_colours: int = DEFAULT_N_COLOURS, distance: float
     return greedy_colours(adjacency(geoms, distance), n_colours)
 
 
-def greedy_colours(a, n_colours: int = DEFAULT_N_COLOURS) -> np.ndarray:
+def greedy_colours(a, n_colours: int = DEFAULT_N_COLOURS, given=None) -> np.ndarray:
     """The colours of :func:`neighbour_colours`, from an adjacency matrix already made.
 
     Parameters
@@ -219,6 +223,10 @@ def greedy_colours(a, n_colours: int = DEFAULT_N_COLOURS) -> np.ndarray:
         Symmetric, no diagonal, sorted indices (as :func:`adjacency` returns it).
     n_colours : int
         As for :func:`neighbour_colours`.
+    given : array-like of int, shape (n,), optional
+        Colours already decided (-1: none), no two neighbours alike (see
+        :func:`kept_colours`): only the others are coloured, by the same rule,
+        counting the given ones as used.
 
     Returns
     -------
@@ -227,12 +235,14 @@ def greedy_colours(a, n_colours: int = DEFAULT_N_COLOURS) -> np.ndarray:
     if n_colours < 1:
         raise ValueError(f"n_colours must be at least 1, got {n_colours}")
     n = a.shape[0]
-    colours = np.full(n, -1, dtype=np.int64)
+    colours = np.full(n, -1, dtype=np.int64) if given is None else np.array(given, dtype=np.int64)
     if n == 0:
         return colours
     degree = np.diff(a.indptr)
     order = np.argsort(-degree, kind="stable")  # most neighbours first, then input order
-    used = np.zeros(n_colours, dtype=np.int64)  # how many stations hold each colour
+    order = order[colours[order] < 0]
+    # how many stations hold each colour
+    used = np.bincount(colours[(colours >= 0) & (colours < n_colours)], minlength=n_colours)
     indptr, indices = a.indptr, a.indices
     for i in order:
         taken = colours[indices[indptr[i]:indptr[i + 1]]]
@@ -246,6 +256,43 @@ def greedy_colours(a, n_colours: int = DEFAULT_N_COLOURS) -> np.ndarray:
             while c in taken:
                 c += 1
         colours[i] = c
+    return colours
+
+
+def kept_colours(a, old, priority) -> np.ndarray:
+    """The colours of ``old`` that can stay: each station's, unless a neighbour keeps the same one.
+
+    Where two neighbours share a colour, the one first in ``priority`` keeps it and
+    the other loses it; a station no neighbour clashes with always keeps its colour.
+    Colour the rest with ``greedy_colours(a, given=kept)``: a map refreshed after a
+    small edit changes colour only where the edit made two neighbours alike.
+
+    Parameters
+    ----------
+    a : scipy.sparse.csr_array of bool, shape (n, n)
+        As :func:`adjacency` returns it.
+    old : array-like of int, shape (n,)
+        Colours as they were; below 0 for none (a new station).
+    priority : array-like of int, shape (n,)
+        Positions, first kept first (e.g. unchanged stations before edited ones).
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n,)
+        ``old`` where kept, -1 elsewhere.
+    """
+    old = np.asarray(old, dtype=np.int64)
+    old = np.where(old >= 0, old, -1)
+    coo = a.tocoo()  # symmetric: each clash once from either end
+    clash = (old[coo.row] == old[coo.col]) & (old[coo.row] >= 0)
+    in_clash = np.zeros(len(old), dtype=bool)
+    in_clash[coo.row[clash]] = True
+    colours = np.where(in_clash, -1, old)
+    priority = np.asarray(priority, dtype=np.int64)
+    indptr, indices = a.indptr, a.indices
+    for i in priority[in_clash[priority]]:  # decided one by one, first in priority first
+        if not (colours[indices[indptr[i]:indptr[i + 1]]] == old[i]).any():
+            colours[i] = old[i]
     return colours
 
 

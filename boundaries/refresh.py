@@ -6,6 +6,12 @@ recomputes them by the build's rules, checks the layer
 (:func:`boundaries.checks.check_stations`) and writes it again, keeping its other
 fields and, in a GeoPackage, its other layers (``communes``, ``dropped``) and its
 ``layer_styles`` table as they were.
+
+The geometries are written as they were edited, only rounded to the output grid
+(:func:`boundaries.write.to_wgs84` with ``repair=False``): an overlap or a gap a hand
+edit made stays, for the check to report, and no station is changed to fit an
+edited neighbour. Colours change only where needed: a station keeps its colour
+unless the edit made it alike a neighbour's.
 """
 
 from __future__ import annotations
@@ -52,6 +58,14 @@ class RefreshResult:
 def refresh(stations, output=None, *, in_place: bool = False, communes=None, layer: str | None = None,
             communes_layer: str | None = None) -> RefreshResult:
     """Recompute ``area_m2``, ``n_parts`` and ``colour`` of a station file of ours, check it and write it.
+
+    The geometries are written as read, rounded to the output grid (each vertex to
+    the nearest, a polygon rounding made invalid snap-rounded, repeated vertices
+    dropped): nothing else is repaired, so the check finds the overlaps, gaps and
+    invalid polygons a hand edit made, as ``boundaries check`` finds them in the
+    edited file (areas within that rounding). An area within
+    :data:`AREA_TOLERANCE_M2_PER_M` of the one written is kept as written; a colour
+    is kept unless a neighbour's is the same (then the unedited station keeps it).
 
     Parameters
     ----------
@@ -100,11 +114,14 @@ def _refresh(src: Path, out: Path, fmt: str, communes, layer, communes_layer) ->
     where = f"station file {src}"
     original = read_station_file(src, where, layer)
     _check_ours(original, where)
-    gdf = to_wgs84(original)
-    _recompute(gdf)
-    differs = {k: _differs(original, gdf, k) for k in DERIVED_FIELDS}
-    if "area_m2" in original.columns:  # an area within rounding of the one written stays as written
-        gdf["area_m2"] = np.where(differs["area_m2"], gdf["area_m2"], original["area_m2"].to_numpy())
+    # Only what the output grid needs (repair=False): each vertex rounded on its own,
+    # so a vertex two stations share stays shared and untouched stations, read from
+    # an output already on the grid, stay exactly as they were. The build's clean-up
+    # of a commune's coverage (coverage_clean) is not run: it would resolve a hand
+    # edit's overlap or gap by moving land between stations, the edited one and its
+    # untouched neighbours alike, and the check would then find nothing to report.
+    gdf = to_wgs84(original, repair=False)
+    differs = _recompute(gdf, original)
     changed = {k: int(v.sum()) for k, v in differs.items()}
     outlines = communes if communes is not None else _own_communes(src)
     result = None
@@ -140,18 +157,24 @@ def _check_ours(gdf, where: str) -> None:
                          "boundaries build; refresh recomputes only those (use boundaries check for any layer)")
 
 
-def _recompute(gdf) -> None:
+def _recompute(gdf, original) -> dict:
     """Set ``area_m2``, ``n_parts`` and ``colour`` of a WGS84 layer on the output grid, in place.
 
     As the build computes them: the area in the territory's metric CRS (m², one
-    decimal), the number of polygons, and colours from the stations within
+    decimal; kept as written when within :data:`AREA_TOLERANCE_M2_PER_M`), the
+    number of polygons, and colours from the stations within
     :data:`~boundaries.colouring.COLOUR_GAP_M` of each other across communes
-    (:func:`boundaries.stations.colour_neighbours`).
+    (:func:`boundaries.stations.colour_neighbours`), each station keeping its colour
+    unless it now clashes with a neighbour's (:func:`_colours`).
+
+    Returns
+    -------
+    dict
+        For each of :data:`DERIVED_FIELDS`, which stations got another value (bool array).
     """
     import geopandas as gpd
 
-    from .colouring import greedy_colours
-    from .stations import colour_neighbours, metric_geometries
+    from .stations import metric_geometries
 
     deps = gdf["code_departement"] if "code_departement" in gdf.columns else None
     if deps is None or deps.isna().any():
@@ -161,30 +184,75 @@ def _recompute(gdf) -> None:
     metric = metric_geometries(frame)
     gdf["area_m2"] = np.round(shapely.area(metric), 1)
     gdf["n_parts"] = shapely.get_num_geometries(gdf.geometry.values.to_numpy())
-    # coloured in the build's order (commune, number, id): a FlatGeobuf lists its
-    # features in its index's order, and greedy colours depend on the order
+    tolerance = AREA_TOLERANCE_M2_PER_M * np.nan_to_num(shapely.length(metric)) + 0.1
+    differs = {"area_m2": _differs(original, gdf, "area_m2", tolerance), "n_parts": _differs(original, gdf, "n_parts")}
+    if "area_m2" in original.columns:  # an area within rounding of the one written stays as written
+        gdf["area_m2"] = np.where(differs["area_m2"], gdf["area_m2"], original["area_m2"].to_numpy())
+    edited = differs["area_m2"] | differs["n_parts"] | _off_grid(original)
+    gdf["colour"] = _colours(frame, gdf, _old_colours(original), edited)
+    differs["colour"] = _differs(original, gdf, "colour")
+    return differs
+
+
+def _off_grid(original) -> np.ndarray:
+    """Which stations have a vertex off the output grid: edited since written (an output is on it)."""
+    from .write import OUTPUT_GRID
+
+    geoms = original.to_crs("EPSG:4326").geometry.values.to_numpy()
+    return ~shapely.equals_exact(geoms, shapely.set_precision(geoms, OUTPUT_GRID, mode="pointwise"), tolerance=0.0)
+
+
+def _old_colours(original) -> np.ndarray:
+    """The colours as written: -1 where none, or not a colour index (not a whole number from 0 to 2**31)."""
+    if "colour" not in original.columns:
+        return np.full(len(original), -1, dtype=np.int64)
+    c = pd.to_numeric(original["colour"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(c) & (c >= 0) & (c < 2 ** 31) & (c == np.floor(c))
+    return np.where(ok, np.nan_to_num(c), -1).astype(np.int64)
+
+
+def _colours(frame, gdf, old: np.ndarray, edited: np.ndarray) -> np.ndarray:
+    """Colours that change only where a hand edit made two neighbours alike, or a station is new.
+
+    A station keeps its colour unless a neighbour keeps the same one; of two such
+    neighbours, an unedited station (same area and parts as written, vertices on the
+    output grid) keeps it before an edited one, then the first in the build's order (commune, number, id). The
+    stations left (clashing, or without a colour) are coloured by the build's rule,
+    in that order (:func:`boundaries.colouring.greedy_colours`): deleting a station
+    recolours none, and a fresh layer is coloured as the build colours it. The build's
+    order matters (greedy colours depend on it): a FlatGeobuf lists its features in its
+    index's order.
+    """
+    from .colouring import greedy_colours, kept_colours
+    from .stations import colour_neighbours
+
     ids = gdf["id_bv"].astype("string").fillna("").to_numpy(dtype=object)
     order = np.lexsort((ids, codes.number_sort_key(codes.station_number(ids)),
                         gdf["code_commune"].astype("string").fillna("").to_numpy(dtype=object)))
+    neighbours = colour_neighbours(frame.iloc[order])
+    priority = np.argsort(edited[order], kind="stable")  # unedited first, each in the build's order
     colours = np.empty(len(gdf), dtype=np.int64)
-    colours[order] = greedy_colours(colour_neighbours(frame.iloc[order]))
-    gdf["colour"] = colours
+    colours[order] = greedy_colours(neighbours, given=kept_colours(neighbours, old[order], priority))
+    return colours
 
 
-#: An area within this share (plus 0.1 m²) of the one written is unchanged, and kept as written:
-#: the build measures areas before rounding to the output grid, which moves borders by up to 1 cm.
-AREA_RTOL = 1e-5
+#: An area within this many m² per metre of the station's outline (plus 0.1 m², its rounding to one
+#: decimal) of the one written is unchanged, and kept as written. The build measures areas before
+#: rounding to the output grid, which moves each vertex by at most half the grid cell's diagonal
+#: (7.9 mm at the equator), so the area by at most that much per metre of outline: 0.01 m² per m is
+#: the outline moved by 1 cm (measured: at most 1 mm per metre on the Val-de-Marne and Finistère builds).
+AREA_TOLERANCE_M2_PER_M = 0.01
 
 
-def _differs(before, after, field: str) -> np.ndarray:
-    """Which stations' ``field`` changed (a field absent before counts as changed everywhere)."""
+def _differs(before, after, field: str, tolerance=0.0) -> np.ndarray:
+    """Which stations' ``field`` changed by more than ``tolerance`` (a field absent before: changed everywhere)."""
     if field not in before.columns:
         return np.ones(len(after), dtype=bool)
     old = pd.to_numeric(before[field], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     new = pd.to_numeric(after[field], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    tol = AREA_RTOL * np.abs(new) + 0.1 if field == "area_m2" else 0.0
     with np.errstate(invalid="ignore"):
-        return ~((np.abs(old - new) <= tol) | (np.isnan(old) & np.isnan(new)))
+        return ~((np.abs(old - new) <= tolerance) | (np.isnan(old) & np.isnan(new)))
 
 
 def _gpkg_layers(src: Path) -> list[str]:
@@ -220,7 +288,7 @@ def _write(gdf, src: Path, out: Path, fmt: str, layer: str) -> None:
     from .write import write_stations
 
     if fmt != "gpkg" or layer not in _gpkg_layers(src):
-        write_stations(gdf, str(out), fmt, style_qml="auto" if fmt == "gpkg" else None)
+        write_stations(gdf, str(out), fmt, style_qml="auto" if fmt == "gpkg" else None, repair=False)
         return
     import pyogrio
 

@@ -159,7 +159,7 @@ def _check_output_place(p: Path, what: str, flag: str, suffixes, folder: bool) -
         raise InputError(f"{what} folder {parent} is not writable; choose another {flag} path")
 
 
-def to_wgs84(gdf):
+def to_wgs84(gdf, *, repair: bool = True):
     """Reproject to EPSG:4326 and round to the GeoJSON grid, keeping shapes valid for every client.
 
     Coordinates are rounded point by point, so a border shared by two stations
@@ -171,6 +171,20 @@ def to_wgs84(gdf):
     QGIS's own validator (the one it uses while editing) reports each one. Every
     polygon comes out a MultiPolygon (:func:`boundaries.geometry.as_multipolygons`):
     one geometry type per layer, in every format.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Polygons in any CRS.
+    repair : bool, default True
+        False (``boundaries refresh``): only what the grid needs. No commune's
+        stations are snapped back into one coverage, and a geometry invalid as
+        given is rounded point by point and left invalid, for the check to report
+        (see :func:`boundaries.refresh.refresh`).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
     """
     out = gdf.to_crs("EPSG:4326")
     grid = OUTPUT_GRID
@@ -179,16 +193,17 @@ def to_wgs84(gdf):
     moved = ~shapely.equals_exact(before, geoms, tolerance=0.0)
     # an empty polygon comes back LINEARRING EMPTY, which the coverage functions refuse
     geoms[shapely.is_empty(geoms)] = shapely.MultiPolygon()
-    invalid = ~shapely.is_valid(geoms)
+    given_invalid = None if repair else ~shapely.is_valid(before) & ~shapely.is_missing(before)
+    invalid = ~shapely.is_valid(geoms) if repair else ~shapely.is_valid(geoms) & ~given_invalid
     if invalid.any():
         # "structure" keeps polygons polygonal (no stray lines of a collapsed spike: a
         # GeometryCollection that the coverage clean-up below would refuse)
         fixed = shapely.make_valid(out.geometry.values.to_numpy()[invalid], method="structure", keep_collapsed=False)
         geoms[invalid] = polygonal_parts(shapely.set_precision(fixed, grid))
         moved |= invalid
-    if "code_commune" in out.columns and moved.any():
+    if repair and "code_commune" in out.columns and moved.any():
         _clean_communes(geoms, moved, out.groupby("code_commune", sort=False).indices.values())
-    out = out.set_geometry(as_multipolygons(on_grid_clean(geoms)), crs="EPSG:4326")
+    out = out.set_geometry(as_multipolygons(on_grid_clean(geoms, given_invalid)), crs="EPSG:4326")
     if "n_parts" in out.columns:  # rounding can join two parts that touched at a corner
         out["n_parts"] = shapely.get_num_geometries(out.geometry.values.to_numpy())
     return out
@@ -213,7 +228,7 @@ def _clean_communes(geoms: np.ndarray, moved: np.ndarray, groups) -> None:
                 geoms[idx] = cleaned
 
 
-def on_grid_clean(geoms: np.ndarray) -> np.ndarray:
+def on_grid_clean(geoms: np.ndarray, keep=None) -> np.ndarray:
     """Geometries on the output grid without a repeated consecutive vertex or a ring collapsed on the grid.
 
     Exact repeats only (tolerance 0): a border shared by two stations has the same
@@ -226,6 +241,8 @@ def on_grid_clean(geoms: np.ndarray) -> np.ndarray:
     ----------
     geoms : numpy.ndarray
         Shapely geometries on the grid :data:`OUTPUT_GRID`.
+    keep : numpy.ndarray of bool, optional
+        Geometries never snap-rounded (invalid as given: left so, for a check to report).
 
     Returns
     -------
@@ -234,6 +251,8 @@ def on_grid_clean(geoms: np.ndarray) -> np.ndarray:
     """
     out = shapely.remove_repeated_points(geoms, 0.0)
     bad = ~shapely.is_valid(out) & ~shapely.is_missing(out)
+    if keep is not None:
+        bad &= ~keep
     if bad.any():
         out[bad] = shapely.remove_repeated_points(
             polygonal_parts(shapely.set_precision(geoms[bad], OUTPUT_GRID)), 0.0)
@@ -289,7 +308,7 @@ def write_geojson(gdf, path: str) -> None:
 
 
 def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_qml: str | None = "auto",
-                   dropped=None, enclaves=None) -> None:
+                   dropped=None, enclaves=None, *, repair: bool = True) -> None:
     """Write a station layer in any output format, atomically, in WGS84.
 
     Parameters
@@ -314,6 +333,8 @@ def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_
     enclaves : geopandas.GeoDataFrame, optional
         ``gpkg`` only: the moved address clusters (:func:`boundaries.enclaves.enclave_points`),
         written as a layer ``enclaves``.
+    repair : bool, default True
+        As for :func:`to_wgs84` (False: only what the grid needs, for ``refresh``).
 
     Notes
     -----
@@ -335,7 +356,7 @@ def write_stations(gdf, path: str, fmt: str | None = None, communes=None, style_
       file's key-value metadata ``boundaries``, beside ``geo``.
     """
     fmt = output_format(path, fmt)
-    wgs = to_wgs84(gdf)
+    wgs = to_wgs84(gdf, repair=repair)
     meta = metadata_json()
     if fmt in ("geojson", "geojsonseq"):
         _write_geojson_text(wgs, path, fmt, meta)

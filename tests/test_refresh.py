@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from boundaries.errors import InputError
-from boundaries.refresh import AREA_RTOL, refresh
+from boundaries.refresh import AREA_TOLERANCE_M2_PER_M, refresh
 
 from helpers import file_properties
 
@@ -78,8 +78,9 @@ def assert_refreshed(out_path, layer: str = "stations"):
 
     out = read(out_path, layer)
     area, parts = fresh_fields(out)
-    # an area within rounding of the one written stays as written (AREA_RTOL), others are fresh
-    assert np.allclose(out["area_m2"].to_numpy(dtype=float), area, rtol=AREA_RTOL, atol=0.15)
+    # an area within rounding of the one written stays as written (AREA_TOLERANCE_M2_PER_M), others are fresh
+    outline_m = np.nan_to_num(shapely.length(out.to_crs("EPSG:2154").geometry.values.to_numpy()))
+    assert (np.abs(out["area_m2"].to_numpy(dtype=float) - area) <= AREA_TOLERANCE_M2_PER_M * outline_m + 0.15).all()
     assert (out["n_parts"].to_numpy() == parts).all()
     a = adjacency(out.to_crs("EPSG:2154").geometry.values.to_numpy(), COLOUR_GAP_M, COLOUR_MIN_BORDER_M).tocoo()
     colours = out["colour"].to_numpy()
