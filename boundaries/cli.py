@@ -252,7 +252,7 @@ def _summary(result, output: str, report_file: str | None, quiet: bool, as_json:
 
 @main.command(cls=_Command)
 @click.argument("stations", type=click.Path(dir_okay=False, path_type=str))
-@communes_option(help_of("check.communes"))
+@communes_option(help_of("check.communes") + " Default: a GeoPackage's own communes layer.", required=False)
 @click.option("--id-field", default=None, help=help_of("check.id_field"))
 @click.option("--station-commune-field", default=None, help=help_of("check.station_commune_field"))
 @click.option("--commune-field", default=None, help=help_of("check.commune_field"))
@@ -289,6 +289,10 @@ def check(stations, communes, id_field, station_commune_field, commune_field, la
     """
     from .api import check as run_check
 
+    communes, communes_layer = _outlines_or_own(stations, communes, communes_layer)
+    if communes is None:
+        raise click.UsageError("Missing option '--communes' (the commune outlines; only a GeoPackage of ours "
+                               "holds its own)")
     if problems_path is not None:
         from .problems import PROBLEM_FORMATS
         from .write import check_output_path

@@ -51,3 +51,19 @@ def test_a_geojson_has_no_own_outlines(tmp_path):
 def test_communes_given_win(built):
     assert cli._outlines_or_own(str(built), "x.geojson", "lay") == ("x.geojson", "lay")
     assert cli._outlines_or_own(str(built), None, None) == (str(built), "communes")
+
+
+def test_check_reads_the_geopackages_own_outlines(built, tmp_path):
+    res = CliRunner().invoke(main, ["check", str(built), "--json"])
+    assert res.exit_code in (0, 1), res.output
+    import json
+
+    doc = json.loads(res.output)
+    assert len(doc["communes"]) == 4 and doc["summary"]["problems"] == 0  # checked against its 4 outlines
+
+
+def test_check_without_outlines_says_to_give_them(tmp_path):
+    layer = tmp_path / "s.geojson"
+    layer.write_text('{"type": "FeatureCollection", "features": []}')
+    res = CliRunner().invoke(main, ["check", str(layer)])
+    assert res.exit_code == 2 and "--communes" in res.output
