@@ -38,7 +38,9 @@ def help_of(name: str) -> str:
     The docstrings name keywords (``work_dir``); the command has flags (``--work-dir``).
     """
     docs = _docs()
-    keywords = {k: flag(k) for k in docs if "_" in k}
+    # "refresh.in_place" documents the keyword in_place: its flag is --in-place
+    names = {k.rsplit(".", 1)[-1] for k in docs}
+    keywords = {k: flag(k) for k in names if "_" in k}
     text = re.sub(r" \(boundaries\.[\w.]+\)", "", docs[name])  # "(boundaries.smooth)": for the API docs
     return re.sub(r"\b(" + "|".join(sorted(keywords, key=len, reverse=True)) + r")\b",
                   lambda m: keywords[m.group(1)], text)

@@ -77,7 +77,7 @@ def refresh(stations, output=None, *, in_place: bool = False, communes=None, lay
         Replace ``stations`` itself, atomically, keeping its permission bits.
     communes : path or GeoDataFrame, optional
         Commune outlines for the check; default: the GeoPackage's ``communes`` layer.
-        Without either the check is skipped (``check`` is None).
+        Without either, nothing is checked.
     layer, communes_layer : str, optional
         The station layer of a file of several (default ``stations``), and the
         outlines' layer in ``communes``.
