@@ -23,10 +23,11 @@ import click
 HERE = Path(__file__).resolve().parent
 PLUGIN = "boundaries_processing"
 #: The commands offered in QGIS, in the toolbox's order.
-COMMANDS = ("build", "check", "evaluate", "report", "profile", "crosswalk")
+COMMANDS = ("build", "check", "refresh", "evaluate", "report", "profile", "crosswalk")
 #: Parameters the form does not show: the plugin passes --json itself and needs the summary lines;
-#: --split writes a folder, which no layer destination is.
-HIDDEN = {"quiet", "as_json", "split"}
+#: --split writes a folder, which no layer destination is; refresh --in-place would rewrite a file QGIS may
+#: hold open (the form writes a new layer instead).
+HIDDEN = {"quiet", "as_json", "split", "in_place"}
 #: The options that name a file to write (click types them as text): a layer QGIS loads (with, from a
 #: GeoPackage, its other ``layers``), or a file with its filter; ``create``: an optional output the form
 #: still writes by default (a temporary layer). Every other text option is a value.
@@ -35,6 +36,7 @@ OUTPUTS = {
     ("build", "report_path"): {"output": "file", "filter": "JSON (*.json)"},
     ("build", "dropped"): {"output": "layer"},
     ("check", "problems_path"): {"output": "layer", "layers": ["problem_areas"], "create": True},  # its result
+    ("refresh", "output"): {"output": "layer", "layers": ["communes", "dropped", "enclaves"], "create": True},
     ("evaluate", "per_station"): {"output": "file", "filter": "CSV (*.csv)"},
     ("report", "output"): {"output": "file", "filter": "HTML (*.html)"},
     ("profile", "output"): {"output": "file",
@@ -44,8 +46,9 @@ OUTPUTS = {
     ("crosswalk", "report_path"): {"output": "file", "filter": "JSON (*.json)"},
     ("crosswalk", "carried"): {"output": "file", "filter": "CSV (*.csv)"},
 }
-#: Exit codes that are a finished run: ``check`` exits 1 when it found problems (its layer is written).
-DONE_CODES = {"check": [0, 1]}
+#: Exit codes that are a finished run: ``check`` and ``refresh`` exit 1 when the check found problems (their
+#: layer is written).
+DONE_CODES = {"check": [0, 1], "refresh": [0, 1]}
 
 
 def _help(text: str | None) -> str:

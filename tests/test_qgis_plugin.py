@@ -9,7 +9,7 @@ Debian 12's 3.22 on the host, the 3.44 LTR in the root ``.ci/qgis-ltr-root`` mak
 (each skipped with the reason where absent, a failure under
 BOUNDARIES_REQUIRE_CLIENTS=1): ``qgis_process.bin run boundaries:build`` gives the
 command's bytes on the town and on Val-de-Marne, a bad input fails with our one
-line; PyQGIS loads the provider, its six forms, applies the stored styles, and a
+line; PyQGIS loads the provider, its seven forms, applies the stored styles, and a
 cancel stops a build with nothing left.
 """
 
@@ -37,7 +37,7 @@ from boundaries_processing import command as cmd  # noqa: E402 (the plugin's QGI
 
 MAKE = ROOT / "qgis_plugin" / "make_plugin.py"
 CHECK = Path(__file__).resolve().with_name("qgis_plugin_check.py")
-COMMANDS = ["build", "check", "crosswalk", "evaluate", "profile", "report"]
+COMMANDS = ["build", "check", "crosswalk", "evaluate", "profile", "refresh", "report"]
 TIMEOUT = 300
 
 
@@ -82,7 +82,7 @@ def test_the_spec_is_the_commands_options(spec):
         click_cmd = cli_main.commands[name]
         assert described["help"] == click_cmd.help.replace("\b\n", "").replace("\b", "").strip()
         params = {p.name: p for p in click_cmd.params}
-        assert set(params) - {p["name"] for p in described["params"]} <= {"quiet", "as_json", "split"}
+        assert set(params) - {p["name"] for p in described["params"]} <= {"quiet", "as_json", "split", "in_place"}
         for item in described["params"]:
             param = params[item["name"]]
             assert item["required"] == param.required and item["multiple"] == param.multiple
@@ -259,7 +259,7 @@ def cli(*args, home: dict | None = None) -> subprocess.CompletedProcess:
                           timeout=TIMEOUT, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
-def test_qgis_process_lists_the_six_algorithms(qgis_home):
+def test_qgis_process_lists_the_seven_algorithms(qgis_home):
     proc = subprocess.run([*qgis_home["qgis"], "list"], env=qgis_home["env"], capture_output=True, text=True,
                           timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr
@@ -331,6 +331,7 @@ OTHERS = {
                                "ADDRESSES": TOWN / "addresses.csv", "OUTPUT": o},
                               [s, "--source", TOWN / "stations_truth.geojson", "--addresses", TOWN / "addresses.csv",
                                "-o", o]), "csv"),
+    "refresh": (lambda s, o: ({"STATIONS": s, "OUTPUT": o}, [s, "-o", o]), "geojson"),
     "crosswalk": (lambda s, o: ({"OLD": TOWN / "stations_truth.geojson", "NEW": s, "ADDRESSES": TOWN / "addresses.csv",
                                  "OUTPUT": o},
                                 [TOWN / "stations_truth.geojson", s, "--addresses", TOWN / "addresses.csv", "-o", o]),
