@@ -127,3 +127,19 @@ def file_properties(path, fmt: str, layer: str | None = None) -> list[dict]:
         return pq.read_table(path).drop_columns(["geometry"]).to_pylist()
     meta, table = pyogrio.read_arrow(path, layer=layer)
     return table.drop_columns([meta["geometry_name"] or "wkb_geometry"]).to_pylist()
+
+
+def edited_gpkg(source, gdf, target):
+    """A copy of the GeoPackage ``source`` whose stations are ``gdf`` (stale fields and all), as QGIS saves an edit."""
+    import shutil
+    import sqlite3
+
+    import pyogrio
+
+    shutil.copyfile(source, target)
+    con = sqlite3.connect(target)
+    with con:
+        con.execute("DELETE FROM stations")
+    con.close()
+    pyogrio.write_dataframe(gdf, target, layer="stations", driver="GPKG", append=True, promote_to_multi=True)
+    return target

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from boundaries.errors import InputError
 from boundaries.refresh import AREA_TOLERANCE_M2_PER_M, refresh
 
-from helpers import file_properties
+from helpers import edited_gpkg, file_properties
 
 #: GeoPackage tables refresh must leave byte for byte as they were.
 KEPT_TABLES = ("communes", "dropped", "layer_styles", "gpkg_metadata", "gpkg_metadata_reference")
@@ -51,19 +51,6 @@ def tables(path) -> dict:
         return {t: con.execute(f'SELECT * FROM "{t}" ORDER BY 1').fetchall() for t in KEPT_TABLES}
     finally:
         con.close()
-
-
-def edited_gpkg(source, gdf, target):
-    """A copy of ``source`` whose stations are ``gdf`` (stale fields and all), as QGIS saves an edit."""
-    import pyogrio
-
-    shutil.copyfile(source, target)
-    con = sqlite3.connect(target)
-    with con:
-        con.execute("DELETE FROM stations")
-    con.close()
-    pyogrio.write_dataframe(gdf, target, layer="stations", driver="GPKG", append=True, promote_to_multi=True)
-    return target
 
 
 def fresh_fields(gdf):

@@ -9,8 +9,6 @@ clean (#1); an untouched build came back with areas "changed" by the grid's roun
 from __future__ import annotations
 
 import re
-import shutil
-import sqlite3
 import subprocess
 import sys
 
@@ -24,6 +22,7 @@ from boundaries.checks import check_stations
 from boundaries.colouring import COLOUR_GAP_M, COLOUR_MIN_BORDER_M, adjacency, greedy_colours, kept_colours
 from boundaries.refresh import AREA_TOLERANCE_M2_PER_M, refresh
 from boundaries.write import OUTPUT_GRID
+from helpers import edited_gpkg
 from test_qgis_validity import qgis_method_faults
 
 #: Problems measured in m², compared within the grid's rounding.
@@ -44,19 +43,6 @@ def town(tmp_path_factory):
     path = tmp_path_factory.mktemp("town") / "stations.gpkg"
     result.write(str(path))
     return path, gpd.read_file(path, layer="stations"), gpd.read_file(TOWN / "communes.geojson")
-
-
-def save_edit(source, gdf, target):
-    """A copy of the GeoPackage ``source`` whose stations are ``gdf``, as QGIS saves an edit."""
-    import pyogrio
-
-    shutil.copyfile(source, target)
-    con = sqlite3.connect(target)
-    with con:
-        con.execute("DELETE FROM stations")
-    con.close()
-    pyogrio.write_dataframe(gdf, target, layer="stations", driver="GPKG", append=True, promote_to_multi=True)
-    return target
 
 
 def edit(geom, kind: str, d: float, angle: float):
@@ -185,7 +171,7 @@ def test_grown_station_keeps_its_overlap_and_exits_as_check(town, tmp_path):
     src, built, _ = town
     gdf = built.copy()
     gdf.loc[0, "geometry"] = edit(gdf.geometry[0], "grow", 0.0004, 0.0)
-    edited = save_edit(src, gdf, tmp_path / "grown.gpkg")
+    edited = edited_gpkg(src, gdf, tmp_path / "grown.gpkg")
     run = [sys.executable, "-m", "boundaries"]
     checked = subprocess.run([*run, "check", edited, "--communes", TOWN / "communes.geojson", "--limit", "0"],
                              capture_output=True, text=True)
