@@ -290,8 +290,22 @@ def _write_geoparquet(gdf, path: str, metadata: dict) -> None:
         table = pq.read_table(path)
     # our own file object: pyarrow keeps its file open when a write fails (a full disk), we close it
     with open(path, "wb") as f:
-        pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **extra}), f,
+        pq.write_table(table.replace_schema_metadata({**_version_free(table.schema.metadata or {}), **extra}), f,
                        compression="snappy")
+
+
+def _version_free(metadata: dict) -> dict:
+    """The schema metadata without what names the versions of the libraries that wrote it.
+
+    Same input, same bytes: pandas' own key (its version, of no use with no index) is
+    dropped, and geopandas' ``creator`` (its version) from ``geo``; ours says who wrote it.
+    """
+    out = {k: v for k, v in metadata.items() if k != b"pandas"}
+    if b"geo" in out:
+        geo = json.loads(out[b"geo"])
+        geo.pop("creator", None)
+        out[b"geo"] = json.dumps(geo).encode()
+    return out
 
 
 def write_geojson(gdf, path: str) -> None:
