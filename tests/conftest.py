@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
+
+# A suite started in the background of a script (`make test &` without job control) inherits SIGINT
+# ignored, and so would every child: the tests that interrupt a build (Ctrl-C, QGIS's Cancel) would
+# see it run to its end. The suite's children take Ctrl-C as a terminal's job does.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parents[1]
 TOWN = ROOT / "fixtures" / "town"
