@@ -1469,17 +1469,22 @@ def _first_id(ids: np.ndarray) -> str:
     return repr(found)
 
 
+def gpkg_layers(path) -> list[str]:
+    """The layers of a GeoPackage (known by its SQLite header, whatever its name); [] for any other file."""
+    import pyogrio
+
+    try:
+        with open(path, "rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                return []
+        return [str(n) for n, _ in pyogrio.list_layers(path)]
+    except Exception:  # not readable as one: the reader says so later, in its own words
+        return []
+
+
 def own_communes_layer(path) -> bool:
     """True when ``path`` is a GeoPackage holding a ``communes`` layer (as a build of ours writes)."""
-    p = Path(path)
-    if p.suffix.lower() != ".gpkg" or not p.is_file():
-        return False
-    try:
-        import pyogrio
-
-        return "communes" in {str(name) for name, _ in pyogrio.list_layers(p)}
-    except Exception:  # not a GeoPackage after all: the reader says so later, in its own words
-        return False
+    return Path(path).is_file() and "communes" in gpkg_layers(path)
 
 
 def _station_source(source, what: str, layer: str | None, layer_keyword: str):

@@ -26,6 +26,7 @@ import shapely
 
 from . import codes
 from .errors import InputError, option
+from .read import gpkg_layers, own_communes_layer
 
 #: Fields a layer must have to be refreshed: ours, not another tool's.
 REQUIRED_FIELDS = ("id_bv", "code_commune")
@@ -255,22 +256,9 @@ def _differs(before, after, field: str, tolerance=0.0) -> np.ndarray:
         return ~((np.abs(old - new) <= tolerance) | (np.isnan(old) & np.isnan(new)))
 
 
-def _gpkg_layers(src: Path) -> list[str]:
-    """The layers of a GeoPackage ``src`` (by its SQLite header, whatever its name); [] for other formats."""
-    import pyogrio
-
-    with open(src, "rb") as f:
-        if f.read(16) != b"SQLite format 3\x00":
-            return []
-    try:
-        return [str(n) for n, _ in pyogrio.list_layers(src)]
-    except Exception:  # the stations were read from it: a file GDAL lists; else treat it as any format
-        return []
-
-
 def _own_communes(src: Path):
     """The ``communes`` layer of a GeoPackage of ours, or None (other formats hold no outlines)."""
-    if "communes" not in _gpkg_layers(src):
+    if not own_communes_layer(src):
         return None
     import geopandas as gpd
 
@@ -287,7 +275,7 @@ def _write(gdf, src: Path, out: Path, fmt: str, layer: str) -> None:
     from .outputs import atomic_path
     from .write import write_stations
 
-    if fmt != "gpkg" or layer not in _gpkg_layers(src):
+    if fmt != "gpkg" or layer not in gpkg_layers(src):
         write_stations(gdf, str(out), fmt, style_qml="auto" if fmt == "gpkg" else None, repair=False)
         return
     import pyogrio
