@@ -1,6 +1,10 @@
 """``python -m boundaries`` works like ``boundaries`` (whose entry point is :func:`run`)."""
 
+import os
 import sys
+
+#: The exit code of an interrupted command (a shell's 128 + SIGINT).
+EXIT_INTERRUPTED = 130
 
 
 def run() -> None:
@@ -13,8 +17,28 @@ def run() -> None:
         from .cli import main
     except KeyboardInterrupt:
         sys.stderr.write("boundaries: error: interrupted; nothing was written\n")
-        sys.exit(130)
-    main(prog_name="boundaries")
+        sys.exit(EXIT_INTERRUPTED)
+    try:
+        main(prog_name="boundaries")
+    except SystemExit as exc:
+        if exc.code == EXIT_INTERRUPTED:
+            _leave_interrupted()
+        raise
+
+
+def _leave_interrupted() -> None:
+    """Exit 130 at once: an interrupted command has already undone its work and said so.
+
+    The interpreter's own exit joins the threads of the process pools it ended, and a
+    pool's thread can wait for ever on a pipe to a worker that is gone (a CI run hung
+    there for 30 s after our line); nothing is left for that exit to do.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(EXIT_INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -254,6 +254,9 @@ def _stop(pool) -> None:
     # the executor keeps no public list of its processes; without one there is nothing to end
     workers = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
+    # its feeder thread may be blocked writing a task to workers about to go: no one must wait for it
+    with contextlib.suppress(Exception):
+        pool._call_queue.cancel_join_thread()
     for w in workers:
         with contextlib.suppress(Exception):
             w.terminate()
