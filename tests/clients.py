@@ -290,10 +290,12 @@ def qgis_ltr_root() -> Path:
 
 
 def _shared_folders() -> list[str]:
-    """Host folders the root must see at the same paths: the checkout's parent (../shared in CI), the
-    venv and the interpreter it points at, the temporary folder; none inside another."""
-    wanted = {os.path.realpath(p) for p in (HERE.parent.parent, HERE.parent, sys.prefix, sys.base_prefix,
-                                            tempfile.gettempdir(), "/tmp")} - {"/"}  # "/" would hide the root
+    """Host folders the root must see at the same paths: the checkout's parent (../shared in CI) and
+    where ../shared really is (a link to elsewhere), the venv and the interpreter it points at, the
+    temporary folder; none inside another."""
+    wanted = {os.path.realpath(p) for p in (HERE.parent.parent, HERE.parent.parent / "shared", HERE.parent,
+                                            sys.prefix, sys.base_prefix, tempfile.gettempdir(), "/tmp")} - {"/"}
+    # ("/" would hide the root)
     return sorted(p for p in wanted if not any(p != q and p.startswith(q.rstrip("/") + "/") for q in wanted))
 
 
