@@ -246,6 +246,21 @@ def _in_child(func, *args, progress=None):
     process = context.Process(target=child)
     process.start()
     send.close()
+    try:
+        kind, value = _child_messages(process, receive, progress)
+    except BaseException:  # an interrupt: the child stops with us, not on its own as an orphan
+        if process.is_alive():
+            process.terminate()
+        process.join()
+        raise
+    process.join()
+    if kind == "error":
+        raise value
+    return value
+
+
+def _child_messages(process, receive, progress) -> tuple:
+    """Draw an :func:`_in_child` child's bars from its messages; its last one, ``("done"|"error", value)``."""
     with contextlib.ExitStack() as bars:
         bar = None
         while True:
@@ -261,11 +276,7 @@ def _in_child(func, *args, progress=None):
             elif kind == "update":
                 bar is not None and bar.update(value)
             else:
-                break
-    process.join()
-    if kind == "error":
-        raise value
-    return value
+                return kind, value
 
 
 class _RemoteProgress:
