@@ -205,9 +205,10 @@ def check(stations, communes, *, id_field: str | None = None, station_commune_fi
         A gap or spill within this distance (m) of the commune outline is an outline
         mismatch (outline_gap, outline_spill: warnings), not a hole or a spill inside;
         0 makes them all problems.
-    addresses : str, pathlib.Path or pandas.DataFrame, optional
+    addresses : str, pathlib.Path, pandas.DataFrame or boundaries.read.AddressTable, optional
         The address table the layer was built from: its stations (in communes of the
-        outlines) absent from the layer are named as missing_station problems.
+        outlines) absent from the layer are named as missing_station problems. Columns
+        named otherwise: give ``read_addresses(path, AddressColumns(station=…, …))``.
     build_report : str or pathlib.Path, optional
         The layer's build report (.report.json): each station it built (its
         stations_built) absent from the layer is a missing_station problem.

@@ -276,7 +276,7 @@ def check_stations(stations, communes, *, id_field: str | None = None, station_c
     outline_tolerance_m : float
         Width (m) of the band along each outline where a gap or spill is an outline
         mismatch (a warning); 0 makes every gap and spill a problem.
-    addresses : path or DataFrame, optional
+    addresses : path, DataFrame or boundaries.read.AddressTable, optional
         The address table the layer was built from (see :func:`missing_stations`).
     build_report : path, optional
         The layer's build report: its per-commune built station ids (see :func:`unbuilt_stations`).
@@ -416,10 +416,10 @@ def missing_stations(st, outlines, addresses) -> tuple[list[Problem], dict]:
 
     from .codes import canonical_station
     from .problems import locate
-    from .read import read_addresses
+    from .read import AddressTable, read_addresses
     from .scope import match_units
 
-    table = read_addresses(addresses)
+    table = addresses if isinstance(addresses, AddressTable) else read_addresses(addresses)
     rows = table.rows[table.rows["station"].notna()]
     rows = rows[pd.notna(match_units(rows["commune"].to_numpy(), outlines["code"]))]
     rows = rows.assign(key=canonical_station(rows["station"].to_numpy()))

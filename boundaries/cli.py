@@ -265,6 +265,7 @@ def _summary(result, output: str, report_file: str | None, quiet: bool, as_json:
               default=30.0, show_default=True, help=help_of("check.outline_tolerance_m"))
 @click.option("--addresses", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="ADDRESSES",
               help=help_of("check.addresses"))
+@column_options("of the --addresses")
 @click.option("--build-report", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="REPORT",
               help=help_of("check.build_report"))
 @click.option("--problems", "problems_path", type=str, default=None, metavar="PATH",
@@ -277,7 +278,8 @@ def _summary(result, output: str, report_file: str | None, quiet: bool, as_json:
 @quiet_option("Print nothing; the exit code tells.")
 @json_option("Print the full result as JSON on stdout.")
 def check(stations, communes, id_field, station_commune_field, commune_field, layer, communes_layer, min_area_m2,
-          min_width_m, outline_tolerance_m, addresses, build_report, problems_path, strict, limit, quiet, as_json):
+          min_width_m, outline_tolerance_m, addresses, id_column, commune_column, x_column, y_column, build_report,
+          problems_path, strict, limit, quiet, as_json):
     """Validate any station layer STATIONS (ours or another tool's) against commune outlines.
 
     Finds null and invalid geometries, duplicate ids, stations of communes without
@@ -304,7 +306,8 @@ def check(stations, communes, id_field, station_commune_field, commune_field, la
     result = run_check(
         stations, communes, id_field=id_field, station_commune_field=station_commune_field,
         commune_field=commune_field, min_area_m2=min_area_m2, min_width_m=min_width_m, layer=layer,
-        communes_layer=communes_layer, outline_tolerance_m=outline_tolerance_m, addresses=addresses,
+        communes_layer=communes_layer, outline_tolerance_m=outline_tolerance_m,
+        addresses=_address_source(addresses, None, None, id_column, commune_column, x_column, y_column),
         build_report=build_report,
     )
     if problems_path is not None:
@@ -449,19 +452,21 @@ def evaluate(stations, reference, reference_field, holdout_path, id_field, stati
 @click.option("--addresses", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="An address table whose points are drawn over the stations.")
 @layer_options("addresses_layer")
+@column_options("of the --addresses")
 @click.option("--highlight", default=None, metavar="ID", help="Outline this station (id_bv or code_bv).")
 @click.option("--size", "size_in", type=click.FloatRange(min=1, max=40), default=8.0, show_default=True,
               help="Picture size in inches.")
 @click.option("--dpi", type=click.IntRange(min=30, max=600), default=120, show_default=True, help="Resolution.")
 @quiet_option()
-def preview(stations, output, commune, communes, layer, communes_layer, addresses, addresses_layer, highlight, size_in,
-            dpi, quiet):
+def preview(stations, output, commune, communes, layer, communes_layer, addresses, addresses_layer, id_column,
+            commune_column, x_column, y_column, highlight, size_in, dpi, quiet):
     """Draw a PNG map of STATIONS: neighbours in different colours, station numbers, commune outline."""
     from .preview import render_map
     from .write import check_output_path
 
     check_output_path(output, [stations, communes, addresses], "picture", "-o", (".png",))
     communes, communes_layer = _outlines_or_own(stations, communes, communes_layer)
+    addresses = _address_source(addresses, addresses_layer, None, id_column, commune_column, x_column, y_column)
     render_map(stations, commune=commune, addresses=addresses, outline=communes, path_or_buffer=output,
                highlight=highlight, size_in=(size_in, size_in), dpi=dpi, layer=layer, communes_layer=communes_layer,
                addresses_layer=addresses_layer)
@@ -480,6 +485,7 @@ def preview(stations, output, commune, communes, layer, communes_layer, addresse
 @click.option("--addresses", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="An address table whose points are drawn in the pictures.")
 @layer_options("addresses_layer")
+@column_options("of the --addresses")
 @click.option("--min-confidence", type=click.FloatRange(0, 1), default=0.8, show_default=True,
               help="Flag stations whose confidence is below this.")
 @click.option("--max-parts", type=click.IntRange(min=1), default=1, show_default=True,
@@ -489,8 +495,8 @@ def preview(stations, output, commune, communes, layer, communes_layer, addresse
 @click.option("--max-pictures", type=click.IntRange(min=0), default=50, show_default=True,
               help="Pictures for the worst this many stations; 0 for none.")
 @quiet_option()
-def report(stations, output, build_report, communes, layer, communes_layer, addresses, addresses_layer, min_confidence,
-           max_parts, max_dropped_share, max_pictures, quiet):
+def report(stations, output, build_report, communes, layer, communes_layer, addresses, addresses_layer, id_column,
+           commune_column, x_column, y_column, min_confidence, max_parts, max_dropped_share, max_pictures, quiet):
     """Write one HTML page of the stations of STATIONS that need a human look, worst first, with pictures."""
     from .review import review_stations, write_review_html
     from .write import check_output_path, default_report_path
@@ -507,11 +513,27 @@ def report(stations, output, build_report, communes, layer, communes_layer, addr
         check = check_stations(stations, communes, layer=layer, communes_layer=communes_layer)
     flagged = review_stations(stations, build_report, check, min_confidence=min_confidence, max_parts=max_parts,
                               max_dropped_share=max_dropped_share, layer=layer)
+    addresses = _address_source(addresses, addresses_layer, None, id_column, commune_column, x_column, y_column)
     write_review_html(stations, output, report=build_report, check=check, outline=communes, addresses=addresses,
                       review=flagged, max_pictures=max_pictures, layer=layer, communes_layer=communes_layer,
                       addresses_layer=addresses_layer)
     if not quiet:
         _say(f"{plural(len(flagged), 'station')} to review; wrote {output}", err=True)
+
+
+def _address_source(path, layer, crs, id_column, commune_column, x_column, y_column):
+    """``--addresses`` as the library takes it: the path, or the table read with the columns the flags name.
+
+    Without column flags the command reads the file itself (the REU names or their
+    aliases); with them, it is read here once, so any command takes a table laid out
+    as the user has it (an ``AddressTable`` is accepted wherever a path is).
+    """
+    if path is None or not any((id_column, commune_column, x_column, y_column)):
+        return path
+    from .read import AddressColumns, read_addresses
+
+    return read_addresses(path, AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column),
+                          crs, addresses_layer=layer)
 
 
 def _outlines_or_own(stations: str, communes, communes_layer):
@@ -642,6 +664,7 @@ def _names(text: str | None) -> list | None:
 @layer_options("layer")
 @click.option("--source-layer", default=None, metavar="NAME", help="The layer of AREAS to read, from a file of several.")
 @layer_options("addresses_layer")
+@column_options("of the --addresses")
 @click.option("--crs", default=None, help=help_of("profile.crs"))
 @click.option("-o", "--output", required=True, type=str,
               help="A .csv table (id_bv, code_bv, area_fallback_share, the columns), or the station layer with the "
@@ -649,7 +672,8 @@ def _names(text: str | None) -> list | None:
 @quiet_option("No summary on stderr.")
 @json_option("Print the summary (columns, totals, area-fallback share) as JSON on stdout.")
 def profile(stations, source, data, key, source_key, addresses, weights, columns, extensive, intensive, layer,
-            source_layer, addresses_layer, crs, output, quiet, as_json):
+            source_layer, addresses_layer, id_column, commune_column, x_column, y_column, crs, output, quiet,
+            as_json):
     """Carry counts published for other areas (INSEE IRIS, grid cells) onto the stations of STATIONS.
 
     An area carries the share of its count its part inside the stations holds (by
@@ -666,6 +690,7 @@ def profile(stations, source, data, key, source_key, addresses, weights, columns
         raise InputError("profile writes a file (.csv, or a station format such as .gpkg); give a path to -o")
     check_output_path(output, [stations, source, data, addresses], "profile", "-o",
                       tuple(TABLE_SUFFIXES) + tuple(sorted(SUFFIXES)))
+    addresses = _address_source(addresses, addresses_layer, crs, id_column, commune_column, x_column, y_column)
     result = run_profile(stations, source, data, key, addresses, columns=_names(columns),
                          extensive=_names(extensive), intensive=list(intensive) or None, weights=weights,
                          source_key=source_key, layer=layer, source_layer=source_layer,

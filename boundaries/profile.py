@@ -123,8 +123,9 @@ def profile(stations, source, data=None, key=None, addresses=None, *, columns=No
     key : str, optional
         The data's column of the source areas' codes (read as text: leading zeros kept);
         needed with data.
-    addresses : str, pathlib.Path or pandas.DataFrame, optional
-        The voters' addresses (the REU table, or any point table with a station column):
+    addresses : str, pathlib.Path, pandas.DataFrame or boundaries.read.AddressTable, optional
+        The voters' addresses (the REU table, or any point table with a station column;
+        other column names: ``read_addresses(path, AddressColumns(...))``):
         their nb_adresses weights share each source area's covered part (the share of its
         area inside the stations, all it carries) among the stations.
     columns : list of str, optional
@@ -505,10 +506,10 @@ def _address_counts(pieces, addresses: tuple, work) -> np.ndarray:
     import geopandas as gpd
     import shapely
 
-    from .read import read_addresses
+    from .read import AddressTable, read_addresses
 
     source, layer, crs = addresses
-    table = read_addresses(source, crs=crs, addresses_layer=layer)
+    table = source if isinstance(source, AddressTable) else read_addresses(source, crs=crs, addresses_layer=layer)
     rows = table.rows[np.isfinite(table.rows["x"]) & np.isfinite(table.rows["y"])]
     points = gpd.points_from_xy(rows["x"], rows["y"], crs=table.crs).to_crs(work)
     weight = rows["weight"].to_numpy(dtype=float)
