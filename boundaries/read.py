@@ -1489,17 +1489,46 @@ def own_communes_layer(path) -> bool:
 
 def _station_source(source, what: str, layer: str | None, layer_keyword: str):
     """The station layer of a path given as ``what`` (STATIONS, REFERENCE), checked local and readable."""
-    check_local_path(source, f"{what} file", what.upper())
+    argument = {"station": "STATIONS"}.get(what, what.upper())  # as the commands' --help calls it
+    check_local_path(source, f"{what} file", argument)
     path = Path(source)
-    check_file(path, what, what.upper())
+    check_file(path, what, argument)
     where = f"{what} file {path}"
     return read_station_file(path, where, layer, layer_keyword), where
 
 
+#: Characters a dBase field name holds: a shapefile round trip (ogr2ogr, QGIS's "Save as")
+#: cuts ``n_addresses`` to ``n_addresse`` and ``code_commune`` to ``code_commu``.
+DBF_NAME_CHARS = 10
+
+
+def restore_cut_names(gdf):
+    """``gdf`` with our station fields' names given back in full where a shapefile cut them.
+
+    A cut name is restored only where it stands for one of our fields alone and that
+    field is not there under its full name (another tool's ``code_commu`` beside our
+    ``code_commune`` stays as it is).
+    """
+    from .schema import load_schema
+
+    defs = load_schema()["$defs"]
+    long = [p for part in ("station_properties", "etalab_properties") for p in defs[part]["properties"]
+            if len(p) > DBF_NAME_CHARS]
+    cut: dict[str, list[str]] = {}
+    for name in long:
+        cut.setdefault(name[:DBF_NAME_CHARS], []).append(name)
+    names = {c: full[0] for c, full in cut.items()
+             if c in gdf.columns and len(full) == 1 and full[0] not in gdf.columns}
+    return gdf.rename(columns=names) if names else gdf
+
+
 def read_station_file(path, where: str, layer: str | None = None, layer_keyword: str = "layer"):
-    """The station polygon layer of the file ``path`` (:func:`read_polygons`), every field kept."""
+    """The station polygon layer of the file ``path`` (:func:`read_polygons`), every field kept.
+
+    Our fields' names cut by a shapefile are restored (:func:`restore_cut_names`).
+    """
     try:
-        return read_polygons(path, layer, "stations", where, layer_keyword)[0]
+        return restore_cut_names(read_polygons(path, layer, "stations", where, layer_keyword)[0])
     except InputError:
         raise
     except Exception as exc:
