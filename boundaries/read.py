@@ -1406,6 +1406,9 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
         raise InputError(f"{where} has no CRS; add one (e.g. ogr2ogr -a_srs EPSG:4326)")
     cols = [c for c in gdf.columns if c != gdf.geometry.name]
     field = _find(cols, id_field, STATION_ID_FIELDS)
+    if field is None and id_field:  # the field the user named, not the ones we look for
+        raise InputError(f"{where} has no field {id_field!r} (fields: {', '.join(cols) or 'none'}); "
+                         + (f"give another to {option(id_keyword)}" if id_keyword else "rename the id field id_bv"))
     if field is None:
         raise InputError(
             f"{where} has no station id field (looked for {', '.join(STATION_ID_FIELDS)}; fields: "
