@@ -75,7 +75,7 @@ crs : str, optional
     CRS of the coordinates (default EPSG:4326, or the layer's).
 commune_field : str, optional
     Commune code field of the outlines (detected among code, code_insee, INSEE_COM,
-    insee, codgeo).
+    insee, codgeo, INSEE_ARM: the one holding most of the addresses' communes).
 communes_layer : str, optional
     The layer of communes to read, when its file has several (a GeoPackage): needed
     when more than one layer holds polygons.

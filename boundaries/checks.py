@@ -207,6 +207,15 @@ class LayerCheck:
         """True when nothing but warnings (or nothing at all, with ``strict``) was found."""
         return not self.errors(strict)
 
+    def no_outline_note(self) -> str | None:
+        """A warning line when no station's commune has an outline (the outlines are of other communes)."""
+        without = sum(len(p.stations) for p in self.problems if p.kind == "commune_without_outline")
+        if not without or without < self.totals.get("stations", 0):
+            return None
+        return (f"the outlines hold none of the communes of the {without:,} stations: every station is reported "
+                "as commune_without_outline, and the pictures draw the stations' union; check the outline file "
+                "and its commune-code field")
+
     def to_dict(self, strict: bool = False) -> dict:
         return {
             "ok": self.ok(strict),
@@ -290,7 +299,8 @@ def check_stations(stations, communes, *, id_field: str | None = None, station_c
     from .scope import match_units
 
     st = read_stations(stations, id_field, station_commune_field, layer=layer, bad_vertices=True)
-    outlines = read_communes(communes, commune_field, communes_layer).outlines
+    outlines = read_communes(communes, commune_field, communes_layer,
+                             st["code_commune"].dropna().to_numpy(dtype=object)).outlines
     geoms = st.geometry.values.to_numpy()
     st["unit"] = match_units(st["code_commune"].fillna("").to_numpy(), outlines["code"])
     missing, invalid, unusable = _geometry_faults(geoms, st.crs)

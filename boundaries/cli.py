@@ -461,15 +461,18 @@ def evaluate(stations, reference, reference_field, holdout_path, id_field, stati
 def preview(stations, output, commune, communes, layer, communes_layer, addresses, addresses_layer, id_column,
             commune_column, x_column, y_column, highlight, size_in, dpi, quiet):
     """Draw a PNG map of STATIONS: neighbours in different colours, station numbers, commune outline."""
-    from .preview import render_map
+    from .preview import draw_map, prepare_map
     from .write import check_output_path
 
     check_output_path(output, [stations, communes, addresses], "picture", "-o", (".png",))
     communes, communes_layer = _outlines_or_own(stations, communes, communes_layer)
     addresses = _address_source(addresses, addresses_layer, None, id_column, commune_column, x_column, y_column)
-    render_map(stations, commune=commune, addresses=addresses, outline=communes, path_or_buffer=output,
-               highlight=highlight, size_in=(size_in, size_in), dpi=dpi, layer=layer, communes_layer=communes_layer,
-               addresses_layer=addresses_layer)
+    # render_map's two steps, to say when the outlines matched nothing
+    data = prepare_map(stations, commune, addresses=addresses, outline=communes, layer=layer,
+                       communes_layer=communes_layer, addresses_layer=addresses_layer)
+    if data.note and not quiet:
+        _say(f"boundaries: warning: {data.note}", err=True)
+    draw_map(data, output, highlight=highlight, size_in=(size_in, size_in), dpi=dpi)
     if not quiet:
         _say(f"wrote {output}", err=True)
 
@@ -511,6 +514,8 @@ def report(stations, output, build_report, communes, layer, communes_layer, addr
         from .checks import check_stations
 
         check = check_stations(stations, communes, layer=layer, communes_layer=communes_layer)
+        if check.no_outline_note() and not quiet:
+            _say(f"boundaries: warning: {check.no_outline_note()}", err=True)
     flagged = review_stations(stations, build_report, check, min_confidence=min_confidence, max_parts=max_parts,
                               max_dropped_share=max_dropped_share, layer=layer)
     addresses = _address_source(addresses, addresses_layer, None, id_column, commune_column, x_column, y_column)

@@ -131,7 +131,7 @@ def build(request: BuildRequest) -> BuildResult:
     table = read_addresses(request.addresses, request.columns, request.crs,
                            read_prefixes(request.departement, request.commune), selected_communes(request.commune),
                            request.addresses_layer)
-    layer = read_communes(request.communes, request.commune_field, request.communes_layer)
+    layer = read_communes(request.communes, request.commune_field, request.communes_layer, table.rows["commune"])
     layers = read_land(request)
     report = start_report(request, table, layer)
     rows = scope(table, layer, request.departement, request.commune, required=request.outlines_required)

@@ -57,6 +57,9 @@ class MapData:
         The metric CRS of the drawing.
     title : str
         Commune code and name, or how many communes.
+    note : str or None
+        A warning line when outlines were given but hold none of the communes drawn
+        (the stations' union stands in); None otherwise.
     """
 
     stations: object
@@ -65,6 +68,7 @@ class MapData:
     points: np.ndarray | None
     crs: str
     title: str
+    note: str | None = None
 
 
 def load_stations(source, layer: str | None = None):
@@ -221,7 +225,12 @@ def prepare_map(stations, commune: str | None = None, addresses=None, outline=No
     if addresses is not None:
         sel = None if commune is None else _communes_of(commune)
         points = _read_points(addresses, sel, crs, addresses_layer)
-    return MapData(st, outline_geoms, from_stations, points, crs, title)
+    note = None
+    if from_stations and outline is not None:
+        shown = ", ".join(sorted(present_codes)[:5]) + (", …" if len(present_codes) > 5 else "")
+        note = (f"the outlines hold none of the communes drawn ({shown or 'none'}): the stations' union is drawn "
+                "instead (dashed); check the outline file and its commune-code field")
+    return MapData(st, outline_geoms, from_stations, points, crs, title, note)
 
 
 def _select_stations(st, commune: str | None):
@@ -253,7 +262,7 @@ def _outlines(outline, commune: str | None, present_codes: set, crs: str,
         return np.empty(0, dtype=object), None
     from .read import read_communes
 
-    out = read_communes(outline, communes_layer=communes_layer).outlines
+    out = read_communes(outline, communes_layer=communes_layer, codes=sorted(present_codes)).outlines
     out = out[_outline_rows(out["code"], commune, present_codes)]
     name = None
     if commune is not None:

@@ -44,7 +44,7 @@ OPTIONAL_COLUMNS = ("geo_type", "geo_adresse", "geo_score", "nb_adresses")
 _X_ALIASES = ("longitude", "lon", "lng", "long", "x")
 _Y_ALIASES = ("latitude", "lat", "y")
 #: Fields accepted as the commune code of an outline file (case-insensitive), in order.
-COMMUNE_FIELDS = ("code", "code_insee", "insee_com", "insee", "codgeo")
+COMMUNE_FIELDS = ("code", "code_insee", "insee_com", "insee", "codgeo", "insee_arm")
 NAME_FIELDS = ("nom", "nom_com", "name", "libelle", "libgeo", "nom_commune")
 #: Fields accepted as the département name of an outline file (case-insensitive), in order.
 DEPARTEMENT_NAME_FIELDS = ("nom_dep", "nom_departement", "libelle_departement", "dep_name", "nom_dept")
@@ -1199,6 +1199,9 @@ class OutlineLayer:
         Codes that had lost their leading zero (a numeric code field).
     layer : str or None
         The layer read from the file (None for a layer given in memory).
+    field_note : str or None
+        Why the code field read is not the first one detected (it holds more of the
+        addresses' communes), as a warning line; None when it is.
     """
 
     outlines: object
@@ -1206,9 +1209,11 @@ class OutlineLayer:
     repaired: int = 0
     codes_repaired: int = 0
     layer: str | None = None
+    field_note: str | None = None
 
 
-def read_communes(source, commune_field: str | None = None, communes_layer: str | None = None) -> OutlineLayer:
+def read_communes(source, commune_field: str | None = None, communes_layer: str | None = None,
+                  codes=None) -> OutlineLayer:
     """Read commune outlines, one row per commune code.
 
     Parameters
@@ -1217,9 +1222,14 @@ def read_communes(source, commune_field: str | None = None, communes_layer: str 
         Any polygon layer GDAL reads (GeoJSON, shapefile, GeoPackage…), or GeoParquet.
     commune_field : str, optional
         The field holding the INSEE code; detected among ``code``, ``code_insee``,
-        ``INSEE_COM``, ``insee``, ``codgeo`` (case-insensitive) when not given.
+        ``INSEE_COM``, ``insee``, ``codgeo``, ``INSEE_ARM`` (case-insensitive) when not given:
+        the first found, or, with ``codes``, the one holding most of them.
     communes_layer : str, optional
         The layer to read from a file of several (see :func:`read_polygons`).
+    codes : array-like of str, optional
+        The commune codes to outline (the addresses'): among several detected fields,
+        the one holding most of them is read (IGN's arrondissements: ``INSEE_ARM``
+        rather than ``INSEE_COM``, the city's code on every row).
 
     Returns
     -------
@@ -1244,6 +1254,7 @@ def read_communes(source, commune_field: str | None = None, communes_layer: str 
             f"{where} has no commune-code field (looked for {', '.join(COMMUNE_FIELDS)}; fields: "
             f"{', '.join(cols) or 'none'}); name it with {option('commune_field')}"
         )
+    field, note = (field, None) if commune_field or codes is None else _matching_field(gdf, cols, field, codes, where)
     out, code_fixed = _outline_frame(gdf, field, cols, where)
     refuse_bad_vertices(out.geometry.values, out["code"].to_numpy(dtype=object), out.crs, where, "commune")
     out, n_invalid = _repaired(out)
@@ -1253,7 +1264,27 @@ def read_communes(source, commune_field: str | None = None, communes_layer: str 
         merged[["nom", "nom_dep"]] = first
         out = merged.reset_index()[["code", "nom", "nom_dep", "geometry"]]
     out = out.sort_values("code", kind="stable").reset_index(drop=True)
-    return OutlineLayer(out, where=where, repaired=n_invalid, codes_repaired=int(code_fixed.sum()), layer=layer)
+    return OutlineLayer(out, where=where, repaired=n_invalid, codes_repaired=int(code_fixed.sum()), layer=layer,
+                        field_note=note)
+
+
+def _matching_field(gdf, cols: list[str], first: str, codes, where: str) -> tuple[str, str | None]:
+    """Among the detected code fields, the one holding most of ``codes``; and a note when not ``first``.
+
+    Ties, and a file where no field holds any of them, keep ``first`` (the detection order).
+    """
+    found = list(dict.fromkeys(f for alias in COMMUNE_FIELDS if (f := _find(cols, None, (alias,)))))
+    if len(found) < 2:
+        return first, None
+    wanted = pd.unique(pd.Series(codes, dtype=object).dropna())
+    hits = {f: int(np.isin(wanted, repair_lost_zero(_as_code(gdf[f]))[0].dropna().to_numpy(dtype=object)).sum())
+            for f in found}
+    best = max(found, key=lambda f: (hits[f], f == first))  # the first maximum: detection order
+    if best == first:
+        return first, None
+    return best, (f"{where}: commune codes read from field {best!r}, which holds {hits[best]:,} of the addresses' "
+                  f"{len(wanted):,} communes ({first!r} holds {hits[first]:,}); give the commune field explicitly to "
+                  "silence this")
 
 
 def _load_outlines(source, layer: str | None = None):

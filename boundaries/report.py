@@ -341,6 +341,8 @@ def _report_repairs(report: Report, table, layer) -> None:
             f"{layer.where}: {n_outlines:,} commune codes had lost their leading zero, "
             "repaired to five characters; store the code field as text to silence this"
         )
+    if layer.field_note:
+        report.warnings.append(layer.field_note)
     if layer.repaired:
         report.warnings.append(
             f"{layer.where}: {layer.repaired:,} invalid outline geometries "

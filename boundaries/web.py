@@ -260,14 +260,26 @@ def commune_outlines(stations, communes=None, commune_field=None, communes_layer
     -------
     geopandas.GeoDataFrame
         ``code``, ``nom`` (the code where no name is known) and the geometry, in EPSG:4326.
+
+    Raises
+    ------
+    InputError
+        When ``communes`` holds none of the stations' communes (nor their city's, for
+        Paris, Lyon and Marseille): a map of no commune would be drawn.
     """
     import shapely
 
     if communes is not None:
         from .read import read_communes
+        from .scope import match_units
 
-        out = read_communes(communes, commune_field, communes_layer).outlines[["code", "nom", "geometry"]]
-        out = out[out["code"].isin(set(stations["code_commune"].dropna()))].to_crs(4326)
+        station_codes = stations["code_commune"].dropna().astype(str).to_numpy(dtype=object)
+        layer = read_communes(communes, commune_field, communes_layer, station_codes)
+        out = layer.outlines[["code", "nom", "geometry"]]
+        units = set(match_units(station_codes, out["code"])) - {None}
+        if not units:
+            raise InputError(_no_outline_message(station_codes, out["code"], layer.where))
+        out = out[out["code"].isin(units)].to_crs(4326)
     else:
         codes = stations["code_commune"].fillna("").astype(str)
         names = stations["nom_commune"] if "nom_commune" in stations else pd.Series(None, index=stations.index)
@@ -278,6 +290,16 @@ def commune_outlines(stations, communes=None, commune_field=None, communes_layer
     out = out.reset_index(drop=True)
     out["nom"] = out["nom"].where(out["nom"].notna() & (out["nom"].astype(str) != ""), out["code"]).astype(str)
     return out
+
+
+def _no_outline_message(station_codes, outline_codes, where: str) -> str:
+    """The line refusing outlines that hold none of the stations' communes (as ``build`` says it)."""
+    communes = pd.unique(pd.Series(station_codes, dtype=object))
+    example = communes[0] if len(communes) else "none"
+    looks = outline_codes.iloc[0] if len(outline_codes) else "none"
+    return (f"none of the {len(communes):,} communes of the stations is in the {where} (e.g. {example}; its codes "
+            f"look like {looks}); give the outlines of these communes with {option('communes')}, or name their "
+            f"code field with {option('commune_field')}")
 
 
 def commune_index(outlines) -> list:
