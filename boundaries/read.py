@@ -1457,6 +1457,9 @@ def read_stations(source, id_field: str | None = None, commune_field: str | None
         raise InputError(f"{where} has no CRS; add one (e.g. ogr2ogr -a_srs EPSG:4326)")
     cols = [c for c in gdf.columns if c != gdf.geometry.name]
     field = _find(cols, id_field, STATION_ID_FIELDS)
+    if id_field and field is None:  # the field named is what is missing, not one of the usual names
+        given = f" ({option(id_keyword)})" if id_keyword else ""
+        raise InputError(f"{where} has no field {id_field!r}{given}; fields: {', '.join(cols) or 'none'}")
     if field is None:
         raise InputError(
             f"{where} has no station id field (looked for {', '.join(STATION_ID_FIELDS)}; fields: "
