@@ -203,3 +203,46 @@ def test_the_documented_problem_attributes_exist(where):
     assert {"kind", "commune", "detail"} <= set(names), names
     problem = Problem("gap", "94001", ("94001_1",), 1.0, "a gap")
     assert [n for n in names if not hasattr(problem, n)] == []
+
+
+#: Field names a user may type: near the real ones, with spaces, case, accents, controls.
+FIELD_NAMES = st.text(alphabet=list("idbv_IDBV cod-é\t\x1b'"), min_size=1, max_size=10)
+
+
+@settings(deadline=None)
+@given(name=FIELD_NAMES, where=st.sampled_from(["check", "evaluate"]))
+def test_a_named_id_field_that_is_absent_is_named(own_gpkg, name, where):
+    layer = gpd.read_file(own_gpkg, layer="stations")
+    assume(name.strip().lower() not in {c.lower().strip() for c in layer.columns})
+    with pytest.raises(boundaries.InputError) as err:
+        if where == "check":
+            boundaries.check(layer, OUTLINES, id_field=name)
+        else:
+            boundaries.evaluate(layer, reference=TRUTH, reference_field=name)
+    keyword = "id_field" if where == "check" else "reference_field"
+    assert f"has no field {name!r} ({keyword}); fields: id_bv, " in str(err.value), str(err.value)
+
+
+@pytest.fixture(scope="module")
+def built():
+    return boundaries.build(PTS, OUTLINES, jobs=1)
+
+
+@settings(deadline=None)
+@given(parts=st.lists(st.text(alphabet=list("ab é-_."), min_size=1, max_size=5).filter(lambda p: p.strip(".")),
+                      min_size=1, max_size=3),
+       which=st.sampled_from(["path", "split", "report", "dropped", "file_as_folder"]))
+def test_write_into_a_missing_folder_says_so_and_writes_nothing(built, parts, which):
+    with tempfile.TemporaryDirectory() as root:
+        (Path(root) / "plain.txt").write_text("x")
+        missing = Path(root, *parts)
+        target = {"path": (missing / "w.gpkg", {}), "file_as_folder": (Path(root, "plain.txt", "w.gpkg"), {}),
+                  "split": (missing / "split", {"split": "commune"}),
+                  "report": (Path(root, "w.geojson"), {"report": str(missing / "r.json")}),
+                  "dropped": (Path(root, "w.geojson"), {"dropped": str(missing / "d.csv")})}[which]
+        with pytest.raises(boundaries.InputError) as err:
+            built.write(str(target[0]), **target[1])
+        message = str(err.value)
+        assert "no longer" not in message and ("does not exist; create it first (mkdir -p " in message
+                                               or "is a file; give a path in a folder" in message), message
+        assert sorted(p.name for p in Path(root).iterdir()) == ["plain.txt"]
