@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 
-from .errors import InputError
+from .errors import InputError, option
 from .params import Parameters
 
 
@@ -169,7 +169,7 @@ def build(addresses, communes, method: str = "hull", departement=None, commune=N
                                    params=params, columns=columns, **options))
 
 
-def check(stations, communes, *, id_field: str | None = None, station_commune_field: str | None = None,
+def check(stations, communes=None, *, id_field: str | None = None, station_commune_field: str | None = None,
           commune_field: str | None = None, min_area_m2: float = 1.0, min_width_m: float = 0.05,
           layer: str | None = None, communes_layer: str | None = None, outline_tolerance_m: float = 30.0,
           addresses=None, build_report=None):
@@ -185,8 +185,8 @@ def check(stations, communes, *, id_field: str | None = None, station_commune_fi
     ----------
     stations : str, pathlib.Path or geopandas.GeoDataFrame
         The station layer.
-    communes : str, pathlib.Path or geopandas.GeoDataFrame
-        Commune outlines: any vector file GDAL reads.
+    communes : str, pathlib.Path or geopandas.GeoDataFrame, optional
+        Commune outlines: any vector file GDAL reads. Default: a GeoPackage's own communes layer.
     id_field : str, optional
         Station id field (detected among id_bv, code_bv, codeBureauVote, id_brut_bv_reu…).
     station_commune_field : str, optional
@@ -222,7 +222,12 @@ def check(stations, communes, *, id_field: str | None = None, station_commune_fi
         ``geometry`` in WGS84), ``.totals``, ``.to_dict()``.
     """
     from .checks import check_stations
+    from .read import outlines_or_own
 
+    communes, communes_layer = outlines_or_own(stations, communes, communes_layer)
+    if communes is None:
+        raise InputError(f"no commune outlines to check the stations against: give {option('communes')} "
+                         "(only a GeoPackage written by boundaries build holds its own)")
     return check_stations(stations, communes, id_field=id_field, station_commune_field=station_commune_field,
                           commune_field=commune_field, min_area_m2=min_area_m2, min_width_m=min_width_m,
                           layer=layer, communes_layer=communes_layer, outline_tolerance_m=outline_tolerance_m,
@@ -272,11 +277,12 @@ def evaluate(stations, *, reference=None, holdout=None, id_field: str | None = N
         ``iou_min``, ``area_right``… or ``test_points``, ``own_station``,
         ``uncovered``) and ``.per_station`` (a DataFrame).
     """
-    from .read import AddressColumns
+    from .read import AddressColumns, check_crs
     from .scoring import evaluate as score
 
     if (reference is None) == (holdout is None):
         raise InputError("give exactly one of reference or holdout")
+    check_crs(crs)  # before the stations are read
     return score(stations, reference=reference, holdout=holdout, id_field=id_field, reference_field=reference_field,
                  columns=AddressColumns(station=id_column, commune=commune_column, x=x_column, y=y_column), crs=crs,
                  layer=layer, reference_layer=reference_layer, addresses_layer=addresses_layer,

@@ -252,7 +252,7 @@ def _summary(result, output: str, report_file: str | None, quiet: bool, as_json:
 
 @main.command(cls=_Command)
 @click.argument("stations", type=click.Path(dir_okay=False, path_type=str))
-@communes_option(help_of("check.communes") + " Default: a GeoPackage's own communes layer.", required=False)
+@communes_option(help_of("check.communes"), required=False)
 @click.option("--id-field", default=None, help=help_of("check.id_field"))
 @click.option("--station-commune-field", default=None, help=help_of("check.station_commune_field"))
 @click.option("--commune-field", default=None, help=help_of("check.commune_field"))
@@ -543,11 +543,9 @@ def _address_source(path, layer, crs, id_column, commune_column, x_column, y_col
 
 def _outlines_or_own(stations: str, communes, communes_layer):
     """``--communes``, else the ``communes`` layer a GeoPackage of ours holds beside its stations."""
-    from .read import own_communes_layer
+    from .read import outlines_or_own
 
-    if communes or not own_communes_layer(stations):
-        return communes, communes_layer
-    return stations, "communes"
+    return outlines_or_own(stations, communes or None, communes_layer)
 
 
 def _crosswalk_defaults() -> tuple[float, float]:

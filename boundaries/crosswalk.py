@@ -24,6 +24,7 @@ import shapely
 
 from . import codes
 from .errors import InputError, option
+from .read import check_crs
 
 #: IoU above which a new station is ``unchanged`` (the same as one old station).
 DEFAULT_THRESHOLD = 0.9
@@ -116,6 +117,7 @@ def crosswalk(old, new, addresses=None, *, old_id: str | None = None, new_id: st
         A layer without id field, with an id twice, or layers that do not overlap.
     """
     _check_limits(threshold, min_share)
+    check_crs(crs)  # before the layers are read
     old_st = _read_layer(old, old_id, "old", old_layer, "old_id", "old_layer")
     new_st = _read_layer(new, new_id, "new", new_layer, "new_id", "new_layer")
     metric = _metric(old_st, new_st)

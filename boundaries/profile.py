@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, option, render_options
+from .read import check_crs
 
 #: How a source area's count is shared among the stations overlapping it.
 WEIGHTS = ("addresses", "area")
@@ -160,6 +161,7 @@ def profile(stations, source, data=None, key=None, addresses=None, *, columns=No
     """
     if weights not in WEIGHTS:
         raise InputError(f"{option('weights', weights)}: unknown weighting; choose one of {', '.join(WEIGHTS)}")
+    check_crs(crs)  # before the layers are read
     if weights == "addresses" and addresses is None:
         weights = "area"  # nothing to weight by: said in the fallback share (1 everywhere)
     raw, ids = _read_stations(stations, layer)

@@ -980,6 +980,55 @@ class AddressTable:
     layer: str | None = None
 
 
+#: What a user's CRS may be: one of horizontal coordinates (a compound CRS has one inside).
+_CRS_HINT = "give an EPSG code such as EPSG:2154 (Lambert-93) or EPSG:4326 (longitude/latitude)"
+
+
+def check_crs(crs, keyword: str = "crs"):
+    """Refuse a user's CRS that pyproj cannot read, or that gives no horizontal coordinates.
+
+    Parameters
+    ----------
+    crs : str, int, pyproj.CRS or None
+        Anything :meth:`pyproj.CRS.from_user_input` reads; ``None`` or ``""``: the default.
+    keyword : str
+        The option that gave it, named in the message.
+
+    Returns
+    -------
+    The same ``crs``, unchanged (its spelling reaches the outputs as given).
+
+    Raises
+    ------
+    InputError
+        One line naming the option and the value, and an EPSG code to give instead.
+    """
+    if crs is None or (isinstance(crs, str) and not crs):
+        return crs
+    from pyproj import CRS
+
+    shown = repr(crs if isinstance(crs, str | int) and not isinstance(crs, bool) else type(crs).__name__)
+    try:
+        parsed = CRS.from_user_input(crs)
+    except Exception as exc:  # CRSError, and TypeError or ValueError for odd Python values
+        raise InputError(f"{option(keyword)} {shown[:200]} is not a CRS pyproj knows{_proj_reason(exc)}; "
+                         f"{_CRS_HINT}") from None
+    if not (parsed.is_geographic or parsed.is_projected):
+        raise InputError(f"{option(keyword)} {shown[:200]} is not a CRS of horizontal coordinates "
+                         f"({parsed.type_name}); {_CRS_HINT}")
+    return crs
+
+
+def _proj_reason(exc: Exception) -> str:
+    """PROJ's reason for refusing a CRS (``crs not found: EPSG:99999``), short, in brackets; or nothing."""
+    reason = str(exc).splitlines()[0] if str(exc) else ""
+    found = re.search(r"proj_create: (.*?)\)?$", reason)
+    if not found:
+        return ""
+    text = re.sub("[\x00-\x1f\x7f-\x9f]", lambda m: repr(m.group())[1:-1], found.group(1))  # PROJ echoes the value
+    return f" ({text[:150]}…)" if len(text) > 150 else f" ({text})"
+
+
 def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str | None = None,
                    commune_prefixes: tuple[str, ...] | None = None, communes=None,
                    addresses_layer: str | None = None) -> AddressTable:
@@ -1014,9 +1063,11 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
     Raises
     ------
     InputError
-        When the file is missing or unreadable, a required column is absent, or a
-        vector file has several point layers and no ``addresses_layer``, or none.
+        When the file is missing or unreadable, a required column is absent, a
+        vector file has several point layers and no ``addresses_layer`` (or none), or
+        ``crs`` is not a CRS of horizontal coordinates (:func:`check_crs`).
     """
+    check_crs(crs)  # before the table is read: a misspelt CRS is the user's, not a bug
     df, layer_crs, where, skipped, layer = _load_addresses(source, columns, commune_prefixes, communes,
                                                            addresses_layer)
     if len(df.columns) == 0:
@@ -1519,6 +1570,17 @@ def gpkg_layers(path) -> list[str]:
 def own_communes_layer(path) -> bool:
     """True when ``path`` is a GeoPackage holding a ``communes`` layer (as a build of ours writes)."""
     return Path(path).is_file() and "communes" in gpkg_layers(path)
+
+
+def outlines_or_own(stations, communes, communes_layer: str | None = None):
+    """``communes`` and its layer, else the ``communes`` layer a GeoPackage of ours holds beside its stations.
+
+    Returns ``(communes, communes_layer)``; ``communes`` stays None when neither is there
+    (a frame of stations, or a file without that layer): the caller refuses it.
+    """
+    if communes is not None or not isinstance(stations, str | os.PathLike) or not own_communes_layer(stations):
+        return communes, communes_layer
+    return stations, "communes"
 
 
 def _station_source(source, what: str, layer: str | None, layer_keyword: str):

@@ -11,22 +11,28 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
 
 from . import codes
 from .errors import InputError, option
 from .parallel import check_scheduler
 from .params import Parameters, Range, check_ranges
-from .read import AddressColumns
+from .read import AddressColumns, check_crs
 
 
 def as_codes(value) -> tuple[str, ...]:
-    """A code, a list of codes, or a comma/space separated string of them, as a tuple of strings."""
+    """A code, a list of codes, or a comma/space separated string of them, as a tuple of strings.
+
+    A lone number (``commune=29039``, ``departement=29``) is one code, as a single flag of
+    the command is; it is not padded (``1`` is refused as the command's ``--departement 1``).
+    """
     if value is None:
         return ()
     if isinstance(value, str):
         value = value.replace(",", " ").split()
+    elif not isinstance(value, Iterable) or isinstance(value, bytes):
+        value = (value,)  # an int, a numpy integer…: one code (bytes would iterate as numbers)
     return tuple(dict.fromkeys(str(v).strip() for v in value if str(v).strip()))
 
 
@@ -91,6 +97,7 @@ class BuildRequest:
         for c in self.commune:
             if not codes.is_commune_code(c):
                 raise InputError(f"{option('commune')} {c!r} is not a 5-character INSEE code (e.g. 94028, 2A004)")
+        check_crs(self.crs)  # at the door: a national run makes its work folder before it reads a row
         if isinstance(self.jobs, int) and not isinstance(self.jobs, bool) and self.jobs == 0:
             set_(self, "jobs", min(os.cpu_count() or 1, OPTION_RANGES["jobs"].high))  # 0: every core
         check_ranges(self, OPTION_RANGES, {"simplify_m": "simplify"})

@@ -91,6 +91,27 @@ class OutputSpec:
                 raise InputError(f"the dropped addresses {self.dropped} would replace another output of the run "
                                  f"({other}); give {option('dropped')} another file")
 
+    def check_folders(self) -> None:
+        """Refuse, before writing, an output whose folder is missing or a file (a split folder's parent).
+
+        A report or dropped file inside the split folder is not checked: the split makes that folder.
+        """
+        from .outputs import reported
+
+        split_dir = Path(self.path) if self.split else None
+        for out in (self.path, self.report, self.dropped):
+            if not out or out == "-":
+                continue
+            folder = Path(out).parent
+            if split_dir is not None and out != self.path and _same_path(folder, split_dir):
+                continue
+            with reported(out):  # a path too long to look at is one line too
+                if folder.is_dir():
+                    continue
+                fix = "is a file; give a path in a folder" if folder.exists() else \
+                    f"does not exist; create it first (mkdir -p {folder})"
+            raise InputError(f"the folder {folder} of {out} {fix}")
+
     def check_inputs(self, inputs) -> None:
         """Refuse an output that would replace an input: the file itself, or a split folder holding one."""
         for source in (s for s in inputs if isinstance(s, (str, Path)) and str(s) not in ("", "-")):
@@ -182,6 +203,7 @@ class BuildResult:
 
         spec = path if isinstance(path, OutputSpec) else OutputSpec(path, fmt, split, report, dropped, fields)
         spec.check_inputs([self.report.inputs.get("addresses"), self.report.inputs.get("communes")])
+        spec.check_folders()
         if spec.dropped and self.dropped is None:
             raise InputError(refuse_national_dropped())
         self.report.inputs["output"] = spec.path
