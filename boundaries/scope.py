@@ -60,7 +60,7 @@ def scope(table, layer, departement=(), commune=(), required: bool = True) -> Sc
         An empty selection, coordinates that are not what they claim
         (:func:`check_coordinates`), or no commune of the rows in the outlines.
     """
-    keep = select_scope(table.rows, departement, commune)
+    keep = select_scope(table.rows, departement, commune, table.where)
     rows = table.rows.loc[keep].reset_index(drop=True)
     rows["commune"] = rows["commune"].fillna("")
     rows["station"] = rows["station"].fillna("")
@@ -98,10 +98,16 @@ def selected_communes(commune=()) -> frozenset:
     return frozenset(commune) | {a for c in commune for a in codes.PLM_CITIES.get(c, [])}
 
 
-def select_scope(rows: pd.DataFrame, departement=(), commune=()) -> np.ndarray:
+def select_scope(rows: pd.DataFrame, departement=(), commune=(), where: str = "the address table") -> np.ndarray:
     """Mask of the rows in the selected départements and communes (codes already checked).
 
     A city code (75056, 69123, 13055) given as ``commune`` selects its arrondissements.
+
+    Raises
+    ------
+    InputError
+        A selected département or commune without any row: a mistyped code is named,
+        not silently left out of a build of the others.
     """
     keep = np.ones(len(rows), dtype=bool)
     if departement:
@@ -113,8 +119,12 @@ def select_scope(rows: pd.DataFrame, departement=(), commune=()) -> np.ndarray:
             )
     if commune:
         keep &= rows["commune"].isin(selected_communes(commune)).to_numpy()
-        if not keep.any():
-            raise InputError(f"no address in commune {', '.join(commune)} within the selection")
+        found = set(rows.loc[keep, "commune"].unique())
+        missing = [c for c in commune if not found & selected_communes((c,))]
+        if missing:
+            raise InputError(f"no address in commune {', '.join(missing)} in {where}"
+                             f"{' within the selection' if departement else ''}; "
+                             f"check {option('departement')} / {option('commune')}")
     return keep
 
 
