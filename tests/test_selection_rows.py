@@ -65,3 +65,55 @@ def test_a_mistyped_commune_among_several_is_exit_2_and_nothing_written(files, t
     assert run.exit_code == 2, run.output
     assert "no address in commune 94999" in run.output and "94001" not in run.output.split("commune 94999")[1]
     assert list(tmp_path.iterdir()) == []
+
+
+#: A table over two départements (94, 95), as a CSV: a build of several départements splits it.
+PTS95, OUTLINES95, _ = grid_town("95", "EPSG:2154", origin=(640000, 6880000), n=1, stations_per_commune=2,
+                                 points_per_station=4)
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory):
+    import pandas as pd
+
+    folder = tmp_path_factory.mktemp("nat")
+    pd.concat([PTS, PTS95], ignore_index=True)[COLUMNS].to_csv(folder / "a.csv", index=False)
+    pd.concat([OUTLINES, OUTLINES95], ignore_index=True).to_file(folder / "c.geojson")
+    return folder
+
+
+def _tree(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None) for p in folder.rglob("*")}
+
+
+@settings(deadline=None)
+@given(state=st.sampled_from(["absent", "nested", "empty", "held"]), wrong=st.sampled_from(["93", "2A", "974"]),
+       jobs=st.sampled_from([1, 2]))
+def test_a_refused_national_build_leaves_the_work_folder_as_it_was(national, tmp_path_factory, state, wrong, jobs):
+    """A département without rows, refused after the split: the work folder as before the run, or none."""
+    top = tmp_path_factory.mktemp("work")
+    work = top / "a" / "b" if state == "nested" else top / "parts"
+    if state in ("empty", "held"):
+        work.mkdir()
+    if state == "held":  # someone's file and a split of an earlier run: never ours to remove
+        (work / "notes.txt").write_text("mine")
+        (work / "input-0123456789abcdef").mkdir()
+        (work / "input-0123456789abcdef" / "split.json").write_text("{}")
+    before = _tree(top)
+    with pytest.raises(InputError, match=f"no address in département {wrong}"):
+        boundaries.build(str(national / "a.csv"), str(national / "c.geojson"), departement=["94", wrong],
+                         work_dir=str(work), jobs=jobs)
+    assert _tree(top) == before
+
+
+def test_the_cli_refusal_leaves_no_parts_and_a_build_keeps_them_for_a_rerun(national, tmp_path):
+    args = ["build", str(national / "a.csv"), "--communes", str(national / "c.geojson"), "--departement", "94",
+            "-o", str(tmp_path / "sel.geojson"), "-j", "2", "-q"]
+    run = CliRunner().invoke(main, [*args, "--departement", "93"])
+    assert run.exit_code == 2 and "no address in département 93" in run.output
+    assert list(tmp_path.iterdir()) == []
+    assert CliRunner().invoke(main, [*args, "--departement", "95"]).exit_code == 0
+    parts = _tree(tmp_path / "sel.geojson.parts")
+    assert any(name.startswith("input-") for name in parts) and any(name.startswith("94-") for name in parts)
+    assert CliRunner().invoke(main, [*args, "--departement", "93"]).exit_code == 2
+    assert _tree(tmp_path / "sel.geojson.parts") == parts  # the split and the parts kept for a rerun
