@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import codes
 from .errors import InputError, option
+from .read import blank_rows
 
 
 @dataclass
@@ -70,9 +71,13 @@ def scope(table, layer, departement=(), commune=(), required: bool = True) -> Sc
     rows["unit"] = match_units(rows["commune"].to_numpy(), outlines["code"])
     units = sorted(rows["unit"].dropna().unique())
     if not units and required:
+        named = rows.loc[rows["commune"] != "", "commune"]
+        if named.empty:
+            raise InputError(f"no row of {table.where} has a commune code; name the column that holds it with "
+                             f"{option('commune_column')}")
         raise InputError(
-            f"none of the {rows['commune'].nunique():,} communes of the addresses is in the "
-            f"{layer.where} (e.g. {rows['commune'].iloc[0]}; its codes look like "
+            f"none of the {named.nunique():,} communes of the addresses is in the "
+            f"{layer.where} (e.g. {named.iloc[0]}; its codes look like "
             f"{outlines['code'].iloc[0]}); give the outlines of these communes with {option('communes')}, or "
             f"name their code field with {option('commune_field')}"
         )
@@ -215,7 +220,8 @@ def duplicate_rows(rows: pd.DataFrame) -> int:
     Only rows sharing their coordinates with another row can be duplicates: the
     string columns are compared on those alone (a few percent of a national table).
     """
-    same_place = rows.duplicated(["x", "y"], keep=False).to_numpy()
+    # empty lines are no addresses, let alone duplicated ones
+    same_place = rows.duplicated(["x", "y"], keep=False).to_numpy() & ~blank_rows(rows)
     if not same_place.any():
         return 0
     return int(rows.loc[same_place].duplicated(

@@ -10,6 +10,7 @@
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
@@ -74,8 +75,6 @@ PTS95, OUTLINES95, _ = grid_town("95", "EPSG:2154", origin=(640000, 6880000), n=
 
 @pytest.fixture(scope="module")
 def national(tmp_path_factory):
-    import pandas as pd
-
     folder = tmp_path_factory.mktemp("nat")
     pd.concat([PTS, PTS95], ignore_index=True)[COLUMNS].to_csv(folder / "a.csv", index=False)
     pd.concat([OUTLINES, OUTLINES95], ignore_index=True).to_file(folder / "c.geojson")
@@ -117,3 +116,93 @@ def test_the_cli_refusal_leaves_no_parts_and_a_build_keeps_them_for_a_rerun(nati
     assert any(name.startswith("input-") for name in parts) and any(name.startswith("94-") for name in parts)
     assert CliRunner().invoke(main, [*args, "--departement", "93"]).exit_code == 2
     assert _tree(tmp_path / "sel.geojson.parts") == parts  # the split and the parts kept for a rerun
+
+
+#: Rows that name no station, as the cells of a CSV line (``None``: the empty cell): each is dropped.
+def _unnamed_row(kind: str, i: int, fill: str) -> list:
+    src = PTS.iloc[i % len(PTS)]
+    cells = [fill] * len(COLUMNS)
+    if kind == "total":  # "Total;;;" in a text cell, nothing else (in the commune column, it is a commune)
+        cells[1 if i % 2 else 4] = "Total"
+    elif kind == "point":  # a point and its commune, no station id
+        cells[0], cells[2], cells[3] = src["code_commune_ref"], str(src["longitude"]), str(src["latitude"])
+    elif kind == "no_commune":  # a station id and a point, no commune code
+        cells[1], cells[2], cells[3] = src["id_brut_bv_reu"], str(src["longitude"]), str(src["latitude"])
+    elif kind == "bare_prefix":  # a commune code and "_" alone
+        cells[0], cells[1] = src["code_commune_ref"], f"{src['code_commune_ref']}_"
+    return cells
+
+
+UNNAMED = st.lists(st.tuples(st.sampled_from(["empty", "total", "point", "no_commune", "bare_prefix"]),
+                             st.integers(0, 10_000)), min_size=1, max_size=6)
+
+
+@pytest.fixture(scope="module")
+def clean_build():
+    return boundaries.build(PTS[COLUMNS], OUTLINES)
+
+
+@settings(deadline=None)
+@given(extra=UNNAMED, sep=st.sampled_from([",", ";", "\t"]), fill=st.sampled_from(["", " ", "  "]),
+       blank_lines=st.integers(0, 3), as_frame=st.booleans())
+def test_rows_that_name_no_station_are_dropped_never_a_station(clean_build, tmp_path_factory, extra, sep, fill,
+                                                               blank_lines, as_frame):
+    """Empty lines, ``Total;;;``, points without id or commune, at random places: dropped, the layer unchanged."""
+    lines = [list(map(str, r)) for r in PTS[COLUMNS].itertuples(index=False)]
+    named = []  # the added rows that are not empty lines: a repeated one is still a duplicate row
+    for n, (kind, at) in enumerate(extra):
+        lines.insert(at % (len(lines) + 1), _unnamed_row(kind, n, fill))
+        if kind != "empty" and (kind != "total" or n % 2):
+            named.append(tuple(_unnamed_row(kind, n, fill)))
+    if as_frame:
+        source = pd.DataFrame([[None if c.strip() == "" else c for c in line] for line in lines], columns=COLUMNS)
+    else:
+        source = tmp_path_factory.mktemp("unnamed") / "a.csv"
+        text = "\n".join(sep.join(line) for line in [COLUMNS, *lines]) + "\n" * (1 + blank_lines)
+        source.write_text(text, encoding="utf-8")
+    result = boundaries.build(source, OUTLINES)
+    r = result.report
+    assert r.rows_read == len(lines)
+    assert sum(r.rows_dropped.values()) - sum(clean_build.report.rows_dropped.values()) == len(extra)
+    assert r.rows_dropped.get("no_station_id", 0) == len(extra)
+    assert (r.stations_in, r.communes_without_outline, r.duplicate_rows) == (4, [], len(named) - len(set(named)))
+    assert not r.stations_without_polygon and set(r.communes) == {"94001", "94002"}
+    assert all(line.rstrip(" :") == line.rstrip() for line in r.text().splitlines())  # no empty list printed
+    assert result.stations.drop(columns="geometry").equals(clean_build.stations.drop(columns="geometry"))
+    assert result.stations.geometry.geom_equals_exact(clean_build.stations.geometry, 0).all()
+
+
+def test_an_unnamed_row_of_a_commune_without_outline_makes_no_station():
+    table = PTS[COLUMNS].copy()
+    extra = table.iloc[[0, 1]].copy()
+    extra["code_commune_ref"] = ["94099", "Total"]
+    extra["id_brut_bv_reu"] = ["94099_", None]
+    result = boundaries.build(pd.concat([table, extra], ignore_index=True), OUTLINES)
+    r = result.report
+    assert r.rows_dropped["commune_without_outline"] == 2 and r.stations_in == 4 and not r.stations_without_polygon
+    assert r.communes_without_outline == ["94099", "Total"]
+
+
+def test_a_table_of_empty_lines_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text(",".join(COLUMNS) + "\n" + ",,,,,,\n" * 3 + "\n")
+    with pytest.raises(InputError, match="its 3 rows are empty"):
+        boundaries.build(path, OUTLINES)
+
+
+def test_the_summary_prints_no_empty_list(tmp_path, files):
+    path = tmp_path / "a.csv"
+    path.write_text((files / "a.csv").read_text() + ",,,,,,\n,Total,,,,,\n, ,,,,,\n")
+    run = CliRunner().invoke(main, ["build", str(path), "--communes", str(files / "c.geojson"),
+                                    "-o", str(tmp_path / "o.geojson")])
+    assert run.exit_code == 0, run.output
+    assert "without polygon" not in run.output and "without outline" not in run.output
+    assert "no_station_id 3" in run.output and "duplicate" not in run.output
+
+
+def test_empty_lines_in_a_national_table_are_dropped_in_its_leftover_part(national, tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text((national / "a.csv").read_text() + ",,,,,,\n,,,,,,\n,Total,,,,,\n")
+    r = boundaries.build(str(path), str(national / "c.geojson"), work_dir=str(tmp_path / "w")).report
+    assert r.departements and r.rows_dropped.get("no_station_id") == 3 and "" not in r.communes
+    assert r.communes_without_outline == [] and all(s["id_bv"] for s in r.stations_without_polygon)
