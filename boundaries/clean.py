@@ -55,7 +55,9 @@ def flag_unusable(rows: pd.DataFrame, outlines, outside_tolerance_m: float) -> n
     """
     reason = np.full(len(rows), None, dtype=object)
     no_outline = rows["unit"].isna().to_numpy()
-    reason[no_outline] = "commune_without_outline"
+    # a row without a commune code is of no commune: its station cannot be named
+    reason[no_outline & (rows["commune"].fillna("") != "").to_numpy(dtype=bool)] = "commune_without_outline"
+    reason[nameless(rows) & (reason == None)] = "no_station_id"  # noqa: E711
     if "station_problem" in rows:
         problem = rows["station_problem"].to_numpy(dtype=object)
         known = pd.notna(problem) & (reason == None)  # noqa: E711
@@ -81,6 +83,18 @@ def flag_unusable(rows: pd.DataFrame, outlines, outside_tolerance_m: float) -> n
     municipal = pd.Series(geo_type).isin(MUNICIPALITY_TYPES).to_numpy()
     reason[municipal & (stations_per_commune > 1) & (reason == None)] = "municipality_geocode"  # noqa: E711
     return reason
+
+
+def nameless(rows: pd.DataFrame) -> np.ndarray:
+    """Rows that name no station: no commune code, no station id, or an id that is no station's (``29046_``).
+
+    They are dropped (``no_station_id``, or ``commune_without_outline`` for a commune
+    code without outline) and make no station: a wholly empty line, a ``Total;;;``.
+    """
+    out = ((rows["commune"].fillna("") == "") | (rows["station"].fillna("") == "")).to_numpy(dtype=bool)
+    if "station_problem" in rows:
+        out = out | (rows["station_problem"].to_numpy(dtype=object) == "no_station_id")
+    return out
 
 
 def resolve_contested(

@@ -328,7 +328,8 @@ def split_table(path, folder, columns: AddressColumns = AddressColumns(), jobs: 
     département's rows are its files of every slice, in slice order, which is the
     table's order. The rows whose commune code gives no département go to
     :data:`NO_DEPARTEMENT_FILE`. The split is kept in ``folder`` under a name made of
-    the file's path, size and modification time, and reused while the file is unchanged.
+    the file's path, size and modification time, and reused while the file is unchanged
+    (the splits of other versions are removed by :func:`drop_other_splits` once a build starts).
 
     ``progress``: as for :func:`boundaries.pipeline.run`; a bar over the megabytes
     read is shown when it takes a ``label``.
@@ -361,10 +362,7 @@ def split_table(path, folder, columns: AddressColumns = AddressColumns(), jobs: 
                                  else [tmp])
     files = {d: [str(Path(f).relative_to(tmp)) for f in fs] for d, fs in files.items()}
     (tmp / "split.json").write_text(json.dumps({"source": str(path), "rows": rows, "files": files}))
-    for old in Path(folder).glob("input-*"):  # splits of earlier versions of the file
-        if old.name != tmp.name:
-            shutil.rmtree(old, ignore_errors=True)
-    tmp.rename(done)
+    tmp.rename(done)  # the splits of earlier versions go once the build starts (drop_other_splits)
     return {d: [str(done / f) for f in fs] for d, fs in files.items()}, rows
 
 
@@ -640,9 +638,11 @@ def build(request):
     started = time.perf_counter()
     layer = read_communes(request.communes, request.commune_field, request.communes_layer)
     outline_deps = np.asarray(codes.departement_of(layer.outlines["code"].to_numpy(dtype=object)), dtype=object)
-    with _work_folder(request.work_dir) as work_dir:
+    with _undone_on_refusal(request.work_dir) as refusable, _work_folder(request.work_dir) as work_dir:
         table = partition(request.addresses, work_dir, request.columns, request.progress, request.jobs)
         parts_plan = plan(request, table.sizes, outline_deps)
+        refusable.clear()  # parts are built from here on: kept for a rerun, whatever happens
+        drop_other_splits(work_dir, table)
         parts = build_parts(parts_plan, table, layer.outlines, outline_deps, work_dir, request)
         result = merge(parts, parts_plan, layer, request)
     result.report.seconds = time.perf_counter() - started
@@ -658,6 +658,54 @@ def _work_folder(work_dir):
         return
     with tempfile.TemporaryDirectory(prefix="boundaries-") as tmp:
         yield Path(tmp)
+
+
+@contextlib.contextmanager
+def _undone_on_refusal(work_dir):
+    """Undo what this run makes in ``work_dir`` if the input is refused before any part is built.
+
+    Yields a list holding one flag; clear it once parts are being built. Until then, an
+    :class:`InputError` removes the folder if this run made it, else the entries it did
+    not hold before (a split of the table). Parts and splits left by an interrupted or
+    failed *build* stay, to be reused by a rerun.
+    """
+    refusable = [True]
+    if work_dir is None:  # a temporary folder: removed anyway
+        yield refusable
+        return
+    folder = Path(work_dir).absolute()
+    made = folder  # the outermost folder this run creates
+    while not made.parent.exists():
+        made = made.parent
+    before = set(os.listdir(folder)) if folder.is_dir() else None
+    try:
+        yield refusable
+    except InputError:
+        if refusable and before is None:
+            shutil.rmtree(made, ignore_errors=True)
+        elif refusable and folder.is_dir():
+            for name in set(os.listdir(folder)) - before:
+                _remove(folder / name)
+        raise
+
+
+def drop_other_splits(work_dir: Path, table: Partition) -> None:
+    """Remove the splits in ``work_dir`` other than ``table``'s (of earlier versions of the file)."""
+    if table.kind != "files":
+        return
+    folder = Path(work_dir).resolve()
+    used = {Path(f).relative_to(folder).parts[0] for files in table.files.values() for f in files}
+    for old in folder.glob("input-*"):
+        if old.name not in used:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    """Remove a file or a folder tree, whichever ``path`` is."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def build_parts(parts_plan: Plan, table: Partition, outlines, outline_deps, work_dir: Path, request) -> dict:

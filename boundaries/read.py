@@ -1080,10 +1080,6 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
     if len(df) == 0:
         _refuse_no_rows(where, skipped, commune_prefixes, communes)
     station, commune, fixed, example = _codes(df, names, where)
-    ids = qualify_stations(station, commune) if names["commune"] is not None else None
-    if ids is not None:
-        station = ids.station
-        _refuse_unusable_ids(ids.problem, df, names, where)
     out = pd.DataFrame({
         "row": np.arange(len(df), dtype=np.int64),
         "commune": commune.to_numpy(dtype=object, na_value=None),
@@ -1091,12 +1087,27 @@ def read_addresses(source, columns: AddressColumns = AddressColumns(), crs: str 
         "x": _to_float(df[names["x"]]),
         "y": _to_float(df[names["y"]]),
     })
+    blank = blank_rows(out)
+    if blank.all():
+        raise InputError(f"{where} has no address row: its {len(df):,} rows are empty (no station id, commune or "
+                         "coordinates); give the table with its address rows")
+    ids = qualify_stations(station, commune) if names["commune"] is not None else None
+    if ids is not None:
+        station = ids.station
+        out["station"] = station.to_numpy(dtype=object, na_value=None)
+        _refuse_unusable_ids(ids.problem, df, names, where, ~blank)
     out["station_problem"] = ids.problem if ids is not None else None
     _add_geocoding(out, df, where)
     return AddressTable(out, crs or layer_crs or "EPSG:4326", where=where, x_column=names["x"],
                         y_column=names["y"], rows_skipped=skipped, codes_repaired=int(fixed.sum()),
                         codes_repaired_example=example, layer=layer,
                         **_id_repairs(ids, df[names["station"]], station, fixed))
+
+
+def blank_rows(rows: pd.DataFrame) -> np.ndarray:
+    """Canonical rows without a commune code, a station id or coordinates: empty lines (``,,,,``)."""
+    return ((rows["commune"].fillna("") == "") & (rows["station"].fillna("") == "")
+            & rows["x"].isna() & rows["y"].isna()).to_numpy(dtype=bool)
 
 
 def _refuse_no_rows(where: str, skipped: int, commune_prefixes, communes) -> None:
@@ -1183,21 +1194,22 @@ def _codes(df: pd.DataFrame, names: dict, where: str):
     return station, commune, fixed, example
 
 
-def _refuse_unusable_ids(problem: np.ndarray, df: pd.DataFrame, names: dict, where: str) -> None:
+def _refuse_unusable_ids(problem: np.ndarray, df: pd.DataFrame, names: dict, where: str, counted: np.ndarray) -> None:
     """Refuse a table most of whose station ids are empty or name another commune than the row's.
 
     A few such rows are dropped and counted (``no_station_id``,
-    ``station_of_other_commune``); most of them means the wrong columns.
+    ``station_of_other_commune``); most of them means the wrong columns. Only the
+    ``counted`` rows are weighed (not empty lines: a spreadsheet's trailing ``;;;;``).
     """
     for kind, what in (("no_station_id", "no station id (an empty cell, or a commune code and '_' alone)"),
                        ("station_of_other_commune", "a station id naming another commune than their "
                                                     f"{names['commune']!r}")):
-        bad = problem == kind
-        if bad.mean() > 0.5:
+        bad = (problem == kind) & counted
+        if bad.sum() > 0.5 * counted.sum():
             i = int(np.flatnonzero(bad)[0])
             example = f"data row {i + 1}: {names['station']} {df[names['station']].iloc[i]!s}, " \
                       f"{names['commune']} {df[names['commune']].iloc[i]!s}"
-            raise InputError(f"{where}: {int(bad.sum()):,} of {len(bad):,} rows have {what} ({example}); check "
+            raise InputError(f"{where}: {int(bad.sum()):,} of {int(counted.sum()):,} rows have {what} ({example}); check "
                              f"which columns hold the station id and the commune ({option('id_column')}, "
                              f"{option('commune_column')})")
 

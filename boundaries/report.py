@@ -202,16 +202,9 @@ class Report:
             f"{plural(self.stations_in, 'station')} built"
             f" in {self.seconds:.1f} s"
         )
-        if self.stations_without_polygon:
-            shown = ", ".join(s["id_bv"] for s in self.stations_without_polygon[:5])
-            more = len(self.stations_without_polygon) - 5
-            lines.append(
-                f"  without polygon: {shown}" + (f" and {more} more" if more > 0 else "") + " (see the report)"
-            )
-        if self.communes_without_outline:
-            shown = ", ".join(self.communes_without_outline[:8])
-            more = len(self.communes_without_outline) - 8
-            lines.append(f"  communes without outline: {shown}" + (f" and {more} more" if more > 0 else ""))
+        lines += _listed("  without polygon: ", [s["id_bv"] for s in self.stations_without_polygon], 5,
+                         " (see the report)")
+        lines += _listed("  communes without outline: ", self.communes_without_outline, 8)
         if self.outlines_repaired:
             lines.append(f"  outlines repaired (invalid geometry, make_valid): {self.outlines_repaired:,}")
         if self.codes_repaired.get("rows") or self.codes_repaired.get("outlines"):
@@ -254,6 +247,15 @@ NO_POLYGON_DETAILS = {
     "all_rows_held_out": "every address row was held out to measure the build",
     "no_land_inside_outline": "its addresses lie outside the outline and their cells miss it",
 }
+
+
+def _listed(head: str, names: list, shown: int, tail: str = "") -> list:
+    """A summary line listing the first ``shown`` of ``names`` (empty ones left out), or none if there are none."""
+    names = [n for n in names if n]
+    if not names:
+        return []
+    more = len(names) - shown
+    return [head + ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "") + tail]
 
 
 def start_report(request, table, layer) -> Report:
@@ -410,7 +412,7 @@ def _fill_counts(report: Report, rows, stations, has_polygon, unit_info) -> None
         }
         for r in missing.itertuples()
     ]
-    report.communes_without_outline = sorted(set(rows.loc[rows["unit"].isna(), "commune"]))
+    report.communes_without_outline = sorted(set(rows.loc[rows["unit"].isna(), "commune"]) - {""})
     report.communes_built = sum(1 for info in unit_info.values() if info.get("partition"))
 
 
@@ -419,6 +421,9 @@ def _per_commune(rows, stations, has_polygon, unit_info) -> dict:
     missing = stations.loc[~has_polygon]
     # Per commune, from group counts (one pass each), not one groupby slice per commune:
     # a national run has 35,000 communes.
+    no_commune = (rows["commune"] == "").to_numpy(dtype=bool)
+    if no_commune.any():  # rows without a commune code are of no commune
+        rows = rows.loc[~no_commune]
     reason_of = rows["reason"].fillna("")  # "" = used
     counts = rows.groupby(["commune", reason_of], sort=True).size()
     by_reason: dict = {}

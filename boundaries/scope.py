@@ -16,6 +16,7 @@ import pandas as pd
 
 from . import codes
 from .errors import InputError, option
+from .read import blank_rows
 
 
 @dataclass
@@ -60,7 +61,7 @@ def scope(table, layer, departement=(), commune=(), required: bool = True) -> Sc
         An empty selection, coordinates that are not what they claim
         (:func:`check_coordinates`), or no commune of the rows in the outlines.
     """
-    keep = select_scope(table.rows, departement, commune)
+    keep = select_scope(table.rows, departement, commune, table.where)
     rows = table.rows.loc[keep].reset_index(drop=True)
     rows["commune"] = rows["commune"].fillna("")
     rows["station"] = rows["station"].fillna("")
@@ -70,9 +71,13 @@ def scope(table, layer, departement=(), commune=(), required: bool = True) -> Sc
     rows["unit"] = match_units(rows["commune"].to_numpy(), outlines["code"])
     units = sorted(rows["unit"].dropna().unique())
     if not units and required:
+        named = rows.loc[rows["commune"] != "", "commune"]
+        if named.empty:
+            raise InputError(f"no row of {table.where} has a commune code; name the column that holds it with "
+                             f"{option('commune_column')}")
         raise InputError(
-            f"none of the {rows['commune'].nunique():,} communes of the addresses is in the "
-            f"{layer.where} (e.g. {rows['commune'].iloc[0]}; its codes look like "
+            f"none of the {named.nunique():,} communes of the addresses is in the "
+            f"{layer.where} (e.g. {named.iloc[0]}; its codes look like "
             f"{outlines['code'].iloc[0]}); give the outlines of these communes with {option('communes')}, or "
             f"name their code field with {option('commune_field')}"
         )
@@ -98,10 +103,16 @@ def selected_communes(commune=()) -> frozenset:
     return frozenset(commune) | {a for c in commune for a in codes.PLM_CITIES.get(c, [])}
 
 
-def select_scope(rows: pd.DataFrame, departement=(), commune=()) -> np.ndarray:
+def select_scope(rows: pd.DataFrame, departement=(), commune=(), where: str = "the address table") -> np.ndarray:
     """Mask of the rows in the selected départements and communes (codes already checked).
 
     A city code (75056, 69123, 13055) given as ``commune`` selects its arrondissements.
+
+    Raises
+    ------
+    InputError
+        A selected département or commune without any row: a mistyped code is named,
+        not silently left out of a build of the others.
     """
     keep = np.ones(len(rows), dtype=bool)
     if departement:
@@ -113,8 +124,12 @@ def select_scope(rows: pd.DataFrame, departement=(), commune=()) -> np.ndarray:
             )
     if commune:
         keep &= rows["commune"].isin(selected_communes(commune)).to_numpy()
-        if not keep.any():
-            raise InputError(f"no address in commune {', '.join(commune)} within the selection")
+        found = set(rows.loc[keep, "commune"].unique())
+        missing = [c for c in commune if not found & selected_communes((c,))]
+        if missing:
+            raise InputError(f"no address in commune {', '.join(missing)} in {where}"
+                             f"{' within the selection' if departement else ''}; "
+                             f"check {option('departement')} / {option('commune')}")
     return keep
 
 
@@ -205,7 +220,8 @@ def duplicate_rows(rows: pd.DataFrame) -> int:
     Only rows sharing their coordinates with another row can be duplicates: the
     string columns are compared on those alone (a few percent of a national table).
     """
-    same_place = rows.duplicated(["x", "y"], keep=False).to_numpy()
+    # empty lines are no addresses, let alone duplicated ones
+    same_place = rows.duplicated(["x", "y"], keep=False).to_numpy() & ~blank_rows(rows)
     if not same_place.any():
         return 0
     return int(rows.loc[same_place].duplicated(

@@ -15,7 +15,7 @@ import pandas as pd
 import shapely
 
 from . import codes
-from .clean import HELD_OUT
+from .clean import HELD_OUT, nameless
 
 #: Output columns, in order (the geometry comes last).
 STATION_COLUMNS = [
@@ -224,7 +224,13 @@ def confidence(stations: pd.DataFrame, agreement: pd.Series) -> np.ndarray:
 
 
 def station_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """One row per station: its commune, ids, and counts of rows used and dropped."""
+    """One row per station: its commune, ids, and counts of rows used and dropped.
+
+    Rows that name no station (:func:`boundaries.clean.nameless`) make none.
+    """
+    unnamed = nameless(rows)
+    if unnamed.any():
+        rows = rows.loc[~unnamed]
     used = rows["reason"].isna()
     dropped = ~used & (rows["reason"] != HELD_OUT)
     g = rows.assign(

@@ -344,7 +344,7 @@ def test_a_commune_selection_builds_the_same_bytes_as_one_read_whole(town_files,
     rows, files = town_files
     folder = tmp_path_factory.mktemp("sel")
     communes = TOWN / "communes.geojson"
-    if selection == ["99005"]:
+    if "99005" in selection:  # a commune without rows is refused by name, alone or among others
         with pytest.raises(InputError, match="no address in commune 99005"):
             boundaries.build(files[kind], communes, commune=selection, jobs=1)
         return
