@@ -143,3 +143,16 @@ def edited_gpkg(source, gdf, target):
     con.close()
     pyogrio.write_dataframe(gdf, target, layer="stations", driver="GPKG", append=True, promote_to_multi=True)
     return target
+
+
+def build_town(output: Path, *flags: str) -> Path:
+    """``boundaries build`` of the bundled town into ``output`` (through the command), checked to succeed."""
+    from click.testing import CliRunner
+
+    from boundaries.cli import main
+
+    town = ROOT / "fixtures" / "town"
+    res = CliRunner().invoke(main, ["build", str(town / "addresses.csv"), "--communes", str(town / "communes.geojson"),
+                                    "-o", str(output), "-q", *flags])
+    assert res.exit_code == 0, res.output
+    return output

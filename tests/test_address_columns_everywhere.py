@@ -20,6 +20,8 @@ from click.testing import CliRunner
 
 from boundaries.cli import main
 
+from helpers import build_town
+
 TOWN = Path(__file__).resolve().parents[1] / "fixtures" / "town"
 #: The REU's column names and those of the user's table.
 RENAMED = {"id_brut_bv_reu": "bureau", "code_commune_ref": "insee", "longitude": "coord_e", "latitude": "coord_n"}
@@ -29,10 +31,7 @@ FLAGS = ["--id-column", "bureau", "--commune-column", "insee", "--x-column", "co
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cols")
-    stations = tmp / "town.gpkg"
-    res = CliRunner().invoke(main, ["build", str(TOWN / "addresses.csv"), "--communes",
-                                    str(TOWN / "communes.geojson"), "-o", str(stations), "-q"])
-    assert res.exit_code == 0, res.output
+    stations = build_town(tmp / "town.gpkg")
     renamed = tmp / "renamed.csv"
     pd.read_csv(TOWN / "addresses.csv", dtype=str).rename(columns=RENAMED).to_csv(renamed, index=False)
     source = tmp / "areas.geojson"  # one source area per commune, with a count to carry

@@ -21,6 +21,8 @@ from boundaries.cli import main
 from boundaries.read import DBF_NAME_CHARS, restore_cut_names
 from boundaries.schema import load_schema
 
+from helpers import build_town
+
 TOWN = Path(__file__).resolve().parents[1] / "fixtures" / "town"
 DEFS = load_schema()["$defs"]
 LONG = sorted(p for part in ("station_properties", "etalab_properties") for p in DEFS[part]["properties"]
@@ -49,10 +51,7 @@ def test_cut_names_come_back_whole_and_others_stay(fields, with_full_beside):
 @pytest.fixture(scope="module")
 def round_trip(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("shp")
-    gpkg = tmp / "town.gpkg"
-    res = CliRunner().invoke(main, ["build", str(TOWN / "addresses.csv"), "--communes",
-                                    str(TOWN / "communes.geojson"), "-o", str(gpkg), "-q"])
-    assert res.exit_code == 0, res.output
+    gpkg = build_town(tmp / "town.gpkg")
     shp = tmp / "town.shp"
     subprocess.run(["ogr2ogr", str(shp), str(gpkg), "stations"], check=True, capture_output=True)
     assert "n_addresse" in gpd.read_file(shp).columns  # GDAL did cut it
